@@ -1,0 +1,68 @@
+extension Tensor {
+    /// A `float32` tensor of `shape` holding `scalars` in row-major order.
+    ///
+    /// - Throws: ``KilnError`` if `scalars.count` is not the product of `shape`.
+    public init(shape: [Int], scalars: [Float]) throws {
+        try self.init(shape: shape, storage: .float32(scalars))
+    }
+
+    /// A tensor of `shape` holding `scalars` (`Int32` or `Bool`) in row-major order.
+    ///
+    /// - Throws: ``KilnError`` if `scalars.count` is not the product of `shape`.
+    public init<Scalar: TensorScalar>(shape: [Int], scalars: [Scalar]) throws {
+        try self.init(shape: shape, storage: Scalar.storage(scalars))
+    }
+
+    /// A `float32` scalar (shape `[]`).
+    public init(_ scalar: Float) {
+        self.init(validShape: [], storage: .float32([scalar]))
+    }
+
+    /// A `float32` vector (shape `[count]`).
+    public init(_ vector: [Float]) {
+        self.init(validShape: [vector.count], storage: .float32(vector))
+    }
+
+    /// A `float32` matrix from its rows (shape `[rows, columns]`).
+    ///
+    /// - Throws: ``KilnError`` naming the first row whose length differs from the first row's.
+    public init(_ rows: [[Float]]) throws {
+        let columns = rows.first?.count ?? 0
+        if let ragged = rows.firstIndex(where: { $0.count != columns }) {
+            throw KilnError(.invalidArgument,
+                            "Tensor(rows): row \(ragged) has \(rows[ragged].count) values but row 0 has \(columns)")
+        }
+        self.init(validShape: [rows.count, columns], storage: .float32(rows.flatMap { $0 }))
+    }
+
+    /// A tensor of `shape` with every element equal to `value`.
+    ///
+    /// - Throws: ``KilnError`` if a size is negative or the element count overflows.
+    public init<Scalar: TensorScalar>(shape: [Int], repeating value: Scalar) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), let count = Shape.product(shape) else {
+            throw KilnError(.invalidArgument, "Tensor(shape: \(shape), repeating:): invalid shape")
+        }
+        try self.init(shape: shape, storage: Scalar.storage(Array(repeating: value, count: count)))
+    }
+
+    /// A `float32` tensor of zeros.
+    ///
+    /// - Throws: ``KilnError`` if a size is negative or the element count overflows.
+    public static func zeros(shape: [Int]) throws -> Tensor {
+        try Tensor(shape: shape, repeating: Float(0))
+    }
+
+    /// A `float32` tensor of ones.
+    ///
+    /// - Throws: ``KilnError`` if a size is negative or the element count overflows.
+    public static func ones(shape: [Int]) throws -> Tensor {
+        try Tensor(shape: shape, repeating: Float(1))
+    }
+
+    /// The same elements viewed with another shape of the same element count.
+    ///
+    /// - Throws: ``KilnError`` if the element counts differ.
+    public func reshaped(to newShape: [Int]) throws -> Tensor {
+        try Tensor(shape: newShape, storage: storage)
+    }
+}

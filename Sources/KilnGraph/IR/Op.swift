@@ -1,0 +1,93 @@
+/// An elementwise function of one operand.
+public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
+    case neg, abs, sign, exp, log, sqrt, rsqrt, square, tanh, sigmoid, relu, softplus, floor
+
+    /// Whether the op also accepts `int32` operands (the others need `float32`).
+    public var acceptsInt32: Bool { self == .neg || self == .abs || self == .sign || self == .square }
+}
+
+/// An elementwise function of two operands, broadcast NumPy-style.
+public enum BinaryOp: String, Hashable, Sendable, CaseIterable {
+    case add, sub, mul, div, pow, maximum, minimum
+
+    /// Whether the op also accepts `int32` operands (`div` and `pow` need `float32`).
+    public var acceptsInt32: Bool { self != .div && self != .pow }
+}
+
+/// An elementwise comparison of two operands, broadcast NumPy-style, giving `bool`.
+public enum ComparisonOp: String, Hashable, Sendable, CaseIterable {
+    case equal, notEqual, less, lessEqual, greater, greaterEqual
+}
+
+/// A reduction over a set of axes.
+public enum ReduceOp: String, Hashable, Sendable, CaseIterable {
+    case sum, mean, max, min
+}
+
+/// The operation a graph node performs. Attributes that fix the result's shape are part of
+/// the op, so a node's type follows from its op and the types of its inputs alone.
+public enum Op: Hashable, Sendable {
+    // MARK: Leaves
+    /// A value fed at run time under `name`.
+    case placeholder(name: String, type: TensorType)
+    /// A persistent value, updated by ``Op/assign``; its initial value lives in the graph.
+    case variable(name: String, type: TensorType)
+    /// A value fixed when the graph is built.
+    case constant(Tensor)
+    /// The number of elements of `shape` as an `f32` scalar; depends on the batch size at run time.
+    case elementCount(Shape)
+
+    // MARK: Elementwise
+    /// `f(x)` for each element.
+    case unary(UnaryOp)
+    /// `f(a, b)` for each element, broadcasting.
+    case binary(BinaryOp)
+    /// `a <op> b` for each element, broadcasting, giving `bool`.
+    case compare(ComparisonOp)
+    /// `condition ? a : b` for each element, broadcasting all three.
+    case select
+    /// Conversion to another element type.
+    case cast(DType)
+
+    // MARK: Reductions
+    /// A reduction over `axes` (sorted, unique, non-negative).
+    case reduce(ReduceOp, axes: [Int], keepDims: Bool)
+    /// The index of the largest element along `axis` (the first one on ties), as `int32`.
+    case argmax(axis: Int, keepDims: Bool)
+
+    // MARK: Layout
+    /// The same elements in row-major order with another shape.
+    case reshape(Shape)
+    /// Axes reordered: result axis `i` is input axis `permutation[i]`.
+    case transpose(permutation: [Int])
+    /// NumPy broadcasting to a larger shape.
+    case broadcast(Shape)
+    /// A box of the input starting at `starts`, of the result's shape `sizes`.
+    case slice(starts: [Int], sizes: Shape)
+    /// The input with `low` zeros before and `high` zeros after it along each axis.
+    case pad(low: [Int], high: [Int])
+    /// The inputs joined along `axis`.
+    case concatenate(axis: Int)
+
+    // MARK: Indexing
+    /// Slices of `params` along `axis` picked by `int32` indices (inputs: params, indices).
+    case gather(axis: Int)
+    /// Zeros of `shape` with `updates` added at `int32` indices along `axis` (inputs: updates, indices).
+    case scatterAdd(axis: Int, shape: Shape)
+    /// `int32` indices as `f32` one-hot vectors of length `depth`, on a new last axis.
+    case oneHot(depth: Int)
+
+    // MARK: Linear algebra and normalisation
+    /// Matrix product over the last two axes, broadcasting the leading ones.
+    case matmul(transposeA: Bool, transposeB: Bool)
+    /// `exp(x) / sum(exp(x))` along `axis`, computed stably.
+    case softmax(axis: Int)
+    /// `x - log(sum(exp(x)))` along `axis`, computed stably.
+    case logSoftmax(axis: Int)
+
+    // MARK: Gradients and state
+    /// The input unchanged, with no gradient flowing back through it.
+    case stopGradient
+    /// Writes a value into a variable at the end of the run (inputs: variable, value); gives the value.
+    case assign
+}

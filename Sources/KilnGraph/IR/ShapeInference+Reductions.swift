@@ -1,0 +1,36 @@
+extension Infer {
+    static func reduce(_ op: ReduceOp, _ x: TensorType, axes: [Int], keepDims: Bool) throws -> TensorType {
+        try checkAxes(axes, rank: x.shape.rank)
+        switch (op, x.dtype) {
+        case (_, .float32), (.sum, .int32), (.max, .int32), (.min, .int32):
+            break
+        default:
+            throw KilnError(.dtypeMismatch, "\(op.rawValue) does not accept \(x.dtype) operands (got \(x))")
+        }
+        return TensorType(x.dtype, reducedShape(x.shape, axes: axes, keepDims: keepDims))
+    }
+
+    static func argmax(_ x: TensorType, axis: Int, keepDims: Bool) throws -> TensorType {
+        try checkAxis(axis, rank: x.shape.rank)
+        guard x.dtype != .bool else {
+            throw KilnError(.dtypeMismatch, "argmax does not accept bool operands (got \(x))")
+        }
+        guard x.shape[axis] != 0 else {
+            throw KilnError(.shapeMismatch, "argmax over axis \(axis) of \(x), which is empty")
+        }
+        return TensorType(.int32, reducedShape(x.shape, axes: [axis], keepDims: keepDims))
+    }
+
+    /// `shape` with `axes` removed, or set to 1 when `keepDims`.
+    static func reducedShape(_ shape: Shape, axes: [Int], keepDims: Bool) -> Shape {
+        var dims: [Dim] = []
+        for (axis, dim) in shape.dims.enumerated() {
+            if !axes.contains(axis) {
+                dims.append(dim)
+            } else if keepDims {
+                dims.append(1)
+            }
+        }
+        return Shape(dims)
+    }
+}

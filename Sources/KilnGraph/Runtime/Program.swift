@@ -1,0 +1,28 @@
+/// A graph compiled for one backend: named inputs (the graph's placeholders), named
+/// outputs, and variables that persist across runs.
+///
+/// Every `assign` in the graph takes effect at the end of each run, after all outputs have
+/// been computed from the values variables had when the run began.
+public protocol Program: AnyObject {
+    /// The inputs, outputs and variables.
+    var signature: ProgramSignature { get }
+
+    /// Runs the program once.
+    ///
+    /// - Parameter feeds: A tensor for each input, by placeholder name. Every batch dimension
+    ///   of every feed must have the same size.
+    /// - Returns: The value of each output, by name.
+    /// - Throws: ``KilnError`` for an unknown or missing feed, a feed of the wrong shape or
+    ///   element type, or a value out of range while running (an index, a label).
+    func run(feeds: [String: Tensor]) throws -> [String: Tensor]
+
+    /// The current value of a variable.
+    ///
+    /// - Throws: ``KilnError`` if the graph has no variable `name`.
+    func variable(_ name: String) throws -> Tensor
+
+    /// Replaces the value of a variable.
+    ///
+    /// - Throws: ``KilnError`` if there is no variable `name` or `value` has another type.
+    func setVariable(_ name: String, to value: Tensor) throws
+}

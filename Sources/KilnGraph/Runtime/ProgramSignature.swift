@@ -1,0 +1,130 @@
+/// What a program reads and writes, worked out once from a graph and its named outputs:
+/// the nodes it must evaluate, the placeholders among them, and the graph's variables.
+/// Every backend checks feeds and variable values through it, so all report the same errors.
+public struct ProgramSignature: Sendable {
+    /// A placeholder the program needs.
+    public struct Input: Sendable, Hashable {
+        public let name: String
+        public let node: NodeID
+        public let type: TensorType
+    }
+
+    /// A named result.
+    public struct Output: Sendable, Hashable {
+        public let name: String
+        public let node: NodeID
+        public let type: TensorType
+    }
+
+    /// The placeholders the outputs and assigns depend on, in graph order: each must be fed.
+    public let inputs: [Input]
+    /// The graph's other placeholders: they may be fed (their type is checked and their batch
+    /// dimension counts), so one set of feeds serves every program of a graph.
+    public let optionalInputs: [Input]
+    /// The outputs, sorted by name.
+    public let outputs: [Output]
+    /// Every variable of the graph, by name.
+    public let variables: [String: TensorType]
+    /// The nodes to evaluate, in topological order: the outputs, every assign, and their operands.
+    public let liveNodes: [NodeID]
+    /// Whether a live node's shape involves the batch size, which the feeds must then give.
+    public let usesBatch: Bool
+
+    /// The signature of `graph` computing `outputs`.
+    ///
+    /// - Throws: ``KilnError`` if an output node belongs to another graph.
+    public init(graph: Graph, outputs: [String: Node]) throws {
+        self.outputs = try outputs.keys.sorted().map { name in
+            guard let node = outputs[name], node.graph === graph else {
+                throw KilnError(.invalidArgument, "output \(String(reflecting: name)) is a node of another graph")
+            }
+            return Output(name: name, node: node.id, type: node.type)
+        }
+        var live = [Bool](repeating: false, count: graph.nodes.count)
+        for output in self.outputs { live[output.node.index] = true }
+        for (index, node) in graph.nodes.enumerated() {
+            if case .assign = node.op { live[index] = true }
+        }
+        for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) where live[index] {
+            for input in graph.nodes[index].inputs { live[input.index] = true }
+        }
+        liveNodes = live.indices.filter { live[$0] }.map(NodeID.init)
+        usesBatch = liveNodes.contains { graph.nodes[$0.index].usesBatch }
+
+        var inputs: [Input] = [], optional: [Input] = [], variables: [String: TensorType] = [:]
+        for (index, node) in graph.nodes.enumerated() {
+            switch node.op {
+            case .placeholder(let name, let type):
+                let input = Input(name: name, node: NodeID(index), type: type)
+                if live[index] { inputs.append(input) } else { optional.append(input) }
+            case .variable(let name, let type):
+                variables[name] = type
+            default:
+                break
+            }
+        }
+        self.inputs = inputs
+        self.optionalInputs = optional
+        self.variables = variables
+    }
+
+    /// Checks `feeds` against the placeholders and returns the batch size they agree on (0
+    /// when the program does not depend on it).
+    ///
+    /// - Throws: ``KilnError`` naming the feed for an unknown name, a missing input, a wrong
+    ///   element type or shape, batch sizes that disagree, or no feed giving a batch size the
+    ///   program needs.
+    public func batchSize(of feeds: [String: Tensor]) throws -> Int {
+        let placeholders = inputs + optionalInputs
+        for name in feeds.keys.sorted() where !placeholders.contains(where: { $0.name == name }) {
+            throw KilnError(.unknownName, "unknown feed \(String(reflecting: name)); the inputs are: \(inputList)")
+        }
+        for input in inputs where feeds[input.name] == nil {
+            throw KilnError(.missingFeed, "missing feed \(String(reflecting: input.name)) of type \(input.type)")
+        }
+        var batch: (size: Int, feed: String)? = nil
+        for input in placeholders {
+            guard let value = feeds[input.name] else { continue }
+            let mismatch = KilnError(.feedMismatch, "feed \(String(reflecting: input.name)) is \(value.type) but "
+                                     + "the placeholder is \(input.type)")
+            guard value.dtype == input.type.dtype, value.shape.count == input.type.shape.rank else { throw mismatch }
+            for (dim, size) in zip(input.type.shape.dims, value.shape) {
+                switch dim {
+                case .size(let expected):
+                    guard size == expected else { throw mismatch }
+                case .batch:
+                    if let batch, batch.size != size {
+                        throw KilnError(.feedMismatch, "feeds disagree on the batch size: "
+                                        + "\(String(reflecting: batch.feed)) has \(batch.size), "
+                                        + "\(String(reflecting: input.name)) has \(size)")
+                    }
+                    batch = (size, input.name)
+                }
+            }
+        }
+        if usesBatch && batch == nil {
+            let candidates = placeholders.filter { $0.type.shape.hasBatch }.map { String(reflecting: $0.name) }
+            throw KilnError(.missingFeed, "the program's results depend on the batch size, but no feed gives it; "
+                            + "feed one of: \(candidates.joined(separator: ", "))")
+        }
+        return batch?.size ?? 0
+    }
+
+    /// Checks that `value` can be stored in variable `name`.
+    ///
+    /// - Throws: ``KilnError`` if there is no such variable or the types differ.
+    public func checkVariable(_ name: String, value: Tensor? = nil) throws {
+        guard let type = variables[name] else {
+            let known = variables.keys.sorted().map { String(reflecting: $0) }.joined(separator: ", ")
+            throw KilnError(.unknownName, "no variable \(String(reflecting: name)); the variables are: \(known)")
+        }
+        if let value, value.type != type {
+            throw KilnError(.feedMismatch, "variable \(String(reflecting: name)) is \(type), the new value is \(value.type)")
+        }
+    }
+
+    private var inputList: String {
+        let all = inputs + optionalInputs
+        return all.isEmpty ? "(none)" : all.map { "\($0.name): \($0.type)" }.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,147 @@
+import KilnGraph
+
+/// The reference backend: runs a graph op by op in plain Swift.
+///
+/// Slow and obviously correct, it is the executable specification every other backend is
+/// checked against.
+///
+/// ```swift
+/// let program = try InterpreterProgram(graph: g, outputs: ["loss": loss])
+/// let result = try program.run(feeds: ["x": x, "y": y])
+/// print(result["loss"]!)
+/// ```
+public final class InterpreterProgram: Program {
+    public let signature: ProgramSignature
+    private let nodes: [NodeDef]
+    private var variables: [String: Tensor]
+    /// For each node, the last live node that reads it (values are released after it).
+    private let lastUse: [Int: NodeID]
+    private let outputNodes: Set<NodeID>
+
+    /// Compiles `graph` to compute `outputs`; every assign in the graph runs on each call.
+    ///
+    /// The graph is copied: nodes added to it afterwards do not affect the program.
+    ///
+    /// - Throws: ``KilnError`` if the graph fails ``Graph/verify()`` or the outputs are invalid.
+    public init(graph: Graph, outputs: [String: Node]) throws {
+        try graph.verify()
+        signature = try ProgramSignature(graph: graph, outputs: outputs)
+        nodes = graph.nodes
+        variables = graph.initialValues
+        var lastUse: [Int: NodeID] = [:]
+        for id in signature.liveNodes {
+            for input in nodes[id.index].inputs { lastUse[input.index] = id }
+        }
+        self.lastUse = lastUse
+        outputNodes = Set(signature.outputs.map(\.node))
+    }
+
+    public func run(feeds: [String: Tensor]) throws -> [String: Tensor] {
+        let batch = try signature.batchSize(of: feeds)
+        var values = [Tensor?](repeating: nil, count: nodes.count)
+        var updates: [(String, Tensor)] = []
+        for id in signature.liveNodes {
+            let node = nodes[id.index]
+            let operands = try node.inputs.map { input in
+                guard let value = values[input.index] else {
+                    throw KilnError(.invalidGraph, "\(line(id)): operand \(input) has no value")
+                }
+                return value
+            }
+            let result: Tensor
+            do {
+                result = try evaluate(node, operands: operands, feeds: feeds, batch: batch)
+            } catch let error as KilnError {
+                throw KilnError(error.kind, "\(line(id)): \(error.message)")
+            }
+            let expected = node.type.shape.resolved(batch: batch)
+            guard result.shape == expected, result.dtype == node.type.dtype else {
+                throw KilnError(.invalidGraph, "\(line(id)): computed \(result.type), expected \(node.type)")
+            }
+            values[id.index] = result
+            if case .assign = node.op, case .variable(let name, _) = nodes[node.inputs[0].index].op {
+                updates.append((name, result))
+            }
+            for input in node.inputs where lastUse[input.index] == id && !outputNodes.contains(input) {
+                values[input.index] = nil
+            }
+        }
+        for (name, value) in updates { variables[name] = value }
+        var results: [String: Tensor] = [:]
+        for output in signature.outputs { results[output.name] = values[output.node.index] }
+        return results
+    }
+
+    public func variable(_ name: String) throws -> Tensor {
+        try signature.checkVariable(name)
+        guard let value = variables[name] else {
+            throw KilnError(.unknownName, "no variable \(String(reflecting: name))")
+        }
+        return value
+    }
+
+    public func setVariable(_ name: String, to value: Tensor) throws {
+        try signature.checkVariable(name, value: value)
+        variables[name] = value
+    }
+
+    private func line(_ id: NodeID) -> String { Printer.line(nodes[id.index], id: id) }
+
+    private func evaluate(_ node: NodeDef, operands x: [Tensor], feeds: [String: Tensor], batch: Int) throws -> Tensor {
+        let shape = node.type.shape.resolved(batch: batch)
+        switch node.op {
+        case .placeholder(let name, _):
+            guard let value = feeds[name] else { throw KilnError(.missingFeed, "missing feed \(name)") }
+            return value
+        case .variable(let name, _):
+            guard let value = variables[name] else { throw KilnError(.unknownName, "no variable \(name)") }
+            return value
+        case .constant(let value):
+            return value
+        case .elementCount(let counted):
+            return Tensor(Float(Indexing.count(counted.resolved(batch: batch))))
+        case .unary(let op):
+            return try Reference.unary(op, x[0])
+        case .binary(let op):
+            return try Reference.binary(op, x[0], x[1], shape: shape)
+        case .compare(let op):
+            return try Reference.compare(op, x[0], x[1], shape: shape)
+        case .select:
+            return try Reference.select(x[0], x[1], x[2], shape: shape)
+        case .cast(let dtype):
+            return Reference.cast(x[0], to: dtype)
+        case .reduce(let op, let axes, _):
+            return try Reference.reduce(op, x[0], axes: axes, shape: shape)
+        case .argmax(let axis, _):
+            return try Reference.argmax(x[0], axis: axis, shape: shape)
+        case .reshape:
+            return try x[0].reshaped(to: shape)
+        case .transpose(let permutation):
+            return Reference.transpose(x[0], permutation: permutation, shape: shape)
+        case .broadcast:
+            return Reference.broadcast(x[0], shape: shape)
+        case .slice(let starts, _):
+            return Reference.slice(x[0], starts: starts, shape: shape)
+        case .pad(let low, _):
+            return Reference.pad(x[0], low: low, shape: shape)
+        case .concatenate(let axis):
+            return Reference.concatenate(x, axis: axis, shape: shape)
+        case .gather(let axis):
+            return try Reference.gather(x[0], indices: x[1], axis: axis, shape: shape)
+        case .scatterAdd(let axis, _):
+            return try Reference.scatterAdd(x[0], indices: x[1], axis: axis, shape: shape)
+        case .oneHot(let depth):
+            return try Reference.oneHot(x[0], depth: depth, shape: shape)
+        case .matmul(let transposeA, let transposeB):
+            return Reference.matmul(x[0], x[1], transposeA: transposeA, transposeB: transposeB, shape: shape)
+        case .softmax(let axis):
+            return Reference.softmax(x[0], axis: axis, log: false)
+        case .logSoftmax(let axis):
+            return Reference.softmax(x[0], axis: axis, log: true)
+        case .stopGradient:
+            return x[0]
+        case .assign:
+            return x[1]
+        }
+    }
+}
