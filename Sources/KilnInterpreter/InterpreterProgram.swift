@@ -13,7 +13,7 @@ import KilnGraph
 public final class InterpreterProgram: Program {
     public let signature: ProgramSignature
     private let nodes: [NodeDef]
-    private var variables: [String: Tensor]
+    public let variables: VariableStore
     /// For each node, the last live node that reads it (values are released after it).
     private let lastUse: [Int: NodeID]
     private let outputNodes: Set<NodeID>
@@ -22,12 +22,18 @@ public final class InterpreterProgram: Program {
     ///
     /// The graph is copied: nodes added to it afterwards do not affect the program.
     ///
-    /// - Throws: ``KilnError`` if the graph fails ``Graph/verify()`` or the outputs are invalid.
-    public init(graph: Graph, outputs: [String: Node]) throws {
+    /// - Parameters:
+    ///   - variables: The store to read and write variables in, shared with other programs;
+    ///     a new one when `nil`. The graph's variables missing from it are added with their
+    ///     initial values.
+    /// - Throws: ``KilnError`` if the graph fails ``Graph/verify()``, the outputs are invalid,
+    ///   or a variable has another type in the store.
+    public init(graph: Graph, outputs: [String: Node], variables: VariableStore? = nil) throws {
         try graph.verify()
         signature = try ProgramSignature(graph: graph, outputs: outputs)
         nodes = graph.nodes
-        variables = graph.initialValues
+        self.variables = variables ?? VariableStore()
+        try self.variables.register(graph)
         var lastUse: [Int: NodeID] = [:]
         for id in signature.liveNodes {
             for input in nodes[id.index].inputs { lastUse[input.index] = id }
@@ -66,23 +72,10 @@ public final class InterpreterProgram: Program {
                 values[input.index] = nil
             }
         }
-        for (name, value) in updates { variables[name] = value }
+        for (name, value) in updates { try variables.setValue(value, for: name) }
         var results: [String: Tensor] = [:]
         for output in signature.outputs { results[output.name] = values[output.node.index] }
         return results
-    }
-
-    public func variable(_ name: String) throws -> Tensor {
-        try signature.checkVariable(name)
-        guard let value = variables[name] else {
-            throw KilnError(.unknownName, "no variable \(String(reflecting: name))")
-        }
-        return value
-    }
-
-    public func setVariable(_ name: String, to value: Tensor) throws {
-        try signature.checkVariable(name, value: value)
-        variables[name] = value
     }
 
     private func line(_ id: NodeID) -> String { Printer.line(nodes[id.index], id: id) }
@@ -94,8 +87,7 @@ public final class InterpreterProgram: Program {
             guard let value = feeds[name] else { throw KilnError(.missingFeed, "missing feed \(name)") }
             return value
         case .variable(let name, _):
-            guard let value = variables[name] else { throw KilnError(.unknownName, "no variable \(name)") }
-            return value
+            return try variables.value(name)
         case .constant(let value):
             return value
         case .elementCount(let counted):

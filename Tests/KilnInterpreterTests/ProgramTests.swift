@@ -118,6 +118,38 @@ struct ProgramTests {
         #expect(try program.variable("w") == Tensor([[1], [2]]))
     }
 
+    @Test func programsSharingAStoreSeeEachOthersUpdates() throws {
+        let store = VariableStore()
+        let training = Graph()
+        let w = try training.variable("w", initialValue: Tensor([1, 2]))
+        _ = try training.assign(w, w * 2)
+        let train = try InterpreterProgram(graph: training, outputs: [:], variables: store)
+
+        let inference = Graph()
+        let x = try inference.placeholder("x", shape: [.batch, 2])
+        let v = try inference.variable("w", initialValue: Tensor([0, 0]))
+        let predict = try InterpreterProgram(graph: inference, outputs: ["y": x * v], variables: store)
+
+        let ones = try Tensor([[1, 1]])
+        #expect(try predict.run(feeds: ["x": ones])["y"] == Tensor([[1, 2]]))
+        _ = try train.run(feeds: [:])
+        #expect(try predict.run(feeds: ["x": ones])["y"] == Tensor([[2, 4]]))
+        try predict.setVariable("w", to: Tensor([5, 5]))
+        #expect(try train.variable("w") == Tensor([5, 5]))
+        #expect(store.names == ["w"])
+    }
+
+    @Test func aStoreRejectsAVariableOfAnotherType() throws {
+        let store = VariableStore()
+        let first = Graph()
+        _ = try first.variable("w", initialValue: .zeros(shape: [2, 3]))
+        _ = try InterpreterProgram(graph: first, outputs: [:], variables: store)
+        let second = Graph()
+        _ = try second.variable("w", initialValue: .zeros(shape: [3, 2]))
+        let error = #expect(throws: KilnError.self) { try InterpreterProgram(graph: second, outputs: [:], variables: store) }
+        #expect(error?.message == "variable \"w\" is f32[2,3] in the store but f32[3,2] in the graph")
+    }
+
     @Test func programsAreSnapshotsOfTheGraph() throws {
         let (g, program) = try affine()
         _ = try g.variable("late", initialValue: Tensor(1))

@@ -16,13 +16,19 @@ public protocol Program: AnyObject {
     ///   element type, or a value out of range while running (an index, a label).
     func run(feeds: [String: Tensor]) throws -> [String: Tensor]
 
+    /// The variables this program reads and writes, shared with every program compiled with
+    /// the same store.
+    var variables: VariableStore { get }
+}
+
+extension Program {
     /// The current value of a variable.
     ///
-    /// - Throws: ``KilnError`` if the graph has no variable `name`.
-    func variable(_ name: String) throws -> Tensor
+    /// - Throws: ``KilnError`` if there is no variable `name`.
+    public func variable(_ name: String) throws -> Tensor { try variables.value(name) }
 
     /// Replaces the value of a variable.
     ///
     /// - Throws: ``KilnError`` if there is no variable `name` or `value` has another type.
-    func setVariable(_ name: String, to value: Tensor) throws
+    public func setVariable(_ name: String, to value: Tensor) throws { try variables.setValue(value, for: name) }
 }

@@ -110,19 +110,6 @@ public struct ProgramSignature: Sendable {
         return batch?.size ?? 0
     }
 
-    /// Checks that `value` can be stored in variable `name`.
-    ///
-    /// - Throws: ``KilnError`` if there is no such variable or the types differ.
-    public func checkVariable(_ name: String, value: Tensor? = nil) throws {
-        guard let type = variables[name] else {
-            let known = variables.keys.sorted().map { String(reflecting: $0) }.joined(separator: ", ")
-            throw KilnError(.unknownName, "no variable \(String(reflecting: name)); the variables are: \(known)")
-        }
-        if let value, value.type != type {
-            throw KilnError(.feedMismatch, "variable \(String(reflecting: name)) is \(type), the new value is \(value.type)")
-        }
-    }
-
     private var inputList: String {
         let all = inputs + optionalInputs
         return all.isEmpty ? "(none)" : all.map { "\($0.name): \($0.type)" }.joined(separator: ", ")
