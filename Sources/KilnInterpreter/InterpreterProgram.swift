@@ -82,6 +82,9 @@ public final class InterpreterProgram: Program {
 
     private func evaluate(_ node: NodeDef, operands x: [Tensor], feeds: [String: Tensor], batch: Int) throws -> Tensor {
         let shape = node.type.shape.resolved(batch: batch)
+        guard Shape.product(shape) != nil else {
+            throw KilnError(.runtime, "with a batch of \(batch) the result has shape \(shape), too many elements to count")
+        }
         switch node.op {
         case .placeholder(let name, _):
             guard let value = feeds[name] else { throw KilnError(.missingFeed, "missing feed \(name)") }
@@ -91,7 +94,10 @@ public final class InterpreterProgram: Program {
         case .constant(let value):
             return value
         case .elementCount(let counted):
-            return Tensor(Float(Indexing.count(counted.resolved(batch: batch))))
+            guard let count = Shape.product(counted.resolved(batch: batch)) else {
+                throw KilnError(.runtime, "with a batch of \(batch) the shape \(counted) has too many elements to count")
+            }
+            return Tensor(Float(count))
         case .unary(let op):
             return try Reference.unary(op, x[0])
         case .binary(let op):

@@ -35,6 +35,15 @@ struct VerifierTests {
         #expect(selfLoop?.message.hasPrefix("cycle: %0 -> %0") == true)
     }
 
+    @Test func findsCyclesThroughLongChains() {
+        // %0 reads the last node of a 20,000-node chain that starts from %0.
+        let count = 20_000
+        var nodes = [add(count - 1, count - 1, f2)]
+        for index in 1..<count { nodes.append(add(index - 1, index - 1, f2)) }
+        let error = verifyError(nodes)
+        #expect(error?.message.hasPrefix("cycle: %0 -> %19999 -> %19998") == true)
+    }
+
     @Test func reportsNodesOutOfOrder() {
         let error = verifyError([add(1, 1, f2), placeholder("x", f2)])
         #expect(error?.message == "%0 = add %1, %1 : f32[2]: operand %1 is defined after its user; nodes must be in topological order")

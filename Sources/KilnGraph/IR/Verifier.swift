@@ -82,19 +82,24 @@ extension Graph {
         }
     }
 
-    /// A path `start -> ... -> start` following operands, if one exists.
+    /// A path `start -> ... -> start` following operands, if one exists (iterative depth-first
+    /// search, so long chains cannot exhaust the stack).
     private func cycle(through start: NodeID) -> [NodeID]? {
-        var visited = Set<NodeID>()
-        var path: [NodeID] = []
-        func search(_ id: NodeID) -> Bool {
-            path.append(id)
-            for input in nodes[id.index].inputs where nodes.indices.contains(input.index) {
-                if input == start { path.append(input); return true }
-                if visited.insert(input).inserted && search(input) { return true }
+        var visited: Set<NodeID> = [start]
+        var path: [(node: NodeID, next: Int)] = [(start, 0)]
+        while let top = path.last {
+            let inputs = nodes[top.node.index].inputs
+            guard top.next < inputs.count else {
+                path.removeLast()
+                continue
             }
-            path.removeLast()
-            return false
+            path[path.count - 1].next += 1
+            let input = inputs[top.next]
+            if input == start { return path.map(\.node) + [start] }
+            if nodes.indices.contains(input.index) && visited.insert(input).inserted {
+                path.append((input, 0))
+            }
         }
-        return search(start) ? path : nil
+        return nil
     }
 }

@@ -7,6 +7,11 @@ public struct ProgramSignature: Sendable {
         public let name: String
         public let node: NodeID
         public let type: TensorType
+
+        /// The placeholder's printer line.
+        public var line: String {
+            Printer.line(NodeDef(op: .placeholder(name: name, type: type), inputs: [], type: type), id: node)
+        }
     }
 
     /// A named result.
@@ -80,13 +85,13 @@ public struct ProgramSignature: Sendable {
             throw KilnError(.unknownName, "unknown feed \(String(reflecting: name)); the inputs are: \(inputList)")
         }
         for input in inputs where feeds[input.name] == nil {
-            throw KilnError(.missingFeed, "missing feed \(String(reflecting: input.name)) of type \(input.type)")
+            throw KilnError(.missingFeed, "missing feed \(String(reflecting: input.name)) of type \(input.type)\n  \(input.line)")
         }
         var batch: (size: Int, feed: String)? = nil
         for input in placeholders {
             guard let value = feeds[input.name] else { continue }
             let mismatch = KilnError(.feedMismatch, "feed \(String(reflecting: input.name)) is \(value.type) but "
-                                     + "the placeholder is \(input.type)")
+                                     + "the placeholder is \(input.type)\n  \(input.line)")
             guard value.dtype == input.type.dtype, value.shape.count == input.type.shape.rank else { throw mismatch }
             for (dim, size) in zip(input.type.shape.dims, value.shape) {
                 switch dim {
