@@ -34,6 +34,8 @@ struct TensorTests {
         #expect(empty.scalarCount == 0)
         #expect(try Tensor([[Float]]()).shape == [0, 0])
         #expect(empty.description == "f32[0,3]\n[]")
+        #expect(try Tensor(shape: [2], repeating: 3) == Tensor([3, 3]))
+        #expect(try Tensor(shape: [1], repeating: Int32(3)).dtype == .int32)
     }
 
     @Test func convertsFloatToInt32LikeKilnCasts() {

@@ -85,7 +85,7 @@ extension Graph {
         }
         if !flows[loss.id.index], let blocker {
             throw KilnError(.gradient, "gradients of \(loss.id) with respect to \(source.id): every path passes "
-                            + "through an op without a gradient\n  \(node(blocker))")
+                            + "through an op without a gradient\n  \(handle(blocker))")
         }
     }
 
@@ -109,7 +109,7 @@ extension Graph {
             var cotangent = parts[0]
             for part in parts.dropFirst() { cotangent = try add(cotangent, part) }
             if targets.contains(id) { adjoints[id] = cotangent }
-            let forward = node(id)
+            let forward = handle(id)
             let needs = forward.definition.inputs.enumerated().map { position, input in
                 active[input.index]
                     && forward.op.gradientFlow(into: position, operand: nodes[input.index].type) == .differentiable

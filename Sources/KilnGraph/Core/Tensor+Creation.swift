@@ -35,28 +35,39 @@ extension Tensor {
         self.init(validShape: [rows.count, columns], storage: .float32(rows.flatMap { $0 }))
     }
 
-    /// A tensor of `shape` with every element equal to `value`.
+    /// A `float32` tensor of `shape` with every element equal to `value`.
+    ///
+    /// - Throws: ``KilnError`` if a size is negative or the element count overflows.
+    public init(shape: [Int], repeating value: Float) throws {
+        self = try Tensor.filled(shape, with: value)
+    }
+
+    /// A tensor of `shape` with every element equal to `value` (`Int32` or `Bool`).
     ///
     /// - Throws: ``KilnError`` if a size is negative or the element count overflows.
     public init<Scalar: TensorScalar>(shape: [Int], repeating value: Scalar) throws {
+        self = try Tensor.filled(shape, with: value)
+    }
+
+    private static func filled<Scalar: TensorScalar>(_ shape: [Int], with value: Scalar) throws -> Tensor {
         guard shape.allSatisfy({ $0 >= 0 }), let count = Shape.product(shape) else {
             throw KilnError(.invalidArgument, "Tensor(shape: \(shape), repeating:): invalid shape")
         }
-        try self.init(shape: shape, storage: Scalar.storage(Array(repeating: value, count: count)))
+        return try Tensor(shape: shape, storage: Scalar.storage(Array(repeating: value, count: count)))
     }
 
     /// A `float32` tensor of zeros.
     ///
     /// - Throws: ``KilnError`` if a size is negative or the element count overflows.
     public static func zeros(shape: [Int]) throws -> Tensor {
-        try Tensor(shape: shape, repeating: Float(0))
+        try Tensor(shape: shape, repeating: 0)
     }
 
     /// A `float32` tensor of ones.
     ///
     /// - Throws: ``KilnError`` if a size is negative or the element count overflows.
     public static func ones(shape: [Int]) throws -> Tensor {
-        try Tensor(shape: shape, repeating: Float(1))
+        try Tensor(shape: shape, repeating: 1)
     }
 
     /// The same elements viewed with another shape of the same element count.

@@ -44,14 +44,17 @@ public final class Graph {
         }
     }
 
-    /// The handle of node `id`.
-    public func node(_ id: NodeID) -> Node { Node(graph: self, id: id) }
+    /// The handle of node `id`, or `nil` if the graph has no such node.
+    public func node(_ id: NodeID) -> Node? { nodes.indices.contains(id.index) ? handle(id) : nil }
+
+    /// The handle of a node known to exist.
+    func handle(_ id: NodeID) -> Node { Node(graph: self, id: id) }
 
     /// The placeholder named `name`, if there is one.
-    public func placeholder(named name: String) -> Node? { placeholderIDs[name].map(node) }
+    public func placeholder(named name: String) -> Node? { placeholderIDs[name].map(handle) }
 
     /// The variable named `name`, if there is one.
-    public func variable(named name: String) -> Node? { variableIDs[name].map(node) }
+    public func variable(named name: String) -> Node? { variableIDs[name].map(handle) }
 
     // MARK: Leaves
 
@@ -65,7 +68,7 @@ public final class Graph {
     public func placeholder(_ name: String, shape: Shape, dtype: DType = .float32) throws -> Node {
         if let existing = placeholderIDs[name] {
             throw KilnError(.invalidArgument,
-                            "placeholder \(String(reflecting: name)) already exists: \(node(existing))")
+                            "placeholder \(String(reflecting: name)) already exists: \(handle(existing))")
         }
         let id = try appendChecked(.placeholder(name: name, type: TensorType(dtype, shape)), [])
         placeholderIDs[name] = id.id
@@ -81,7 +84,7 @@ public final class Graph {
     public func variable(_ name: String, initialValue: Tensor) throws -> Node {
         if let existing = variableIDs[name] {
             throw KilnError(.invalidArgument,
-                            "variable \(String(reflecting: name)) already exists: \(node(existing))")
+                            "variable \(String(reflecting: name)) already exists: \(handle(existing))")
         }
         let id = try appendChecked(.variable(name: name, type: initialValue.type), [])
         variableIDs[name] = id.id
@@ -152,7 +155,7 @@ public final class Graph {
         }
         if let previous = assignedVariables[target.id] {
             throw KilnError(.invalidArgument,
-                            "\(opText): \(target.id) is already assigned by \(previous)\n  \(node(previous))")
+                            "\(opText): \(target.id) is already assigned by \(previous)\n  \(handle(previous))")
         }
     }
 

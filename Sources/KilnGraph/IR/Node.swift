@@ -9,8 +9,8 @@ public struct Node: Hashable, CustomStringConvertible {
     /// The node's position in the graph.
     public let id: NodeID
 
-    /// A handle to node `id` of `graph`.
-    public init(graph: Graph, id: NodeID) {
+    /// A handle to node `id` of `graph`, which the caller knows exists.
+    package init(graph: Graph, id: NodeID) {
         self.graph = graph
         self.id = id
     }

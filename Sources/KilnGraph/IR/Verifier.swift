@@ -58,7 +58,7 @@ extension Graph {
             throw KilnError(.invalidGraph, "initial value \(String(reflecting: stray)) has no variable node")
         }
         if let user = batchUser, batchSource == nil {
-            throw KilnError(.invalidGraph, "\(node(user)): uses the batch dimension, but no placeholder declares it")
+            throw KilnError(.invalidGraph, "\(handle(user)): uses the batch dimension, but no placeholder declares it")
         }
     }
 
