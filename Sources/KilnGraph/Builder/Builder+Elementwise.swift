@@ -85,19 +85,34 @@ public func stopGradient(_ x: Node) throws -> Node { try x.graph.append(.stopGra
 
 // MARK: Operators
 
+/// Arithmetic operators on nodes, broadcasting like ``add(_:_:)`` and friends. A `Float`
+/// operand becomes a scalar constant of the node's element type when it is exact in it.
 extension Node {
+    /// `a + b`.
     public static func + (a: Node, b: Node) throws -> Node { try add(a, b) }
+    /// `a - b`.
     public static func - (a: Node, b: Node) throws -> Node { try sub(a, b) }
+    /// `a * b`.
     public static func * (a: Node, b: Node) throws -> Node { try mul(a, b) }
+    /// `a / b`.
     public static func / (a: Node, b: Node) throws -> Node { try div(a, b) }
+    /// `-x`.
     public static prefix func - (x: Node) throws -> Node { try neg(x) }
 
+    /// `a + b` for a scalar `b`.
     public static func + (a: Node, b: Float) throws -> Node { try add(a, scalar(b, like: a)) }
+    /// `a - b` for a scalar `b`.
     public static func - (a: Node, b: Float) throws -> Node { try sub(a, scalar(b, like: a)) }
+    /// `a * b` for a scalar `b`.
     public static func * (a: Node, b: Float) throws -> Node { try mul(a, scalar(b, like: a)) }
+    /// `a / b` for a scalar `b`.
     public static func / (a: Node, b: Float) throws -> Node { try div(a, scalar(b, like: a)) }
+    /// `a + b` for a scalar `a`.
     public static func + (a: Float, b: Node) throws -> Node { try add(scalar(a, like: b), b) }
+    /// `a - b` for a scalar `a`.
     public static func - (a: Float, b: Node) throws -> Node { try sub(scalar(a, like: b), b) }
+    /// `a * b` for a scalar `a`.
     public static func * (a: Float, b: Node) throws -> Node { try mul(scalar(a, like: b), b) }
+    /// `a / b` for a scalar `a`.
     public static func / (a: Float, b: Node) throws -> Node { try div(scalar(a, like: b), b) }
 }

@@ -4,8 +4,11 @@
 public struct ProgramSignature: Sendable {
     /// A placeholder the program needs.
     public struct Input: Sendable, Hashable {
+        /// The feed name.
         public let name: String
+        /// The placeholder node.
         public let node: NodeID
+        /// The type a feed must have (any size along batch dimensions).
         public let type: TensorType
 
         /// The placeholder's printer line.
@@ -16,8 +19,11 @@ public struct ProgramSignature: Sendable {
 
     /// A named result.
     public struct Output: Sendable, Hashable {
+        /// The result name.
         public let name: String
+        /// The node computing it.
         public let node: NodeID
+        /// Its type.
         public let type: TensorType
     }
 
