@@ -21,8 +21,7 @@ public final class VariableStore {
     ///
     /// - Throws: ``KilnError`` if a variable already in the store has another type in `graph`.
     public func register(_ graph: Graph) throws {
-        for name in graph.initialValues.keys.sorted() {
-            guard let initial = graph.initialValues[name] else { continue }
+        for (name, initial) in graph.initialValues.sorted(by: { $0.key < $1.key }) {
             if let current = values[name] {
                 guard current.type == initial.type else {
                     throw KilnError(.feedMismatch, "variable \(String(reflecting: name)) is \(current.type) in the store "
