@@ -81,65 +81,14 @@ public final class InterpreterProgram: Program {
     private func line(_ id: NodeID) -> String { Printer.line(nodes[id.index], id: id) }
 
     private func evaluate(_ node: NodeDef, operands x: [Tensor], feeds: [String: Tensor], batch: Int) throws -> Tensor {
-        let shape = node.type.shape.resolved(batch: batch)
-        guard Shape.product(shape) != nil else {
-            throw KilnError(.runtime, "with a batch of \(batch) the result has shape \(shape), too many elements to count")
-        }
         switch node.op {
         case .placeholder(let name, _):
             guard let value = feeds[name] else { throw KilnError(.missingFeed, "missing feed \(name)") }
             return value
         case .variable(let name, _):
             return try variables.value(name)
-        case .constant(let value):
-            return value
-        case .elementCount(let counted):
-            guard let count = Shape.product(counted.resolved(batch: batch)) else {
-                throw KilnError(.runtime, "with a batch of \(batch) the shape \(counted) has too many elements to count")
-            }
-            return Tensor(Float(count))
-        case .unary(let op):
-            return try Reference.unary(op, x[0])
-        case .binary(let op):
-            return try Reference.binary(op, x[0], x[1], shape: shape)
-        case .compare(let op):
-            return try Reference.compare(op, x[0], x[1], shape: shape)
-        case .select:
-            return try Reference.select(x[0], x[1], x[2], shape: shape)
-        case .cast(let dtype):
-            return Reference.cast(x[0], to: dtype)
-        case .reduce(let op, let axes, _):
-            return try Reference.reduce(op, x[0], axes: axes, shape: shape)
-        case .argmax(let axis, _):
-            return try Reference.argmax(x[0], axis: axis, shape: shape)
-        case .reshape:
-            return try x[0].reshaped(to: shape)
-        case .transpose(let permutation):
-            return Reference.transpose(x[0], permutation: permutation, shape: shape)
-        case .broadcast:
-            return Reference.broadcast(x[0], shape: shape)
-        case .slice(let starts, _):
-            return Reference.slice(x[0], starts: starts, shape: shape)
-        case .pad(let low, _):
-            return Reference.pad(x[0], low: low, shape: shape)
-        case .concatenate(let axis):
-            return Reference.concatenate(x, axis: axis, shape: shape)
-        case .gather(let axis):
-            return try Reference.gather(x[0], indices: x[1], axis: axis, shape: shape)
-        case .scatterAdd(let axis, _):
-            return try Reference.scatterAdd(x[0], indices: x[1], axis: axis, shape: shape)
-        case .oneHot(let depth):
-            return try Reference.oneHot(x[0], depth: depth, shape: shape)
-        case .matmul(let transposeA, let transposeB):
-            return Reference.matmul(x[0], x[1], transposeA: transposeA, transposeB: transposeB, shape: shape)
-        case .softmax(let axis):
-            return Reference.softmax(x[0], axis: axis, log: false)
-        case .logSoftmax(let axis):
-            return Reference.softmax(x[0], axis: axis, log: true)
-        case .stopGradient:
-            return x[0]
-        case .assign:
-            return x[1]
+        default:
+            return try Reference.evaluate(node, operands: x, batch: batch)
         }
     }
 }

@@ -1,9 +1,8 @@
-import KilnGraph
 
 /// The executable definition of every op: plain loops over row-major arrays, written to be
 /// obviously correct rather than fast. Shapes arrive checked by the graph's type inference.
-enum Reference {
-    static func unary(_ op: UnaryOp, _ x: Tensor) throws -> Tensor {
+package enum Reference {
+    package static func unary(_ op: UnaryOp, _ x: Tensor) throws -> Tensor {
         switch x.storage {
         case .float32(let a):
             let f = floatFunction(op)
@@ -22,7 +21,7 @@ enum Reference {
         }
     }
 
-    static func floatFunction(_ op: UnaryOp) -> (Float) -> Float {
+    package static func floatFunction(_ op: UnaryOp) -> (Float) -> Float {
         switch op {
         case .neg: { -$0 }
         case .abs: { Swift.abs($0) }
@@ -40,7 +39,7 @@ enum Reference {
         }
     }
 
-    static func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, shape: [Int]) throws -> Tensor {
+    package static func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, shape: [Int]) throws -> Tensor {
         switch (a.storage, b.storage) {
         case (.float32(let x), .float32(let y)):
             let f: (Float, Float) -> Float
@@ -69,7 +68,7 @@ enum Reference {
         }
     }
 
-    static func compare(_ op: ComparisonOp, _ a: Tensor, _ b: Tensor, shape: [Int]) throws -> Tensor {
+    package static func compare(_ op: ComparisonOp, _ a: Tensor, _ b: Tensor, shape: [Int]) throws -> Tensor {
         func apply<T: Comparable>(_ x: [T], _ y: [T]) -> [Bool] {
             let f: (T, T) -> Bool
             switch op {
@@ -94,7 +93,7 @@ enum Reference {
         return Tensor(validShape: shape, storage: .bool(result))
     }
 
-    static func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor, shape: [Int]) throws -> Tensor {
+    package static func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor, shape: [Int]) throws -> Tensor {
         guard case .bool(let c) = condition.storage, a.dtype == b.dtype else {
             throw KilnError(.dtypeMismatch, "select of \(condition.dtype), \(a.dtype) and \(b.dtype)")
         }
@@ -107,7 +106,7 @@ enum Reference {
         return Tensor(validShape: shape, storage: joined.picking(offsets))
     }
 
-    static func cast(_ x: Tensor, to dtype: DType) -> Tensor {
+    package static func cast(_ x: Tensor, to dtype: DType) -> Tensor {
         let storage: Tensor.Storage
         switch dtype {
         case .float32: storage = .float32(x.scalars)
@@ -118,7 +117,7 @@ enum Reference {
     }
 
     /// `f` applied to `x` and `y` NumPy-broadcast to `shape`.
-    static func zipBroadcast<A, B, R>(_ x: [A], _ xShape: [Int], _ y: [B], _ yShape: [Int], _ shape: [Int],
+    package static func zipBroadcast<A, B, R>(_ x: [A], _ xShape: [Int], _ y: [B], _ yShape: [Int], _ shape: [Int],
                                       _ f: (A, B) -> R) -> [R] {
         if xShape == shape && yShape == shape {
             return zip(x, y).map(f)

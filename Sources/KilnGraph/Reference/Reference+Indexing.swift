@@ -1,7 +1,6 @@
-import KilnGraph
 
 extension Reference {
-    static func gather(_ params: Tensor, indices: Tensor, axis: Int, shape: [Int]) throws -> Tensor {
+    package static func gather(_ params: Tensor, indices: Tensor, axis: Int, shape: [Int]) throws -> Tensor {
         let (outer, length, inner) = Indexing.split(params.shape, at: axis)
         let picks = try checkedIndices(indices, below: length)
         var offsets: [Int] = []
@@ -15,7 +14,7 @@ extension Reference {
         return Tensor(validShape: shape, storage: params.storage.picking(offsets))
     }
 
-    static func scatterAdd(_ updates: Tensor, indices: Tensor, axis: Int, shape: [Int]) throws -> Tensor {
+    package static func scatterAdd(_ updates: Tensor, indices: Tensor, axis: Int, shape: [Int]) throws -> Tensor {
         let (outer, length, inner) = Indexing.split(shape, at: axis)
         let picks = try checkedIndices(indices, below: length)
         func accumulate<T>(_ values: [T], zero: T, _ plus: (T, T) -> T) -> [T] {
@@ -39,7 +38,7 @@ extension Reference {
         }
     }
 
-    static func oneHot(_ indices: Tensor, depth: Int, shape: [Int]) throws -> Tensor {
+    package static func oneHot(_ indices: Tensor, depth: Int, shape: [Int]) throws -> Tensor {
         let picks = try checkedIndices(indices, below: depth)
         var result = [Float](repeating: 0, count: picks.count * depth)
         for (position, index) in picks.enumerated() { result[position * depth + index] = 1 }

@@ -1,8 +1,7 @@
-import KilnGraph
 
 extension Reference {
     /// `[..., m, k] x [..., k, n] -> [..., m, n]` by the textbook triple loop, leading axes broadcast.
-    static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, shape: [Int]) -> Tensor {
+    package static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, shape: [Int]) -> Tensor {
         let x = a.scalars, y = b.scalars
         let aRows = a.shape[a.shape.count - 2], aColumns = a.shape[a.shape.count - 1]
         let bRows = b.shape[b.shape.count - 2], bColumns = b.shape[b.shape.count - 1]

@@ -1,8 +1,7 @@
-import KilnGraph
 
 extension Reference {
     /// Reduces `x` over `axes`; `shape` is the result's (with or without kept dimensions).
-    static func reduce(_ op: ReduceOp, _ x: Tensor, axes: [Int], shape: [Int]) throws -> Tensor {
+    package static func reduce(_ op: ReduceOp, _ x: Tensor, axes: [Int], shape: [Int]) throws -> Tensor {
         var kept = x.shape
         for axis in axes { kept[axis] = 1 }
         // The result position of every element of x.
@@ -45,7 +44,7 @@ extension Reference {
     }
 
     /// The index of the first largest element (or first NaN) along `axis`.
-    static func argmax(_ x: Tensor, axis: Int, shape: [Int]) throws -> Tensor {
+    package static func argmax(_ x: Tensor, axis: Int, shape: [Int]) throws -> Tensor {
         let (outer, length, inner) = Indexing.split(x.shape, at: axis)
         let values = x.scalars
         var result = [Int32](repeating: 0, count: outer * inner)
@@ -73,7 +72,7 @@ extension Reference {
     }
 
     /// `softmax` (or `log_softmax` when `log`) along `axis`, shifted by the maximum.
-    static func softmax(_ x: Tensor, axis: Int, log: Bool) -> Tensor {
+    package static func softmax(_ x: Tensor, axis: Int, log: Bool) -> Tensor {
         let (outer, length, inner) = Indexing.split(x.shape, at: axis)
         let values = x.scalars
         var result = [Float](repeating: 0, count: values.count)

@@ -1,12 +1,11 @@
-import KilnGraph
 
 /// Row-major index arithmetic shared by the reference kernels.
-enum Indexing {
+package enum Indexing {
     /// The number of elements of `shape`.
-    static func count(_ shape: some Collection<Int>) -> Int { shape.reduce(1, *) }
+    package static func count(_ shape: some Collection<Int>) -> Int { shape.reduce(1, *) }
 
     /// Row-major strides of `shape`.
-    static func strides(_ shape: [Int]) -> [Int] {
+    package static func strides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)
         var stride = 1
         for axis in shape.indices.reversed() {
@@ -18,7 +17,7 @@ enum Indexing {
 
     /// Strides that read `source` as if NumPy-broadcast to `target`: 0 along stretched or
     /// added axes.
-    static func broadcastStrides(from source: [Int], to target: [Int]) -> [Int] {
+    package static func broadcastStrides(from source: [Int], to target: [Int]) -> [Int] {
         let sourceStrides = strides(source)
         let offset = target.count - source.count
         return target.indices.map { axis in
@@ -28,7 +27,7 @@ enum Indexing {
     }
 
     /// For each element of `shape` in row-major order, `base + Σ index[axis] * strides[axis]`.
-    static func offsets(shape: [Int], strides: [Int], base: Int = 0) -> [Int] {
+    package static func offsets(shape: [Int], strides: [Int], base: Int = 0) -> [Int] {
         let total = count(shape)
         guard total > 0 else { return [] }
         var result = [Int](repeating: 0, count: total)
@@ -50,7 +49,7 @@ enum Indexing {
     }
 
     /// The multi-index of flat position `position` in `shape`.
-    static func unravel(_ position: Int, in shape: [Int]) -> [Int] {
+    package static func unravel(_ position: Int, in shape: [Int]) -> [Int] {
         var rest = position
         var index = [Int](repeating: 0, count: shape.count)
         for axis in shape.indices.reversed() where shape[axis] > 0 {
@@ -61,14 +60,14 @@ enum Indexing {
     }
 
     /// `shape` split around `axis` into the element counts before it, along it and after it.
-    static func split(_ shape: [Int], at axis: Int) -> (outer: Int, length: Int, inner: Int) {
+    package static func split(_ shape: [Int], at axis: Int) -> (outer: Int, length: Int, inner: Int) {
         (count(shape[..<axis]), shape[axis], count(shape[(axis + 1)...]))
     }
 }
 
 extension Tensor.Storage {
     /// The elements at `offsets`, in order; an offset of -1 reads as zero.
-    func picking(_ offsets: [Int]) -> Tensor.Storage {
+    package func picking(_ offsets: [Int]) -> Tensor.Storage {
         func pick<T: TensorScalar>(_ values: [T]) -> [T] {
             offsets.map { $0 < 0 ? T.zero : values[$0] }
         }
@@ -80,7 +79,7 @@ extension Tensor.Storage {
     }
 
     /// All elements of `parts`, one after the other (all of `dtype`).
-    static func joined(_ parts: [Tensor.Storage], dtype: DType) -> Tensor.Storage {
+    package static func joined(_ parts: [Tensor.Storage], dtype: DType) -> Tensor.Storage {
         var floats: [Float] = [], ints: [Int32] = [], bools: [Bool] = []
         for part in parts {
             switch part {
