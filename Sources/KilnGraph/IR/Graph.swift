@@ -29,10 +29,15 @@ public final class Graph {
     /// - Throws: ``KilnError`` from ``verify()`` if the nodes do not form a valid graph
     ///   (cycles, forward references, wrong recorded types, missing initial values, ...).
     public convenience init(nodes: [NodeDef], initialValues: [String: Tensor]) throws {
-        self.init()
+        self.init(unverifiedNodes: nodes, initialValues: initialValues)
+        try verify()
+    }
+
+    /// A graph from node definitions that a compiler pass derived from a verified graph;
+    /// the pipeline verifies it in debug builds.
+    package init(unverifiedNodes nodes: [NodeDef], initialValues: [String: Tensor]) {
         self.nodes = nodes
         self.initialValues = initialValues
-        try verify()
         for (index, node) in nodes.enumerated() {
             let id = NodeID(index)
             switch node.op {

@@ -1,0 +1,27 @@
+/* KilnKernels: what the JIT needs from the runtime kernels (the generated code's side of
+   the ABI is kiln_prelude.h, next to the kernels). */
+#ifndef KILN_KERNELS_H
+#define KILN_KERNELS_H
+
+#include <stddef.h>
+
+/* A runtime symbol generated code may call, registered with TinyCC by name. */
+typedef struct {
+    const char *name;
+    const void *address;
+} kiln_symbol;
+
+/* The symbols of the prelude: libm, memcpy/memset, cblas_sgemm and the kiln_* kernels. */
+const kiln_symbol *kiln_runtime_symbols(size_t *count);
+
+/* The text of kiln_prelude.h, NUL-terminated. */
+const char *kiln_prelude_source(void);
+
+/* Loads OpenBLAS once (choosing its AVX-512 kernels where the CPU has them); NULL on
+   success, otherwise a message saying what failed. Safe to call from several threads. */
+const char *kiln_blas_load(void);
+
+/* The core type OpenBLAS chose, e.g. "SkylakeX" or "Haswell"; "unknown" if not loaded. */
+const char *kiln_blas_core_name(void);
+
+#endif

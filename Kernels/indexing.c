@@ -1,0 +1,105 @@
+/* Indexing by int32 tensors: gather, scatter_add, one_hot; and argmax. Indices are checked. */
+#include "kiln_prelude.h"
+
+/* Records an index out of range: fault = {code, the index, its position, the bound}. */
+static int index_fault(int64_t *fault, int32_t index, int64_t position, int64_t bound) {
+    fault[0] = KILN_FAULT_INDEX;
+    fault[1] = index;
+    fault[2] = position;
+    fault[3] = bound;
+    return KILN_FAULT_INDEX;
+}
+
+static int check_indices(const int32_t *idx, int64_t count, int64_t bound, int64_t *fault) {
+    for (int64_t i = 0; i < count; i++) {
+        if (idx[i] < 0 || idx[i] >= bound) return index_fault(fault, idx[i], i, bound);
+    }
+    return KILN_OK;
+}
+
+int kiln_gather(int64_t elem_size, int64_t outer, int64_t length, int64_t inner, int64_t count,
+                const void *params, const int32_t *idx, void *y, int64_t *fault) {
+    if (check_indices(idx, count, length, fault)) return KILN_FAULT_INDEX;
+    const char *src = params;
+    char *dst = y;
+    size_t row = (size_t)(inner * elem_size);
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t i = 0; i < count; i++) {
+            memcpy(dst + (o * count + i) * (int64_t)row, src + (o * length + idx[i]) * (int64_t)row, row);
+        }
+    }
+    return KILN_OK;
+}
+
+#define SCATTER_ADD(NAME, T, PLUS)                                                                  \
+    int NAME(int64_t outer, int64_t length, int64_t inner, int64_t count, const T *updates,        \
+             const int32_t *idx, T *y, int64_t *fault) {                                           \
+        if (check_indices(idx, count, length, fault)) return KILN_FAULT_INDEX;                      \
+        memset(y, 0, (size_t)(outer * length * inner) * sizeof(T));                                 \
+        const T *u = updates;                                                                       \
+        for (int64_t o = 0; o < outer; o++) {                                                       \
+            for (int64_t i = 0; i < count; i++) {                                                   \
+                T *row = y + (o * length + idx[i]) * inner;                                         \
+                for (int64_t j = 0; j < inner; j++, u++) row[j] = PLUS(row[j], *u);                 \
+            }                                                                                       \
+        }                                                                                           \
+        return KILN_OK;                                                                             \
+    }
+#define PLUS_F32(a, b) ((a) + (b))
+#define PLUS_I32(a, b) ((int32_t)((uint32_t)(a) + (uint32_t)(b)))
+SCATTER_ADD(kiln_scatter_add_f32, float, PLUS_F32)
+SCATTER_ADD(kiln_scatter_add_i32, int32_t, PLUS_I32)
+
+int kiln_one_hot(int64_t count, int64_t depth, const int32_t *idx, float *y, int64_t *fault) {
+    if (check_indices(idx, count, depth, fault)) return KILN_FAULT_INDEX;
+    memset(y, 0, (size_t)(count * depth) * sizeof(float));
+    for (int64_t i = 0; i < count; i++) y[i * depth + idx[i]] = 1.0f;
+    return KILN_OK;
+}
+
+/* Values compare as float, as the reference does, so int32 inputs pick the same index. */
+#define ARGMAX(NAME, T)                                                                             \
+    int NAME(int64_t outer, int64_t length, int64_t inner, const T *x, int32_t *y, int64_t *fault) { \
+        if (length == 0 && outer * inner > 0) {                                                     \
+            fault[0] = KILN_FAULT_EMPTY;                                                            \
+            return KILN_FAULT_EMPTY;                                                                \
+        }                                                                                           \
+        for (int64_t o = 0; o < outer; o++) {                                                       \
+            for (int64_t i = 0; i < inner; i++) {                                                   \
+                const T *base = x + o * length * inner + i;                                         \
+                int32_t best = 0;                                                                   \
+                float best_value = (float)base[0];                                                  \
+                if (best_value == best_value) {                                                     \
+                    for (int64_t k = 1; k < length; k++) {                                          \
+                        float v = (float)base[k * inner];                                           \
+                        if (v != v) { best = (int32_t)k; break; }                                   \
+                        if (v > best_value) { best = (int32_t)k; best_value = v; }                  \
+                    }                                                                               \
+                }                                                                                   \
+                y[o * inner + i] = best;                                                            \
+            }                                                                                       \
+        }                                                                                           \
+        return KILN_OK;                                                                             \
+    }
+ARGMAX(kiln_argmax_f32, float)
+ARGMAX(kiln_argmax_i32, int32_t)
+
+void kiln_softmax(int64_t outer, int64_t length, int64_t inner, const float *x, float *y, int log_output) {
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t i = 0; i < inner; i++) {
+            const float *in = x + o * length * inner + i;
+            float *out = y + o * length * inner + i;
+            float maximum = -1.0f / 0.0f, total = 0.0f;
+            for (int64_t k = 0; k < length; k++) {
+                float v = in[k * inner];
+                if (v != v || v > maximum) maximum = v;
+            }
+            for (int64_t k = 0; k < length; k++) total += expf(in[k * inner] - maximum);
+            float log_total = logf(total);
+            for (int64_t k = 0; k < length; k++) {
+                float shifted = in[k * inner] - maximum;
+                out[k * inner] = log_output ? shifted - log_total : expf(shifted) / total;
+            }
+        }
+    }
+}

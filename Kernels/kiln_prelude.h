@@ -1,0 +1,97 @@
+/*
+ * kiln_prelude.h: the prelude of every translation unit Kiln generates.
+ *
+ * Generated code is plain C99 compiled in memory by TinyCC. It includes no system header:
+ * this prelude declares the few types, libm functions and runtime kernels it may call, and
+ * the JIT registers each of them by address (see Kernels/README.md for the ABI). The
+ * runtime kernels in this directory include the same header, so the C compiler checks that
+ * their definitions match what generated code is told.
+ */
+#ifndef KILN_PRELUDE_H
+#define KILN_PRELUDE_H
+
+#if defined(__TINYC__)
+typedef long int64_t;
+typedef int int32_t;
+typedef unsigned int uint32_t;
+typedef unsigned char uint8_t;
+typedef unsigned long size_t;
+float expf(float);
+float logf(float);
+float log1pf(float);
+float tanhf(float);
+float powf(float, float);
+float sqrtf(float);
+float floorf(float);
+float fabsf(float);
+void *memcpy(void *, const void *, size_t);
+void *memset(void *, int, size_t);
+#else
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#endif
+
+/* Row-major CBLAS, as OpenBLAS exports it (101 = CblasRowMajor, 111/112 = No/Trans). */
+void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                 const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+/* Fault codes a program's entry point returns; fault[1..3] say more (see README.md). */
+#define KILN_OK 0
+#define KILN_FAULT_INDEX 1
+#define KILN_FAULT_EMPTY 2
+
+/* c[m,n] = op(a) x op(b); a is [m,k] ([k,m] when trans_a), b is [k,n] ([n,k] when trans_b). */
+void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+               const float *a, const float *b, float *c);
+
+/* y = x with axes permuted: y's axis i is x's axis perm[i]; shape is x's shape. */
+void kiln_transpose(int64_t elem_size, int64_t rank, const int64_t *shape, const int64_t *perm,
+                    const void *x, void *y);
+/* y = the box of x (shape in_shape) starting at starts, of shape out_shape. */
+void kiln_slice(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *starts,
+                const int64_t *out_shape, const void *x, void *y);
+/* y (shape out_shape) = zeros with x (shape in_shape) placed at offset low. */
+void kiln_pad(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *low,
+              const int64_t *out_shape, const void *x, void *y);
+/* Copies x, viewed as [outer, part], into columns [offset, offset + part) of y, viewed as [outer, total]. */
+void kiln_concat_part(int64_t elem_size, int64_t outer, int64_t part, int64_t total, int64_t offset,
+                      const void *x, void *y);
+
+/* y = params[outer, idx, inner] for params viewed as [outer, length, inner]; count indices. */
+int kiln_gather(int64_t elem_size, int64_t outer, int64_t length, int64_t inner, int64_t count,
+                const void *params, const int32_t *idx, void *y, int64_t *fault);
+/* y (viewed as [outer, length, inner]) = zeros plus updates ([outer, count, inner]) added at idx. */
+int kiln_scatter_add_f32(int64_t outer, int64_t length, int64_t inner, int64_t count,
+                         const float *updates, const int32_t *idx, float *y, int64_t *fault);
+int kiln_scatter_add_i32(int64_t outer, int64_t length, int64_t inner, int64_t count,
+                         const int32_t *updates, const int32_t *idx, int32_t *y, int64_t *fault);
+/* y[count, depth] = one-hot rows of idx. */
+int kiln_one_hot(int64_t count, int64_t depth, const int32_t *idx, float *y, int64_t *fault);
+
+/* y[outer, inner] = the first index of the largest value (or first NaN) along x's middle axis. */
+int kiln_argmax_f32(int64_t outer, int64_t length, int64_t inner, const float *x, int32_t *y, int64_t *fault);
+int kiln_argmax_i32(int64_t outer, int64_t length, int64_t inner, const int32_t *x, int32_t *y, int64_t *fault);
+/* softmax (log_softmax when log_output) of x viewed as [outer, length, inner] along the middle axis. */
+void kiln_softmax(int64_t outer, int64_t length, int64_t inner, const float *x, float *y, int log_output);
+
+/* The conversions generated code needs beyond C's own casts. */
+static inline int32_t kiln_f32_to_i32(float x) {
+    if (x != x) return 0;
+    if (x >= 2147483648.0f) return 2147483647;
+    if (x <= -2147483648.0f) return -2147483647 - 1;
+    return (int32_t)x;
+}
+static inline float kiln_sigmoid(float x) {
+    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+}
+static inline float kiln_softplus(float x) { return (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x))); }
+static inline float kiln_relu(float x) { return (x > 0 || x != x) ? x : 0.0f; }
+static inline float kiln_sign(float x) { return x > 0 ? 1.0f : (x < 0 ? -1.0f : x); }
+static inline float kiln_maxf(float a, float b) { return (a != a || b != b) ? (a != a ? a : b) : (a > b ? a : b); }
+static inline float kiln_minf(float a, float b) { return (a != a || b != b) ? (a != a ? a : b) : (a < b ? a : b); }
+static inline int32_t kiln_sign_i32(int32_t x) { return x > 0 ? 1 : (x < 0 ? -1 : 0); }
+static inline int32_t kiln_abs_i32(int32_t x) { return x < 0 ? (int32_t)(0u - (uint32_t)x) : x; }
+
+#endif

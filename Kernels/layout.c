@@ -1,0 +1,102 @@
+/* Data movement: transpose, slice, pad and concatenate, for elements of any size. */
+#include "kiln_prelude.h"
+
+/* Copies one element of elem_size bytes (1 or 4 in practice). */
+static inline void copy_element(int64_t elem_size, const char *from, char *to) {
+    if (elem_size == 4) *(uint32_t *)to = *(const uint32_t *)from;
+    else memcpy(to, from, (size_t)elem_size);
+}
+
+void kiln_transpose(int64_t elem_size, int64_t rank, const int64_t *shape, const int64_t *perm,
+                    const void *x, void *y) {
+    int64_t in_strides[16], out_shape[16], walk[16], index[16], total = 1;
+    for (int64_t axis = rank - 1, stride = 1; axis >= 0; axis--) {
+        in_strides[axis] = stride;
+        stride *= shape[axis];
+    }
+    for (int64_t i = 0; i < rank; i++) {
+        out_shape[i] = shape[perm[i]];
+        walk[i] = in_strides[perm[i]];
+        index[i] = 0;
+        total *= out_shape[i];
+    }
+    const char *src = x;
+    char *dst = y;
+    int64_t offset = 0;
+    for (int64_t position = 0; position < total; position++) {
+        copy_element(elem_size, src + offset * elem_size, dst + position * elem_size);
+        for (int64_t axis = rank - 1; axis >= 0; axis--) {
+            offset += walk[axis];
+            if (++index[axis] < out_shape[axis]) break;
+            offset -= walk[axis] * out_shape[axis];
+            index[axis] = 0;
+        }
+    }
+}
+
+/* Walks the rows (last axis) of a box of shape box in a tensor of shape full, starting at
+   origin, calling copy_row with the element offset of each row in both. */
+static void for_each_row(int64_t rank, const int64_t *full, const int64_t *origin, const int64_t *box,
+                         void (*copy_row)(int64_t, int64_t, void *), void *context) {
+    int64_t strides[16], index[16], rows = 1;
+    for (int64_t axis = rank - 1, stride = 1; axis >= 0; axis--) {
+        strides[axis] = stride;
+        stride *= full[axis];
+    }
+    for (int64_t axis = 0; axis < rank; axis++) {
+        index[axis] = 0;
+        if (axis < rank - 1) rows *= box[axis];
+    }
+    if (rank == 0) {
+        copy_row(0, 0, context);
+        return;
+    }
+    if (box[rank - 1] == 0) return;
+    for (int64_t row = 0; row < rows; row++) {
+        int64_t offset = 0;
+        for (int64_t axis = 0; axis < rank; axis++) offset += (origin[axis] + index[axis]) * strides[axis];
+        copy_row(row, offset, context);
+        for (int64_t axis = rank - 2; axis >= 0; axis--) {
+            if (++index[axis] < box[axis]) break;
+            index[axis] = 0;
+        }
+    }
+}
+
+struct row_copy {
+    int64_t elem_size, row_length;
+    const char *x;
+    char *y;
+    int into_full; /* 1: rows of x (packed) go to offsets in y; 0: rows at offsets in x go to y (packed) */
+};
+
+static void copy_row(int64_t row, int64_t offset, void *context) {
+    struct row_copy *c = context;
+    size_t bytes = (size_t)(c->row_length * c->elem_size);
+    if (c->into_full) memcpy(c->y + offset * c->elem_size, c->x + row * (int64_t)bytes, bytes);
+    else memcpy(c->y + row * (int64_t)bytes, c->x + offset * c->elem_size, bytes);
+}
+
+void kiln_slice(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *starts,
+                const int64_t *out_shape, const void *x, void *y) {
+    struct row_copy c = {elem_size, rank > 0 ? out_shape[rank - 1] : 1, x, y, 0};
+    for_each_row(rank, in_shape, starts, out_shape, copy_row, &c);
+}
+
+void kiln_pad(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *low,
+              const int64_t *out_shape, const void *x, void *y) {
+    int64_t total = 1;
+    for (int64_t axis = 0; axis < rank; axis++) total *= out_shape[axis];
+    memset(y, 0, (size_t)(total * elem_size));
+    struct row_copy c = {elem_size, rank > 0 ? in_shape[rank - 1] : 1, x, y, 1};
+    for_each_row(rank, out_shape, low, in_shape, copy_row, &c);
+}
+
+void kiln_concat_part(int64_t elem_size, int64_t outer, int64_t part, int64_t total, int64_t offset,
+                      const void *x, void *y) {
+    const char *src = x;
+    char *dst = y;
+    for (int64_t o = 0; o < outer; o++) {
+        memcpy(dst + (o * total + offset) * elem_size, src + o * part * elem_size, (size_t)(part * elem_size));
+    }
+}

@@ -1,0 +1,128 @@
+import KilnGraph
+
+/// One kernel of a fused function: the nodes it computes, the values it reads and the
+/// values it writes to memory.
+public struct KernelSpec: Sendable {
+    /// The nodes computed, in graph order.
+    public var members: [NodeID]
+    /// The fusion group, for a loop kernel.
+    public var group: Int?
+    /// The values read that other kernels (or feeds, variables, constants) provide.
+    public var inputs: [NodeID]
+    /// The members whose values are written to memory (read elsewhere, or results).
+    public var outputs: [NodeID]
+    /// Members written to memory but used only inside the kernel (a GEMM result an epilogue reads).
+    public var scratch: [NodeID]
+}
+
+extension Function {
+    /// The kernels in execution order: one per fusion group, one per other computing node
+    /// (aliases, leaves and assigns have none, and neither do values loops compute inline).
+    public func kernels() -> [KernelSpec] {
+        let live = liveness
+        let consumers = self.consumers
+        let results = self.results
+        var specs: [KernelSpec] = []
+        var groupKernel: [Int: Int] = [:]
+        var kernelOf = [Int?](repeating: nil, count: nodes.count)
+
+        for (index, node) in nodes.enumerated() where live[index] {
+            let id = NodeID(index)
+            if let group = group(of: id) {
+                if let k = groupKernel[group] {
+                    specs[k].members.append(id)
+                    kernelOf[index] = k
+                } else {
+                    groupKernel[group] = specs.count
+                    kernelOf[index] = specs.count
+                    specs.append(KernelSpec(members: [id], group: group, inputs: [], outputs: [], scratch: []))
+                }
+                continue
+            }
+            switch node.op {
+            case .placeholder, .variable, .constant, .assign:
+                continue
+            case .elementCount:
+                // Loops compute counts inline; anything else reads one written by its own kernel.
+                let needed = results.contains(id) || consumers[index].contains { reader in
+                    group(of: reader) == nil && !nodes[reader.index].op.isAlias
+                } || consumers[index].contains { reader in
+                    nodes[reader.index].op.isAlias && needsMemory(reader, consumers: consumers, results: results)
+                }
+                guard needed else { continue }
+            default:
+                if node.op.isAlias { continue }
+            }
+            kernelOf[index] = specs.count
+            specs.append(KernelSpec(members: [id], group: nil, inputs: [], outputs: [], scratch: []))
+        }
+
+        // Inputs and outputs of each kernel.
+        for k in specs.indices {
+            let memberSet = Set(specs[k].members)
+            var inputs: [NodeID] = [], seen = Set<NodeID>()
+            for member in specs[k].members {
+                for input in nodes[member.index].inputs where !memberSet.contains(input) {
+                    let root = aliasRoot(input)
+                    let inline = specs[k].group != nil && nodes[root.index].op.isInline(nodes[root.index].type)
+                    if !inline && seen.insert(root).inserted { inputs.append(root) }
+                }
+            }
+            specs[k].inputs = inputs
+            for member in specs[k].members {
+                let readOutside = consumers[member.index].contains { !memberSet.contains($0) }
+                if readOutside || results.contains(member) {
+                    specs[k].outputs.append(member)
+                } else if case .matmul = nodes[member.index].op {
+                    specs[k].scratch.append(member)
+                } else if case .reduce = nodes[member.index].op {
+                    specs[k].outputs.append(member)
+                } else if specs[k].group == nil {
+                    specs[k].outputs.append(member)
+                }
+            }
+        }
+        return ordered(specs, kernelOf: kernelOf)
+    }
+
+    /// The node whose memory an alias chain (reshape, stop_gradient, assign) ends at.
+    public func aliasRoot(_ id: NodeID) -> NodeID {
+        var current = id
+        while let operand = nodes[current.index].op.aliasedOperand { current = nodes[current.index].inputs[operand] }
+        return current
+    }
+
+    private func needsMemory(_ alias: NodeID, consumers: [[NodeID]], results: Set<NodeID>) -> Bool {
+        results.contains(alias) || consumers[alias.index].contains { group(of: $0) == nil }
+    }
+
+    /// A topological order of the kernels, earliest first node first among those ready.
+    private func ordered(_ specs: [KernelSpec], kernelOf: [Int?]) -> [KernelSpec] {
+        var dependents = [[Int]](repeating: [], count: specs.count)
+        var pending = [Int](repeating: 0, count: specs.count)
+        for (k, spec) in specs.enumerated() {
+            let producers = Set(spec.members.flatMap { nodes[$0.index].inputs }.compactMap { producer(of: $0, kernelOf) })
+            for p in producers where p != k {
+                dependents[p].append(k)
+                pending[k] += 1
+            }
+        }
+        var ready = specs.indices.filter { pending[$0] == 0 }
+        var order: [Int] = []
+        while !ready.isEmpty {
+            let pick = ready.indices.min { specs[ready[$0]].members[0] < specs[ready[$1]].members[0] }!
+            let k = ready.remove(at: pick)
+            order.append(k)
+            for d in dependents[k] {
+                pending[d] -= 1
+                if pending[d] == 0 { ready.append(d) }
+            }
+        }
+        precondition(order.count == specs.count, "fusion produced a cycle between kernels")
+        return order.map { specs[$0] }
+    }
+
+    private func producer(of id: NodeID, _ kernelOf: [Int?]) -> Int? {
+        kernelOf[aliasRoot(id).index]
+    }
+}

@@ -1,0 +1,79 @@
+import KilnGraph
+
+/// What the compiler transforms: a graph, the nodes whose values a program returns, and
+/// what the fusion and memory-planning passes decided about it.
+///
+/// Every pass is a pure function from one `Function` to the next. The rewriting passes
+/// (folding, simplification, CSE, DCE) build a new graph; the fusion passes assign nodes to
+/// kernel groups; memory planning gives each materialised value a place in the arena.
+public struct Function {
+    /// The graph, in topological order.
+    public var graph: Graph
+    /// The named results, by name.
+    public var outputs: [String: NodeID]
+    /// The kernel group of each node, once fusion has run (`nil` for nodes outside any group).
+    public var groups: [Int?]
+    /// Where each materialised value lives, once memory planning has run.
+    public var memory: MemoryPlan?
+
+    /// A function computing `outputs` of `graph` (and running all of its assigns).
+    ///
+    /// - Throws: ``KilnError`` if an output belongs to another graph.
+    public init(graph: Graph, outputs: [String: Node]) throws {
+        var ids: [String: NodeID] = [:]
+        for (name, node) in outputs {
+            guard node.graph === graph else {
+                throw KilnError(.invalidArgument, "output \(String(reflecting: name)) is a node of another graph")
+            }
+            ids[name] = node.id
+        }
+        self.init(graph: graph, outputIDs: ids)
+    }
+
+    /// A function from a graph and output node ids known to be in it.
+    package init(graph: Graph, outputIDs: [String: NodeID]) {
+        self.graph = graph
+        self.outputs = outputIDs
+        self.groups = []
+        self.memory = nil
+    }
+
+    /// The nodes.
+    public var nodes: [NodeDef] { graph.nodes }
+
+    /// The group of node `id`, if fusion put it in one.
+    public func group(of id: NodeID) -> Int? { groups.isEmpty ? nil : groups[id.index] }
+
+    /// The nodes every result and assign depends on are live; each entry says whether node `i` is.
+    package var liveness: [Bool] {
+        var live = [Bool](repeating: false, count: nodes.count)
+        for id in outputs.values { live[id.index] = true }
+        for (index, node) in nodes.enumerated() {
+            if case .assign = node.op { live[index] = true }
+        }
+        for index in stride(from: nodes.count - 1, through: 0, by: -1) where live[index] {
+            for input in nodes[index].inputs { live[input.index] = true }
+        }
+        return live
+    }
+
+    /// For each node, the nodes that read it, in order.
+    package var consumers: [[NodeID]] {
+        var result = [[NodeID]](repeating: [], count: nodes.count)
+        for (index, node) in nodes.enumerated() {
+            for input in node.inputs where result[input.index].last != NodeID(index) {
+                result[input.index].append(NodeID(index))
+            }
+        }
+        return result
+    }
+
+    /// The nodes that are results or values written by assigns: they must be kept in memory.
+    package var results: Set<NodeID> {
+        var ids = Set(outputs.values)
+        for node in nodes {
+            if case .assign = node.op { ids.insert(node.inputs[1]) }
+        }
+        return ids
+    }
+}

@@ -1,0 +1,106 @@
+import KilnGraph
+
+extension CRenderer {
+    /// A kernel of one op that calls a runtime kernel of Kernels/ (GEMM, data movement,
+    /// indexing, argmax, softmax).
+    func renderCallKernel(_ kernel: KernelSpec) -> String {
+        let id = kernel.members[0]
+        let node = nodes[id.index]
+        let y = schedule.pointer(id)
+        let inputs = node.inputs.map { schedule.pointer(schedule.function.aliasRoot($0)) }
+        let inputShapes = node.inputs.map { nodes[$0.index].type.shape }
+        let elementSize = node.type.dtype.byteSize
+        func array(_ name: String, _ values: [String]) -> String {
+            "    const int64_t \(name)[\(max(values.count, 1))] = {\(values.isEmpty ? "0" : values.joined(separator: ", "))};\n"
+        }
+        func dims(_ shape: Shape) -> [String] { shape.dims.map(CSyntax.dim) }
+        /// `outer, length, inner` of `shape` split at `axis`.
+        func split(_ shape: Shape, _ axis: Int) -> String {
+            [CSyntax.product(shape.dims[..<axis]), CSyntax.dim(shape[axis]),
+             CSyntax.product(shape.dims[(axis + 1)...])].joined(separator: ", ")
+        }
+        switch node.op {
+        case .matmul:
+            return renderMatmul(id)
+        case .transpose(let permutation):
+            return array("shape", dims(inputShapes[0])) + array("perm", permutation.map(String.init))
+                + "    kiln_transpose(\(elementSize), \(permutation.count), shape, perm, \(inputs[0]), \(y));\n"
+        case .slice(let starts, _):
+            return array("in_shape", dims(inputShapes[0])) + array("starts", starts.map(String.init))
+                + array("out_shape", dims(node.type.shape))
+                + "    kiln_slice(\(elementSize), \(starts.count), in_shape, starts, out_shape, \(inputs[0]), \(y));\n"
+        case .pad(let low, _):
+            return array("in_shape", dims(inputShapes[0])) + array("low", low.map(String.init))
+                + array("out_shape", dims(node.type.shape))
+                + "    kiln_pad(\(elementSize), \(low.count), in_shape, low, out_shape, \(inputs[0]), \(y));\n"
+        case .concatenate(let axis):
+            let shape = node.type.shape
+            let outer = CSyntax.product(shape.dims[..<axis]), total = CSyntax.product(shape.dims[axis...])
+            var out = "", offset: [String] = []
+            for (input, inputShape) in zip(inputs, inputShapes) {
+                let part = CSyntax.product(inputShape.dims[axis...])
+                let at = offset.isEmpty ? "0" : offset.joined(separator: " + ")
+                out += "    kiln_concat_part(\(elementSize), \(outer), \(part), \(total), \(at), \(input), \(y));\n"
+                offset.append(part)
+            }
+            return out
+        case .gather(let axis):
+            let count = CSyntax.product(inputShapes[1].dims)
+            return "    return kiln_gather(\(elementSize), \(split(inputShapes[0], axis)), \(count), "
+                + "\(inputs[0]), \(inputs[1]), \(y), fault);\n"
+        case .scatterAdd(let axis, let shape):
+            let count = CSyntax.product(inputShapes[1].dims)
+            let suffix = node.type.dtype == .int32 ? "i32" : "f32"
+            return "    return kiln_scatter_add_\(suffix)(\(split(shape, axis)), \(count), \(inputs[0]), \(inputs[1]), \(y), fault);\n"
+        case .oneHot(let depth):
+            return "    return kiln_one_hot(\(CSyntax.product(inputShapes[0].dims)), \(depth), \(inputs[0]), \(y), fault);\n"
+        case .argmax(let axis, _):
+            let suffix = nodes[node.inputs[0].index].type.dtype == .int32 ? "i32" : "f32"
+            return "    return kiln_argmax_\(suffix)(\(split(inputShapes[0], axis)), \(inputs[0]), \(y), fault);\n"
+        case .softmax(let axis), .logSoftmax(let axis):
+            let log: Int
+            if case .logSoftmax = node.op { log = 1 } else { log = 0 }
+            return "    kiln_softmax(\(split(inputShapes[0], axis)), \(inputs[0]), \(y), \(log));\n"
+        case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast,
+             .reduce, .reshape, .broadcast, .stopGradient, .assign:
+            // Loop ops and leaves never get a call kernel; copying keeps the value right regardless.
+            return "    memcpy(\(y), \(inputs.first ?? y), \(byteCount(id)));\n"
+        }
+    }
+
+    /// GEMM through `kiln_gemm` (OpenBLAS), one call per matrix of the broadcast leading axes.
+    func renderMatmul(_ id: NodeID) -> String {
+        let node = nodes[id.index]
+        guard case .matmul(let transposeA, let transposeB) = node.op else { return "" }
+        let a = node.inputs[0], b = node.inputs[1]
+        let aShape = nodes[a.index].type.shape, bShape = nodes[b.index].type.shape
+        let shape = node.type.shape
+        let rank = shape.rank
+        let m = shape[rank - 2], n = shape[rank - 1]
+        let k = transposeA ? aShape[aShape.rank - 2] : aShape[aShape.rank - 1]
+        let pa = schedule.pointer(schedule.function.aliasRoot(a))
+        let pb = schedule.pointer(schedule.function.aliasRoot(b))
+        let pc = schedule.pointer(id)
+        let sizes = "\(transposeA ? 1 : 0), \(transposeB ? 1 : 0), \(CSyntax.dim(m)), \(CSyntax.dim(n)), \(CSyntax.dim(k))"
+        if rank == 2 {
+            return "    kiln_gemm(\(sizes), \(pa), \(pb), \(pc));\n"
+        }
+        let leading = Shape(Array(shape.dims.dropLast(2)))
+        let aLeading = Shape(Array(aShape.dims.dropLast(2))), bLeading = Shape(Array(bShape.dims.dropLast(2)))
+        let aMatrix = CSyntax.product(aShape.dims.suffix(2)), bMatrix = CSyntax.product(bShape.dims.suffix(2))
+        let cMatrix = CSyntax.product(shape.dims.suffix(2))
+        var out = ""
+        for axis in 0..<leading.rank {
+            out += String(repeating: "    ", count: axis + 1)
+                + "for (int64_t i\(axis) = 0; i\(axis) < \(CSyntax.dim(leading[axis])); i\(axis)++) {\n"
+        }
+        let indent = String(repeating: "    ", count: leading.rank + 1)
+        out += "\(indent)kiln_gemm(\(sizes), \(pa) + (\(Self.broadcastIndex(aLeading, in: leading)))*\(aMatrix), "
+            + "\(pb) + (\(Self.broadcastIndex(bLeading, in: leading)))*\(bMatrix), "
+            + "\(pc) + (\(Self.broadcastIndex(leading, in: leading)))*\(cMatrix));\n"
+        for axis in stride(from: leading.rank, to: 0, by: -1) {
+            out += String(repeating: "    ", count: axis) + "}\n"
+        }
+        return out
+    }
+}

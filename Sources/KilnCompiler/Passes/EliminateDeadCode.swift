@@ -1,0 +1,21 @@
+import KilnGraph
+
+/// Dead-code elimination: nodes that no result and no assign depends on are removed.
+/// Placeholders and variables stay, so the graph keeps its inputs and state.
+public enum EliminateDeadCode {
+    /// The pass.
+    public static func run(_ function: Function) -> Function {
+        let live = function.liveness
+        var rewriter = GraphRewriter(function)
+        for (index, node) in function.nodes.enumerated() {
+            let keep: Bool
+            switch node.op {
+            case .placeholder, .variable: keep = true
+            default: keep = live[index]
+            }
+            // A dead node maps to itself; nothing live reads it.
+            rewriter.map(to: keep ? rewriter.append(rewriter.remapped(NodeID(index))) : NodeID(0))
+        }
+        return rewriter.finish()
+    }
+}

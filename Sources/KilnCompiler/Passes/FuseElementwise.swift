@@ -1,0 +1,119 @@
+import KilnGraph
+
+/// Elementwise fusion: maximal groups of elementwise and broadcast ops over the same
+/// iteration shape become one loop nest, and a reduction absorbs the elementwise producers
+/// feeding it (its loop visits every input element once, so the group's other values are
+/// written in the same pass).
+///
+/// A node joins the group of an operand when it has the group's shape, reads the group's
+/// values only at its own position, and none of its other operands depends on the group, so
+/// every group can run as one kernel between the kernels it depends on and those depending
+/// on it. Values used outside their group are materialised; the rest live in registers.
+public enum FuseElementwise {
+    /// The pass.
+    public static func run(_ function: Function) -> Function {
+        var state = State(function)
+        for index in function.nodes.indices { state.place(NodeID(index)) }
+        var result = function
+        result.groups = state.groups
+        return result
+    }
+
+    struct State {
+        let function: Function
+        var groups: [Int?]
+        /// Per group: the iteration shape, the reduced axes (if it holds a reduction), its first node.
+        var shapes: [Shape] = []
+        var reducedAxes: [[Int]?] = []
+        var firsts: [Int] = []
+
+        /// The state before any grouping, or (for later passes) the groups `function` already has.
+        init(_ function: Function) {
+            self.function = function
+            groups = function.groups.isEmpty ? [Int?](repeating: nil, count: function.nodes.count) : function.groups
+            for (index, group) in groups.enumerated() {
+                guard let group else { continue }
+                while firsts.count <= group { firsts.append(Int.max) }
+                firsts[group] = min(firsts[group], index)
+            }
+        }
+
+        /// Puts `id` in an existing group.
+        mutating func add(_ id: NodeID, to group: Int) {
+            groups[id.index] = group
+            firsts[group] = min(firsts[group], id.index)
+        }
+
+        mutating func place(_ id: NodeID) {
+            let node = function.nodes[id.index]
+            if node.op.isLoopElementwise {
+                let shape = node.type.shape
+                var candidate: Int? = nil
+                for input in node.inputs {
+                    if let group = groups[input.index], canJoin(id, group) {
+                        candidate = group
+                        break
+                    }
+                }
+                join(id, candidate ?? newGroup(shape: shape, first: id.index))
+            } else if case .reduce(_, let axes, _) = node.op {
+                let input = node.inputs[0]
+                if let group = groups[input.index], isElementwiseMember(input),
+                   shapes[group] == function.nodes[input.index].type.shape,
+                   reducedAxes[group] == nil || reducedAxes[group] == axes {
+                    reducedAxes[group] = axes
+                    join(id, group)
+                } else {
+                    let group = newGroup(shape: function.nodes[input.index].type.shape, first: id.index)
+                    reducedAxes[group] = axes
+                    join(id, group)
+                }
+            }
+        }
+
+        private mutating func newGroup(shape: Shape, first: Int) -> Int {
+            shapes.append(shape)
+            reducedAxes.append(nil)
+            firsts.append(first)
+            return shapes.count - 1
+        }
+
+        private mutating func join(_ id: NodeID, _ group: Int) { groups[id.index] = group }
+
+        private func isElementwiseMember(_ id: NodeID) -> Bool { function.nodes[id.index].op.isLoopElementwise }
+
+        /// Whether elementwise node `id` can join `group`.
+        private func canJoin(_ id: NodeID, _ group: Int) -> Bool {
+            let node = function.nodes[id.index]
+            guard node.type.shape == shapes[group] else { return false }
+            for input in node.inputs {
+                if groups[input.index] == group {
+                    // Only same-position reads of elementwise members (not of a reduction, and not through a broadcast).
+                    guard isElementwiseMember(input), function.nodes[input.index].type.shape == node.type.shape,
+                          !isBroadcastOp(node) else { return false }
+                } else if depends(input, on: group) {
+                    return false
+                }
+            }
+            return true
+        }
+
+        private func isBroadcastOp(_ node: NodeDef) -> Bool {
+            if case .broadcast = node.op { return true }
+            return false
+        }
+
+        /// Whether `id` is in `group` or reads (transitively) a node of it.
+        func depends(_ id: NodeID, on group: Int) -> Bool {
+            let first = firsts[group]
+            var stack = [id]
+            var visited = Set<Int>()
+            while let next = stack.popLast() {
+                guard next.index >= first, visited.insert(next.index).inserted else { continue }
+                if groups[next.index] == group { return true }
+                stack.append(contentsOf: function.nodes[next.index].inputs)
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import KilnGraph
+import KilnInterpreter
+import KilnJIT
+import Testing
+
+/// How a test input is drawn.
+enum Input: Sendable {
+    /// `f32` uniform in `[lower, upper)`.
+    case float(Shape, Float, Float)
+    /// `i32` uniform in `0..<bound`.
+    case index(Shape, Int)
+    /// `bool`, half true.
+    case bool(Shape)
+    /// Exactly this value (no batch dimension).
+    case value(Tensor)
+
+    var shape: Shape {
+        switch self {
+        case .float(let s, _, _), .index(let s, _), .bool(let s): s
+        case .value(let t): Shape(sizes: t.shape)
+        }
+    }
+
+    var dtype: DType {
+        switch self {
+        case .float: .float32
+        case .index: .int32
+        case .bool: .bool
+        case .value(let t): t.dtype
+        }
+    }
+
+    func draw(batch: Int, _ generator: inout SeededGenerator) throws -> Tensor {
+        let sizes = shape.resolved(batch: batch)
+        let count = sizes.reduce(1, *)
+        switch self {
+        case .float(_, let lower, let upper):
+            return try Tensor(shape: sizes, scalars: (0..<count).map { _ in lower + (upper - lower) * generator.nextUniform() })
+        case .index(_, let bound):
+            return try Tensor(shape: sizes, scalars: (0..<count).map { _ in Int32(generator.nextIndex(below: bound)) })
+        case .bool:
+            return try Tensor(shape: sizes, scalars: (0..<count).map { _ in generator.nextUniform() < 0.5 })
+        case .value(let value):
+            return value
+        }
+    }
+}
+
+/// An op (or small graph) that both backends must compute alike.
+struct ParityCase: Sendable, CustomTestStringConvertible {
+    let op: String
+    let label: String
+    let inputs: [Input]
+    var rtol: Float = 1e-5
+    var atol: Float = 1e-5
+    let build: @Sendable ([Node]) throws -> Node
+
+    init(_ op: String, _ label: String, _ inputs: [Input], rtol: Float = 1e-5, atol: Float = 1e-5,
+         build: @escaping @Sendable ([Node]) throws -> Node) {
+        self.op = op
+        self.label = label
+        self.inputs = inputs
+        self.rtol = rtol
+        self.atol = atol
+        self.build = build
+    }
+
+    var testDescription: String { "\(op): \(label)" }
+}
+
+/// The batch sizes every case runs at: one, one that is not a multiple of any unroll
+/// factor, and a larger one.
+let parityBatches = [1, 7, 37]
+
+/// Builds a graph of placeholders `x0, x1, ...`, applies `build` and returns it with its feeds.
+func makeGraph(_ inputs: [Input], _ build: ([Node]) throws -> Node) throws -> (Graph, [Node], Node) {
+    let graph = Graph()
+    let nodes = try inputs.enumerated().map { index, input in
+        try graph.placeholder("x\(index)", shape: input.shape, dtype: input.dtype)
+    }
+    return (graph, nodes, try build(nodes))
+}
+
+/// Runs `outputs` of `graph` on both backends with seeded feeds at each batch size and
+/// records an issue for every value that differs beyond `atol + rtol * |expected|`.
+func expectParity(_ graph: Graph, outputs: [String: Node], inputs: [Input], seed: UInt64,
+                  rtol: Float, atol: Float, context: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let jit = try JITProgram(graph: graph, outputs: outputs)
+    let reference = try InterpreterProgram(graph: graph, outputs: outputs)
+    let batches = inputs.contains { $0.shape.hasBatch } ? parityBatches : [1]
+    var generator = SeededGenerator(seed: seed)
+    for batch in batches {
+        var feeds: [String: Tensor] = [:]
+        for (index, input) in inputs.enumerated() { feeds["x\(index)"] = try input.draw(batch: batch, &generator) }
+        let expected = try reference.run(feeds: feeds)
+        let actual = try jit.run(feeds: feeds)
+        for (name, value) in expected {
+            guard let got = actual[name] else {
+                Issue.record("\(context): no output \(name) (seed \(seed))", sourceLocation: sourceLocation)
+                continue
+            }
+            expectClose(got, value, rtol: rtol, atol: atol, "\(context) output \(name) batch \(batch) seed \(seed)",
+                        sourceLocation: sourceLocation)
+        }
+    }
+}
+
+/// Whether `actual` has `expected`'s type and its values within `atol + rtol * |expected|`
+/// (NaN matching NaN, infinities matching exactly); records an issue naming the first difference.
+@discardableResult
+func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Float, atol: Float, _ context: String,
+                 sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    guard actual.type == expected.type else {
+        Issue.record("\(context): type \(actual.type), expected \(expected.type)", sourceLocation: sourceLocation)
+        return false
+    }
+    for (index, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() {
+        let close = (a.isNaN && e.isNaN) || a == e || (e.isFinite && Swift.abs(a - e) <= atol + rtol * Swift.abs(e))
+        if !close {
+            Issue.record("\(context): element \(index) is \(a), expected \(e) (rtol \(rtol), atol \(atol))",
+                         sourceLocation: sourceLocation)
+            return false
+        }
+    }
+    return true
+}
+
+/// A stable 64-bit FNV-1a hash, for seeds derived from test names.
+func stableSeed(_ text: String) -> UInt64 {
+    text.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+}
+
+/// A tensor from literal values (tests only: the shape is known to fit).
+func t<T: TensorScalar>(_ shape: [Int], _ values: [T]) -> Tensor { try! Tensor(shape: shape, scalars: values) }
