@@ -82,19 +82,38 @@ func makeGraph(_ inputs: [Input], _ build: ([Node]) throws -> Node) throws -> (G
 }
 
 /// Runs `outputs` of `graph` on both backends with seeded feeds at each batch size and
-/// records an issue for every value that differs beyond `atol + rtol * |expected|`.
+/// records an issue for every value (and, at the end, every variable) that differs beyond
+/// `atol + rtol * |expected|`.
 func expectParity(_ graph: Graph, outputs: [String: Node], inputs: [Input], seed: UInt64,
                   rtol: Float, atol: Float, context: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let jit = try JITProgram(graph: graph, outputs: outputs)
-    let reference = try InterpreterProgram(graph: graph, outputs: outputs)
-    let batches = inputs.contains { $0.shape.hasBatch } ? parityBatches : [1]
-    var generator = SeededGenerator(seed: seed)
-    for batch in batches {
+    try expectParity(graph, outputs: outputs, batched: inputs.contains { $0.shape.hasBatch }, seed: seed, rtol: rtol,
+                     atol: atol, context: context, sourceLocation: sourceLocation) { batch, generator in
         var feeds: [String: Tensor] = [:]
         for (index, input) in inputs.enumerated() { feeds["x\(index)"] = try input.draw(batch: batch, &generator) }
+        return feeds
+    }
+}
+
+/// Runs a sample graph on both backends (several steps, so updates compound) and compares.
+func expectParity(_ sample: SampleGraph, seed: UInt64, rtol: Float, atol: Float,
+                  sourceLocation: SourceLocation = #_sourceLocation) throws {
+    try expectParity(sample.graph, outputs: sample.outputs, batched: true, seed: seed, rtol: rtol, atol: atol,
+                     context: sample.name, sourceLocation: sourceLocation) { batch, generator in
+        try sample.makeFeeds(batch: batch, using: &generator)
+    }
+}
+
+func expectParity(_ graph: Graph, outputs: [String: Node], batched: Bool, seed: UInt64, rtol: Float, atol: Float,
+                  context: String, sourceLocation: SourceLocation,
+                  feeds makeFeeds: (Int, inout SeededGenerator) throws -> [String: Tensor]) throws {
+    let jit = try JITProgram(graph: graph, outputs: outputs)
+    let reference = try InterpreterProgram(graph: graph, outputs: outputs)
+    var generator = SeededGenerator(seed: seed)
+    for batch in batched ? parityBatches : [1] {
+        let feeds = try makeFeeds(batch, &generator)
         let expected = try reference.run(feeds: feeds)
         let actual = try jit.run(feeds: feeds)
-        for (name, value) in expected {
+        for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
             guard let got = actual[name] else {
                 Issue.record("\(context): no output \(name) (seed \(seed))", sourceLocation: sourceLocation)
                 continue
@@ -102,6 +121,10 @@ func expectParity(_ graph: Graph, outputs: [String: Node], inputs: [Input], seed
             expectClose(got, value, rtol: rtol, atol: atol, "\(context) output \(name) batch \(batch) seed \(seed)",
                         sourceLocation: sourceLocation)
         }
+    }
+    for name in reference.variables.names {
+        expectClose(try jit.variable(name), try reference.variable(name), rtol: rtol, atol: atol,
+                    "\(context) variable \(name) seed \(seed)", sourceLocation: sourceLocation)
     }
 }
 

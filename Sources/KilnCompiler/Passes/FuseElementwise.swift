@@ -22,10 +22,11 @@ public enum FuseElementwise {
     struct State {
         let function: Function
         var groups: [Int?]
-        /// Per group: the iteration shape, the reduced axes (if it holds a reduction), its first node.
+        /// Per group: the iteration shape and the reduced axes (if it holds a reduction).
         var shapes: [Shape] = []
         var reducedAxes: [[Int]?] = []
-        var firsts: [Int] = []
+        /// Per group: its nodes.
+        var members: [[NodeID]] = []
 
         /// The state before any grouping, or (for later passes) the groups `function` already has.
         init(_ function: Function) {
@@ -33,15 +34,15 @@ public enum FuseElementwise {
             groups = function.groups.isEmpty ? [Int?](repeating: nil, count: function.nodes.count) : function.groups
             for (index, group) in groups.enumerated() {
                 guard let group else { continue }
-                while firsts.count <= group { firsts.append(Int.max) }
-                firsts[group] = min(firsts[group], index)
+                while members.count <= group { members.append([]) }
+                members[group].append(NodeID(index))
             }
         }
 
         /// Puts `id` in an existing group.
         mutating func add(_ id: NodeID, to group: Int) {
             groups[id.index] = group
-            firsts[group] = min(firsts[group], id.index)
+            members[group].append(id)
         }
 
         mutating func place(_ id: NodeID) {
@@ -55,7 +56,7 @@ public enum FuseElementwise {
                         break
                     }
                 }
-                join(id, candidate ?? newGroup(shape: shape, first: id.index))
+                join(id, candidate ?? newGroup(shape: shape))
             } else if case .reduce(_, let axes, _) = node.op {
                 let input = node.inputs[0]
                 if let group = groups[input.index], isElementwiseMember(input),
@@ -64,21 +65,21 @@ public enum FuseElementwise {
                     reducedAxes[group] = axes
                     join(id, group)
                 } else {
-                    let group = newGroup(shape: function.nodes[input.index].type.shape, first: id.index)
+                    let group = newGroup(shape: function.nodes[input.index].type.shape)
                     reducedAxes[group] = axes
                     join(id, group)
                 }
             }
         }
 
-        private mutating func newGroup(shape: Shape, first: Int) -> Int {
+        private mutating func newGroup(shape: Shape) -> Int {
             shapes.append(shape)
             reducedAxes.append(nil)
-            firsts.append(first)
+            members.append([])
             return shapes.count - 1
         }
 
-        private mutating func join(_ id: NodeID, _ group: Int) { groups[id.index] = group }
+        private mutating func join(_ id: NodeID, _ group: Int) { add(id, to: group) }
 
         private func isElementwiseMember(_ id: NodeID) -> Bool { function.nodes[id.index].op.isLoopElementwise }
 
@@ -103,15 +104,21 @@ public enum FuseElementwise {
             return false
         }
 
-        /// Whether `id` is in `group` or reads (transitively) a node of it.
+        /// Whether `id` is in `group` or depends on it through the kernels the groups form:
+        /// reading any member of a group means waiting for the whole group's kernel.
         func depends(_ id: NodeID, on group: Int) -> Bool {
-            let first = firsts[group]
             var stack = [id]
-            var visited = Set<Int>()
+            var visited = Set<Int>(), visitedGroups = Set<Int>()
             while let next = stack.popLast() {
-                guard next.index >= first, visited.insert(next.index).inserted else { continue }
-                if groups[next.index] == group { return true }
-                stack.append(contentsOf: function.nodes[next.index].inputs)
+                guard visited.insert(next.index).inserted else { continue }
+                if let other = groups[next.index] {
+                    if other == group { return true }
+                    if visitedGroups.insert(other).inserted {
+                        for member in members[other] { stack.append(contentsOf: function.nodes[member.index].inputs) }
+                    }
+                } else {
+                    stack.append(contentsOf: function.nodes[next.index].inputs)
+                }
             }
             return false
         }

@@ -1,0 +1,73 @@
+import KilnGraph
+import Testing
+
+/// Random graphs of mixed ops and broadcasts; both backends must agree on every one.
+@Suite("Differential fuzzing: random graphs on both backends")
+struct DifferentialFuzzTests {
+    static let graphCount = 240
+
+    @Test("random graph", arguments: 0..<graphCount)
+    func randomGraph(_ index: Int) throws {
+        let seed = 0x5EED_0000 + UInt64(index)
+        var generator = SeededGenerator(seed: seed)
+        let graph = Graph()
+        let shapes: [Shape] = [[.batch, 4], [4], [.batch, 1], [1, 4], [], [.batch, 4]]
+        var pool: [Node] = try shapes.prefix(2 + generator.nextIndex(below: 4)).enumerated().map { i, shape in
+            try graph.placeholder("x\(i)", shape: shape)
+        }
+        let inputs = pool.map { Input.float($0.type.shape, -1, 1) }
+        let steps = 4 + generator.nextIndex(below: 12)
+        var attempts = 0
+        while pool.count < inputs.count + steps && attempts < 200 {
+            attempts += 1
+            if let node = try? Self.randomOp(pool, &generator) { pool.append(node) }
+        }
+        let differentiable = generator.nextIndex(below: 3) == 0
+        var outputs: [String: Node] = ["last": pool[pool.count - 1], "other": pool[inputs.count + generator.nextIndex(below: pool.count - inputs.count)]]
+        if differentiable {
+            let loss = try sum(pool[pool.count - 1])
+            let grads = try graph.gradients(of: loss, wrt: Array(pool.prefix(inputs.count)), unconnected: .zero)
+            for (i, g) in grads.enumerated() { outputs["grad\(i)"] = g }
+        }
+        try expectParity(graph, outputs: outputs, inputs: inputs, seed: seed, rtol: 2e-4, atol: 2e-5,
+                         context: "random graph \(index) (seed \(seed))\n\(graph)")
+    }
+
+    /// One random op over nodes of the pool; throws when the picked operands do not fit.
+    static func randomOp(_ pool: [Node], _ g: inout SeededGenerator) throws -> Node {
+        func pick() -> Node { pool[g.nextIndex(below: pool.count)] }
+        let a = pick(), b = pick()
+        switch g.nextIndex(below: 16) {
+        case 0: return try neg(a)
+        case 1: return try tanh(a)
+        case 2: return try sigmoid(a) * 2
+        case 3: return try relu(a) - 0.25
+        case 4: return try a + b
+        case 5: return try a * b
+        case 6: return try a - b
+        case 7: return try a / (abs(b) + 0.5)
+        case 8: return try maximum(a, b)
+        case 9: return try minimum(a, b)
+        case 10: return try select(greater(a, b), a, b * 0.5)
+        case 11: return try exp(tanh(a))
+        case 12:
+            guard a.type.shape.rank == 2 else { return try sum(a) }
+            let axis = g.nextIndex(below: 2)
+            switch g.nextIndex(below: 4) {
+            case 0: return try sum(a, axes: [axis], keepDims: true)
+            case 1: return try mean(a, axes: [axis], keepDims: true)
+            case 2: return try max(a, axes: [axis], keepDims: true)
+            default: return try min(a, axes: [axis], keepDims: true)
+            }
+        case 13:
+            guard a.type.shape.rank == 2, a.type.shape[1] == .size(4) else { return try softplus(a) }
+            return try softmax(a)
+        case 14:
+            guard a.type.shape == [.batch, 4] else { return try square(a) }
+            let w = a.graph.constant(try Tensor(shape: [4, 4], scalars: (0..<16).map { Float($0 % 5) * 0.1 - 0.2 }))
+            return try matmul(a, w)
+        default:
+            return try log(square(a) + 1)
+        }
+    }
+}
