@@ -46,7 +46,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "KilnGraphTests", dependencies: ["KilnGraph"]),
-        .testTarget(name: "KilnCompilerTests", dependencies: ["KilnCompiler"]),
+        .testTarget(name: "KilnCompilerTests", dependencies: ["KilnCompiler"], exclude: ["Golden"]),
         .testTarget(name: "KilnInterpreterTests", dependencies: ["KilnInterpreter"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnInterpreter"]),
         .testTarget(name: "KilnTests", dependencies: ["Kiln"]),

@@ -1,0 +1,146 @@
+import KilnCompiler
+import KilnGraph
+import Testing
+
+/// Runs one pass over the graph `build` makes and returns the function's text before and after.
+private func apply(_ pass: (Function) -> Function, _ build: (Graph) throws -> [String: Node]) throws -> (String, String) {
+    let graph = Graph()
+    let function = try Function(graph: graph, outputs: try build(graph))
+    let result = pass(function)
+    try result.graph.verify()
+    return (function.text, result.text)
+}
+
+@Suite("Passes, as before/after text")
+struct PassTests {
+    @Test func foldConstantsEvaluatesConstantSubgraphs() throws {
+        let (_, after) = try apply(FoldConstants.run) { g in
+            let x = try g.placeholder("x", shape: [.batch, 2])
+            let c = try exp(g.constant(0)) + g.constant(Tensor([1, 2]))
+            return ["y": try x * c]
+        }
+        #expect(after == """
+        %0 = placeholder "x" : f32[?,2]
+        %4 = constant [2.0, 3.0] : f32[2]
+        %5 = mul %0, %4 : f32[?,2]
+        results: y = %5
+        """)
+    }
+
+    @Test func simplifyAlgebraRemovesIdentities() throws {
+        let (_, after) = try apply(SimplifyAlgebra.run) { g in
+            let x = try g.placeholder("x", shape: [.batch, 2])
+            let t = try transpose(transpose(x * 1 + 0))
+            let r = try reshape(reshape(stopGradient(-(-t)), to: [.batch, 2, 1]), to: [.batch, 1, 2])
+            return ["y": r]
+        }
+        #expect(after == """
+        %0 = placeholder "x" : f32[?,2]
+        %6 = reshape %0 : f32[?,1,2]
+        results: y = %6
+        """)
+    }
+
+    @Test func simplifyKeepsBroadcastingIdentities() throws {
+        let (_, after) = try apply(SimplifyAlgebra.run) { g in
+            let x = try g.placeholder("x", shape: [2])
+            return ["y": try x + g.constant(Tensor(shape: [3, 2], repeating: Float(0)))]
+        }
+        #expect(after.contains("add %0, %1 : f32[3,2]"))
+    }
+
+    @Test func cseMergesEqualNodesAndConstants() throws {
+        let (_, after) = try apply(EliminateCommonSubexpressions.run) { g in
+            let x = try g.placeholder("x", shape: [.batch, 2])
+            let a = try exp(x) * 2, b = try exp(x) * 2
+            return ["y": try a + b]
+        }
+        #expect(after == """
+        %0 = placeholder "x" : f32[?,2]
+        %1 = exp %0 : f32[?,2]
+        %2 = constant 2.0 : f32[]
+        %3 = mul %1, %2 : f32[?,2]
+        %4 = add %3, %3 : f32[?,2]
+        results: y = %4
+        """)
+    }
+
+    @Test func dceRemovesWhatNoResultOrAssignNeeds() throws {
+        let graph = Graph()
+        let x = try graph.placeholder("x", shape: [2])
+        _ = try exp(x)
+        let v = try graph.variable("v", initialValue: Tensor([0, 0]))
+        _ = try graph.assign(v, v + x)
+        let result = EliminateDeadCode.run(try Function(graph: graph, outputs: ["y": try x * 2]))
+        #expect(Printer.text(result.graph) == """
+        %0 = placeholder "x" : f32[2]
+        %1 = variable "v" : f32[2]
+        %2 = add %1, %0 : f32[2]
+        %3 = assign %1, %2 : f32[2]
+        %4 = constant 2.0 : f32[]
+        %5 = mul %0, %4 : f32[2]
+        """)
+    }
+
+    @Test func elementwiseFusionGroupsAChainAndItsReduction() throws {
+        let (_, after) = try apply(FuseElementwise.run) { g in
+            let x = try g.placeholder("x", shape: [.batch, 4])
+            let b = try g.placeholder("b", shape: [4])
+            let h = try tanh(x + b)
+            return ["s": try sum(h * h, axes: [1]), "t": try transpose(h)]
+        }
+        #expect(after == """
+        %0 = placeholder "x" : f32[?,4]
+        %1 = placeholder "b" : f32[4]
+        %2 = add %0, %1 : f32[?,4]  # k0
+        %3 = tanh %2 : f32[?,4]  # k0
+        %4 = mul %3, %3 : f32[?,4]  # k0
+        %5 = sum %4 {axes=[1]} : f32[?]  # k0
+        %6 = transpose %3 {permutation=[1,0]} : f32[4,?]  # k1
+        results: s = %5, t = %6
+        """)
+    }
+
+    @Test func fusionNeverMakesKernelsWaitForEachOther() throws {
+        // a -> softmax -> c would join a's group and make the group wait for the softmax.
+        let (_, after) = try apply(FuseElementwise.run) { g in
+            let x = try g.placeholder("x", shape: [.batch, 4])
+            let a = try exp(x)
+            let s = try softmax(a)
+            return ["c": try a * s]
+        }
+        #expect(after.contains("%2 = softmax %1 {axis=1} : f32[?,4]  # k1"))
+        #expect(after.contains("%3 = mul %1, %2 : f32[?,4]  # k2"))
+    }
+
+    @Test func matmulEpilogueJoinsTheBiasAndActivation() throws {
+        let (_, after) = try apply({ FuseMatmulEpilogue.run(FuseElementwise.run($0)) }) { g in
+            let x = try g.placeholder("x", shape: [.batch, 3])
+            let w = try g.placeholder("w", shape: [3, 5])
+            let b = try g.placeholder("b", shape: [5])
+            return ["y": try relu(matmul(x, w) + b)]
+        }
+        #expect(after.contains("%3 = matmul %0, %1 : f32[?,5]  # k0"))
+        #expect(after.contains("%5 = relu %4 : f32[?,5]  # k0"))
+    }
+
+    @Test func memoryPlanningReusesDeadBuffers() throws {
+        let graph = Graph()
+        let x = try graph.placeholder("x", shape: [.batch, 8])
+        var h = x
+        for _ in 0..<6 { h = try softmax(h) }
+        var function = try Function(graph: graph, outputs: ["y": h])
+        function = PlanMemory.run(FuseElementwise.run(function))
+        let memory = try #require(function.memory)
+        #expect(memory.unplannedBytes.description == "192*n")
+        #expect(memory.arenaBytes.description == "64*n")
+        #expect(function.text.hasSuffix("arena: 64*n bytes (unplanned 192*n)"))
+    }
+
+    @Test func thePipelineRunsEveryPassInOrder() throws {
+        #expect(Pipeline.passes.map(\.name) == [
+            "fold-constants", "simplify-algebra", "eliminate-common-subexpressions", "eliminate-dead-code",
+            "fuse-elementwise", "fuse-matmul-epilogue", "plan-memory",
+        ])
+    }
+}
