@@ -37,7 +37,7 @@ let package = Package(
         // MARK: Tools
         .executableTarget(
             name: "kiln",
-            dependencies: ["Kiln", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "KilnKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/kiln"
         ),
 

@@ -81,9 +81,11 @@ for (weight, gradient) in zip(weights, try step.gradients(of: loss, wrt: weights
 let inference = Graph()
 let probability = try sigmoid(network(inference.placeholder("x", shape: [.batch, 2])).logits)
 
+// Both graphs compile to native code (KILN_BACKEND=interpreter runs them op by op instead).
 let weightStore = VariableStore()
-let train = try InterpreterProgram(graph: step, outputs: ["loss": loss, "accuracy": accuracy], variables: weightStore)
-let predict = try InterpreterProgram(graph: inference, outputs: ["p": probability], variables: weightStore)
+let backend = Backend.default
+let train = try backend.compile(step, outputs: ["loss": loss, "accuracy": accuracy], variables: weightStore)
+let predict = try backend.compile(inference, outputs: ["p": probability], variables: weightStore)
 
 print("Training on \(training.count) past users, testing on \(testing.count).\n")
 print(step.nodes.count, "graph nodes in one training step; the forward pass:")

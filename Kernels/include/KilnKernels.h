@@ -24,4 +24,9 @@ const char *kiln_blas_load(void);
 /* The core type OpenBLAS chose, e.g. "SkylakeX" or "Haswell"; "unknown" if not loaded. */
 const char *kiln_blas_core_name(void);
 
+/* OpenBLAS's row-major SGEMM, for callers that want it without generated code (benchmarks);
+   call kiln_blas_load first. */
+void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                 const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
 #endif

@@ -1,5 +1,7 @@
 @_exported import KilnGraph
 @_exported import KilnInterpreter
+@_exported import KilnCompiler
+@_exported import KilnJIT
 import Synchronization
 
 /// Library-wide settings: the random seed that makes runs reproducible.

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Kiln
+import KilnKernels
+
+/// `kiln bench ...`: benchmarks (build with `-c release`).
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks; run a release build: swift run -c release kiln bench kernels.",
+        subcommands: [BenchKernels.self])
+}
+
+/// `kiln bench kernels`: GEMM, a fused elementwise chain, and compile time.
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Matmul GFLOP/s (JIT vs OpenBLAS), fused elementwise GB/s (JIT vs interpreter), compile time.")
+
+    @Option(help: "Timed repetitions per figure (the median is printed).") var repeats = 9
+
+    func run() throws {
+        #if DEBUG
+        print("note: this is a debug build; benchmark figures come from `swift run -c release kiln bench kernels`")
+        #endif
+        if let failure = kiln_blas_load() { throw ValidationError(String(cString: failure)) }
+        print("OpenBLAS core: \(String(cString: kiln_blas_core_name()))")
+        print("\nmatmul [n,n] x [n,n]      JIT GFLOP/s    OpenBLAS GFLOP/s    JIT/OpenBLAS")
+        for size in [128, 512, 1024] { try benchMatmul(size) }
+        try benchElementwise()
+        try benchCompile()
+    }
+
+    private func median(_ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = ContinuousClock.now
+            try body()
+            let elapsed = ContinuousClock.now - start
+            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        return times.sorted()[times.count / 2]
+    }
+
+    /// The same product through a JIT program (result assigned to a variable, so nothing is
+    /// copied out to Swift) and through `cblas_sgemm` called directly.
+    private func benchMatmul(_ n: Int) throws {
+        var generator = SeededGenerator(seed: 1)
+        let a = try Tensor.randomUniform(shape: [n, n], lower: -1, upper: 1, using: &generator)
+        let b = try Tensor.randomUniform(shape: [n, n], lower: -1, upper: 1, using: &generator)
+        let graph = Graph()
+        let x = try graph.placeholder("a", shape: [.batch, .size(n)])
+        let w = try graph.variable("b", initialValue: b)
+        let out = try graph.variable("c", initialValue: Tensor(shape: [n, n], repeating: Float(0)))
+        _ = try graph.assign(out, try matmul(x, w))
+        let program = try JITProgram(graph: graph, outputs: [:])
+        let feeds = ["a": a]
+        let inner = max(1, 200_000_000 / (2 * n * n * n))
+        let jit = try median { for _ in 0..<inner { _ = try program.run(feeds: feeds) } } / Double(inner)
+        let left = a.scalars, right = b.scalars
+        var c = [Float](repeating: 0, count: n * n)
+        let direct = median {
+            for _ in 0..<inner {
+                cblas_sgemm(101, 111, 111, Int32(n), Int32(n), Int32(n), 1, left, Int32(n), right, Int32(n), 0, &c, Int32(n))
+            }
+        } / Double(inner)
+        let flops = 2 * Double(n) * Double(n) * Double(n)
+        print("  \(String(n).padding(24))\(fixed(flops / jit / 1e9, 1).padding(15))\(fixed(flops / direct / 1e9, 1).padding(20))\(fixed(100 * direct / jit, 1))%")
+    }
+
+    /// `tanh(x * 0.5 + 1) * sigmoid(x) - x / 3` over a million elements: one fused loop on the JIT.
+    private func benchElementwise() throws {
+        let rows = 1024, columns = 1024
+        let graph = Graph()
+        let x = try graph.placeholder("x", shape: [.batch, .size(columns)])
+        let y = try tanh(x * 0.5 + 1) * sigmoid(x) - x / 3
+        var generator = SeededGenerator(seed: 2)
+        let feeds = ["x": try Tensor.randomUniform(shape: [rows, columns], lower: -2, upper: 2, using: &generator)]
+        let jit = try JITProgram(graph: graph, outputs: ["y": y])
+        let interpreter = try InterpreterProgram(graph: graph, outputs: ["y": y])
+        let jitTime = try median { _ = try jit.run(feeds: feeds) }
+        let interpreterTime = try median { _ = try interpreter.run(feeds: feeds) }
+        let bytes = Double(rows * columns * 8)
+        print("\nfused elementwise chain, \(rows)x\(columns) f32 (7 ops, \(jit.lowered.unit.kernelCount) kernel):")
+        print("  JIT          \(fixed(bytes / jitTime / 1e9, 2)) GB/s   \(fixed(jitTime * 1e3, 2)) ms")
+        print("  interpreter  \(fixed(bytes / interpreterTime / 1e9, 2)) GB/s   \(fixed(interpreterTime * 1e3, 2)) ms")
+        print("  speedup      \(fixed(interpreterTime / jitTime, 1))x")
+    }
+
+    /// Compiling the 784-256-128-10 training step (forward, loss, backward, Adam).
+    private func benchCompile() throws {
+        let sample = try SampleGraphs.sample(named: "mlp784-train-adam")
+        var last: JITProgram? = nil
+        let total = try median { last = try JITProgram(graph: sample.graph, outputs: sample.outputs, switches: DebugSwitches { _ in nil }) }
+        guard let program = last else { return }
+        let memory = program.lowered.function.memory
+        print("\ncompile mlp784-train-adam (784-256-128-10, forward + backward + Adam):")
+        print("  \(sample.graph.nodes.count) nodes -> \(program.lowered.unit.kernelCount) kernels, "
+              + "\(program.lowered.unit.source.count { $0 == "\n" }) lines of C")
+        print("  total \(fixed(total * 1e3, 2)) ms (last run: passes \(fixed(program.lowered.optimizeSeconds * 1e3, 2)) ms, "
+              + "C \(fixed(program.lowered.renderSeconds * 1e3, 2)) ms, TinyCC \(fixed(program.unit.compileSeconds * 1e3, 2)) ms)")
+        if let memory, let arena = memory.arenaBytes.value(n: 128), let unplanned = memory.unplannedBytes.value(n: 128) {
+            print("  arena \(memory.arenaBytes) bytes = \(arena / 1024) KiB at batch 128 (unplanned \(unplanned / 1024) KiB)")
+        }
+    }
+}
+
+/// `x` with `digits` decimals.
+func fixed(_ x: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let rounded = (x * scale).rounded() / scale
+    var text = "\(rounded)"
+    if let dot = text.firstIndex(of: ".") {
+        let decimals = text.distance(from: dot, to: text.endIndex) - 1
+        if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
+    }
+    return text
+}
