@@ -48,7 +48,7 @@ struct BenchKernels: ParsableCommand {
         let a = try Tensor.randomUniform(shape: [n, n], lower: -1, upper: 1, using: &generator)
         let b = try Tensor.randomUniform(shape: [n, n], lower: -1, upper: 1, using: &generator)
         let graph = Graph()
-        let x = try graph.placeholder("a", shape: [.batch, .size(n)])
+        let x = try graph.placeholder("a", shape: [.size(n), .size(n)])
         let w = try graph.variable("b", initialValue: b)
         let out = try graph.variable("c", initialValue: Tensor(shape: [n, n], repeating: Float(0)))
         _ = try graph.assign(out, try matmul(x, w))
@@ -67,23 +67,30 @@ struct BenchKernels: ParsableCommand {
         print("  \(String(n).padding(24))\(fixed(flops / jit / 1e9, 1).padding(15))\(fixed(flops / direct / 1e9, 1).padding(20))\(fixed(100 * direct / jit, 1))%")
     }
 
-    /// `tanh(x * 0.5 + 1) * sigmoid(x) - x / 3` over a million elements: one fused loop on the JIT.
+    /// Two chains over a million elements, each one fused loop on the JIT: arithmetic as in an
+    /// optimizer update, and one dominated by libm's transcendental functions.
     private func benchElementwise() throws {
         let rows = 1024, columns = 1024
-        let graph = Graph()
-        let x = try graph.placeholder("x", shape: [.batch, .size(columns)])
-        let y = try tanh(x * 0.5 + 1) * sigmoid(x) - x / 3
+        let chains: [(String, (Node) throws -> Node)] = [
+            ("relu(x * 0.5 + 1) * x - x / 3 (arithmetic, 6 ops)", { x in try relu(x * 0.5 + 1) * x - x / 3 }),
+            ("tanh(x * 0.5 + 1) * sigmoid(x) - x / 3 (libm, 7 ops)", { x in try tanh(x * 0.5 + 1) * sigmoid(x) - x / 3 }),
+        ]
         var generator = SeededGenerator(seed: 2)
         let feeds = ["x": try Tensor.randomUniform(shape: [rows, columns], lower: -2, upper: 2, using: &generator)]
-        let jit = try JITProgram(graph: graph, outputs: ["y": y])
-        let interpreter = try InterpreterProgram(graph: graph, outputs: ["y": y])
-        let jitTime = try median { _ = try jit.run(feeds: feeds) }
-        let interpreterTime = try median { _ = try interpreter.run(feeds: feeds) }
         let bytes = Double(rows * columns * 8)
-        print("\nfused elementwise chain, \(rows)x\(columns) f32 (7 ops, \(jit.lowered.unit.kernelCount) kernel):")
-        print("  JIT          \(fixed(bytes / jitTime / 1e9, 2)) GB/s   \(fixed(jitTime * 1e3, 2)) ms")
-        print("  interpreter  \(fixed(bytes / interpreterTime / 1e9, 2)) GB/s   \(fixed(interpreterTime * 1e3, 2)) ms")
-        print("  speedup      \(fixed(interpreterTime / jitTime, 1))x")
+        print("\nfused elementwise chains over \(rows)x\(columns) f32 (GB/s counts one read and one write per element):")
+        for (label, build) in chains {
+            let graph = Graph()
+            let y = try build(try graph.placeholder("x", shape: [.batch, .size(columns)]))
+            let jit = try JITProgram(graph: graph, outputs: ["y": y])
+            let interpreter = try InterpreterProgram(graph: graph, outputs: ["y": y])
+            let jitTime = try median { _ = try jit.run(feeds: feeds) }
+            let interpreterTime = try median { _ = try interpreter.run(feeds: feeds) }
+            print("  \(label), \(jit.lowered.unit.kernelCount) kernel(s)")
+            print("    JIT          \(fixed(bytes / jitTime / 1e9, 2)) GB/s   \(fixed(jitTime * 1e3, 2)) ms")
+            print("    interpreter  \(fixed(bytes / interpreterTime / 1e9, 2)) GB/s   \(fixed(interpreterTime * 1e3, 2)) ms")
+            print("    speedup      \(fixed(interpreterTime / jitTime, 1))x")
+        }
     }
 
     /// Compiling the 784-256-128-10 training step (forward, loss, backward, Adam).

@@ -56,7 +56,9 @@ public enum FuseElementwise {
                         break
                     }
                 }
-                join(id, candidate ?? newGroup(shape: shape))
+                let group = candidate ?? newGroup(shape: shape)
+                join(id, group)
+                mergeOperandGroups(of: id, into: group)
             } else if case .reduce(_, let axes, _) = node.op {
                 let input = node.inputs[0]
                 if let group = groups[input.index], isElementwiseMember(input),
@@ -70,6 +72,27 @@ public enum FuseElementwise {
                     join(id, group)
                 }
             }
+        }
+
+        /// Merges into `group` the other groups `id` reads at its own position (a chain's
+        /// independent branches, like `tanh(x) * sigmoid(x)`), when neither waits for the other.
+        private mutating func mergeOperandGroups(of id: NodeID, into group: Int) {
+            for input in function.nodes[id.index].inputs {
+                guard let other = groups[input.index], other != group, shapes[other] == shapes[group],
+                      reducedAxes[other] == nil, isElementwiseMember(input),
+                      function.nodes[input.index].type.shape == shapes[group],
+                      !isBroadcastOp(function.nodes[id.index]) else { continue }
+                guard !external(other, group).contains(where: { depends($0, on: group) }),
+                      !external(group, other).contains(where: { depends($0, on: other) }) else { continue }
+                for member in members[other] { groups[member.index] = group }
+                members[group] += members[other]
+                members[other] = []
+            }
+        }
+
+        /// The operands group `a`'s members read from outside groups `a` and `b`.
+        private func external(_ a: Int, _ b: Int) -> [NodeID] {
+            members[a].flatMap { function.nodes[$0.index].inputs }.filter { groups[$0.index] != a && groups[$0.index] != b }
         }
 
         private mutating func newGroup(shape: Shape) -> Int {
