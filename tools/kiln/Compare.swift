@@ -18,7 +18,7 @@ struct Compare: ParsableCommand {
     func run() throws {
         let sample = try graph.load()
         let reference = try Backend.interpreter.compile(sample.graph, outputs: sample.outputs)
-        let jit = try JITProgram(graph: sample.graph, outputs: sample.outputs, switches: DebugSwitches { _ in nil })
+        let jit = try JITProgram(graph: sample.graph, outputs: sample.outputs)
         print("\(sample.name): \(sample.summary)")
         print("batch \(batch), \(steps) step(s), seed \(seed), tolerance atol \(atol) + rtol \(rtol) * |expected|")
         print("\("value".padding(34))\("max abs error".padding(16))\("max rel error".padding(16))result")

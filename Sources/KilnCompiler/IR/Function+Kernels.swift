@@ -109,8 +109,7 @@ extension Function {
         }
         var ready = specs.indices.filter { pending[$0] == 0 }
         var order: [Int] = []
-        while !ready.isEmpty {
-            let pick = ready.indices.min { specs[ready[$0]].members[0] < specs[ready[$1]].members[0] }!
+        while let pick = ready.indices.min(by: { specs[ready[$0]].members[0] < specs[ready[$1]].members[0] }) {
             let k = ready.remove(at: pick)
             order.append(k)
             for d in dependents[k] {

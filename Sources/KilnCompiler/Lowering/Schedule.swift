@@ -61,6 +61,10 @@ public struct Schedule {
         self.function = function
         self.memory = memory
         let nodes = function.nodes
+        for (index, node) in nodes.enumerated() where node.type.shape.staticProduct == nil {
+            throw KilnError(.shapeMismatch, "\(Printer.line(node, id: NodeID(index))): the shape has too many "
+                            + "elements to address")
+        }
         var needed = Set<NodeID>()
         for kernel in memory.kernels { needed.formUnion(kernel.inputs) }
         for result in function.results { needed.insert(function.aliasRoot(result)) }
