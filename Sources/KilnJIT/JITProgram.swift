@@ -155,7 +155,7 @@ public final class JITProgram: Program {
             let indicesInput: NodeID
             if case .oneHot = node.op { indicesInput = node.inputs[0] } else { indicesInput = node.inputs[1] }
             let indicesShape = nodes[indicesInput.index].type.shape.resolved(batch: batch)
-            let position = Self.unravel(Int(fault[2]), in: indicesShape)
+            let position = Indexing.unravel(Int(fault[2]), in: indicesShape)
             return KilnError(.runtime, "\(line): index \(fault[1]) at position \(position) is out of range 0..<\(fault[3])")
         case 2:
             let shape = nodes[node.inputs[0].index].type.shape.resolved(batch: batch)
@@ -166,16 +166,6 @@ public final class JITProgram: Program {
         default:
             return KilnError(.runtime, "\(line): failed with status \(status)")
         }
-    }
-
-    private static func unravel(_ position: Int, in shape: [Int]) -> [Int] {
-        var rest = position
-        var index = [Int](repeating: 0, count: shape.count)
-        for axis in shape.indices.reversed() where shape[axis] > 0 {
-            index[axis] = rest % shape[axis]
-            rest /= shape[axis]
-        }
-        return index
     }
 
     private static let dumpCounter = Mutex(0)
