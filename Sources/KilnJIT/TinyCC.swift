@@ -86,7 +86,7 @@ public final class CompiledUnit: @unchecked Sendable {
     /// line numbers of `source` in TinyCC's messages.
     static func inliningPrelude(_ source: String) -> String {
         let include = "#include \"kiln_prelude.h\"\n"
-        guard let range = source.range(of: include) else { return source }
+        guard let range = source.firstRange(of: include) else { return source }
         let line = source[..<range.upperBound].count { $0 == "\n" } + 1
         let prelude = String(cString: kiln_prelude_source())
         return String(source[..<range.lowerBound]) + prelude + "\n#line \(line) \"kiln_unit.c\"\n" + source[range.upperBound...]
@@ -108,19 +108,5 @@ public final class CompiledUnit: @unchecked Sendable {
 
     private final class MessageBox {
         var lines: [String] = []
-    }
-}
-
-extension String {
-    fileprivate func range(of needle: String) -> Range<String.Index>? {
-        guard let first = needle.first else { return nil }
-        var index = startIndex
-        while let candidate = self[index...].firstIndex(of: first) {
-            if self[candidate...].hasPrefix(needle) {
-                return candidate..<self.index(candidate, offsetBy: needle.count)
-            }
-            index = self.index(after: candidate)
-        }
-        return nil
     }
 }

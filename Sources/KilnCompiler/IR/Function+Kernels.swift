@@ -44,12 +44,7 @@ extension Function {
                 continue
             case .elementCount:
                 // Loops compute counts inline; anything else reads one written by its own kernel.
-                let needed = results.contains(id) || consumers[index].contains { reader in
-                    group(of: reader) == nil && !nodes[reader.index].op.isAlias
-                } || consumers[index].contains { reader in
-                    nodes[reader.index].op.isAlias && needsMemory(reader, consumers: consumers, results: results)
-                }
-                guard needed else { continue }
+                guard needsMemory(id, consumers: consumers, results: results) else { continue }
             default:
                 if node.op.isAlias { continue }
             }
@@ -64,7 +59,7 @@ extension Function {
             for member in specs[k].members {
                 for input in nodes[member.index].inputs where !memberSet.contains(input) {
                     let root = aliasRoot(input)
-                    let inline = specs[k].group != nil && nodes[root.index].op.isInline(nodes[root.index].type)
+                    let inline = specs[k].group != nil && nodes[root.index].op.isInline
                     if !inline && seen.insert(root).inserted { inputs.append(root) }
                 }
             }
@@ -92,8 +87,13 @@ extension Function {
         return current
     }
 
-    private func needsMemory(_ alias: NodeID, consumers: [[NodeID]], results: Set<NodeID>) -> Bool {
-        results.contains(alias) || consumers[alias.index].contains { group(of: $0) == nil }
+    /// Whether a value is a result or read outside a loop, directly or through aliases.
+    private func needsMemory(_ id: NodeID, consumers: [[NodeID]], results: Set<NodeID>) -> Bool {
+        results.contains(id) || consumers[id.index].contains { reader in
+            nodes[reader.index].op.isAlias
+                ? needsMemory(reader, consumers: consumers, results: results)
+                : group(of: reader) == nil
+        }
     }
 
     /// A topological order of the kernels, earliest first node first among those ready.

@@ -12,10 +12,18 @@ extension Op {
 
     /// Whether the node's value is a compile-time scalar or a count a loop can compute
     /// inline instead of reading it from memory.
-    func isInline(_ type: TensorType) -> Bool {
+    var isInline: Bool {
         switch self {
         case .elementCount: true
         case .constant(let value): value.scalarCount == 1
+        default: false
+        }
+    }
+
+    /// Whether the op checks indices (or an axis's length) at run time and can fail.
+    var canFault: Bool {
+        switch self {
+        case .gather, .scatterAdd, .oneHot, .argmax: true
         default: false
         }
     }

@@ -25,7 +25,7 @@ extension CRenderer {
         var accessed: [Shape] = []
         for member in kernel.members where !isMatmul(member) {
             for input in nodes[member.index].inputs where !members.contains(input) || isMatmul(input) {
-                if !nodes[schedule.function.aliasRoot(input).index].op.isInline(nodes[input.index].type) {
+                if !nodes[schedule.function.aliasRoot(input).index].op.isInline {
                     accessed.append(nodes[input.index].type.shape)
                 }
             }

@@ -66,14 +66,7 @@ public struct CRenderer {
     }
 
     /// Whether the kernel can fail at run time (index checks).
-    func canFault(_ kernel: KernelSpec) -> Bool {
-        kernel.members.contains { member in
-            switch nodes[member.index].op {
-            case .gather, .scatterAdd, .oneHot, .argmax: true
-            default: false
-            }
-        }
-    }
+    func canFault(_ kernel: KernelSpec) -> Bool { kernel.members.contains { nodes[$0.index].op.canFault } }
 
     func parameters(_ kernel: KernelSpec) -> [String] {
         var parameters = ["int64_t n"]
@@ -132,12 +125,7 @@ public struct CRenderer {
             var arguments = ["n"] + (kernel.inputs + kernel.outputs + kernel.scratch).map(schedule.pointer)
             if canFault(kernel) {
                 arguments.append("fault")
-                let faulting = kernel.members.first { member in
-                    switch nodes[member.index].op {
-                    case .gather, .scatterAdd, .oneHot, .argmax: true
-                    default: false
-                    }
-                } ?? kernel.members[0]
+                let faulting = kernel.members.first { nodes[$0.index].op.canFault } ?? kernel.members[0]
                 out += "    if ((status = \(names[k])(\(arguments.joined(separator: ", ")))) != 0) { "
                     + "fault[4] = \(faulting.index); return status; }\n"
             } else {
