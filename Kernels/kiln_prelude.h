@@ -12,6 +12,7 @@
 
 #if defined(__TINYC__)
 typedef long int64_t;
+typedef unsigned long uint64_t;
 typedef int int32_t;
 typedef unsigned int uint32_t;
 typedef unsigned char uint8_t;
@@ -93,5 +94,16 @@ static inline float kiln_maxf(float a, float b) { return (a != a || b != b) ? (a
 static inline float kiln_minf(float a, float b) { return (a != a || b != b) ? (a != a ? a : b) : (a < b ? a : b); }
 static inline int32_t kiln_sign_i32(int32_t x) { return x > 0 ? 1 : (x < 0 ? -1 : 0); }
 static inline int32_t kiln_abs_i32(int32_t x) { return x < 0 ? (int32_t)(0u - (uint32_t)x) : x; }
+static inline uint32_t kiln_mix32(uint32_t h) {
+    h ^= h >> 16; h *= 0x7feb352du; h ^= h >> 15; h *= 0x846ca68bu; h ^= h >> 16;
+    return h;
+}
+/* The counter-based generator of random_uniform: the same numbers as Reference.uniform. */
+static inline float kiln_random_uniform(int32_t seed, int64_t index) {
+    uint32_t key = kiln_mix32((uint32_t)seed * 0x9e3779b9u + 0x632be5abu);
+    uint64_t wide = (uint64_t)index;
+    uint32_t h = kiln_mix32((uint32_t)wide ^ key ^ ((uint32_t)(wide >> 32) * 0x85ebca6bu));
+    return (float)(h >> 8) * (1.0f / 16777216.0f);
+}
 
 #endif

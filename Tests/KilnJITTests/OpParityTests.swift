@@ -125,6 +125,13 @@ let structuralParityCases: [ParityCase] = [
     ParityCase("softmax", "axis 1", [.float(b3, -5, 5)]) { try softmax($0[0]) },
     ParityCase("softmax", "axis 0 large logits", [.value(t([2, 2], [Float(1e4), -1e4, 0, 1]))]) { try softmax($0[0], axis: 0) },
     ParityCase("log_softmax", "axis 2", [.float(b1x4, -5, 5)]) { try logSoftmax($0[0]) },
+    ParityCase("random_uniform", "[?,5] dropout-style mask from a fed seed", [.float([.batch, 5], -1, 1), .value(t([], [Int32(-7)]))]) {
+        try select(greater(randomUniform(shape: [.batch, 5], seed: $0[1]), $0[0].graph.constant(0.3)), $0[0] / 0.7, $0[0] * 0)
+    },
+    ParityCase("random_uniform", "broadcast into a larger loop, seed from a variable", [.float([.batch, 3, 4], -1, 1)]) { x in
+        let seed = try x[0].graph.variable("seed", initialValue: t([], [Int32(123_456)]))
+        return try x[0] * randomUniform(shape: [3, 1], seed: seed)
+    },
     ParityCase("stop_gradient", "passes values", [.float(b3, -1, 1)]) { try stopGradient($0[0]) * 2 },
     ParityCase("element_count", "of [?,3] in a mean", [.float(b3, -1, 1)]) { x in
         try sum(x[0]) / x[0].graph.elementCount(b3)
@@ -171,8 +178,8 @@ struct OpParityTests {
             + ComparisonOp.allCases.map { snake($0.rawValue) } + ReduceOp.allCases.map(\.rawValue)
             + ["placeholder", "variable", "constant", "element_count", "select", "cast", "argmax", "reshape",
                "transpose", "broadcast", "slice", "pad", "concatenate", "gather", "scatter_add", "one_hot", "matmul",
-               "softmax", "log_softmax", "stop_gradient", "assign"]
-        #expect(all.count == 51)
+               "softmax", "log_softmax", "random_uniform", "stop_gradient", "assign"]
+        #expect(all.count == 52)
         #expect(Set(all).subtracting(covered).sorted() == [])
     }
 

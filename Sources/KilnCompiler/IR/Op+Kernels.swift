@@ -5,7 +5,7 @@ extension Op {
     /// (broadcast) position, so that it can run inside a fused loop.
     var isLoopElementwise: Bool {
         switch self {
-        case .unary, .binary, .compare, .select, .cast, .broadcast: true
+        case .unary, .binary, .compare, .select, .cast, .broadcast, .randomUniform: true
         default: false
         }
     }

@@ -62,7 +62,7 @@ extension CRenderer {
             if case .logSoftmax = node.op { log = 1 } else { log = 0 }
             return "    kiln_softmax(\(split(inputShapes[0], axis)), \(inputs[0]), \(y), \(log));\n"
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast,
-             .reduce, .reshape, .broadcast, .stopGradient, .assign:
+             .reduce, .reshape, .broadcast, .stopGradient, .assign, .randomUniform:
             // Loop ops and leaves never get a call kernel; copying keeps the value right regardless.
             return "    memcpy(\(y), \(inputs.first ?? y), \(byteCount(id)));\n"
         }

@@ -73,6 +73,7 @@ extension CRenderer {
             case .cast(let dtype):
                 expression = CExpression.cast(operands[0], from: nodes[node.inputs[0].index].type.dtype, to: dtype)
             case .elementCount(let counted): expression = "(float)(\(CSyntax.product(counted.dims)))"
+            case .randomUniform: expression = "kiln_random_uniform(\(operands[0]), \(index(node.type.shape)))"
             default: expression = operands.first ?? "0"
             }
             out += "\(indent)\(CSyntax.type(node.type.dtype)) v\(member.index) = \(expression);\n"

@@ -26,7 +26,7 @@ extension Op {
             return index == 0 ? .blocked : .differentiable
         case .gather, .scatterAdd:
             return index == 0 ? .differentiable : .blocked
-        case .compare, .argmax, .oneHot, .assign, .placeholder, .variable, .constant, .elementCount:
+        case .compare, .argmax, .oneHot, .randomUniform, .assign, .placeholder, .variable, .constant, .elementCount:
             return .blocked
         }
     }

@@ -11,7 +11,7 @@ enum VJP {
             return [try unary(op, x[0], y, dy)]
         case .binary(let op):
             return try binary(op, x[0], x[1], y, dy, needs: needs)
-        case .compare, .argmax, .oneHot, .assign, .stopGradient:
+        case .compare, .argmax, .oneHot, .assign, .stopGradient, .randomUniform:
             return x.map { _ in nil }
         case .select:
             let zero = y.graph.constant(0)

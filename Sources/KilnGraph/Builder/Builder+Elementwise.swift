@@ -116,3 +116,10 @@ extension Node {
     /// `a / b` for a scalar `a`.
     public static func / (a: Float, b: Node) throws -> Node { try div(scalar(a, like: b), b) }
 }
+
+/// Uniform numbers in `[0, 1)` of `shape` (which may contain the batch dimension), a pure
+/// function of the `int32` scalar `seed` and each element's position: the same seed gives
+/// the same numbers on every backend. Feed or assign a new seed to draw new numbers.
+public func randomUniform(shape: Shape, seed: Node) throws -> Node {
+    try seed.graph.append(.randomUniform(shape), [seed])
+}

@@ -85,6 +85,12 @@ public enum Op: Hashable, Sendable {
     /// `x - log(sum(exp(x)))` along `axis`, computed stably.
     case logSoftmax(axis: Int)
 
+    // MARK: Randomness
+    /// Uniform numbers in `[0, 1)` of `shape`, a pure function of an `int32` scalar seed (the
+    /// input) and each element's row-major position, computed identically by every backend
+    /// (see ``Reference/uniform(seed:index:)``).
+    case randomUniform(Shape)
+
     // MARK: Gradients and state
     /// The input unchanged, with no gradient flowing back through it.
     case stopGradient

@@ -53,6 +53,7 @@ public enum Printer {
         case .matmul: "matmul"
         case .softmax: "softmax"
         case .logSoftmax: "log_softmax"
+        case .randomUniform: "random_uniform"
         case .stopGradient: "stop_gradient"
         case .assign: "assign"
         }
@@ -87,6 +88,7 @@ public enum Printer {
              .softmax(let axis), .logSoftmax(let axis):
             ["axis=\(axis)"]
         case .oneHot(let depth): ["depth=\(depth)"]
+        case .randomUniform(let shape): ["shape=\(shape)"]
         case .matmul(let transposeA, let transposeB):
             (transposeA ? ["transpose_a=true"] : []) + (transposeB ? ["transpose_b=true"] : [])
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast,

@@ -5,7 +5,7 @@ extension Op {
         case .placeholder, .variable, .constant, .elementCount:
             0...0
         case .unary, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice, .pad, .oneHot,
-             .softmax, .logSoftmax, .stopGradient:
+             .softmax, .randomUniform, .logSoftmax, .stopGradient:
             1...1
         case .binary, .compare, .gather, .scatterAdd, .matmul, .assign:
             2...2
@@ -80,6 +80,11 @@ extension Op {
             try Infer.requireFloat(inputs[0])
             try Infer.checkAxis(axis, rank: inputs[0].shape.rank)
             return inputs[0]
+        case .randomUniform(let shape):
+            guard inputs[0] == TensorType(.int32, .scalar) else {
+                throw KilnError(.dtypeMismatch, "random_uniform needs an i32 scalar seed, got \(inputs[0])")
+            }
+            return TensorType(.float32, shape)
         case .stopGradient:
             return inputs[0]
         case .assign:

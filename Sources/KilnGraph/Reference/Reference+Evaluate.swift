@@ -60,6 +60,8 @@ extension Reference {
             return softmax(x[0], axis: axis, log: false)
         case .logSoftmax(let axis):
             return softmax(x[0], axis: axis, log: true)
+        case .randomUniform:
+            return try randomUniform(seed: x[0], shape: shape)
         case .stopGradient:
             return x[0]
         case .assign:
