@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // MARK: C boundary
@@ -32,7 +33,10 @@ let package = Package(
         .target(name: "KilnCompiler", dependencies: ["KilnGraph"]),
         .target(name: "KilnInterpreter", dependencies: ["KilnGraph"]),
         .target(name: "KilnJIT", dependencies: ["KilnCompiler", "KilnGraph", "CTinyCC", "KilnKernels"]),
-        .target(name: "Kiln", dependencies: ["KilnGraph", "KilnCompiler", "KilnInterpreter", "KilnJIT"]),
+        .target(
+            name: "Kiln",
+            dependencies: ["KilnGraph", "KilnCompiler", "KilnInterpreter", "KilnJIT", "ZIPFoundation"]
+        ),
 
         // MARK: Tools
         .executableTarget(

@@ -21,6 +21,7 @@ float expf(float);
 float logf(float);
 float log1pf(float);
 float tanhf(float);
+float erff(float);
 float powf(float, float);
 float sqrtf(float);
 float floorf(float);

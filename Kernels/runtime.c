@@ -12,7 +12,7 @@ const char *kiln_prelude_source(void) { return prelude; }
 #define SYMBOL(name) {#name, (const void *)&name}
 
 static const kiln_symbol symbols[] = {
-    SYMBOL(expf), SYMBOL(logf), SYMBOL(log1pf), SYMBOL(tanhf), SYMBOL(powf), SYMBOL(sqrtf),
+    SYMBOL(expf), SYMBOL(logf), SYMBOL(log1pf), SYMBOL(tanhf), SYMBOL(erff), SYMBOL(powf), SYMBOL(sqrtf),
     SYMBOL(floorf), SYMBOL(fabsf), SYMBOL(memcpy), SYMBOL(memset), SYMBOL(cblas_sgemm),
     SYMBOL(kiln_gemm), SYMBOL(kiln_transpose), SYMBOL(kiln_slice), SYMBOL(kiln_pad),
     SYMBOL(kiln_concat_part), SYMBOL(kiln_gather), SYMBOL(kiln_scatter_add_f32),

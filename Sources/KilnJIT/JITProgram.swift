@@ -27,6 +27,8 @@ public final class JITProgram: Program {
     private let slotAddresses: UnsafeMutablePointer<UnsafeRawPointer?>
     /// The feed name of each feed slot, by slot index.
     private let feedSlots: [(index: Int, name: String)]
+    /// The slot of each of `signature.inputs`, or `nil` where the optimized graph no longer reads it.
+    private let inputSlots: [Int?]
     /// The constants' elements, which the program owns.
     private var constantStorage: [UnsafeMutableRawPointer] = []
     private var arena: UnsafeMutableRawPointer?
@@ -72,6 +74,7 @@ public final class JITProgram: Program {
             }
         }
         self.feedSlots = feedSlots
+        inputSlots = signature.inputs.map { input in feedSlots.first { $0.1 == input.name }?.0 }
         let total = Stopwatch.now - start
         switches.log(1, formatted("compile: %.2f ms (passes %.2f, C %.2f, TinyCC %.2f); %d nodes -> %d kernels; %d lines of C",
                                        total * 1e3, lowered.optimizeSeconds * 1e3, lowered.renderSeconds * 1e3,
@@ -88,14 +91,7 @@ public final class JITProgram: Program {
 
     public func run(feeds: [String: Tensor]) throws -> [String: Tensor] {
         let batch = try signature.batchSize(of: feeds)
-        guard let bytes = lowered.function.memory?.arenaBytes.value(n: batch) else {
-            throw KilnError(.runtime, "with a batch of \(batch) the program's memory size overflows")
-        }
-        if bytes > arenaCapacity {
-            arena?.deallocate()
-            arena = .allocate(byteCount: bytes, alignment: 64)
-            arenaCapacity = bytes
-        }
+        try reserveArena(batch: batch)
         var feedTensors: [Tensor] = []
         feedTensors.reserveCapacity(feedSlots.count)
         for (_, name) in feedSlots {
@@ -105,6 +101,31 @@ public final class JITProgram: Program {
             feedTensors.append(feed)
         }
         return try withFeeds(feedTensors[...]) { try call(batch: batch) }
+    }
+
+    public func runAssigns(batch: Int, inputs: UnsafeBufferPointer<UnsafeRawPointer>) throws {
+        guard inputs.count == inputSlots.count else {
+            throw KilnError(.missingFeed, "the program takes \(inputSlots.count) inputs, got \(inputs.count)")
+        }
+        try reserveArena(batch: batch)
+        for (slot, address) in zip(inputSlots, inputs) {
+            if let slot { slotAddresses[slot] = address }
+        }
+        defer { for case let slot? in inputSlots { slotAddresses[slot] = nil } }
+        fault.initialize(repeating: 0, count: 8)
+        let status = unit.entry(arena, Int64(batch), UnsafePointer(slotAddresses), fault)
+        if status != 0 { throw faultError(status: status, batch: batch) }
+    }
+
+    private func reserveArena(batch: Int) throws {
+        guard let bytes = lowered.function.memory?.arenaBytes.value(n: batch) else {
+            throw KilnError(.runtime, "with a batch of \(batch) the program's memory size overflows")
+        }
+        if bytes > arenaCapacity {
+            arena?.deallocate()
+            arena = .allocate(byteCount: bytes, alignment: 64)
+            arenaCapacity = bytes
+        }
     }
 
     /// Points the feed slots at the feeds' elements while `body` runs.

@@ -22,6 +22,9 @@ let unaryCases: [ForwardCase] = [
     },
     ForwardCase("square", "f32", expected: f32([3], [9, 0.25, .infinity])) { try square($0.constant(Tensor([-3, 0.5, 1e20]))) },
     ForwardCase("square", "i32", expected: i32([2], [16, 9])) { try square($0.constant(i32([2], [-4, 3]))) },
+    ForwardCase("erf", "values", expected: f32([4], [-0.842_700_8, 0, 0.520_499_9, 1])) {
+        try erf($0.constant(Tensor([-1, 0, 0.5, 20])))
+    },
     ForwardCase("tanh", "values and saturation", expected: f32([4], [-0.761_594_2, 0, 0.462_117_16, 1])) {
         try tanh($0.constant(Tensor([-1, 0, 0.5, 20])))
     },

@@ -11,6 +11,7 @@ let unaryGradientCases: [GradientCase] = [
     GradientCase("rsqrt", "[2,3]", [.random([2, 3], 0.5, 2)]) { try rsqrt($0[0]) },
     GradientCase("square", "[2,3]", [.random([2, 3], -2, 2)]) { try square($0[0]) },
     GradientCase("tanh", "[2,3]", [.random([2, 3], -2, 2)]) { try tanh($0[0]) },
+    GradientCase("erf", "[2,3]", [.random([2, 3], -2, 2)]) { try erf($0[0]) },
     GradientCase("sigmoid", "[2,3]", [.random([2, 3], -3, 3)]) { try sigmoid($0[0]) },
     GradientCase("relu", "[?,3]", [.awayFromZero([.batch, 3])]) { try relu($0[0]) },
     GradientCase("softplus", "[2,3]", [.random([2, 3], -3, 3)]) { try softplus($0[0]) },

@@ -18,6 +18,7 @@ let elementwiseParityCases: [ParityCase] = [
     ParityCase("square", "[?,3]", [.float(b3, -3, 3)]) { try square($0[0]) },
     ParityCase("square", "i32 wraps", [.value(t([2], [Int32(70000), -3]))]) { try square($0[0]) },
     ParityCase("tanh", "[?,3]", [.float(b3, -4, 4)]) { try tanh($0[0]) },
+    ParityCase("erf", "[?,3]", [.float(b3, -3, 3)]) { try erf($0[0]) },
     ParityCase("sigmoid", "[?,3] both signs", [.float(b3, -30, 30)]) { try sigmoid($0[0]) },
     ParityCase("relu", "with NaN", [.value(t([4], [Float(-1), 0, 2, .nan]))]) { try relu($0[0]) },
     ParityCase("relu", "[?,1,4]", [.float(b1x4, -1, 1)]) { try relu($0[0]) },
@@ -179,7 +180,7 @@ struct OpParityTests {
             + ["placeholder", "variable", "constant", "element_count", "select", "cast", "argmax", "reshape",
                "transpose", "broadcast", "slice", "pad", "concatenate", "gather", "scatter_add", "one_hot", "matmul",
                "softmax", "log_softmax", "random_uniform", "stop_gradient", "assign"]
-        #expect(all.count == 52)
+        #expect(all.count == 53)
         #expect(Set(all).subtracting(covered).sorted() == [])
     }
 

@@ -22,6 +22,7 @@ enum CExpression {
         case .rsqrt: return "1.0f / sqrtf(\(a))"
         case .square: return "\(a) * \(a)"
         case .tanh: return "tanhf(\(a))"
+        case .erf: return "erff(\(a))"
         case .sigmoid: return "kiln_sigmoid(\(a))"
         case .relu: return "kiln_relu(\(a))"
         case .softplus: return "kiln_softplus(\(a))"

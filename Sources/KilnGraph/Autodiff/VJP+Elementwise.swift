@@ -10,6 +10,7 @@ extension VJP {
         case .rsqrt: return try dy * (y * y * y) * -0.5
         case .square: return try dy * x * 2
         case .tanh: return try dy * (1 - y * y)
+        case .erf: return try dy * exp(neg(square(x))) * 1.128_379_2
         case .sigmoid: return try dy * y * (1 - y)
         case .relu: return try select(greater(x, x.graph.constant(0)), dy, x.graph.constant(0))
         case .softplus: return try dy * sigmoid(x)

@@ -18,6 +18,8 @@ public func rsqrt(_ x: Node) throws -> Node { try x.graph.append(.unary(.rsqrt),
 public func square(_ x: Node) throws -> Node { try x.graph.append(.unary(.square), [x]) }
 /// The hyperbolic tangent, elementwise.
 public func tanh(_ x: Node) throws -> Node { try x.graph.append(.unary(.tanh), [x]) }
+/// The error function, `2/sqrt(pi) * integral of exp(-t^2) from 0 to x` (exact GELU uses it).
+public func erf(_ x: Node) throws -> Node { try x.graph.append(.unary(.erf), [x]) }
 /// `1 / (1 + e^-x)`, elementwise, computed without overflow.
 public func sigmoid(_ x: Node) throws -> Node { try x.graph.append(.unary(.sigmoid), [x]) }
 /// `max(x, 0)`, elementwise.

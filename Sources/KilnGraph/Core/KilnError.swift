@@ -21,6 +21,13 @@ public struct KilnError: Error, CustomStringConvertible, Sendable, Equatable {
         case gradient
         /// A value that is out of range while a program runs (an index, a label).
         case runtime
+        /// Training or evaluation data that cannot be used: NaN or infinity, labels out of
+        /// range, lengths that disagree, nothing at all.
+        case invalidData
+        /// A file that cannot be read or written, or whose contents are broken or do not fit.
+        case file
+        /// A method called before what it needs: `fit` before `compile`.
+        case notReady
     }
 
     /// The kind of mistake.

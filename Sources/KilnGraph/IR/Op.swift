@@ -1,6 +1,6 @@
 /// An elementwise function of one operand.
 public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
-    case neg, abs, sign, exp, log, sqrt, rsqrt, square, tanh, sigmoid, relu, softplus, floor
+    case neg, abs, sign, exp, log, sqrt, rsqrt, square, tanh, sigmoid, relu, softplus, floor, erf
 
     /// Whether the op also accepts `int32` operands (the others need `float32`).
     public var acceptsInt32: Bool { self == .neg || self == .abs || self == .sign || self == .square }

@@ -32,6 +32,7 @@ package enum Reference {
         case .rsqrt: { 1 / Math.sqrt($0) }
         case .square: { $0 * $0 }
         case .tanh: Math.tanh
+        case .erf: Math.erf
         case .sigmoid: { x in x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)) }
         case .relu: { $0 > 0 || $0.isNaN ? $0 : 0 }
         case .softplus: { x in (x > 0 ? x : 0) + Math.log1p(Math.exp(-Swift.abs(x))) }

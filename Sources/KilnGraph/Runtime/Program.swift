@@ -16,12 +16,36 @@ public protocol Program: AnyObject {
     ///   element type, or a value out of range while running (an index, a label).
     func run(feeds: [String: Tensor]) throws -> [String: Tensor]
 
+    /// Runs the program once for its assigns alone, computing no outputs, with each input
+    /// given as the address of its elements: the inner loop of training, which on the JIT
+    /// backend allocates nothing.
+    ///
+    /// - Parameters:
+    ///   - batch: The batch size of every input.
+    ///   - inputs: For each of `signature.inputs`, in order, the address of its elements
+    ///     (row-major, of the input's type resolved with `batch`), valid during the call.
+    /// - Throws: ``KilnError`` for a value out of range while running (an index, a label).
+    func runAssigns(batch: Int, inputs: UnsafeBufferPointer<UnsafeRawPointer>) throws
+
     /// The variables this program reads and writes, shared with every program compiled with
     /// the same store.
     var variables: VariableStore { get }
 }
 
 extension Program {
+    /// Copies the inputs into tensors and runs ``run(feeds:)``, discarding the outputs.
+    public func runAssigns(batch: Int, inputs: UnsafeBufferPointer<UnsafeRawPointer>) throws {
+        guard inputs.count == signature.inputs.count else {
+            throw KilnError(.missingFeed, "the program takes \(signature.inputs.count) inputs, got \(inputs.count)")
+        }
+        var feeds: [String: Tensor] = [:]
+        for (input, address) in zip(signature.inputs, inputs) {
+            feeds[input.name] = Tensor(shape: input.type.shape.resolved(batch: batch), dtype: input.type.dtype,
+                                       copyingFrom: address)
+        }
+        _ = try run(feeds: feeds)
+    }
+
     /// The current value of a variable.
     ///
     /// - Throws: ``KilnError`` if there is no variable `name`.

@@ -11,25 +11,7 @@
 /// Each variable lives in one buffer allocated when it is registered and never moved, so
 /// compiled programs read and update it in place.
 public final class VariableStore {
-    /// One variable's fixed-size buffer.
-    private final class Slot {
-        let type: TensorType
-        let shape: [Int]
-        let pointer: UnsafeMutableRawPointer
-
-        init(_ value: Tensor) {
-            type = value.type
-            shape = value.shape
-            pointer = .allocate(byteCount: max(value.byteCount, 1), alignment: 64)
-            value.copyBytes(to: pointer)
-        }
-
-        deinit { pointer.deallocate() }
-
-        var value: Tensor { Tensor(shape: shape, dtype: type.dtype, copyingFrom: pointer) }
-    }
-
-    private var slots: [String: Slot] = [:]
+    private var slots: [String: VariableBuffer] = [:]
 
     /// An empty store.
     public init() {}
@@ -49,7 +31,7 @@ public final class VariableStore {
                                     + "but \(initial.type) in the graph")
                 }
             } else {
-                slots[name] = Slot(initial)
+                slots[name] = VariableBuffer(initial)
             }
         }
     }
@@ -70,17 +52,78 @@ public final class VariableStore {
         value.copyBytes(to: slot.pointer)
     }
 
+    /// The buffer holding variable `name`.
+    ///
+    /// - Throws: ``KilnError`` if the store has no such variable.
+    public func buffer(_ name: String) throws -> VariableBuffer { try slot(name) }
+
+    /// Makes `buffer` the store's variable `name`, so that several stores (the models sharing
+    /// a layer) read and write the same elements.
+    ///
+    /// - Throws: ``KilnError`` if the store already has another buffer called `name`.
+    public func insert(_ buffer: VariableBuffer, as name: String) throws {
+        if let current = slots[name] {
+            guard current === buffer else {
+                throw KilnError(.invalidArgument, "the store already has another variable \(String(reflecting: name))")
+            }
+            return
+        }
+        slots[name] = buffer
+    }
+
+    /// Removes variable `name` if the store has it; programs compiled before must not run again.
+    public func remove(_ name: String) { slots[name] = nil }
+
     /// The address of variable `name`'s elements, valid as long as the store lives; compiled
     /// programs read and write the variable there.
     ///
     /// - Throws: ``KilnError`` if the store has no such variable.
     package func address(of name: String) throws -> UnsafeMutableRawPointer { try slot(name).pointer }
 
-    private func slot(_ name: String) throws -> Slot {
+    private func slot(_ name: String) throws -> VariableBuffer {
         guard let slot = slots[name] else {
             let known = names.map { String(reflecting: $0) }.joined(separator: ", ")
             throw KilnError(.unknownName, "no variable \(String(reflecting: name)); the variables are: \(known)")
         }
         return slot
+    }
+}
+
+/// One variable's elements in a buffer allocated once and never moved, so compiled programs
+/// read and update it in place. A buffer can belong to several ``VariableStore``s.
+public final class VariableBuffer {
+    /// The element type and static shape.
+    public let type: TensorType
+    /// The concrete shape.
+    public let shape: [Int]
+    let pointer: UnsafeMutableRawPointer
+
+    /// A buffer holding a copy of `value`.
+    public init(_ value: Tensor) {
+        type = value.type
+        shape = value.shape
+        pointer = .allocate(byteCount: max(value.byteCount, 1), alignment: 64)
+        value.copyBytes(to: pointer)
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// A copy of the current elements.
+    public var value: Tensor { Tensor(shape: shape, dtype: type.dtype, copyingFrom: pointer) }
+
+    /// Replaces the elements.
+    ///
+    /// - Throws: ``KilnError`` if `value` has another element type or shape.
+    public func setValue(_ value: Tensor) throws {
+        guard value.type == type else {
+            throw KilnError(.shapeMismatch, "the new value is \(value.type), the variable is \(type)")
+        }
+        value.copyBytes(to: pointer)
+    }
+
+    /// The elements, read in place (`float32` buffers only; empty otherwise).
+    public func withFloats<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        let count = type.dtype == .float32 ? shape.reduce(1, *) : 0
+        return try body(UnsafeBufferPointer(start: pointer.assumingMemoryBound(to: Float.self), count: count))
     }
 }

@@ -1,0 +1,176 @@
+import KilnGraph
+import Synchronization
+
+/// Something a ``Sequential`` model is made of: a ``Layer``, or an ``Input`` giving the
+/// shape of its samples.
+public protocol SequentialElement: AnyObject {}
+
+/// A building block of a model: it owns weights and adds the nodes computing its output
+/// to a graph.
+///
+/// Layers are called on symbolic tensors to build a functional model, or listed in a
+/// ``Sequential``. A layer creates its weights the first time it is called, when it learns
+/// its input shape. Names are unique in the process and follow Keras (`dense`, `dense_1`, …).
+///
+/// Subclass it for a custom layer: override ``build(inputShapes:)`` (create weights with
+/// ``addWeight(_:shape:initializer:trainable:)``), ``outputShape(inputShapes:)`` and
+/// ``call(_:context:)``.
+open class Layer: SequentialElement, CustomStringConvertible {
+    /// The layer's unique name; its weights are saved as `name/weight`.
+    public let name: String
+    /// Whether training updates the layer's weights; set it to `false` to freeze them
+    /// (transfer learning). Takes effect at the next `fit` or `trainOnBatch`.
+    public var trainable = true
+    /// The layer's weights in creation order (Keras' order: `kernel`, then `bias`).
+    public private(set) var variables: [LayerVariable] = []
+    /// The input shapes (without the batch dimension) the layer was built for, once built.
+    public private(set) var builtInputShapes: [[Int]]?
+
+    /// A layer called `name`, or a fresh Keras-style name from its type (`dense_2`).
+    public init(name: String? = nil) {
+        self.name = name ?? LayerNames.unique(LayerNames.snakeCase(Self.typeName))
+    }
+
+    /// The type's name in saved configurations and summaries (`Dense`).
+    open class var typeName: String { String(describing: self) }
+
+    /// The layer's configuration, enough to make it again with ``LayerRegistry``.
+    open var config: [String: JSONValue] { [:] }
+
+    /// Creates the weights for inputs of these shapes (without the batch dimension).
+    open func build(inputShapes: [[Int]]) throws {}
+
+    /// The output shape (without the batch dimension) for these input shapes.
+    open func outputShape(inputShapes: [[Int]]) throws -> [Int] {
+        try requireSingleInput(inputShapes)
+        return inputShapes[0]
+    }
+
+    /// The output's element type for inputs of these types (`float32` unless overridden).
+    open func outputDType(inputDTypes: [DType]) -> DType { .float32 }
+
+    /// Adds the nodes computing the output from `inputs` (each with a leading batch dimension).
+    open func call(_ inputs: [Node], context: LayerContext) throws -> Node {
+        throw KilnError(.invalidArgument, "\(Self.typeName) does not override call(_:context:)")
+    }
+
+    /// Creates a weight during ``build(inputShapes:)``, drawn from `initializer` with the
+    /// library's seeded generator.
+    ///
+    /// - Parameter trainable: `false` for state training does not differentiate (batch
+    ///   normalisation's moving statistics).
+    @discardableResult
+    public func addWeight(_ name: String, shape: [Int], initializer: Initializer,
+                          trainable: Bool = true) throws -> LayerVariable {
+        let variable = LayerVariable(name: name, layerName: self.name, value: try initializer.tensor(shape: shape),
+                                     isTrainable: trainable)
+        variables.append(variable)
+        return variable
+    }
+
+    /// The weights' current values, in ``variables`` order.
+    public var weights: [Tensor] { variables.map(\.value) }
+
+    /// The weights training updates: none when the layer is frozen.
+    public var trainableVariables: [LayerVariable] { trainable ? variables.filter(\.isTrainable) : [] }
+
+    /// The number of weight elements.
+    public var parameterCount: Int { variables.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+
+    /// Replaces the weights' values, given in ``weights`` order.
+    ///
+    /// - Throws: ``KilnError`` naming the layer and weight if the count or a shape differs.
+    public func setWeights(_ values: [Tensor]) throws {
+        guard values.count == variables.count else {
+            throw KilnError(.shapeMismatch, "layer \(String(reflecting: name)) has \(variables.count) weights "
+                            + "(\(variables.map(\.name).joined(separator: ", "))), got \(values.count)")
+        }
+        for (variable, value) in zip(variables, values) {
+            guard variable.shape == value.shape, value.dtype == .float32 else {
+                throw KilnError(.shapeMismatch, "layer \(String(reflecting: name)): weight \(variable.name) is "
+                                + "f32 \(variable.shape), got \(value.dtype) \(value.shape)")
+            }
+        }
+        for (variable, value) in zip(variables, values) { try variable.buffer.setValue(value) }
+    }
+
+    public var description: String { "\(name) (\(Self.typeName))" }
+
+    /// Builds the layer the first time, and checks later calls use the same input shapes.
+    func prepare(inputShapes: [[Int]]) throws {
+        if let built = builtInputShapes {
+            guard built == inputShapes else {
+                throw KilnError(.shapeMismatch, "was built for inputs \(Self.shapesText(built)), "
+                                + "called on \(Self.shapesText(inputShapes))")
+            }
+            return
+        }
+        try build(inputShapes: inputShapes)
+        builtInputShapes = inputShapes
+    }
+
+    /// Throws unless there is exactly one input.
+    public func requireSingleInput(_ inputShapes: [[Int]]) throws {
+        guard inputShapes.count == 1 else {
+            throw KilnError(.invalidArgument, "takes one input, got \(inputShapes.count)")
+        }
+    }
+
+    /// Shapes as Keras prints them: `(None, 16)`.
+    static func shapesText(_ shapes: [[Int]]) -> String {
+        shapes.map { "(None, " + $0.map(String.init).joined(separator: ", ") + ")" }.joined(separator: ", ")
+            .replacingNone()
+    }
+}
+
+extension String {
+    fileprivate func replacingNone() -> String { replacing("(None, )", with: "(None,)") }
+}
+
+/// One weight of a layer: its values live in a ``VariableBuffer`` that every model
+/// containing the layer shares.
+public final class LayerVariable {
+    /// The weight's name within its layer (`kernel`).
+    public let name: String
+    /// `layer/weight`, the variable's name in graphs and saved files.
+    public let path: String
+    /// `false` for state that training does not differentiate.
+    public let isTrainable: Bool
+    /// The elements.
+    public let buffer: VariableBuffer
+
+    init(name: String, layerName: String, value: Tensor, isTrainable: Bool) {
+        self.name = name
+        self.path = "\(layerName)/\(name)"
+        self.isTrainable = isTrainable
+        buffer = VariableBuffer(value)
+    }
+
+    /// The shape.
+    public var shape: [Int] { buffer.shape }
+    /// A copy of the current value.
+    public var value: Tensor { buffer.value }
+}
+
+/// Keras-style unique names: the first `dense`, then `dense_1`, `dense_2`, …
+enum LayerNames {
+    private static let counters = Mutex<[String: Int]>([:])
+
+    static func unique(_ prefix: String) -> String {
+        counters.withLock { counters in
+            let count = counters[prefix, default: 0]
+            counters[prefix] = count + 1
+            return count == 0 ? prefix : "\(prefix)_\(count)"
+        }
+    }
+
+    /// `BatchNormalization` → `batch_normalization`.
+    static func snakeCase(_ name: String) -> String {
+        var result = ""
+        for (index, character) in name.enumerated() {
+            if character.isUppercase && index > 0 { result += "_" }
+            result += character.lowercased()
+        }
+        return result
+    }
+}

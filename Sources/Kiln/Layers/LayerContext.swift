@@ -1,0 +1,56 @@
+import KilnGraph
+
+/// What a layer's ``Layer/call(_:context:)`` builds with: the graph, whether it is the
+/// training graph, the graph nodes of the layers' weights, and random numbers.
+public final class LayerContext {
+    /// The graph being built.
+    public let graph: Graph
+    /// Whether this is the training step (dropout active, batch statistics used and tracked).
+    public let training: Bool
+    private var variableNodes: [ObjectIdentifier: Node] = [:]
+    private var seed: Node?
+    private var randomCalls: Int32 = 0
+
+    /// The name of the `int32` variable dropout masks are drawn from; each training step adds one.
+    public static let seedVariable = "seed_generator/state"
+
+    init(graph: Graph, training: Bool) {
+        self.graph = graph
+        self.training = training
+    }
+
+    /// The graph node reading `weight`.
+    public func variable(_ weight: LayerVariable) throws -> Node {
+        if let node = variableNodes[ObjectIdentifier(weight)] { return node }
+        let node = try graph.variable(weight.path, initialValue: weight.value)
+        variableNodes[ObjectIdentifier(weight)] = node
+        return node
+    }
+
+    /// Writes `value` into `weight` at the end of each training step (batch normalisation's
+    /// moving statistics). Outside training, does nothing.
+    public func update(_ weight: LayerVariable, to value: Node) throws {
+        guard training else { return }
+        _ = try graph.assign(try variable(weight), value)
+    }
+
+    /// Uniform numbers in `[0, 1)`, new at every training step and different for every call,
+    /// drawn identically by every backend.
+    public func randomUniform(shape: Shape) throws -> Node {
+        let state: Node
+        if let seed { state = seed } else {
+            let initial = try Kiln.withRandomGenerator { Int32(truncatingIfNeeded: $0.next()) }
+            state = try graph.variable(Self.seedVariable, initialValue: Tensor(shape: [], scalars: [initial]))
+            seed = state
+        }
+        randomCalls += 1
+        let key = graph.constant(try Tensor(shape: [], scalars: [randomCalls &* 16_777_619]))
+        return try KilnGraph.randomUniform(shape: shape, seed: state + key)
+    }
+
+    /// Adds the step that advances the random state, if anything drew from it.
+    func advanceRandomState() throws {
+        guard let seed else { return }
+        _ = try graph.assign(seed, seed + graph.constant(try Tensor(shape: [], scalars: [Int32(1)])))
+    }
+}
