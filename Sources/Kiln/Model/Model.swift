@@ -1,0 +1,151 @@
+import KilnGraph
+
+/// A network of layers from inputs to an output, trained with ``compile(optimizer:loss:metrics:backend:)``
+/// and ``fit(_:_:batchSize:epochs:validationSplit:validationData:shuffle:classWeight:sampleWeight:initialEpoch:verbose:callbacks:)``.
+///
+/// ```swift
+/// let inp = Input(shape: [4])
+/// let h = Dense(8, activation: .relu)(inp)
+/// let out = Dense(3, activation: .softmax)(h)
+/// let model = Model(inputs: inp, outputs: out)
+/// ```
+///
+/// The model becomes three static graphs when first used: inference, evaluation, and a
+/// training step (forward, loss, backward, optimizer update and metric accumulators in one
+/// graph, one native call per batch on the JIT backend).
+///
+/// `layers` lists the layers in call order, without the inputs (in Keras, a functional
+/// model's `layers` also lists its `InputLayer`s).
+open class Model {
+    /// The model's name.
+    public let name: String
+    /// The inputs, in the order data is given.
+    public internal(set) var inputs: [Input] = []
+    /// The output.
+    public internal(set) var output: SymbolicTensor?
+    /// The layers in call order.
+    public internal(set) var layers: [Layer] = []
+    /// The layer calls from inputs to output, in order.
+    var calls: [(layer: Layer, inputs: [SymbolicTensor], output: SymbolicTensor)] = []
+    /// Why the model cannot run, if a shape did not fit while it was built.
+    var failure: KilnError?
+
+    /// Set by a callback to end ``fit`` after the current epoch.
+    public var stopTraining = false
+    /// Whether `fit`, `evaluate` and `predict` reject NaN and infinite inputs (naming the
+    /// row and column). Turn off for data known to be finite, or to let NaN through.
+    public var checksFiniteInputs = true
+    /// The variables of every program of the model: layer weights (shared with other models
+    /// containing the same layers), optimizer state, metric accumulators.
+    let store = VariableStore()
+    /// The compiled state, made at the first `fit`, `evaluate` or `predict`.
+    var compiled: CompiledModel?
+    var compileOptions: CompileOptions?
+
+    /// A functional model from one input to `outputs`.
+    public convenience init(inputs: Input, outputs: SymbolicTensor, name: String? = nil) {
+        self.init(inputs: [inputs], outputs: outputs, name: name)
+    }
+
+    /// A functional model from several inputs to `outputs`.
+    public init(inputs: [Input], outputs: SymbolicTensor, name: String? = nil) {
+        self.name = name ?? LayerNames.unique("functional")
+        connect(inputs: inputs, output: outputs)
+    }
+
+    init(name: String) { self.name = name }
+
+    /// The model's type in saved files and summaries.
+    open var typeName: String { "Functional" }
+
+    /// Works out the layer calls from `inputs` to `output`.
+    func connect(inputs: [Input], output: SymbolicTensor) {
+        self.inputs = inputs
+        self.output = output
+        calls = []
+        layers = []
+        failure = output.failure ?? inputs.lazy.compactMap(\.failure).first
+        guard failure == nil else { return }
+        var visited = Set<ObjectIdentifier>()
+        var seenLayers = Set<ObjectIdentifier>()
+        let known = Set(inputs.map(ObjectIdentifier.init))
+        func visit(_ tensor: SymbolicTensor) throws {
+            guard visited.insert(ObjectIdentifier(tensor)).inserted else { return }
+            guard let producer = tensor.producer else {
+                guard known.contains(ObjectIdentifier(tensor)) else {
+                    let name = (tensor as? Input)?.name ?? "?"
+                    throw KilnError(.invalidArgument, "model \(String(reflecting: self.name)): the output depends on input "
+                                    + "\(String(reflecting: name)), which is not among the model's inputs")
+                }
+                return
+            }
+            for input in producer.inputs { try visit(input) }
+            calls.append((producer.layer, producer.inputs, tensor))
+            if seenLayers.insert(ObjectIdentifier(producer.layer)).inserted { layers.append(producer.layer) }
+        }
+        do { try visit(output) } catch { failure = error as? KilnError }
+    }
+
+    /// Builds a model that has no inputs yet from the data's sample shapes (a ``Sequential``
+    /// without an ``Input``); functional models have theirs.
+    func build(sampleShapes: [[Int]], dtypes: [DType]) {}
+
+    /// Throws the error that stopped the model being built, if any.
+    func requireBuilt() throws {
+        if let failure { throw failure }
+        guard output != nil, !inputs.isEmpty else {
+            throw KilnError(.notReady, "model \(String(reflecting: name)) has no input shape yet: give it an Input, "
+                            + "or call fit or predict, which build it from the data")
+        }
+    }
+
+    /// Adds the model's nodes to `context.graph`, from input nodes to the output node.
+    func forward(_ inputNodes: [Node], context: LayerContext) throws -> Node {
+        var values: [ObjectIdentifier: Node] = [:]
+        for (input, node) in zip(inputs, inputNodes) { values[ObjectIdentifier(input)] = node }
+        for call in calls {
+            let operands = call.inputs.map { values[ObjectIdentifier($0)]! }
+            do {
+                values[ObjectIdentifier(call.output)] = try call.layer.call(operands, context: context)
+            } catch {
+                throw call.layer.failure(error)
+            }
+        }
+        guard let output, let node = values[ObjectIdentifier(output)] else {
+            throw KilnError(.invalidGraph, "model \(String(reflecting: name)) has no output")
+        }
+        return node
+    }
+
+    /// Every weight of every layer, in layer order.
+    public var variables: [LayerVariable] { layers.flatMap(\.variables) }
+
+    /// The weights' values, in layer order (Keras' `get_weights`).
+    public func getWeights() -> [Tensor] { variables.map(\.value) }
+
+    /// Replaces every weight's value, given in ``getWeights()`` order.
+    ///
+    /// - Throws: ``KilnError`` naming the layer and weight if the count or a shape differs.
+    public func setWeights(_ values: [Tensor]) throws {
+        let all = variables
+        guard values.count == all.count else {
+            throw KilnError(.shapeMismatch, "model \(String(reflecting: name)) has \(all.count) weights, got \(values.count)")
+        }
+        var offset = 0
+        for layer in layers {
+            try layer.setWeights(Array(values[offset..<(offset + layer.variables.count)]))
+            offset += layer.variables.count
+        }
+    }
+
+    /// The layer called `name`.
+    ///
+    /// - Throws: ``KilnError`` listing the layers if there is none called `name`.
+    public func layer(named name: String) throws -> Layer {
+        guard let layer = layers.first(where: { $0.name == name }) else {
+            throw KilnError(.unknownName, "model \(String(reflecting: self.name)) has no layer \(String(reflecting: name)); "
+                            + "its layers are: \(layers.map(\.name).joined(separator: ", "))")
+        }
+        return layer
+    }
+}

@@ -1,0 +1,49 @@
+import KilnGraph
+
+/// Makes the built-in layers again from their saved configurations.
+enum LayerRegistry {
+    /// The layer of type `typeName` called `name` with configuration `config`.
+    ///
+    /// - Throws: ``KilnError`` naming the layer and the field that is missing or wrong, or
+    ///   the unknown type.
+    static func make(_ typeName: String, name: String, config fields: [String: JSONValue]) throws -> Layer {
+        let config = ConfigReader(fields, context: "layer \(String(reflecting: name)) (\(typeName))")
+        let context = config.context
+        switch typeName {
+        case "Dense":
+            return Dense(try config.int("units"),
+                         activation: try ActivationFunction(config: fields["activation"] ?? .string("linear"), context: context),
+                         useBias: try config.bool("use_bias"),
+                         kernelInitializer: try Initializer(config: fields["kernel_initializer"] ?? .null, context: context),
+                         biasInitializer: try Initializer(config: fields["bias_initializer"] ?? .null, context: context),
+                         name: name)
+        case "Activation":
+            return Activation(try ActivationFunction(config: fields["activation"] ?? .null, context: context), name: name)
+        case "Dropout":
+            return Dropout(try config.float("rate"), name: name)
+        case "Flatten":
+            return Flatten(name: name)
+        case "Reshape":
+            return Reshape(try config.ints("target_shape"), name: name)
+        case "BatchNormalization":
+            return BatchNormalization(momentum: try config.float("momentum"), epsilon: try config.float("epsilon"),
+                                      center: try config.bool("center"), scale: try config.bool("scale"), name: name)
+        case "LayerNormalization":
+            return LayerNormalization(epsilon: try config.float("epsilon"), center: try config.bool("center"),
+                                      scale: try config.bool("scale"), name: name)
+        case "Embedding":
+            return Embedding(inputDim: try config.int("input_dim"), outputDim: try config.int("output_dim"),
+                             embeddingsInitializer: try Initializer(config: fields["embeddings_initializer"] ?? .null,
+                                                                    context: context),
+                             name: name)
+        case "Add":
+            return Add(name: name)
+        case "Concatenate":
+            return Concatenate(axis: try config.int("axis"), name: name)
+        default:
+            throw KilnError(.file, "\(context): unknown layer type \(String(reflecting: typeName)); Kiln can load Dense, "
+                            + "Activation, Dropout, Flatten, Reshape, BatchNormalization, LayerNormalization, Embedding, "
+                            + "Add and Concatenate")
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import KilnGraph
+import ZIPFoundation
+
+extension Model {
+    static let configEntry = "config.json", weightsEntry = "model.safetensors"
+
+    /// Saves the architecture, the weights, and the compile settings with the optimizer's
+    /// state to a `.kiln` file: a zip of `config.json` and `model.safetensors`. The file is
+    /// replaced atomically, so an interrupted save leaves the previous one intact.
+    ///
+    /// - Throws: ``KilnError`` if the model is not built or the file cannot be written.
+    public func save(to path: String) throws {
+        try requireBuilt()
+        let config = try JSONEncoder.sorted.encode(JSONValue.object(configuration()))
+        var tensors = variables.map { ($0.path, $0.value) }
+        let layerPaths = Set(tensors.map(\.0))
+        for name in store.names where !layerPaths.contains(name) && !name.hasPrefix("metrics/") {
+            tensors.append((name, try store.value(name)))
+        }
+        let weights = try Safetensors.encode(tensors, metadata: ["format": "kiln"])
+        let archive: Archive
+        do {
+            archive = try Archive(accessMode: .create)
+            for (entry, data) in [(Self.configEntry, config), (Self.weightsEntry, weights)] {
+                try archive.addEntry(with: entry, type: .file, uncompressedSize: Int64(data.count),
+                                     compressionMethod: .deflate) { position, size in
+                    data.subdata(in: Int(position)..<(Int(position) + size))
+                }
+            }
+        } catch {
+            throw KilnError(.file, "cannot build the archive for \(path): \(error)")
+        }
+        guard let data = archive.data else { throw KilnError(.file, "cannot build the archive for \(path)") }
+        try writeAtomically(data, to: path)
+    }
+
+    /// The model saved in a `.kiln` file, compiled again if it was compiled when saved (a
+    /// custom loss must be given to `compile` again).
+    ///
+    /// - Throws: ``KilnError`` naming the file and the field or tensor that is missing,
+    ///   malformed or of the wrong shape, or saying the file is not a `.kiln` archive.
+    public static func load(from path: String) throws -> Model {
+        let data = try readFile(path)
+        let archive: Archive
+        do {
+            archive = try Archive(data: data, accessMode: .read)
+        } catch {
+            throw KilnError(.file, "\(path) is not a .kiln file (a zip archive): \(error)")
+        }
+        func entry(_ name: String) throws -> Data {
+            guard let entry = archive[name] else {
+                throw KilnError(.file, "\(path): the archive has no \(name); it holds "
+                                + archive.map(\.path).joined(separator: ", "))
+            }
+            var contents = Data()
+            do {
+                _ = try archive.extract(entry) { contents.append($0) }
+            } catch {
+                throw KilnError(.file, "\(path): \(name) is corrupted (\(error))")
+            }
+            return contents
+        }
+        guard let config = (try? JSONDecoder().decode(JSONValue.self, from: try entry(configEntry)))?.object else {
+            throw KilnError(.file, "\(path): \(configEntry) is not a JSON object")
+        }
+        let model = try make(configuration: config, file: path)
+        let (tensors, _) = try Safetensors.decode(try entry(weightsEntry), file: "\(path) (\(weightsEntry))")
+        try model.assignWeights(tensors, file: path)
+        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) where !model.variables.contains(where: { $0.path == name }) {
+            try model.store.insert(VariableBuffer(tensor), as: name)
+        }
+        if let compile = config["compile"]?.object {
+            let reader = ConfigReader(compile, context: "\(path): compile")
+            let metrics = try reader.array("metrics").map { value -> Metric in
+                guard let name = value.string else { throw KilnError(.file, "\(path): a metric name is not a string") }
+                return try Metric(named: name)
+            }
+            model.compile(optimizer: try Optimizer.make(config: try reader.object("optimizer")),
+                          loss: try Loss(config: compile["loss"] ?? .null), metrics: metrics)
+        }
+        return model
+    }
+
+    /// Saves every layer weight as `layer/weight` in a safetensors file, atomically.
+    public func saveWeights(to path: String) throws {
+        try requireBuilt()
+        try writeAtomically(try Safetensors.encode(variables.map { ($0.path, $0.value) }), to: path)
+    }
+
+    /// Loads every layer weight from a safetensors file written by ``saveWeights(to:)``
+    /// (or by Keras with the same layer and weight names).
+    ///
+    /// - Throws: ``KilnError`` naming the missing or mismatched tensor; no weight changes then.
+    public func loadWeights(from path: String) throws {
+        try requireBuilt()
+        let (tensors, _) = try Safetensors.decode(try readFile(path), file: path)
+        try assignWeights(tensors, file: path)
+    }
+
+    /// Sets every layer weight from `tensors`, after checking them all.
+    func assignWeights(_ tensors: [String: Tensor], file: String) throws {
+        for variable in variables {
+            guard let tensor = tensors[variable.path] else {
+                throw KilnError(.file, "\(file): no tensor \(String(reflecting: variable.path)) for layer weight "
+                                + "\(variable.path) (\(variable.shape)); the file has: \(tensors.keys.sorted().joined(separator: ", "))")
+            }
+            guard tensor.dtype == .float32, tensor.shape == variable.shape else {
+                throw KilnError(.file, "\(file): tensor \(String(reflecting: variable.path)) is \(tensor.dtype) \(tensor.shape), "
+                                + "but the model's weight is f32 \(variable.shape)")
+            }
+        }
+        for variable in variables { try variable.buffer.setValue(tensors[variable.path]!) }
+    }
+
+    /// The model's `config.json`: inputs, layers with their configurations, the calls
+    /// connecting them, the output, and the compile settings.
+    func configuration() throws -> [String: JSONValue] {
+        var names: [ObjectIdentifier: String] = [:]
+        for input in inputs { names[ObjectIdentifier(input)] = input.name }
+        var callCounts: [ObjectIdentifier: Int] = [:]
+        var calls: [JSONValue] = []
+        for call in self.calls {
+            let k = callCounts[ObjectIdentifier(call.layer), default: 0]
+            callCounts[ObjectIdentifier(call.layer)] = k + 1
+            let outputName = "\(call.layer.name)#\(k)"
+            names[ObjectIdentifier(call.output)] = outputName
+            calls.append(.object(["layer": .string(call.layer.name),
+                                  "inputs": .array(call.inputs.map { .string(names[ObjectIdentifier($0)] ?? "?") }),
+                                  "output": .string(outputName)]))
+        }
+        var config: [String: JSONValue] = [
+            "format": .string("kiln"), "version": .number(1), "class_name": .string(typeName), "name": .string(name),
+            "inputs": .array(inputs.map { .object(["name": .string($0.name), "shape": .ints($0.shape),
+                                                    "dtype": .string($0.dtype.description)]) }),
+            "layers": .array(layers.map { .object(["class_name": .string(type(of: $0).typeName), "name": .string($0.name),
+                                                   "trainable": .bool($0.trainable), "config": .object($0.config)]) }),
+            "calls": .array(calls),
+            "output": .string(output.flatMap { names[ObjectIdentifier($0)] } ?? ""),
+        ]
+        if let options = compileOptions, let loss = options.loss.config {
+            config["compile"] = .object(["optimizer": .object(options.optimizer.config), "loss": loss,
+                                         "metrics": .array(options.metrics.map { .string($0.name) })])
+        }
+        return config
+    }
+
+    /// A model from its `config.json`.
+    static func make(configuration config: [String: JSONValue], file: String) throws -> Model {
+        let reader = ConfigReader(config, context: "\(file): \(configEntry)")
+        guard try reader.string("format") == "kiln" else { throw KilnError(.file, "\(file): not a Kiln model configuration") }
+        var tensors: [String: SymbolicTensor] = [:]
+        var inputs: [Input] = []
+        for (index, value) in try reader.array("inputs").enumerated() {
+            let input = ConfigReader(value.object ?? [:], context: "\(file): input \(index)")
+            let dtype: DType = try input.string("dtype") == DType.int32.description ? .int32 : .float32
+            let made = Input(shape: try input.ints("shape"), dtype: dtype, name: try input.string("name"))
+            tensors[made.name] = made
+            inputs.append(made)
+        }
+        var layers: [String: Layer] = [:]
+        var order: [Layer] = []
+        for (index, value) in try reader.array("layers").enumerated() {
+            let entry = ConfigReader(value.object ?? [:], context: "\(file): layer \(index)")
+            let layer = try LayerRegistry.make(try entry.string("class_name"), name: try entry.string("name"),
+                                               config: try entry.object("config"))
+            layer.trainable = (try? entry.bool("trainable")) ?? true
+            layers[layer.name] = layer
+            order.append(layer)
+        }
+        for (index, value) in try reader.array("calls").enumerated() {
+            let call = ConfigReader(value.object ?? [:], context: "\(file): call \(index)")
+            let layerName = try call.string("layer")
+            guard let layer = layers[layerName] else { throw KilnError(.file, "\(call.context): no layer \(String(reflecting: layerName))") }
+            let operands = try call.array("inputs").map { name -> SymbolicTensor in
+                guard let tensor = name.string.flatMap({ tensors[$0] }) else {
+                    throw KilnError(.file, "\(call.context): unknown input \(name)")
+                }
+                return tensor
+            }
+            let output = layer(operands)
+            if let failure = output.failure { throw KilnError(.file, "\(file): \(failure.message)") }
+            tensors[try call.string("output")] = output
+        }
+        let outputName = try reader.string("output")
+        guard let output = tensors[outputName] else { throw KilnError(.file, "\(file): unknown output \(String(reflecting: outputName))") }
+        let name = try reader.string("name")
+        if try reader.string("class_name") == "Sequential", inputs.count == 1 {
+            return Sequential([inputs[0]] + order, name: name)
+        }
+        return Model(inputs: inputs, outputs: output, name: name)
+    }
+}
+
+extension JSONEncoder {
+    /// An encoder writing keys in sorted order, indented.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return encoder
+    }
+}

@@ -1,0 +1,57 @@
+import KilnGraph
+
+/// Runs a compiled step over batches of a data set: it copies each batch's rows into
+/// buffers allocated once (or points straight at them when rows are in order) and makes
+/// one ``Program/runAssigns(batch:inputs:)`` call, so a training step allocates nothing.
+final class BatchFeeder {
+    private let program: any Program
+    private let sources: [Column]
+    private let staging: [UnsafeMutableRawPointer]
+    private let addresses: UnsafeMutableBufferPointer<UnsafeRawPointer>
+    let batchSize: Int
+
+    /// A feeder for `program`'s inputs from `data`, in batches of at most `batchSize`.
+    init(program: any Program, data: DataSet, inputNames: [String], batchSize: Int) throws {
+        self.program = program
+        self.batchSize = batchSize
+        var sources: [Column] = []
+        for input in program.signature.inputs {
+            if let index = inputNames.firstIndex(of: input.name) {
+                sources.append(data.inputs[index])
+            } else if input.name == CompiledModel.targetFeed, let target = data.target {
+                sources.append(target)
+            } else if input.name == CompiledModel.weightFeed, let weights = data.weights {
+                sources.append(weights)
+            } else {
+                throw KilnError(.missingFeed, "no data for the program's input \(String(reflecting: input.name))")
+            }
+        }
+        self.sources = sources
+        staging = sources.map { .allocate(byteCount: Swift.max($0.rowBytes * batchSize, 4), alignment: 64) }
+        addresses = .allocate(capacity: Swift.max(sources.count, 1))
+        for (index, buffer) in staging.enumerated() { addresses[index] = UnsafeRawPointer(buffer) }
+    }
+
+    deinit {
+        for buffer in staging { buffer.deallocate() }
+        addresses.deallocate()
+    }
+
+    /// Runs the step on rows `start..<start + count` of `order` (a permutation of the
+    /// samples), or of the samples in order when `order` is `nil`.
+    func run(order: UnsafeBufferPointer<Int>?, start: Int, count: Int) throws {
+        for (index, source) in sources.enumerated() {
+            let rowBytes = source.rowBytes
+            if let order {
+                let target = staging[index]
+                for row in 0..<count {
+                    (target + row * rowBytes).copyMemory(from: source.base + order[start + row] * rowBytes, byteCount: rowBytes)
+                }
+                addresses[index] = UnsafeRawPointer(target)
+            } else {
+                addresses[index] = UnsafeRawPointer(source.base + start * rowBytes)
+            }
+        }
+        try program.runAssigns(batch: count, inputs: UnsafeBufferPointer(addresses))
+    }
+}

@@ -1,0 +1,178 @@
+import KilnGraph
+
+/// What `compile` was given.
+struct CompileOptions {
+    let optimizer: Optimizer
+    let loss: Loss
+    let metrics: [Metric]
+    let backend: Backend
+}
+
+/// A model's programs on one backend, made when first needed and remade when what they
+/// depend on changes (the target shape, which layers are trainable).
+final class CompiledModel {
+    /// Feed names: each model input's name, then these.
+    static let targetFeed = "target", weightFeed = "sample_weight"
+
+    let backend: Backend
+    var predict: (any Program)?
+    var train: TrainingProgram?
+    var evaluate: TrainingProgram?
+
+    init(backend: Backend) { self.backend = backend }
+}
+
+/// A training or evaluation step compiled with its metric accumulators.
+struct TrainingProgram {
+    let program: any Program
+    /// The per-sample target shape the program was made for.
+    let targetShape: [Int]
+    /// The trainable weights the step differentiates (empty for evaluation).
+    let trainable: [ObjectIdentifier]
+    /// The loss accumulator first, then each metric.
+    let accumulators: [MetricAccumulator]
+}
+
+extension Model {
+    /// The programs on the compiled backend, or on `.default` before `compile`.
+    func compiledModel() -> CompiledModel {
+        let backend = compileOptions?.backend ?? .default
+        if let compiled, compiled.backend == backend { return compiled }
+        let made = CompiledModel(backend: backend)
+        compiled = made
+        return made
+    }
+
+    /// Puts every layer weight into the model's store, so programs update the layers' own buffers.
+    func shareWeights() throws {
+        for variable in variables {
+            do {
+                try store.insert(variable.buffer, as: variable.path)
+            } catch {
+                // A layer of the same name that has since been replaced: take the new buffer.
+                store.remove(variable.path)
+                compiled = nil
+                try store.insert(variable.buffer, as: variable.path)
+            }
+        }
+    }
+
+    /// Placeholders for the model inputs.
+    private func inputPlaceholders(_ graph: Graph) throws -> [Node] {
+        try inputs.map { try graph.placeholder($0.name, shape: Shape([.batch] + $0.shape.map { .size($0) }), dtype: $0.dtype) }
+    }
+
+    /// The inference program: inputs to `y`.
+    func predictProgram() throws -> any Program {
+        try requireBuilt()
+        let compiled = compiledModel()
+        if let program = compiled.predict { return program }
+        try shareWeights()
+        let graph = Graph()
+        let context = LayerContext(graph: graph, training: false)
+        let y = try forward(inputPlaceholders(graph), context: context)
+        let program = try compiled.backend.compile(graph, outputs: ["y": y], variables: store)
+        compiled.predict = program
+        return program
+    }
+
+    /// The training step (or, with `training` false, the evaluation step) for targets of
+    /// `targetShape` per sample.
+    func stepProgram(training: Bool, targetShape: [Int]) throws -> TrainingProgram {
+        try requireBuilt()
+        guard let options = compileOptions else {
+            throw KilnError(.notReady, "model \(String(reflecting: name)) must be compiled before training or evaluation: "
+                            + "call compile(optimizer:loss:metrics:) first")
+        }
+        let compiled = compiledModel()
+        let trainable = training ? layers.flatMap(\.trainableVariables) : []
+        let identities = trainable.map(ObjectIdentifier.init)
+        if let existing = training ? compiled.train : compiled.evaluate,
+           existing.targetShape == targetShape, existing.trainable == identities {
+            return existing
+        }
+        try shareWeights()
+        let graph = Graph()
+        let context = LayerContext(graph: graph, training: training)
+        let yPred = try forward(inputPlaceholders(graph), context: context)
+        let yTrue = try graph.placeholder(CompiledModel.targetFeed, shape: Shape([.batch] + targetShape.map { .size($0) }))
+        let sampleWeight = try graph.placeholder(CompiledModel.weightFeed, shape: [.batch])
+        let loss: Node
+        do {
+            loss = try sum(options.loss.values(yTrue: yTrue, yPred: yPred) * sampleWeight) / graph.elementCount([.batch])
+        } catch let error as KilnError {
+            throw KilnError(error.kind, "loss \(options.loss.name) on targets \(Layer.shapesText([targetShape])) and outputs "
+                            + "\(Layer.shapesText([yPred.shape.dims.dropFirst().map { $0.staticSize ?? 0 }])): \(error.message)")
+        }
+        let prefix = training ? "metrics/train" : "metrics/test"
+        var accumulators: [MetricAccumulator] = []
+        let lossNames = ["total", "count"].map { "\(prefix)/loss/\($0)" }
+        for (variableName, increment) in zip(lossNames, [try loss * graph.elementCount([.batch]), try graph.elementCount([.batch])]) {
+            let variable = try graph.variable(variableName, initialValue: Tensor(Float(0)))
+            _ = try graph.assign(variable, variable + increment)
+        }
+        accumulators.append(MetricAccumulator(name: "loss", variables: lossNames) { $0[1] == 0 ? 0 : $0[0] / $0[1] })
+        let outputShape = output?.shape ?? []
+        for metric in options.metrics {
+            let kind = metric.resolved(loss: options.loss, targetShape: targetShape, outputShape: outputShape)
+            accumulators.append(try MetricAccumulator.build(kind, name: metric.name, prefix: prefix, yTrue: yTrue,
+                                                            yPred: yPred, sampleWeight: sampleWeight))
+        }
+        if training {
+            let nodes = try trainable.map { try context.variable($0) }
+            if !nodes.isEmpty {
+                let gradients = try graph.gradients(of: loss, wrt: nodes, unconnected: .zero)
+                options.optimizer.store = store
+                try options.optimizer.apply(to: graph, weights: zip(trainable, nodes).map { ($0.path, $1) },
+                                            gradients: gradients)
+            }
+            try context.advanceRandomState()
+        }
+        let program = try compiled.backend.compile(graph, outputs: [:], variables: store)
+        let made = TrainingProgram(program: program, targetShape: targetShape, trainable: identities,
+                                   accumulators: accumulators)
+        if training { compiled.train = made } else { compiled.evaluate = made }
+        return made
+    }
+}
+
+extension TrainingProgram {
+    /// Sets every accumulator to zero.
+    func resetAccumulators(_ store: VariableStore) throws {
+        for accumulator in accumulators {
+            for name in accumulator.variables { try store.setValue(Tensor(Float(0)), for: name) }
+        }
+    }
+
+    /// The accumulated values, by name.
+    func results(_ store: VariableStore) throws -> [String: Float] {
+        var results: [String: Float] = [:]
+        for accumulator in accumulators {
+            let values = try accumulator.variables.map { try store.buffer($0).withFloats { $0[0] } }
+            results[accumulator.name] = accumulator.value(values)
+        }
+        return results
+    }
+}
+
+extension Model {
+    /// Configures training: the optimizer, the loss and the metrics to report. The graphs
+    /// are built and compiled at the first `fit`, `evaluate` or `predict`.
+    ///
+    /// - Parameter backend: Where programs run; `KILN_BACKEND` or the JIT by default.
+    public func compile(optimizer: Optimizer = RMSprop(), loss: Loss, metrics: [Metric] = [], backend: Backend = .default) {
+        compileOptions = CompileOptions(optimizer: optimizer, loss: loss, metrics: metrics, backend: backend)
+        optimizer.store = store
+        if let compiled {
+            compiled.train = nil
+            compiled.evaluate = nil
+        }
+    }
+
+    /// The optimizer given to `compile`.
+    public var optimizer: Optimizer? { compileOptions?.optimizer }
+    /// The loss given to `compile`.
+    public var loss: Loss? { compileOptions?.loss }
+    /// The backend the model's programs run on.
+    public var backend: Backend { compileOptions?.backend ?? .default }
+}
