@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "KilnCompilerTests", dependencies: ["KilnCompiler"], exclude: ["Golden"]),
         .testTarget(name: "KilnInterpreterTests", dependencies: ["KilnInterpreter"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnInterpreter"]),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln"]),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
