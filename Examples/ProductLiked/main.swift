@@ -1,7 +1,6 @@
 // Will a new product be liked? The running example of the article Kiln grew from:
 // past users (id, salary, age) and whether they liked a similar product teach a small
-// neural network, which then predicts for new users. The network is built directly as a
-// computation graph and trained with plain gradient descent on the interpreter.
+// neural network, which then predicts for new users.
 import Foundation
 import Kiln
 
@@ -34,8 +33,14 @@ func pastUsers(_ count: Int) throws -> [User] {
 
 let users = try pastUsers(1000)
 let (training, testing) = (Array(users[..<800]), Array(users[800...]))
+print("  user   salary  age  liked")
+for user in users.prefix(5) {
+    print(String(format: "%6d  %7.0f  %3.0f  %@", user.id, user.salary, user.age, user.liked ? "yes" : "no"))
+}
+print("  …  (\(training.count) users to learn from, \(testing.count) to test on)\n")
 
-// Standardise each feature with the training set's mean and deviation.
+// Standardise each feature with the training set's mean and deviation. The user id
+// carries no information about taste, so it is not a feature.
 func statistics(_ values: [Float]) -> (mean: Float, deviation: Float) {
     let mean = values.reduce(0, +) / Float(values.count)
     let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(values.count)
@@ -49,73 +54,30 @@ func features(_ users: [User]) throws -> Tensor {
 }
 func labels(_ users: [User]) throws -> Tensor { try Tensor(users.map { [$0.liked ? 1 : 0] }) }
 
-// MARK: The network: 2 inputs -> 8 relu units -> 1 logit
+// MARK: The network: salary and age -> 16 relu units -> P(liked)
 
-let initialWeights = [
-    ("hidden/kernel", try Initializer.glorotUniform.tensor(shape: [2, 8])),
-    ("hidden/bias", try Initializer.zeros.tensor(shape: [8])),
-    ("output/kernel", try Initializer.glorotUniform.tensor(shape: [8, 1])),
-    ("output/bias", try Initializer.zeros.tensor(shape: [1])),
-]
+let model = Sequential([
+    Input(shape: [2]),
+    Dense(16, activation: .relu),
+    Dense(1, activation: .sigmoid),
+])
+model.compile(optimizer: Adam(learningRate: 0.01), loss: .binaryCrossentropy, metrics: [.accuracy])
+model.summary()
+print()
 
-/// The logit of "liked" for each row of `x`, and the weights it uses.
-func network(_ x: Node) throws -> (logits: Node, weights: [Node]) {
-    let w = try initialWeights.map { try x.graph.variable($0.0, initialValue: $0.1) }
-    let hidden = try relu(matmul(x, w[0]) + w[1])
-    return (try matmul(hidden, w[2]) + w[3], w)
-}
-
-// One training step: forward, loss, gradients and the weight updates, all in one graph.
-let step = Graph()
-let x = try step.placeholder("x", shape: [.batch, 2])
-let y = try step.placeholder("y", shape: [.batch, 1])
-let (z, weights) = try network(x)
-let loss = try mean(softplus(z) - y * z)  // binary crossentropy, computed from the logits
-let accuracy = try mean(cast(equal(greater(z, step.constant(0)), greater(y, step.constant(0.5))), to: .float32))
-let learningRate: Float = 0.1
-for (weight, gradient) in zip(weights, try step.gradients(of: loss, wrt: weights)) {
-    _ = try step.assign(weight, weight - learningRate * gradient)
-}
-
-// Prediction: the same network in its own graph, sharing the weights by name.
-let inference = Graph()
-let probability = try sigmoid(network(inference.placeholder("x", shape: [.batch, 2])).logits)
-
-// Both graphs compile to native code (KILN_BACKEND=interpreter runs them op by op instead).
-let weightStore = VariableStore()
-let backend = Backend.default
-let train = try backend.compile(step, outputs: ["loss": loss, "accuracy": accuracy], variables: weightStore)
-let predict = try backend.compile(inference, outputs: ["p": probability], variables: weightStore)
-
-print("Training on \(training.count) past users, testing on \(testing.count).\n")
-print(step.nodes.count, "graph nodes in one training step; the forward pass:")
-print(Printer.text(step).split(separator: "\n").prefix(11).joined(separator: "\n"), "\n")
-
-// MARK: Training: shuffled mini-batches of 32
-
-let epochs = 20, batchSize = 32
-for epoch in 1...epochs {
-    let order = try Kiln.withRandomGenerator { training.indices.shuffled(using: &$0) }
-    var totalLoss: Float = 0, totalCorrect: Float = 0
-    for start in stride(from: 0, to: order.count, by: batchSize) {
-        let batch = order[start..<min(start + batchSize, order.count)].map { training[$0] }
-        let result = try train.run(feeds: ["x": features(batch), "y": labels(batch)])
-        totalLoss += (result["loss"]?.scalars[0] ?? .nan) * Float(batch.count)
-        totalCorrect += (result["accuracy"]?.scalars[0] ?? .nan) * Float(batch.count)
-    }
-    let n = Float(training.count)
-    print(String(format: "Epoch %2d/%d  loss: %.4f  accuracy: %.4f", epoch, epochs, totalLoss / n, totalCorrect / n))
-}
+// Each batch is one call of a compiled training step: forward pass, loss, gradients, the
+// Adam update and the metrics, fused into native code (KILN_BACKEND=interpreter runs the
+// same graph op by op instead).
+try model.fit(features(training), labels(training), batchSize: 32, epochs: 20, validationSplit: 0.2, verbose: 1)
 
 // MARK: Evaluation and predictions for new users
 
-let testProbabilities = try predict.run(feeds: ["x": features(testing)])["p"]?.scalars ?? []
-let correct = zip(testProbabilities, testing).filter { ($0 > 0.5) == $1.liked }.count
-print(String(format: "\nTest accuracy: %.4f on %d users", Float(correct) / Float(testing.count), testing.count))
+let scores = try model.evaluate(features(testing), labels(testing), verbose: 0)
+print(String(format: "\nTest accuracy: %.4f, loss %.4f on %d users", scores["accuracy"]!, scores["loss"]!, testing.count))
 
 let newUsers = [User(id: 76886, salary: 42_000, age: 24), User(id: 76887, salary: 98_000, age: 33),
                 User(id: 76888, salary: 61_000, age: 58), User(id: 76889, salary: 125_000, age: 66)]
-let chances = try predict.run(feeds: ["x": features(newUsers)])["p"]?.scalars ?? []
+let chances = try model.predict(features(newUsers)).scalars
 print("\n  user   salary  age  P(liked)  prediction")
 for (user, chance) in zip(newUsers, chances) {
     print(String(format: "%6d  %7.0f  %3.0f  %8.2f  %@", user.id, user.salary, user.age, chance,
