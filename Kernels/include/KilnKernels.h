@@ -24,6 +24,13 @@ const char *kiln_blas_load(void);
 /* The core type OpenBLAS chose, e.g. "SkylakeX" or "Haswell"; "unknown" if not loaded. */
 const char *kiln_blas_core_name(void);
 
+/* Sets the calling thread's floating-point mode to flush denormal results and operands to
+   zero (on x86-64; elsewhere nothing) and returns the previous mode for
+   kiln_restore_float_mode. Optimizer state decays into the denormal range, where every
+   operation costs a hundred cycles. */
+unsigned kiln_flush_denormals(void);
+void kiln_restore_float_mode(unsigned mode);
+
 /* OpenBLAS's row-major SGEMM, for callers that want it without generated code (benchmarks);
    call kiln_blas_load first. */
 void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,

@@ -1,6 +1,7 @@
 import Glibc
 import KilnCompiler
 import KilnGraph
+import KilnKernels
 import Synchronization
 
 /// The native backend: the graph optimized, lowered to C and compiled in memory by TinyCC.
@@ -112,8 +113,15 @@ public final class JITProgram: Program {
             if let slot { slotAddresses[slot] = address }
         }
         defer { for case let slot? in inputSlots { slotAddresses[slot] = nil } }
+        try enter(batch: batch)
+    }
+
+    /// Calls the entry point with denormals flushed to zero.
+    private func enter(batch: Int) throws {
         fault.initialize(repeating: 0, count: 8)
+        let mode = kiln_flush_denormals()
         let status = unit.entry(arena, Int64(batch), UnsafePointer(slotAddresses), fault)
+        kiln_restore_float_mode(mode)
         if status != 0 { throw faultError(status: status, batch: batch) }
     }
 
@@ -140,9 +148,7 @@ public final class JITProgram: Program {
     }
 
     private func call(batch: Int) throws -> [String: Tensor] {
-        fault.initialize(repeating: 0, count: 8)
-        let status = unit.entry(arena, Int64(batch), UnsafePointer(slotAddresses), fault)
-        if status != 0 { throw faultError(status: status, batch: batch) }
+        try enter(batch: batch)
         var results: [String: Tensor] = [:]
         for output in lowered.schedule.outputs {
             let shape = output.type.shape.resolved(batch: batch)

@@ -6,7 +6,7 @@ import KilnKernels
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks; run a release build: swift run -c release kiln bench kernels.",
-        subcommands: [BenchKernels.self])
+        subcommands: [BenchKernels.self, BenchTrain.self])
 }
 
 /// `kiln bench kernels`: GEMM, a fused elementwise chain, and compile time.

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Kiln
+
+/// `kiln bench train`: Keras-style training throughput, first-step latency and
+/// single-sample predict latency for two workloads.
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training samples/s, first-step latency and 1-sample predict latency (tabular, mlp784).")
+
+    @Option(help: "Epochs per workload; the first is excluded from the samples/s median.") var epochs = 6
+    @Option(help: "Fresh models timed for the first-step latency (the median is printed).") var repeats = 5
+    @Option(help: "The backend: jit or interpreter.") var backend = "jit"
+
+    func run() throws {
+        #if DEBUG
+        print("note: this is a debug build; benchmark figures come from `swift run -c release kiln bench train`")
+        #endif
+        let backend = try Backend(named: self.backend)
+        print("workload    samples   batch   samples/s (median)   first step   predict 1 sample")
+        try bench(Workload(name: "tabular", sizes: [2, 16, 8, 1], samples: 200_000, batch: 32), backend: backend)
+        try bench(Workload(name: "mlp784", sizes: [784, 256, 128, 10], samples: 30_000, batch: 128), backend: backend)
+    }
+
+    struct Workload {
+        let name: String
+        let sizes: [Int]
+        let samples: Int
+        let batch: Int
+
+        var classes: Int { sizes.last! }
+
+        /// 2-16-8-1 with relu and sigmoid for binary crossentropy, or relu layers and softmax
+        /// for sparse categorical crossentropy; Adam.
+        func model(backend: Backend) -> Model {
+            var elements: [any SequentialElement] = [Input(shape: [sizes[0]])]
+            for size in sizes.dropFirst().dropLast() { elements.append(Dense(size, activation: .relu)) }
+            elements.append(Dense(classes, activation: classes == 1 ? .sigmoid : .softmax))
+            let model = Sequential(elements)
+            model.compile(optimizer: Adam(), loss: classes == 1 ? .binaryCrossentropy : .sparseCategoricalCrossentropy,
+                          metrics: [.accuracy], backend: backend)
+            return model
+        }
+
+        /// Random inputs in [-1, 1) and labels from a fixed random linear rule.
+        func data() throws -> (Tensor, Tensor) {
+            var generator = SeededGenerator(seed: 7)
+            let x = try Tensor.randomUniform(shape: [samples, sizes[0]], lower: -1, upper: 1, using: &generator)
+            let rule = (0..<(sizes[0] * Swift.max(classes, 2))).map { _ in generator.nextNormal() }
+            let values = x.scalars
+            var labels: [Float] = []
+            for row in 0..<samples {
+                let scores = (0..<Swift.max(classes, 2)).map { k in
+                    (0..<sizes[0]).reduce(Float(0)) { $0 + values[row * sizes[0] + $1] * rule[k * sizes[0] + $1] }
+                }
+                let best = scores.indices.max { scores[$0] < scores[$1] }!
+                labels.append(classes == 1 ? (scores[0] > 0 ? 1 : 0) : Float(best))
+            }
+            return (x, try Tensor(shape: classes == 1 ? [samples, 1] : [samples], scalars: labels))
+        }
+    }
+
+    /// Records each epoch's wall time.
+    final class EpochTimer: Callback {
+        var start = ContinuousClock.now
+        var seconds: [Double] = []
+        func onEpochBegin(_ epoch: Int, model: Model) throws { start = ContinuousClock.now }
+        func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws { seconds.append(elapsed(since: start)) }
+    }
+
+    private func bench(_ workload: Workload, backend: Backend) throws {
+        let (x, y) = try workload.data()
+        Kiln.setRandomSeed(1)
+
+        var firstSteps: [Double] = []
+        let firstX = try x.rowsForBench(0..<workload.batch), firstY = try y.rowsForBench(0..<workload.batch)
+        for _ in 0..<repeats {
+            let model = workload.model(backend: backend)
+            let start = ContinuousClock.now
+            try model.trainOnBatch(firstX, firstY)
+            firstSteps.append(elapsed(since: start))
+        }
+
+        let model = workload.model(backend: backend)
+        let timer = EpochTimer()
+        try model.fit(x, y, batchSize: workload.batch, epochs: epochs, verbose: 0, callbacks: [timer])
+        let throughput = Double(workload.samples) / median(Array(timer.seconds.dropFirst()))
+
+        let one = try x.rowsForBench(0..<1)
+        _ = try model.predict(one)
+        var predictTimes: [Double] = []
+        for _ in 0..<9 {
+            let start = ContinuousClock.now
+            for _ in 0..<2000 { _ = try model.predict(one) }
+            predictTimes.append(elapsed(since: start) / 2000)
+        }
+        print(pad(workload.name, 10) + pad(String(workload.samples), 10, right: true) + pad(String(workload.batch), 8, right: true)
+              + pad(Self.rate(throughput), 21, right: true) + pad(Self.milliseconds(median(firstSteps)), 13, right: true)
+              + pad(Self.microseconds(median(predictTimes)), 19, right: true))
+    }
+
+    static func rate(_ value: Double) -> String {
+        value >= 1e6 ? String(format1: value / 1e6) + "M" : String(format1: value / 1e3) + "k"
+    }
+
+    static func milliseconds(_ seconds: Double) -> String { String(format1: seconds * 1e3) + " ms" }
+    static func microseconds(_ seconds: Double) -> String { String(format1: seconds * 1e6) + " µs" }
+}
+
+private func elapsed(since start: ContinuousClock.Instant) -> Double {
+    let duration = ContinuousClock.now - start
+    return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
+
+private func median(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.sorted()[values.count / 2] }
+
+private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let room = String(repeating: " ", count: Swift.max(0, width - text.count))
+    return right ? room + text : text + room
+}
+
+extension String {
+    /// One decimal place.
+    init(format1 value: Double) {
+        let tenths = (value * 10).rounded()
+        self = "\(Int(tenths) / 10).\(abs(Int(tenths) % 10))"
+    }
+}
+
+extension Tensor {
+    /// Rows `range` along the first axis.
+    func rowsForBench(_ range: Range<Int>) throws -> Tensor {
+        let width = shape.dropFirst().reduce(1, *)
+        return try Tensor(shape: [range.count] + shape.dropFirst(),
+                          scalars: Array(scalars[(range.lowerBound * width)..<(range.upperBound * width)]))
+    }
+}
