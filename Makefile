@@ -15,7 +15,7 @@ demo: bootstrap
 	$(SWIFT) run ProductLiked
 
 test: bootstrap
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 
 build: bootstrap
 	$(SWIFT) build

@@ -5,6 +5,8 @@ import Kiln
 @Suite("Initializers and seeding", .serialized)
 struct InitializerTests {
     @Test func seedingMakesDrawsReproducible() throws {
+        seededRuns.lock()
+        defer { seededRuns.unlock() }
         Kiln.setRandomSeed(42)
         let first = try Initializer.glorotUniform.tensor(shape: [3, 4])
         let second = try Initializer.glorotUniform.tensor(shape: [3, 4])

@@ -19,6 +19,8 @@ func blobs(_ count: Int, seed: UInt64) throws -> (x: Tensor, y: Tensor) {
 struct ModelTests {
     @Test("the API as written in the docs trains, evaluates, predicts, saves and loads", arguments: Backend.allCases)
     func quickTour(_ backend: Backend) throws {
+        seededRuns.lock()
+        defer { seededRuns.unlock() }
         Kiln.setRandomSeed(42)
         let (x, y) = try blobs(400, seed: 1)
         let (xTest, yTest) = try blobs(200, seed: 2)
@@ -56,6 +58,8 @@ struct ModelTests {
 
     @Test("functional model with softmax and sparse labels")
     func functional() throws {
+        seededRuns.lock()
+        defer { seededRuns.unlock() }
         Kiln.setRandomSeed(7)
         let inp = Input(shape: [4])
         let h = Dense(8, activation: .relu)(inp)
