@@ -70,7 +70,7 @@ struct KerasParityTests {
         for _ in 0..<c.epochs {
             for start in stride(from: 0, to: c.x_shape[0], by: c.batch_size) {
                 let rows = start..<Swift.min(start + c.batch_size, c.x_shape[0])
-                losses.append(try #require(model.trainOnBatch(slice(x, rows), slice(y, rows))["loss"]))
+                losses.append(try #require(model.trainOnBatch(x.rows(rows), y.rows(rows))["loss"]))
             }
         }
         var worst: Float = 0
@@ -88,11 +88,5 @@ struct KerasParityTests {
             }
         }
         print("keras parity \(c.testDescription) on \(backend): worst per-step loss relative error \(worst)")
-    }
-
-    private func slice(_ t: Tensor, _ rows: Range<Int>) throws -> Tensor {
-        let width = t.shape.dropFirst().reduce(1, *)
-        return try Tensor(shape: [rows.count] + t.shape.dropFirst(),
-                          scalars: Array(t.scalars[(rows.lowerBound * width)..<(rows.upperBound * width)]))
     }
 }

@@ -73,7 +73,7 @@ struct BenchTrain: ParsableCommand {
         Kiln.setRandomSeed(1)
 
         var firstSteps: [Double] = []
-        let firstX = try x.rowsForBench(0..<workload.batch), firstY = try y.rowsForBench(0..<workload.batch)
+        let firstX = try x.rows(0..<workload.batch), firstY = try y.rows(0..<workload.batch)
         for _ in 0..<repeats {
             let model = workload.model(backend: backend)
             let start = ContinuousClock.now
@@ -86,7 +86,7 @@ struct BenchTrain: ParsableCommand {
         try model.fit(x, y, batchSize: workload.batch, epochs: epochs, verbose: 0, callbacks: [timer])
         let throughput = Double(workload.samples) / median(Array(timer.seconds.dropFirst()))
 
-        let one = try x.rowsForBench(0..<1)
+        let one = try x.rows(0..<1)
         _ = try model.predict(one)
         var predictTimes: [Double] = []
         for _ in 0..<9 {
@@ -124,14 +124,5 @@ extension String {
     init(format1 value: Double) {
         let tenths = (value * 10).rounded()
         self = "\(Int(tenths) / 10).\(abs(Int(tenths) % 10))"
-    }
-}
-
-extension Tensor {
-    /// Rows `range` along the first axis.
-    func rowsForBench(_ range: Range<Int>) throws -> Tensor {
-        let width = shape.dropFirst().reduce(1, *)
-        return try Tensor(shape: [range.count] + shape.dropFirst(),
-                          scalars: Array(scalars[(range.lowerBound * width)..<(range.upperBound * width)]))
     }
 }

@@ -39,23 +39,14 @@ final class Column {
     deinit { base.deallocate() }
 
     /// The rows `range` as a new column.
-    func rows(_ range: Range<Int>) -> Column {
-        let floats = UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self) + range.lowerBound * width,
-                                         count: range.count * width)
-        let column = Column(floats: Array(floats), width: width)
-        return dtype == .float32 ? column : column.reinterpreted(as: dtype)
-    }
+    func rows(_ range: Range<Int>) -> Column { Column(rowsOf: self, range) }
 
-    private func reinterpreted(as dtype: DType) -> Column {
-        Column(copying: self, dtype: dtype)
-    }
-
-    private init(copying other: Column, dtype: DType) {
-        count = other.count
+    private init(rowsOf other: Column, _ range: Range<Int>) {
+        count = range.count
         width = other.width
-        self.dtype = dtype
-        base = .allocate(byteCount: Swift.max(count * width * 4, 4), alignment: 64)
-        base.copyMemory(from: other.base, byteCount: count * width * 4)
+        dtype = other.dtype
+        base = .allocate(byteCount: Swift.max(count * other.rowBytes, 4), alignment: 64)
+        base.copyMemory(from: other.base + range.lowerBound * other.rowBytes, byteCount: count * other.rowBytes)
     }
 
     /// The float at `index` (row-major over all samples).

@@ -166,34 +166,3 @@ extension Model {
     /// The outputs for one batch (Keras' `predict_on_batch`).
     public func predictOnBatch(_ x: Tensor) throws -> Tensor { try predict(x, batchSize: Swift.max(1, x.shape.first ?? 1)) }
 }
-
-extension Tensor {
-    /// The rows `range` along the first axis.
-    func rows(_ range: Range<Int>) throws -> Tensor {
-        let width = shape.dropFirst().reduce(1, *)
-        let shape = [range.count] + Array(self.shape.dropFirst())
-        let elements = (range.lowerBound * width)..<(range.upperBound * width)
-        switch dtype {
-        case .int32: return try Tensor(shape: shape, scalars: Array(int32Scalars[elements]))
-        case .bool: return try Tensor(shape: shape, scalars: Array(boolScalars[elements]))
-        default: return try Tensor(shape: shape, scalars: Array(scalars[elements]))
-        }
-    }
-
-    /// Tensors joined along the first axis.
-    init(stacking parts: [Tensor]) throws {
-        let count = parts.reduce(0) { $0 + ($1.shape.first ?? 0) }
-        let shape = [count] + Array(parts[0].shape.dropFirst())
-        switch parts[0].dtype {
-        case .int32: try self.init(shape: shape, scalars: parts.flatMap(\.int32Scalars))
-        case .bool: try self.init(shape: shape, scalars: parts.flatMap(\.boolScalars))
-        default: try self.init(shape: shape, scalars: parts.flatMap(\.scalars))
-        }
-    }
-
-    /// `tensor`'s values as `dtype` (f32 ↔ i32).
-    init(converting tensor: Tensor, to dtype: DType) {
-        let column = Column(tensor, as: dtype)
-        self.init(shape: tensor.shape, dtype: dtype, copyingFrom: column.base)
-    }
-}
