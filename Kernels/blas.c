@@ -9,10 +9,12 @@
 
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int,
                          float, float *, int);
+typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
 typedef char *(*corename_fn)(void);
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static sgemm_fn blas_sgemm;
+static sgemv_fn blas_sgemv;
 static corename_fn blas_corename;
 static char blas_error[512];
 
@@ -41,9 +43,11 @@ static void blas_load(void) {
         return;
     }
     blas_sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
+    blas_sgemv = (sgemv_fn)dlsym(handle, "cblas_sgemv");
     blas_corename = (corename_fn)dlsym(handle, "openblas_get_corename");
-    if (blas_sgemm == NULL) {
-        snprintf(blas_error, sizeof blas_error, "OpenBLAS has no cblas_sgemm: %s", dlerror());
+    if (blas_sgemm == NULL || blas_sgemv == NULL) {
+        snprintf(blas_error, sizeof blas_error, "OpenBLAS has no cblas_sgemm or cblas_sgemv: %s", dlerror());
+        blas_sgemm = NULL;
     }
 }
 
@@ -67,6 +71,16 @@ void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
     if (m == 0 || n == 0) return;
     if (k == 0) {
         memset(c, 0, (size_t)(m * n) * sizeof(float));
+        return;
+    }
+    if (m == 1 && n > 1) {
+        /* One row (a single-sample forward pass): c = op(b)^T a as a matrix-vector product,
+           which OpenBLAS runs without packing the matrix. a is a contiguous vector either way. */
+        if (trans_b) {
+            blas_sgemv(101, 111, (int)n, (int)k, 1.0f, b, (int)k, a, 1, 0.0f, c, 1);
+        } else {
+            blas_sgemv(101, 112, (int)k, (int)n, 1.0f, b, (int)n, a, 1, 0.0f, c, 1);
+        }
         return;
     }
     int lda = (int)(trans_a ? m : k), ldb = (int)(trans_b ? k : n);

@@ -78,6 +78,43 @@ int kiln_argmax_i32(int64_t outer, int64_t length, int64_t inner, const int32_t 
 /* softmax (log_softmax when log_output) of x viewed as [outer, length, inner] along the middle axis. */
 void kiln_softmax(int64_t outer, int64_t length, int64_t inner, const float *x, float *y, int log_output);
 
+/* Block primitives (vector.c): y = op(operands) over m <= KILN_BLOCK elements. Each operand
+   is a pointer with a stride of 1 (m elements) or 0 (one value for all); y may be an operand. */
+#define KILN_BLOCK 256
+void kiln_vec_neg(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_abs(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_sign(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_exp(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_log(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_sqrt(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_rsqrt(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_square(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_tanh(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_erf(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_sigmoid(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_relu(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_softplus(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_floor(int64_t m, const float *a, int64_t sa, float *y);
+void kiln_vec_add(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);
+void kiln_vec_sub(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);
+void kiln_vec_mul(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);
+void kiln_vec_div(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);
+void kiln_vec_pow(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);
+void kiln_vec_maximum(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);
+void kiln_vec_minimum(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);
+void kiln_vec_equal(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, uint8_t *y);
+void kiln_vec_not_equal(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, uint8_t *y);
+void kiln_vec_less(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, uint8_t *y);
+void kiln_vec_less_equal(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, uint8_t *y);
+void kiln_vec_greater(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, uint8_t *y);
+void kiln_vec_greater_equal(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, uint8_t *y);
+void kiln_vec_select(int64_t m, const uint8_t *c, int64_t sc, const float *a, int64_t sa,
+                     const float *b, int64_t sb, float *y);
+void kiln_vec_bool_to_f32(int64_t m, const uint8_t *a, int64_t sa, float *y);
+void kiln_vec_f32_to_bool(int64_t m, const float *a, int64_t sa, uint8_t *y);
+/* y[j] += a[j]: one row's contribution to a sum over leading axes. */
+void kiln_vec_sum_rows(int64_t m, const float *a, int64_t sa, float *y);
+
 /* The conversions generated code needs beyond C's own casts. */
 static inline int32_t kiln_f32_to_i32(float x) {
     if (x != x) return 0;

@@ -137,6 +137,25 @@ struct PassTests {
         #expect(function.text.hasSuffix("arena: 64*n bytes (unplanned 192*n)"))
     }
 
+    @Test func updatesAreWrittenInPlaceOnlyWhenNoLaterReadSeesThem() throws {
+        // w is updated from its gradient and read by nothing after; v is also returned, so its
+        // old value must survive the run; u's old value is read by a later kernel.
+        let graph = Graph()
+        let g = try graph.placeholder("g", shape: [64])
+        let w = try graph.variable("w", initialValue: Tensor(shape: [64], repeating: Float(1)))
+        let v = try graph.variable("v", initialValue: Tensor(shape: [64], repeating: Float(1)))
+        let u = try graph.variable("u", initialValue: Tensor(shape: [64], repeating: Float(1)))
+        _ = try graph.assign(w, w - g * 0.1)
+        _ = try graph.assign(v, v - g * 0.2)
+        _ = try graph.assign(u, u + g)
+        let later = try sum(exp(u))
+        var function = try Function(graph: graph, outputs: ["v": v, "later": later])
+        function = PlanMemory.run(FuseMatmulEpilogue.run(FuseElementwise.run(function)))
+        let memory = try #require(function.memory)
+        let variables = Set(memory.inPlace.values.map { function.nodes[$0.index].op })
+        #expect(variables == [function.nodes[w.id.index].op])
+    }
+
     @Test func thePipelineRunsEveryPassInOrder() throws {
         #expect(Pipeline.passes.map(\.name) == [
             "fold-constants", "simplify-algebra", "eliminate-common-subexpressions", "eliminate-dead-code",

@@ -11,6 +11,12 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Epochs per workload; the first is excluded from the samples/s median.") var epochs = 6
     @Option(help: "Fresh models timed for the first-step latency (the median is printed).") var repeats = 5
     @Option(help: "The backend: jit or interpreter.") var backend = "jit"
+    @Option(help: "Run only this workload (tabular or mlp784).") var workload: String?
+
+    func validate() throws {
+        guard epochs >= 2 else { throw ValidationError("--epochs must be at least 2: the first epoch is not timed") }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+    }
 
     func run() throws {
         #if DEBUG
@@ -18,8 +24,15 @@ struct BenchTrain: ParsableCommand {
         #endif
         let backend = try Backend(named: self.backend)
         print("workload    samples   batch   samples/s (median)   first step   predict 1 sample")
-        try bench(Workload(name: "tabular", sizes: [2, 16, 8, 1], samples: 200_000, batch: 32), backend: backend)
-        try bench(Workload(name: "mlp784", sizes: [784, 256, 128, 10], samples: 30_000, batch: 128), backend: backend)
+        let workloads = [
+            Workload(name: "tabular", sizes: [2, 16, 8, 1], samples: 200_000, batch: 32),
+            Workload(name: "mlp784", sizes: [784, 256, 128, 10], samples: 30_000, batch: 128),
+        ]
+        let chosen = workloads.filter { workload == nil || $0.name == workload }
+        guard !chosen.isEmpty else {
+            throw ValidationError("unknown workload \(String(reflecting: workload ?? "")); choose tabular or mlp784")
+        }
+        for item in chosen { try bench(item, backend: backend) }
     }
 
     struct Workload {

@@ -36,6 +36,10 @@ extension CRenderer {
             return Self.broadcastIndex(read, in: shape)
         }
 
+        if let blocks = renderBlockLoop(kernel, shape: shape, flat: flat, elementwise: elementwise, reductions: reductions) {
+            return out + blocks
+        }
+
         for reduction in reductions {
             guard case .reduce(let op, _, _) = nodes[reduction.index].op else { continue }
             let type = nodes[reduction.index].type

@@ -116,6 +116,11 @@ public struct CRenderer {
             let type = nodes[node.index].type
             out += "    \(CSyntax.type(type.dtype)) *\(schedule.pointer(node)) = (\(CSyntax.type(type.dtype)) *)(arena + \(offset)); /* \(type) */\n"
         }
+        for (node, variable) in memory.inPlace.sorted(by: { $0.key < $1.key }) {
+            let type = nodes[node.index].type
+            out += "    \(CSyntax.type(type.dtype)) *\(schedule.pointer(node)) = \(schedule.pointer(variable)); "
+                + "/* \(type), written in place of the variable */\n"
+        }
         for (node, offset) in memory.snapshots.sorted(by: { $0.key < $1.key }) {
             let type = nodes[node.index].type
             out += "    \(CSyntax.type(type.dtype)) *s\(node.index) = (\(CSyntax.type(type.dtype)) *)(arena + \(offset)); /* value of \(schedule.pointer(node)) before the assigns */\n"
@@ -138,7 +143,7 @@ public struct CRenderer {
         for (index, node) in nodes.enumerated() {
             guard case .assign = node.op else { continue }
             let target = node.inputs[0], value = schedule.function.aliasRoot(node.inputs[1])
-            guard value != target else { continue }
+            guard value != target, memory.inPlace[value] != target else { continue }
             let source = memory.snapshots[value] != nil ? "s\(value.index)" : schedule.pointer(value)
             out += "    memcpy(\(schedule.pointer(target)), \(source), \(byteCount(target))); "
                 + "/* \(CSyntax.commentSafe(Printer.line(node, id: NodeID(index)))) */\n"

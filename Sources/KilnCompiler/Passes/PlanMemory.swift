@@ -9,6 +9,9 @@ public struct MemoryPlan: Sendable {
     /// Arena room for variables that are results and also assigned: their values from the
     /// start of the run are copied there before the assigns write the new ones.
     public var snapshots: [NodeID: BatchPolynomial]
+    /// Assigned values a kernel writes straight into their variable (value → variable); they
+    /// take no arena room and need no copy at the end of the run.
+    public var inPlace: [NodeID: NodeID] = [:]
     /// The arena's size in bytes.
     public var arenaBytes: BatchPolynomial
     /// The bytes the same buffers would take without reuse.
@@ -43,6 +46,7 @@ public enum PlanMemory {
 
     private static func plan(_ function: Function) -> MemoryPlan {
         let kernels = function.kernels()
+        let inPlace = UpdateInPlace.pairs(function, kernels: kernels)
         let end = kernels.count
         var buffers: [Buffer] = []
         var bufferOf: [NodeID: Int] = [:]
@@ -57,7 +61,7 @@ public enum PlanMemory {
             for input in kernel.inputs {
                 if let b = bufferOf[input] { buffers[b].end = max(buffers[b].end, k) }
             }
-            for node in kernel.outputs + kernel.scratch { add(node, start: k, end: k) }
+            for node in kernel.outputs + kernel.scratch where inPlace[node] == nil { add(node, start: k, end: k) }
         }
         var snapshotNodes: [NodeID] = []
         let assigned = Set(function.nodes.compactMap { node -> NodeID? in
@@ -99,7 +103,7 @@ public enum PlanMemory {
             if snapshotNodes.contains(buffer.node) { snapshots[buffer.node] = offset } else { offsets[buffer.node] = offset }
             unplanned = unplanned + .monomial(buffer.bytes, degree: buffer.degree)
         }
-        return MemoryPlan(kernels: kernels, offsets: offsets, snapshots: snapshots,
+        return MemoryPlan(kernels: kernels, offsets: offsets, snapshots: snapshots, inPlace: inPlace,
                           arenaBytes: arena, unplannedBytes: unplanned)
     }
 

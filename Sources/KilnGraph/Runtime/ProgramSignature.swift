@@ -96,13 +96,15 @@ public struct ProgramSignature: Sendable {
         var batch: (size: Int, feed: String)? = nil
         for input in placeholders {
             guard let value = feeds[input.name] else { continue }
-            let mismatch = KilnError(.feedMismatch, "feed \(String(reflecting: input.name)) is \(value.type) but "
-                                     + "the placeholder is \(input.type)\n  \(input.line)")
-            guard value.dtype == input.type.dtype, value.shape.count == input.type.shape.rank else { throw mismatch }
+            func mismatch() -> KilnError {
+                KilnError(.feedMismatch, "feed \(String(reflecting: input.name)) is \(value.type) but "
+                          + "the placeholder is \(input.type)\n  \(input.line)")
+            }
+            guard value.dtype == input.type.dtype, value.shape.count == input.type.shape.rank else { throw mismatch() }
             for (dim, size) in zip(input.type.shape.dims, value.shape) {
                 switch dim {
                 case .size(let expected):
-                    guard size == expected else { throw mismatch }
+                    guard size == expected else { throw mismatch() }
                 case .batch:
                     if let batch, batch.size != size {
                         throw KilnError(.feedMismatch, "feeds disagree on the batch size: "

@@ -8,11 +8,12 @@
  * reads p0 f32[?,2], p1 f32[2,16], p2 f32[16]; writes p5 f32[?,16], p3 f32[?,16] */
 static void k0_matmul_add_relu(int64_t n, const float *p0, const float *p1, const float *p2, float *p5, float *p3) {
     kiln_gemm(0, 0, n, 16, 2, p0, p1, p3);
+    float v4[KILN_BLOCK];
     for (int64_t i0 = 0; i0 < n; i0++) {
-        for (int64_t i1 = 0; i1 < 16; i1++) {
-            float v4 = p3[i0*16 + i1] + p2[i1];
-            float v5 = kiln_relu(v4);
-            p5[i0*16 + i1] = v5;
+        for (int64_t i1 = 0; i1 < 16; i1 += KILN_BLOCK) {
+            int64_t m = 16 - i1 < KILN_BLOCK ? 16 - i1 : KILN_BLOCK;
+            kiln_vec_add(m, p3 + i0*16 + i1, 1, p2 + i1, 1, v4);
+            kiln_vec_relu(m, v4, 1, p5 + i0*16 + i1);
         }
     }
 }

@@ -1,0 +1,164 @@
+/* Block primitives: one elementwise op over up to KILN_BLOCK elements, compiled with
+   optimization so the loops vectorise. Generated code strip-mines a large fused loop into
+   blocks and calls one primitive per op and block; TinyCC's scalar code would be several
+   times slower on the same loop.
+
+   An operand is a pointer and a stride of 1 (a run of elements) or 0 (one value for the
+   whole block). The result may be the same array as an operand (same index), never an
+   overlapping one. Each element is computed with exactly the C expression the scalar loops
+   use (the prelude's helpers, no contraction into fused multiply-adds), so both give the
+   same bits. */
+#include "kiln_prelude.h"
+
+#pragma STDC FP_CONTRACT OFF
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+
+#if defined(__x86_64__) && defined(__SSE__)
+#include <immintrin.h>
+#endif
+
+/* y[j] = f(a[j]) where a has stride sa. */
+#define KILN_UNARY(name, expr)                                                                  \
+    void kiln_vec_##name(int64_t m, const float *a, int64_t sa, float *y) {                     \
+        if (sa) {                                                                               \
+            for (int64_t j = 0; j < m; j++) {                                                   \
+                float x = a[j];                                                                 \
+                y[j] = (expr);                                                                  \
+            }                                                                                   \
+        } else {                                                                                \
+            float x = a[0];                                                                     \
+            float r = (expr);                                                                   \
+            for (int64_t j = 0; j < m; j++) y[j] = r;                                           \
+        }                                                                                       \
+    }
+
+/* y[j] = f(a[j], b[j]), each operand with its own stride. */
+#define KILN_BINARY(name, type, expr)                                                           \
+    void kiln_vec_##name(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb,     \
+                         type *y) {                                                             \
+        if (sa && sb) {                                                                         \
+            for (int64_t j = 0; j < m; j++) {                                                   \
+                float x = a[j], z = b[j];                                                       \
+                y[j] = (expr);                                                                  \
+            }                                                                                   \
+        } else if (sa) {                                                                        \
+            float z = b[0];                                                                     \
+            for (int64_t j = 0; j < m; j++) {                                                   \
+                float x = a[j];                                                                 \
+                y[j] = (expr);                                                                  \
+            }                                                                                   \
+        } else if (sb) {                                                                        \
+            float x = a[0];                                                                     \
+            for (int64_t j = 0; j < m; j++) {                                                   \
+                float z = b[j];                                                                 \
+                y[j] = (expr);                                                                  \
+            }                                                                                   \
+        } else {                                                                                \
+            float x = a[0], z = b[0];                                                           \
+            type r = (expr);                                                                    \
+            for (int64_t j = 0; j < m; j++) y[j] = r;                                           \
+        }                                                                                       \
+    }
+
+KILN_UNARY(neg, -x)
+KILN_UNARY(abs, fabsf(x))
+KILN_UNARY(sign, kiln_sign(x))
+KILN_UNARY(exp, expf(x))
+KILN_UNARY(log, logf(x))
+KILN_UNARY(square, x * x)
+KILN_UNARY(tanh, tanhf(x))
+KILN_UNARY(erf, erff(x))
+KILN_UNARY(sigmoid, kiln_sigmoid(x))
+KILN_UNARY(relu, kiln_relu(x))
+KILN_UNARY(softplus, kiln_softplus(x))
+KILN_UNARY(floor, floorf(x))
+
+/* sqrtf is correctly rounded, as the SSE instruction is; calling it through libm (which
+   keeps errno) would stop the loop from vectorising. */
+static void sqrt_run(int64_t m, const float *a, float *y, int reciprocal) {
+    int64_t j = 0;
+#if defined(__x86_64__) && defined(__SSE__)
+    __m128 one = _mm_set1_ps(1.0f);
+    for (; j + 4 <= m; j += 4) {
+        __m128 r = _mm_sqrt_ps(_mm_loadu_ps(a + j));
+        _mm_storeu_ps(y + j, reciprocal ? _mm_div_ps(one, r) : r);
+    }
+#endif
+    for (; j < m; j++) y[j] = reciprocal ? 1.0f / sqrtf(a[j]) : sqrtf(a[j]);
+}
+
+void kiln_vec_sqrt(int64_t m, const float *a, int64_t sa, float *y) {
+    if (sa) {
+        sqrt_run(m, a, y, 0);
+    } else {
+        float r = sqrtf(a[0]);
+        for (int64_t j = 0; j < m; j++) y[j] = r;
+    }
+}
+
+void kiln_vec_rsqrt(int64_t m, const float *a, int64_t sa, float *y) {
+    if (sa) {
+        sqrt_run(m, a, y, 1);
+    } else {
+        float r = 1.0f / sqrtf(a[0]);
+        for (int64_t j = 0; j < m; j++) y[j] = r;
+    }
+}
+
+KILN_BINARY(add, float, x + z)
+KILN_BINARY(sub, float, x - z)
+KILN_BINARY(mul, float, x * z)
+KILN_BINARY(div, float, x / z)
+KILN_BINARY(pow, float, powf(x, z))
+KILN_BINARY(maximum, float, kiln_maxf(x, z))
+KILN_BINARY(minimum, float, kiln_minf(x, z))
+KILN_BINARY(equal, uint8_t, (uint8_t)(x == z))
+KILN_BINARY(not_equal, uint8_t, (uint8_t)(x != z))
+KILN_BINARY(less, uint8_t, (uint8_t)(x < z))
+KILN_BINARY(less_equal, uint8_t, (uint8_t)(x <= z))
+KILN_BINARY(greater, uint8_t, (uint8_t)(x > z))
+KILN_BINARY(greater_equal, uint8_t, (uint8_t)(x >= z))
+
+void kiln_vec_select(int64_t m, const uint8_t *c, int64_t sc, const float *a, int64_t sa,
+                     const float *b, int64_t sb, float *y) {
+    if (sc && sa && sb) {
+        for (int64_t j = 0; j < m; j++) y[j] = c[j] ? a[j] : b[j];
+    } else if (sc && sa) {
+        float z = b[0];
+        for (int64_t j = 0; j < m; j++) y[j] = c[j] ? a[j] : z;
+    } else if (sc && sb) {
+        float x = a[0];
+        for (int64_t j = 0; j < m; j++) y[j] = c[j] ? x : b[j];
+    } else {
+        for (int64_t j = 0; j < m; j++) y[j] = c[j * sc] ? a[j * sa] : b[j * sb];
+    }
+}
+
+void kiln_vec_bool_to_f32(int64_t m, const uint8_t *a, int64_t sa, float *y) {
+    if (sa) {
+        for (int64_t j = 0; j < m; j++) y[j] = (float)a[j];
+    } else {
+        float r = (float)a[0];
+        for (int64_t j = 0; j < m; j++) y[j] = r;
+    }
+}
+
+void kiln_vec_f32_to_bool(int64_t m, const float *a, int64_t sa, uint8_t *y) {
+    if (sa) {
+        for (int64_t j = 0; j < m; j++) y[j] = (uint8_t)(a[j] != 0);
+    } else {
+        uint8_t r = (uint8_t)(a[0] != 0);
+        for (int64_t j = 0; j < m; j++) y[j] = r;
+    }
+}
+
+void kiln_vec_sum_rows(int64_t m, const float *a, int64_t sa, float *y) {
+    if (sa) {
+        for (int64_t j = 0; j < m; j++) y[j] += a[j];
+    } else {
+        float x = a[0];
+        for (int64_t j = 0; j < m; j++) y[j] += x;
+    }
+}

@@ -1,0 +1,125 @@
+import KilnGraph
+import KilnJIT
+import Testing
+
+/// Rows longer than a block (256), so every run has a full block and a tail.
+private let rows: Shape = [.batch, 300]
+private let row: Shape = [300]
+
+/// A parity case that must take the block path: the generated C calls `kiln_vec_<primitive>`.
+/// Ops that IEEE 754 defines exactly must match the interpreter bit for bit (`exact`).
+struct BlockCase: Sendable, CustomTestStringConvertible {
+    let primitive: String
+    let label: String
+    let inputs: [Input]
+    let exact: Bool
+    let build: @Sendable ([Node]) throws -> Node
+
+    init(_ primitive: String, _ label: String, _ inputs: [Input], exact: Bool = true,
+         build: @escaping @Sendable ([Node]) throws -> Node) {
+        self.primitive = primitive
+        self.label = label
+        self.inputs = inputs
+        self.exact = exact
+        self.build = build
+    }
+
+    var testDescription: String { "\(primitive): \(label)" }
+}
+
+/// 640 values with NaN, infinities, signed zeros and both signs, as a [2, 320] constant-shaped input.
+private let special: Tensor = {
+    let pattern: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 1, -1, 2.5, -3.25, 1e-30, -7, 0.5]
+    return t([2, 320], (0..<640).map { pattern[$0 % pattern.count] * ($0 % 24 < 12 ? 1 : -1) })
+}()
+
+private let unaryCases: [BlockCase] = [
+    BlockCase("neg", "[?,300]", [.float(rows, -2, 2)]) { try neg($0[0]) },
+    BlockCase("abs", "special values", [.value(special)]) { try abs($0[0]) },
+    BlockCase("sign", "special values", [.value(special)]) { try sign($0[0]) },
+    BlockCase("exp", "[?,300]", [.float(rows, -5, 5)], exact: false) { try exp($0[0]) },
+    BlockCase("log", "[?,300]", [.float(rows, 0.01, 5)], exact: false) { try log($0[0]) },
+    BlockCase("sqrt", "special values", [.value(special)]) { try sqrt($0[0]) },
+    BlockCase("rsqrt", "[?,300]", [.float(rows, 0.1, 5)]) { try rsqrt($0[0]) },
+    BlockCase("square", "[?,300]", [.float(rows, -3, 3)]) { try square($0[0]) },
+    BlockCase("tanh", "[?,300]", [.float(rows, -4, 4)], exact: false) { try tanh($0[0]) },
+    BlockCase("erf", "[?,300]", [.float(rows, -3, 3)], exact: false) { try erf($0[0]) },
+    BlockCase("sigmoid", "[?,300] both signs", [.float(rows, -30, 30)], exact: false) { try sigmoid($0[0]) },
+    BlockCase("relu", "special values", [.value(special)]) { try relu($0[0]) },
+    BlockCase("softplus", "[?,300]", [.float(rows, -30, 30)], exact: false) { try softplus($0[0]) },
+    BlockCase("floor", "special values", [.value(special)]) { try floor($0[0]) },
+]
+
+private let binaryCases: [BlockCase] = [
+    BlockCase("add", "[?,300] + [300], rows", [.float(rows, -1, 1), .float(row, -1, 1)]) { try $0[0] + $0[1] },
+    BlockCase("sub", "[?,1] - [?,300], a broadcast column", [.float([.batch, 1], -1, 1), .float(rows, -1, 1)]) {
+        try $0[0] - $0[1]
+    },
+    BlockCase("mul", "[?,300] * scalar constant", [.float(rows, -2, 2)]) { try $0[0] * 2.5 },
+    BlockCase("div", "scalar / [?,300]", [.float(rows, 0.5, 2)]) { try $0[0].graph.constant(3) / $0[0] },
+    BlockCase("div", "special values by special values", [.value(special), .value(special)]) { try $0[0] / $0[1] },
+    BlockCase("pow", "[?,300] ^ [300]", [.float(rows, 0.1, 3), .float(row, -2, 2)], exact: false) { try pow($0[0], $0[1]) },
+    BlockCase("maximum", "special values against 0.5", [.value(special)]) { try maximum($0[0], $0[0].graph.constant(0.5)) },
+    BlockCase("minimum", "[?,300] vs [?,1]", [.float(rows, -1, 1), .float([.batch, 1], -1, 1)]) {
+        try minimum($0[0], $0[1])
+    },
+    BlockCase("equal", "special values", [.value(special), .value(special)]) { try equal($0[0], $0[1]) },
+    BlockCase("not_equal", "special values", [.value(special), .value(special)]) { try notEqual($0[0], $0[1]) },
+    BlockCase("less", "[?,300] vs [300]", [.float(rows, -1, 1), .float(row, -1, 1)]) { try less($0[0], $0[1]) },
+    BlockCase("less_equal", "[?,300] vs scalar", [.float(rows, -1, 1)]) { try lessEqual($0[0], $0[0].graph.constant(0)) },
+    BlockCase("greater", "special values vs 0", [.value(special)]) { try greater($0[0], $0[0].graph.constant(0)) },
+    BlockCase("greater_equal", "[?,300] vs [?,300]", [.float(rows, -1, 1), .float(rows, -1, 1)]) {
+        try greaterEqual($0[0], $0[1])
+    },
+]
+
+private let otherCases: [BlockCase] = [
+    BlockCase("select", "[?,300] condition, [300] branch", [.bool(rows), .float(rows, -1, 1), .float(row, -1, 1)]) {
+        try select($0[0], $0[1], $0[2])
+    },
+    BlockCase("select", "[?,1] condition", [.bool([.batch, 1]), .float(rows, -1, 1), .float(rows, -1, 1)]) {
+        try select($0[0], $0[1], $0[2])
+    },
+    BlockCase("bool_to_f32", "a mask times x", [.float(rows, -1, 1)]) {
+        try cast(greater($0[0], $0[0].graph.constant(0)), to: .float32) * $0[0]
+    },
+    BlockCase("f32_to_bool", "special values", [.value(special)]) { try cast($0[0], to: .bool) },
+    BlockCase("sum_rows", "sum over the batch of exp", [.float(rows, -1, 1)], exact: false) { try sum(exp($0[0]), axes: [0]) },
+    BlockCase("sum_rows", "mean over axes 0 and 1 of [?,2,300]", [.float([.batch, 2, 300], -1, 1)]) {
+        try mean($0[0] * 2, axes: [0, 1])
+    },
+    BlockCase("sqrt", "an Adam-like chain over 1000 elements", [.float([1000], 0, 1), .float([1000], 0, 1)]) {
+        let m = try $0[0] * 0.9 + $0[1] * 0.1
+        return try $0[0] - m * 0.001 / (sqrt(square($0[1])) + 1e-7)
+    },
+]
+
+@Suite("JIT block lowering: vectorised primitives against the interpreter")
+struct BlockLoweringTests {
+    @Test("unary", arguments: unaryCases)
+    func unary(_ c: BlockCase) throws { try run(c) }
+
+    @Test("binary and comparisons", arguments: binaryCases)
+    func binary(_ c: BlockCase) throws { try run(c) }
+
+    @Test("select, casts, row sums, chains", arguments: otherCases)
+    func others(_ c: BlockCase) throws { try run(c) }
+
+    @Test func smallLoopsStayScalar() throws {
+        let (graph, _, out) = try makeGraph([.float([.batch, 3], -1, 1)]) { try relu($0[0]) * 2 }
+        let program = try JITProgram(graph: graph, outputs: ["out": out])
+        let lowered = program.lowered.unit.source.contains("kiln_vec_")
+        #expect(!lowered)
+    }
+
+    private func run(_ c: BlockCase) throws {
+        let (graph, _, out) = try makeGraph(c.inputs, c.build)
+        let program = try JITProgram(graph: graph, outputs: ["out": out])
+        let call = "kiln_vec_" + c.primitive + "("
+        let lowered = program.lowered.unit.source.contains(call)
+        #expect(lowered, "\(c.testDescription): the kernel was not block-lowered")
+        let tolerance: Float = c.exact ? 0 : 1e-6
+        try expectParity(graph, outputs: ["out": out], inputs: c.inputs, seed: stableSeed(c.testDescription),
+                         rtol: tolerance, atol: tolerance, context: c.testDescription)
+    }
+}
