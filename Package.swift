@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // MARK: C boundary
@@ -35,7 +36,10 @@ let package = Package(
         .target(name: "KilnJIT", dependencies: ["KilnCompiler", "KilnGraph", "CTinyCC", "KilnKernels"]),
         .target(
             name: "Kiln",
-            dependencies: ["KilnGraph", "KilnCompiler", "KilnInterpreter", "KilnJIT", "ZIPFoundation"]
+            dependencies: [
+                "KilnGraph", "KilnCompiler", "KilnInterpreter", "KilnJIT", "ZIPFoundation",
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
         ),
 
         // MARK: Tools
@@ -47,6 +51,13 @@ let package = Package(
 
         // MARK: Examples
         .executableTarget(name: "ProductLiked", dependencies: ["Kiln"], path: "Examples/ProductLiked"),
+        .executableTarget(name: "PricePrediction", dependencies: ["Kiln"], path: "Examples/PricePrediction"),
+        .executableTarget(name: "Digits", dependencies: ["Kiln"], path: "Examples/Digits"),
+        .executableTarget(name: "Diabetes", dependencies: ["Kiln"], path: "Examples/Diabetes"),
+        .executableTarget(name: "Clustering", dependencies: ["Kiln"], path: "Examples/Clustering"),
+        .executableTarget(name: "SemiSupervised", dependencies: ["Kiln"], path: "Examples/SemiSupervised"),
+        .executableTarget(name: "Reinforcement", dependencies: ["Kiln"], path: "Examples/Reinforcement"),
+        .executableTarget(name: "TransferLearning", dependencies: ["Kiln"], path: "Examples/TransferLearning"),
 
         // MARK: Tests
         .testTarget(name: "KilnGraphTests", dependencies: ["KilnGraph"]),
@@ -54,6 +65,8 @@ let package = Package(
         .testTarget(name: "KilnInterpreterTests", dependencies: ["KilnInterpreter"]),
         .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnInterpreter"]),
         .testTarget(name: "KilnTests", dependencies: ["Kiln"], exclude: ["Fixtures"]),
+        // Runs the example programs, which `swift test` builds with everything else.
+        .testTarget(name: "ExampleTests"),
     ],
     swiftLanguageModes: [.v6]
 )

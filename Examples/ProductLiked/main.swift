@@ -74,6 +74,7 @@ try model.fit(features(training), labels(training), batchSize: 32, epochs: 20, v
 
 let scores = try model.evaluate(features(testing), labels(testing), verbose: 0)
 print(String(format: "\nTest accuracy: %.4f, loss %.4f on %d users", scores["accuracy"]!, scores["loss"]!, testing.count))
+print(String(format: "RESULT accuracy=%.4f", scores["accuracy"]!))
 
 let newUsers = [User(id: 76886, salary: 42_000, age: 24), User(id: 76887, salary: 98_000, age: 33),
                 User(id: 76888, salary: 61_000, age: 58), User(id: 76889, salary: 125_000, age: 66)]

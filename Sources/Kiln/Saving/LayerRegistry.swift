@@ -38,12 +38,17 @@ enum LayerRegistry {
                              name: name)
         case "Add":
             return Add(name: name)
+        case "Rescaling":
+            // The weights (loaded next) hold the values; the configuration gives their length.
+            let features = try config.int("features")
+            return Rescaling(scale: Array(repeating: 1, count: features), offset: Array(repeating: 0, count: features),
+                             name: name)
         case "Concatenate":
             return Concatenate(axis: try config.int("axis"), name: name)
         default:
             throw KilnError(.file, "\(context): unknown layer type \(String(reflecting: typeName)); Kiln can load Dense, "
                             + "Activation, Dropout, Flatten, Reshape, BatchNormalization, LayerNormalization, Embedding, "
-                            + "Add and Concatenate")
+                            + "Add, Concatenate and Rescaling")
         }
     }
 }
