@@ -115,18 +115,7 @@ extension CRenderer {
         out += "\(indent)for (int64_t \(blocked) = 0; \(blocked) < \(length); \(blocked) += KILN_BLOCK) {\n"
         out += "\(indent)    int64_t m = \(length) - \(blocked) < KILN_BLOCK ? \(length) - \(blocked) : KILN_BLOCK;\n"
         for line in body.split(separator: "\n") { out += indent + line + "\n" }
-        let loops = flat ? 1 : rank
-        for level in stride(from: loops, to: 0, by: -1) {
-            out += String(repeating: "    ", count: level) + "}\n"
-        }
-        for reduction in reductions {
-            guard case .reduce(.mean, let axes, _) = nodes[reduction.index].op else { continue }
-            let count = CSyntax.product(axes.map { shape[$0] })
-            let pointer = schedule.pointer(reduction)
-            out += "    for (int64_t o = 0; o < \(CSyntax.product(nodes[reduction.index].type.shape.dims)); o++) "
-                + "\(pointer)[o] = \(pointer)[o] / (float)(\(count));\n"
-        }
-        return out
+        return out + closeLoops(flat ? 1 : rank, reductions: reductions, shape: shape)
     }
 
     /// A member whose elements are its operand's: a broadcast, or a cast to the same type.

@@ -105,7 +105,13 @@ extension CRenderer {
                 out += "\(indent){ int32_t r = \(x); if (r \(symbol) \(target)) \(target) = r; }\n"
             }
         }
-        let loops = flat && rank > 0 ? 1 : rank
+        return out + closeLoops(flat && rank > 0 ? 1 : rank, reductions: reductions, shape: shape)
+    }
+
+    /// The closing braces of `loops` nested loops, then each mean's division of its sum by
+    /// the number of elements it reduced.
+    func closeLoops(_ loops: Int, reductions: [NodeID], shape: Shape) -> String {
+        var out = ""
         for level in stride(from: loops, to: 0, by: -1) {
             out += String(repeating: "    ", count: level) + "}\n"
         }
