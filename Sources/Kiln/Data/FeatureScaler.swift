@@ -21,13 +21,7 @@ extension FeatureScaler {
     ///
     /// - Throws: ``KilnError`` if the scaler is not fitted or `x` has another number of features.
     public func transform(_ x: Tensor) throws -> Tensor {
-        let features = try checkedFeatures(x)
-        var values = x.scalars
-        for index in values.indices {
-            let f = index % features
-            values[index] = values[index] * multiplier[f] + offset[f]
-        }
-        return try Tensor(shape: x.shape, scalars: values)
+        try apply(to: x) { value, multiplier, offset in value * multiplier + offset }
     }
 
     /// Fits on `x` and returns `x` transformed.
@@ -38,13 +32,7 @@ extension FeatureScaler {
 
     /// Undoes ``transform(_:)``: back to the original units.
     public func inverseTransform(_ x: Tensor) throws -> Tensor {
-        let features = try checkedFeatures(x)
-        var values = x.scalars
-        for index in values.indices {
-            let f = index % features
-            values[index] = (values[index] - offset[f]) / multiplier[f]
-        }
-        return try Tensor(shape: x.shape, scalars: values)
+        try apply(to: x) { value, multiplier, offset in (value - offset) / multiplier }
     }
 
     /// A layer computing the same transform inside a model, so that it is saved with the
@@ -73,12 +61,20 @@ extension FeatureScaler {
         }
     }
 
-    private func checkedFeatures(_ x: Tensor) throws -> Int {
+    /// `x` with `function(value, multiplier, offset)` applied to each element, the
+    /// coefficients (computed properties) evaluated once rather than per element.
+    private func apply(to x: Tensor, _ function: (Float, Float, Float) -> Float) throws -> Tensor {
+        let multiplier = self.multiplier, offset = self.offset
         guard !multiplier.isEmpty else { throw KilnError(.notReady, "\(Self.self) must be fitted before use") }
         guard x.shape.count == 2, x.shape[1] == multiplier.count else {
             throw KilnError(.shapeMismatch, "\(Self.self) was fitted on \(multiplier.count) features, got x of shape \(x.shape)")
         }
-        return multiplier.count
+        var values = x.scalars
+        for index in values.indices {
+            let f = index % multiplier.count
+            values[index] = function(values[index], multiplier[f], offset[f])
+        }
+        return try Tensor(shape: x.shape, scalars: values)
     }
 }
 
