@@ -32,6 +32,9 @@ public final class JITProgram: Program {
     private let inputSlots: [Int?]
     /// The constants' elements, which the program owns.
     private var constantStorage: [UnsafeMutableRawPointer] = []
+    /// The buffers of the variables the slots point into, kept alive while the program lives
+    /// even if the store lets go of them.
+    private var variableBuffers: [VariableBuffer] = []
     private var arena: UnsafeMutableRawPointer?
     private var arenaCapacity = 0
     private let fault = UnsafeMutablePointer<Int64>.allocate(capacity: 8)
@@ -66,7 +69,9 @@ public final class JITProgram: Program {
             case .feed(let name):
                 feedSlots.append((index, name))
             case .variable(let name):
-                slotAddresses[index] = UnsafeRawPointer(try self.variables.address(of: name))
+                let buffer = try self.variables.buffer(name)
+                variableBuffers.append(buffer)
+                slotAddresses[index] = UnsafeRawPointer(buffer.pointer)
             case .constant(let value):
                 let storage = UnsafeMutableRawPointer.allocate(byteCount: max(value.byteCount, 1), alignment: 64)
                 value.copyBytes(to: storage)

@@ -101,6 +101,10 @@ struct ExampleTests {
         let figures = result.result
         #expect(result.status == 0, "\(result.errors)")
         #expect((figures["transfer"] ?? 0) > 0.8 && (figures["scratch"] ?? 0) > 0.6, "\(result.output)")
+        // Fine-tuning compiles a new optimizer: it starts at step 0 with its own low rate and
+        // does not undo what the frozen phase learned.
+        #expect(result.output.contains("fine-tuning every layer at learning rate 0.0001, from step 0"), "\(result.output)")
+        #expect((figures["finetuned"] ?? 0) >= (figures["transfer"] ?? 1) - 0.02, "\(result.output)")
     }
 
     @Test func aMissingDataFileIsOneLineAndStatusOne() throws {

@@ -67,17 +67,18 @@ extension Model {
         let model = try make(configuration: config, file: path)
         let (tensors, _) = try Safetensors.decode(try entry(weightsEntry), file: "\(path) (\(weightsEntry))")
         try model.assignWeights(tensors, file: path)
-        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) where !model.variables.contains(where: { $0.path == name }) {
-            try model.store.insert(VariableBuffer(tensor), as: name)
-        }
         if let compile = config["compile"]?.object {
             let reader = ConfigReader(compile, context: "\(path): compile")
             let metrics = try reader.array("metrics").map { value -> Metric in
                 guard let name = value.string else { throw KilnError(.file, "\(path): a metric name is not a string") }
                 return try Metric(named: name)
             }
-            model.compile(optimizer: try Optimizer.make(config: try reader.object("optimizer")),
+            model.compile(optimizer: try Optimizer.make(config: try reader.object("optimizer"), context: reader.context),
                           loss: try Loss(config: compile["loss"] ?? .null), metrics: metrics)
+        }
+        // The optimizer's state and the dropout generator's, after compile gave the optimizer the store.
+        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) where !model.variables.contains(where: { $0.path == name }) {
+            try model.store.insert(VariableBuffer(tensor), as: name)
         }
         return model
     }
@@ -139,6 +140,7 @@ extension Model {
             "output": .string(output.flatMap { names[ObjectIdentifier($0)] } ?? ""),
         ]
         if let options = compileOptions, let loss = options.loss.config {
+            try options.optimizer.requireSavable()
             config["compile"] = .object(["optimizer": .object(options.optimizer.config), "loss": loss,
                                          "metrics": .array(options.metrics.map { .string($0.name) })])
         }

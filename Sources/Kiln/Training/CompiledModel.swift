@@ -122,7 +122,6 @@ extension Model {
             let nodes = try trainable.map { try context.variable($0) }
             if !nodes.isEmpty {
                 let gradients = try graph.gradients(of: loss, wrt: nodes, unconnected: .zero)
-                options.optimizer.store = store
                 try options.optimizer.apply(to: graph, weights: zip(trainable, nodes).map { ($0.path, $1) },
                                             gradients: gradients)
             }
@@ -159,10 +158,17 @@ extension Model {
     /// Configures training: the optimizer, the loss and the metrics to report. The graphs
     /// are built and compiled at the first `fit`, `evaluate` or `predict`.
     ///
+    /// The optimizer owns its state (iteration count, learning rate, slots), as in Keras: a
+    /// new optimizer starts from nothing, the same optimizer compiled again carries on, and
+    /// the optimizer it replaces keeps its state to itself.
+    ///
     /// - Parameter backend: Where programs run; `KILN_BACKEND` or the JIT by default.
     public func compile(optimizer: Optimizer = RMSprop(), loss: Loss, metrics: [Metric] = [], backend: Backend = .default) {
+        if let previous = compileOptions?.optimizer, previous !== optimizer, previous.store === store {
+            previous.moveState(to: VariableStore())
+        }
+        optimizer.moveState(to: store)
         compileOptions = CompileOptions(optimizer: optimizer, loss: loss, metrics: metrics, backend: backend)
-        optimizer.store = store
         if let compiled {
             compiled.train = nil
             compiled.evaluate = nil

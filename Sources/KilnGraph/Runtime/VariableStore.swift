@@ -96,7 +96,7 @@ public final class VariableBuffer {
     public let type: TensorType
     /// The concrete shape.
     public let shape: [Int]
-    let pointer: UnsafeMutableRawPointer
+    package let pointer: UnsafeMutableRawPointer
 
     /// A buffer holding a copy of `value`.
     public init(_ value: Tensor) {

@@ -1,0 +1,118 @@
+import KilnGraph
+
+/// How training changes the weights from their gradients, with Keras' update rules and
+/// defaults. The update runs inside the compiled training step.
+///
+/// The learning rate lives in a variable of the step, so it can be read and set between
+/// epochs (``ReduceLROnPlateau`` does) without compiling again.
+///
+/// The optimizer owns its state (iteration count, learning rate, per-weight slots such as
+/// Adam's moments), as in Keras: `compile` with a new optimizer starts from nothing, and
+/// `compile` with the same optimizer again carries on where it stopped.
+open class Optimizer {
+    /// The optimizer's name, the prefix of its state variables (`adam/iterations`).
+    public let name: String
+    /// Decoupled weight decay: each step first subtracts `weight * weightDecay * learningRate`.
+    public let weightDecay: Float?
+    /// A schedule giving the learning rate at each step; when set, it replaces the fixed rate.
+    public let schedule: (any LearningRateSchedule)?
+    private var fixedRate: Float
+    /// Where the optimizer's state variables live: the store of the model it was last
+    /// compiled into, or a store of its own once another optimizer replaced it there.
+    var store: VariableStore?
+
+    /// An optimizer called `name` with a fixed learning rate.
+    public init(name: String, learningRate: Float, weightDecay: Float? = nil) {
+        self.name = name
+        self.fixedRate = learningRate
+        self.weightDecay = weightDecay
+        schedule = nil
+    }
+
+    /// An optimizer called `name` whose learning rate follows `schedule`.
+    public init(name: String, schedule: any LearningRateSchedule, weightDecay: Float? = nil) {
+        self.name = name
+        self.fixedRate = schedule.rate(at: 0)
+        self.weightDecay = weightDecay
+        self.schedule = schedule
+    }
+
+    var iterationsVariable: String { "\(name)/iterations" }
+    var learningRateVariable: String { "\(name)/learning_rate" }
+
+    /// The number of steps applied so far.
+    public var iterations: Int {
+        guard let value = try? store?.value(iterationsVariable).scalars.first, value.isFinite, value >= 0 else { return 0 }
+        return Int(value)
+    }
+
+    /// The learning rate of the next step. Setting it (between epochs) takes effect at once;
+    /// with a ``schedule``, reading gives the scheduled rate and setting has no effect.
+    public var learningRate: Float {
+        get {
+            if let schedule { return schedule.rate(at: iterations) }
+            if let store, let value = try? store.value(learningRateVariable).scalars[0] { return value }
+            return fixedRate
+        }
+        set {
+            fixedRate = newValue
+            try? store?.setValue(Tensor(newValue), for: learningRateVariable)
+        }
+    }
+
+    /// Keras' configuration of the optimizer, to save with a model: `learning_rate` is a
+    /// number, or the schedule's configuration (`null` for a schedule Kiln cannot save).
+    open var config: [String: JSONValue] {
+        var config: [String: JSONValue] = ["name": .string(name)]
+        if let schedule {
+            config["learning_rate"] = LearningRateSchedules.config(schedule) ?? .null
+        } else {
+            config["learning_rate"] = .number(Double(learningRate))
+        }
+        if let weightDecay { config["weight_decay"] = .number(Double(weightDecay)) }
+        return config
+    }
+
+    /// The state of one weight: a variable named `name/weight/slot`, starting at `initial`.
+    public struct Slots {
+        let graph: Graph
+        let prefix: String
+        let shape: [Int]
+
+        /// The slot variable called `slot`, filled with `initial`.
+        public func variable(_ slot: String, initial: Float = 0) throws -> Node {
+            try graph.variable("\(prefix)/\(slot)", initialValue: Tensor(shape: shape, repeating: initial))
+        }
+    }
+
+    /// The weight's next value. Override for a new optimizer; add slot variables with
+    /// `slots` and their updates with `graph.assign`.
+    ///
+    /// - Parameters:
+    ///   - weight: The weight's current value (after weight decay).
+    ///   - gradient: The loss's gradient for it.
+    ///   - learningRate: The step's learning rate.
+    ///   - step: The 1-based number of this step, as `f32`.
+    open func update(_ weight: Node, gradient: Node, learningRate: Node, step: Node, slots: Slots) throws -> Node {
+        try weight - gradient * learningRate
+    }
+
+    /// Adds the assigns of one step to `graph`: every weight, the slots, and the iteration count.
+    func apply(to graph: Graph, weights: [(path: String, node: Node)], gradients: [Node]) throws {
+        let iterations = try graph.variable(iterationsVariable, initialValue: Tensor(Float(0)))
+        let rate: Node
+        if let schedule {
+            rate = try schedule.rate(at: iterations)
+        } else {
+            rate = try graph.variable(learningRateVariable, initialValue: Tensor(fixedRate))
+        }
+        let step = try iterations + 1
+        for ((path, weight), gradient) in zip(weights, gradients) {
+            var current = weight
+            if let weightDecay, weightDecay != 0 { current = try weight - weight * rate * weightDecay }
+            let slots = Slots(graph: graph, prefix: "\(name)/\(path)", shape: weight.shape.staticSizes ?? [])
+            _ = try graph.assign(weight, update(current, gradient: gradient, learningRate: rate, step: step, slots: slots))
+        }
+        _ = try graph.assign(iterations, step)
+    }
+}
