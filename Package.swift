@@ -21,6 +21,7 @@ let package = Package(
     targets: [
         // MARK: C boundary
         .systemLibrary(name: "CTinyCC", path: "Sources/CTinyCC"),
+        .systemLibrary(name: "CKilnZlib", path: "Sources/CKilnZlib"),
         .target(
             name: "KilnKernels",
             path: "Kernels",
@@ -37,7 +38,7 @@ let package = Package(
         .target(
             name: "Kiln",
             dependencies: [
-                "KilnGraph", "KilnCompiler", "KilnInterpreter", "KilnJIT", "ZIPFoundation",
+                "KilnGraph", "KilnCompiler", "KilnInterpreter", "KilnJIT", "ZIPFoundation", "CKilnZlib",
                 .product(name: "CSV", package: "CSV.swift"),
             ]
         ),

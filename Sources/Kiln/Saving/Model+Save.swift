@@ -12,17 +12,21 @@ extension Model {
     /// - Throws: ``KilnError`` if the model is not built or the file cannot be written.
     public func save(to path: String) throws {
         try requireBuilt()
-        let config = try JSONEncoder.sorted.encode(JSONValue.object(configuration()))
+        let config = try configuration()
+        let configData = try JSONEncoder.sorted.encode(JSONValue.object(config))
         var tensors = variables.map { ($0.path, $0.value) }
         let layerPaths = Set(tensors.map(\.0))
-        for name in store.names where !layerPaths.contains(name) && !name.hasPrefix("metrics/") {
+        // The optimizer's state goes with the compile settings; it is not saved without them.
+        let optimizer = config["compile"] == nil ? nil : compileOptions?.optimizer
+        for name in store.names where !layerPaths.contains(name)
+            && (name == LayerContext.seedVariable || optimizer?.ownsVariable(name) == true) {
             tensors.append((name, try store.value(name)))
         }
         let weights = try Safetensors.encode(tensors, metadata: ["format": "kiln"])
         let archive: Archive
         do {
             archive = try Archive(accessMode: .create)
-            for (entry, data) in [(Self.configEntry, config), (Self.weightsEntry, weights)] {
+            for (entry, data) in [(Self.configEntry, configData), (Self.weightsEntry, weights)] {
                 try archive.addEntry(with: entry, type: .file, uncompressedSize: Int64(data.count),
                                      compressionMethod: .deflate) { position, size in
                     data.subdata(in: Int(position)..<(Int(position) + size))
@@ -42,26 +46,15 @@ extension Model {
     ///   malformed or of the wrong shape, or saying the file is not a `.kiln` archive.
     public static func load(from path: String) throws -> Model {
         let data = try readFile(path)
-        let archive: Archive
+        let archive: ZipReader
         do {
-            archive = try Archive(data: data, accessMode: .read)
-        } catch {
-            throw KilnError(.file, "\(path) is not a .kiln file (a zip archive): \(error)")
+            archive = try ZipReader(data, file: path)
+        } catch where !Self.looksLikeZip(data) {
+            throw KilnError(.file, "\(path) is not a .kiln file (a zip archive)")
         }
-        func entry(_ name: String) throws -> Data {
-            guard let entry = archive[name] else {
-                throw KilnError(.file, "\(path): the archive has no \(name); it holds "
-                                + archive.map(\.path).joined(separator: ", "))
-            }
-            var contents = Data()
-            do {
-                _ = try archive.extract(entry) { contents.append($0) }
-            } catch {
-                throw KilnError(.file, "\(path): \(name) is corrupted (\(error))")
-            }
-            return contents
-        }
-        guard let config = (try? JSONDecoder().decode(JSONValue.self, from: try entry(configEntry)))?.object else {
+        func entry(_ name: String) throws -> Data { try archive.contents(name) }
+        let configData = try entry(configEntry)
+        guard let config = (try? JSONDecoder().decode(JSONValue.self, from: configData))?.object else {
             throw KilnError(.file, "\(path): \(configEntry) is not a JSON object")
         }
         let model = try make(configuration: config, file: path)
@@ -77,7 +70,18 @@ extension Model {
                           loss: try Loss(config: compile["loss"] ?? .null), metrics: metrics)
         }
         // The optimizer's state and the dropout generator's, after compile gave the optimizer the store.
-        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) where !model.variables.contains(where: { $0.path == name }) {
+        let weights = Dictionary(model.variables.map { ($0.path, $0.shape) }, uniquingKeysWith: { a, _ in a })
+        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) where weights[name] == nil {
+            if name == LayerContext.seedVariable {
+                guard tensor.dtype == .int32, tensor.shape == [] else {
+                    throw KilnError(.file, "\(path): \(name) is \(tensor.dtype) \(tensor.shape), not an i32 scalar")
+                }
+            } else if let optimizer = model.optimizer, optimizer.ownsVariable(name) {
+                try optimizer.checkState(name, tensor, weights: weights, file: path)
+            } else {
+                throw KilnError(.file, "\(path): tensor \(String(reflecting: name)) is neither a layer weight nor state of "
+                                + (model.optimizer.map { "the optimizer \($0.name)" } ?? "an optimizer (the model is not compiled)"))
+            }
             try model.store.insert(VariableBuffer(tensor), as: name)
         }
         return model
@@ -98,6 +102,9 @@ extension Model {
         let (tensors, _) = try Safetensors.decode(try readFile(path), file: path)
         try assignWeights(tensors, file: path)
     }
+
+    /// Whether `data` starts like a zip archive (a local file header).
+    static func looksLikeZip(_ data: Data) -> Bool { data.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
 
     /// Sets every layer weight from `tensors`, after checking them all.
     func assignWeights(_ tensors: [String: Tensor], file: String) throws {
