@@ -1,22 +1,29 @@
 import KilnGraph
+import Synchronization
 
 /// The reference backend: runs a graph op by op in plain Swift.
 ///
 /// Slow and obviously correct, it is the executable specification every other backend is
 /// checked against.
 ///
+/// A program may be run from several threads at once; calls of a program that assigns
+/// variables take turns.
+///
 /// ```swift
 /// let program = try InterpreterProgram(graph: g, outputs: ["loss": loss])
 /// let result = try program.run(feeds: ["x": x, "y": y])
 /// print(result["loss"]!)
 /// ```
-public final class InterpreterProgram: Program {
+public final class InterpreterProgram: Program, @unchecked Sendable {
     public let signature: ProgramSignature
     private let nodes: [NodeDef]
     public let variables: VariableStore
     /// For each node, the last live node that reads it (values are released after it).
     private let lastUse: [Int: NodeID]
     private let outputNodes: Set<NodeID>
+    /// Whether the program assigns variables, so that calls must take turns.
+    private let assigns: Bool
+    private let turn = Mutex(())
 
     /// Compiles `graph` to compute `outputs`; every assign in the graph runs on each call.
     ///
@@ -40,9 +47,15 @@ public final class InterpreterProgram: Program {
         }
         self.lastUse = lastUse
         outputNodes = Set(signature.outputs.map(\.node))
+        assigns = nodes.contains { if case .assign = $0.op { true } else { false } }
     }
 
     public func run(feeds: [String: Tensor]) throws -> [String: Tensor] {
+        assigns ? try turn.takingTurn { try evaluateAll(feeds: feeds) } : try evaluateAll(feeds: feeds)
+    }
+
+    /// Evaluates the live nodes in order, then applies the assigns.
+    private func evaluateAll(feeds: [String: Tensor]) throws -> [String: Tensor] {
         let batch = try signature.batchSize(of: feeds)
         var values = [Tensor?](repeating: nil, count: nodes.count)
         var updates: [(String, Tensor)] = []

@@ -10,12 +10,18 @@ import Synchronization
 /// arena planned at compile time (its size is a polynomial in the batch size, so one program
 /// serves every batch size); variables are updated in place in the ``VariableStore``.
 ///
+/// A program may be run from several threads at once: each call has its own arena and slot
+/// addresses (from a pool, so a thread calling again allocates nothing). Calls of a program
+/// that assigns variables (a training step) take turns, so every call sees whole updates; a
+/// program that only reads variables (predict) runs calls in parallel, and reading them while
+/// another program of the same store updates them gives a mix of old and new values.
+///
 /// ```swift
 /// let program = try JITProgram(graph: g, outputs: ["loss": loss])
 /// let result = try program.run(feeds: ["x": x, "y": y])
 /// print(program.lowered.unit.source)      // the generated C
 /// ```
-public final class JITProgram: Program {
+public final class JITProgram: Program, @unchecked Sendable {
     public let signature: ProgramSignature
     public let variables: VariableStore
     /// The optimized graph, its schedule and the generated C.
@@ -24,8 +30,8 @@ public final class JITProgram: Program {
     public let unit: CompiledUnit
 
     private let slotCount: Int
-    /// Slot addresses passed to the entry point; feeds are filled in per run.
-    private let slotAddresses: UnsafeMutablePointer<UnsafeRawPointer?>
+    /// Slot addresses of the variables and constants; each call's state copies them and adds its feeds.
+    private let slotTemplate: UnsafeMutablePointer<UnsafeRawPointer?>
     /// The feed name of each feed slot, by slot index.
     private let feedSlots: [(index: Int, name: String)]
     /// The slot of each of `signature.inputs`, or `nil` where the optimized graph no longer reads it.
@@ -35,9 +41,11 @@ public final class JITProgram: Program {
     /// The buffers of the variables the slots point into, kept alive while the program lives
     /// even if the store lets go of them.
     private var variableBuffers: [VariableBuffer] = []
-    private var arena: UnsafeMutableRawPointer?
-    private var arenaCapacity = 0
-    private let fault = UnsafeMutablePointer<Int64>.allocate(capacity: 8)
+    /// Call states not in use.
+    private let idleStates = Mutex<[JITCallState]>([])
+    /// Whether the program assigns variables, so that calls must take turns.
+    private let assigns: Bool
+    private let turn = Mutex(())
 
     /// Compiles `graph` to compute `outputs`; every assign in the graph runs on each call.
     ///
@@ -60,9 +68,10 @@ public final class JITProgram: Program {
         unit = try CompiledUnit(source: lowered.unit.source, entry: lowered.unit.entry)
 
         let slots = lowered.schedule.slots
-        slotCount = slots.count
-        slotAddresses = .allocate(capacity: max(slots.count, 1))
-        slotAddresses.initialize(repeating: nil, count: max(slots.count, 1))
+        slotCount = max(slots.count, 1)
+        slotTemplate = .allocate(capacity: slotCount)
+        slotTemplate.initialize(repeating: nil, count: slotCount)
+        assigns = graph.nodes.contains { if case .assign = $0.op { true } else { false } }
         var feedSlots: [(Int, String)] = []
         for (index, slot) in slots.enumerated() {
             switch slot.kind {
@@ -71,12 +80,12 @@ public final class JITProgram: Program {
             case .variable(let name):
                 let buffer = try self.variables.buffer(name)
                 variableBuffers.append(buffer)
-                slotAddresses[index] = UnsafeRawPointer(buffer.pointer)
+                slotTemplate[index] = UnsafeRawPointer(buffer.pointer)
             case .constant(let value):
                 let storage = UnsafeMutableRawPointer.allocate(byteCount: max(value.byteCount, 1), alignment: 64)
                 value.copyBytes(to: storage)
                 constantStorage.append(storage)
-                slotAddresses[index] = UnsafeRawPointer(storage)
+                slotTemplate[index] = UnsafeRawPointer(storage)
             }
         }
         self.feedSlots = feedSlots
@@ -89,15 +98,13 @@ public final class JITProgram: Program {
     }
 
     deinit {
-        slotAddresses.deallocate()
-        fault.deallocate()
+        slotTemplate.deallocate()
         for storage in constantStorage { storage.deallocate() }
-        arena?.deallocate()
     }
 
     public func run(feeds: [String: Tensor]) throws -> [String: Tensor] {
         let batch = try signature.batchSize(of: feeds)
-        try reserveArena(batch: batch)
+        let bytes = try arenaBytes(batch: batch)
         var feedTensors: [Tensor] = []
         feedTensors.reserveCapacity(feedSlots.count)
         for (_, name) in feedSlots {
@@ -106,66 +113,81 @@ public final class JITProgram: Program {
             }
             feedTensors.append(feed)
         }
-        return try withFeeds(feedTensors[...]) { try call(batch: batch) }
+        return try withCallState { state in
+            state.reserveArena(bytes)
+            return try withFeeds(feedTensors[...], state) {
+                try enter(state, batch: batch)
+                return try results(state, batch: batch)
+            }
+        }
     }
 
     public func runAssigns(batch: Int, inputs: UnsafeBufferPointer<UnsafeRawPointer>) throws {
         guard inputs.count == inputSlots.count else {
             throw KilnError(.missingFeed, "the program takes \(inputSlots.count) inputs, got \(inputs.count)")
         }
-        try reserveArena(batch: batch)
-        for (slot, address) in zip(inputSlots, inputs) {
-            if let slot { slotAddresses[slot] = address }
+        guard batch >= 0 else { throw KilnError(.invalidArgument, "the batch size must not be negative, got \(batch)") }
+        let bytes = try arenaBytes(batch: batch)
+        try withCallState { state in
+            state.reserveArena(bytes)
+            for (slot, address) in zip(inputSlots, inputs) {
+                if let slot { state.slots[slot] = address }
+            }
+            defer { for case let slot? in inputSlots { state.slots[slot] = nil } }
+            try enter(state, batch: batch)
         }
-        defer { for case let slot? in inputSlots { slotAddresses[slot] = nil } }
-        try enter(batch: batch)
+    }
+
+    /// Runs `body` with a call state of its own, from the pool or new, returned after. Calls
+    /// of a program that assigns variables take turns, so each sees whole updates.
+    private func withCallState<R>(_ body: (JITCallState) throws -> R) throws -> R {
+        let state = idleStates.withLock { $0.popLast() } ?? JITCallState(template: slotTemplate, count: slotCount)
+        defer { idleStates.withLock { $0.append(state) } }
+        return assigns ? try turn.takingTurn { try body(state) } : try body(state)
     }
 
     /// Calls the entry point with denormals flushed to zero.
-    private func enter(batch: Int) throws {
-        fault.initialize(repeating: 0, count: 8)
+    private func enter(_ state: JITCallState, batch: Int) throws {
+        state.fault.update(repeating: 0, count: 8)
         let mode = kiln_flush_denormals()
-        let status = unit.entry(arena, Int64(batch), UnsafePointer(slotAddresses), fault)
+        let status = unit.entry(state.arena, Int64(batch), UnsafePointer(state.slots), state.fault)
         kiln_restore_float_mode(mode)
-        if status != 0 { throw faultError(status: status, batch: batch) }
+        if status != 0 { throw faultError(status: status, fault: state.fault, batch: batch) }
     }
 
-    private func reserveArena(batch: Int) throws {
+    /// The arena size for `batch`.
+    private func arenaBytes(batch: Int) throws -> Int {
         guard let bytes = lowered.function.memory?.arenaBytes.value(n: batch) else {
             throw KilnError(.runtime, "with a batch of \(batch) the program's memory size overflows")
         }
-        if bytes > arenaCapacity {
-            arena?.deallocate()
-            arena = .allocate(byteCount: bytes, alignment: 64)
-            arenaCapacity = bytes
-        }
+        return bytes
     }
 
     /// Points the feed slots at the feeds' elements while `body` runs.
-    private func withFeeds<R>(_ feeds: ArraySlice<Tensor>, _ body: () throws -> R) rethrows -> R {
+    private func withFeeds<R>(_ feeds: ArraySlice<Tensor>, _ state: JITCallState, _ body: () throws -> R) rethrows -> R {
         guard let first = feeds.first else { return try body() }
         let slot = feedSlots[feedSlots.count - feeds.count].index
         return try first.withUnsafeRawPointer { pointer in
-            slotAddresses[slot] = pointer
-            defer { slotAddresses[slot] = nil }
-            return try withFeeds(feeds.dropFirst(), body)
+            state.slots[slot] = pointer
+            defer { state.slots[slot] = nil }
+            return try withFeeds(feeds.dropFirst(), state, body)
         }
     }
 
-    private func call(batch: Int) throws -> [String: Tensor] {
-        try enter(batch: batch)
+    /// Copies the outputs out of the slots and the arena.
+    private func results(_ state: JITCallState, batch: Int) throws -> [String: Tensor] {
         var results: [String: Tensor] = [:]
         for output in lowered.schedule.outputs {
             let shape = output.type.shape.resolved(batch: batch)
             let address: UnsafeRawPointer
             switch output.place {
             case .slot(let index):
-                guard let pointer = slotAddresses[index] else {
+                guard let pointer = state.slots[index] else {
                     throw KilnError(.runtime, "output \(String(reflecting: output.name)) has no memory")
                 }
                 address = pointer
             case .arena(let offset):
-                guard let arena, let at = offset.value(n: batch) else {
+                guard let arena = state.arena, let at = offset.value(n: batch) else {
                     throw KilnError(.runtime, "output \(String(reflecting: output.name)) has no memory")
                 }
                 address = UnsafeRawPointer(arena + at)
@@ -176,7 +198,7 @@ public final class JITProgram: Program {
     }
 
     /// The error a kernel reported, naming the node.
-    private func faultError(status: Int32, batch: Int) -> KilnError {
+    private func faultError(status: Int32, fault: UnsafeMutablePointer<Int64>, batch: Int) -> KilnError {
         let nodes = lowered.function.nodes
         let index = Int(fault[4])
         guard nodes.indices.contains(index) else { return KilnError(.runtime, "the program failed with status \(status)") }

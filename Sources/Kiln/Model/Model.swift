@@ -1,4 +1,5 @@
 import KilnGraph
+import Synchronization
 
 /// A network of layers from inputs to an output, trained with ``compile(optimizer:loss:metrics:backend:)``
 /// and ``fit(_:_:batchSize:epochs:validationSplit:validationData:shuffle:classWeight:sampleWeight:initialEpoch:verbose:callbacks:)``.
@@ -16,7 +17,13 @@ import KilnGraph
 ///
 /// `layers` lists the layers in call order, without the inputs (in Keras, a functional
 /// model's `layers` also lists its `InputLayer`s).
-open class Model {
+///
+/// Thread safety: `predict` may be called from several threads at once, also while the same
+/// model trains in another thread (a prediction then mixes weights from before and after a
+/// step). `compile`, `fit`, `evaluate`, `trainOnBatch`, `testOnBatch`, `setWeights`, `save`
+/// and the loading methods change the model's state and must not run at the same time as
+/// each other on one model. Different models are independent.
+open class Model: @unchecked Sendable {
     /// The model's name.
     public let name: String
     /// The inputs, in the order data is given.
@@ -41,6 +48,9 @@ open class Model {
     /// The compiled state, made at the first `fit`, `evaluate` or `predict`.
     var compiled: CompiledModel?
     var compileOptions: CompileOptions?
+    /// Held while programs are made or the model is built from data, so that threads calling
+    /// `predict` at once make one program.
+    let building = Mutex(())
 
     /// A functional model from one input to `outputs`.
     public convenience init(inputs: Input, outputs: SymbolicTensor, name: String? = nil) {
@@ -89,6 +99,13 @@ open class Model {
     /// Builds a model that has no inputs yet from the data's sample shapes (a ``Sequential``
     /// without an ``Input``); functional models have theirs.
     func build(sampleShapes: [[Int]], dtypes: [DType]) {}
+
+    /// Builds the model from the data's sample shapes if it has no inputs yet.
+    func buildIfNeeded(from data: [Tensor]) {
+        building.withLock { _ in
+            if inputs.isEmpty { build(sampleShapes: data.map { Array($0.shape.dropFirst()) }, dtypes: data.map(\.dtype)) }
+        }
+    }
 
     /// Throws the error that stopped the model being built, if any.
     func requireBuilt() throws {

@@ -64,6 +64,10 @@ extension Model {
 
     /// The inference program: inputs to `y`.
     func predictProgram() throws -> any Program {
+        try building.withLock { _ in try makePredictProgram() }
+    }
+
+    private func makePredictProgram() throws -> any Program {
         try requireBuilt()
         let compiled = compiledModel()
         if let program = compiled.predict { return program }
@@ -79,6 +83,10 @@ extension Model {
     /// The training step (or, with `training` false, the evaluation step) for targets of
     /// `targetShape` per sample.
     func stepProgram(training: Bool, targetShape: [Int]) throws -> TrainingProgram {
+        try building.withLock { _ in try makeStepProgram(training: training, targetShape: targetShape) }
+    }
+
+    private func makeStepProgram(training: Bool, targetShape: [Int]) throws -> TrainingProgram {
         try requireBuilt()
         guard let options = compileOptions else {
             throw KilnError(.notReady, "model \(String(reflecting: name)) must be compiled before training or evaluation: "
@@ -164,6 +172,10 @@ extension Model {
     ///
     /// - Parameter backend: Where programs run; `KILN_BACKEND` or the JIT by default.
     public func compile(optimizer: Optimizer = RMSprop(), loss: Loss, metrics: [Metric] = [], backend: Backend = .default) {
+        building.withLock { _ in setCompileOptions(optimizer: optimizer, loss: loss, metrics: metrics, backend: backend) }
+    }
+
+    private func setCompileOptions(optimizer: Optimizer, loss: Loss, metrics: [Metric], backend: Backend) {
         if let previous = compileOptions?.optimizer, previous !== optimizer, previous.store === store {
             previous.moveState(to: VariableStore())
         }

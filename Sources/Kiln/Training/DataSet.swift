@@ -80,7 +80,7 @@ extension Model {
     ///   that disagree.
     func dataSet(_ xs: [Tensor], _ y: Tensor?, sampleWeight: Tensor? = nil, classWeight: [Int: Float]? = nil,
                  what: String = "x") throws -> DataSet {
-        if inputs.isEmpty { build(sampleShapes: xs.map { Array($0.shape.dropFirst()) }, dtypes: xs.map(\.dtype)) }
+        buildIfNeeded(from: xs)
         try requireBuilt()
         guard xs.count == inputs.count else {
             throw KilnError(.invalidData, "model \(String(reflecting: name)) has \(inputs.count) inputs, got \(xs.count) arrays")

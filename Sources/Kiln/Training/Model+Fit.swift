@@ -113,7 +113,7 @@ extension Model {
     ///   holds NaN or infinity (naming the row and column).
     public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
         guard batchSize > 0 else { throw KilnError(.invalidArgument, "batchSize must be positive, got \(batchSize)") }
-        if inputs.isEmpty { build(sampleShapes: [Array(x.shape.dropFirst())], dtypes: [x.dtype]) }
+        buildIfNeeded(from: [x])
         try requireBuilt()
         guard inputs.count == 1 else {
             throw KilnError(.invalidData, "model \(String(reflecting: name)) has \(inputs.count) inputs, got one array")

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Variable values shared by programs. Programs compiled with the same store read and
 /// write the same variables, matched by name, even when they come from different graphs:
 /// a training step updates the weights a prediction program then uses.
@@ -10,28 +12,33 @@
 ///
 /// Each variable lives in one buffer allocated when it is registered and never moved, so
 /// compiled programs read and update it in place.
-public final class VariableStore {
-    private var slots: [String: VariableBuffer] = [:]
+///
+/// The store's table of names is safe to use from several threads at once; the elements of
+/// a buffer are not locked (a value read while a program updates it mixes old and new).
+public final class VariableStore: @unchecked Sendable {
+    private let table = Mutex<[String: VariableBuffer]>([:])
 
     /// An empty store.
     public init() {}
 
     /// The variable names, sorted.
-    public var names: [String] { slots.keys.sorted() }
+    public var names: [String] { table.withLock { $0.keys.sorted() } }
 
     /// Adds the variables of `graph` that the store lacks, with their initial values; the
     /// others keep their current values.
     ///
     /// - Throws: ``KilnError`` if a variable already in the store has another type in `graph`.
     public func register(_ graph: Graph) throws {
-        for (name, initial) in graph.initialValues.sorted(by: { $0.key < $1.key }) {
-            if let current = slots[name] {
-                guard current.type == initial.type else {
-                    throw KilnError(.feedMismatch, "variable \(String(reflecting: name)) is \(current.type) in the store "
-                                    + "but \(initial.type) in the graph")
+        try table.withLock { slots in
+            for (name, initial) in graph.initialValues.sorted(by: { $0.key < $1.key }) {
+                if let current = slots[name] {
+                    guard current.type == initial.type else {
+                        throw KilnError(.feedMismatch, "variable \(String(reflecting: name)) is \(current.type) in the "
+                                        + "store but \(initial.type) in the graph")
+                    }
+                } else {
+                    slots[name] = VariableBuffer(initial)
                 }
-            } else {
-                slots[name] = VariableBuffer(initial)
             }
         }
     }
@@ -62,17 +69,20 @@ public final class VariableStore {
     ///
     /// - Throws: ``KilnError`` if the store already has another buffer called `name`.
     public func insert(_ buffer: VariableBuffer, as name: String) throws {
-        if let current = slots[name] {
-            guard current === buffer else {
-                throw KilnError(.invalidArgument, "the store already has another variable \(String(reflecting: name))")
+        try table.withLock { slots in
+            if let current = slots[name] {
+                guard current === buffer else {
+                    throw KilnError(.invalidArgument, "the store already has another variable \(String(reflecting: name))")
+                }
+                return
             }
-            return
+            slots[name] = buffer
         }
-        slots[name] = buffer
     }
 
-    /// Removes variable `name` if the store has it; programs compiled before must not run again.
-    public func remove(_ name: String) { slots[name] = nil }
+    /// Removes variable `name` if the store has it. Programs compiled before keep the buffer
+    /// they were given; the interpreter's no longer find it.
+    public func remove(_ name: String) { table.withLock { $0[name] = nil } }
 
     /// The address of variable `name`'s elements, valid as long as the store lives; compiled
     /// programs read and write the variable there.
@@ -81,7 +91,7 @@ public final class VariableStore {
     package func address(of name: String) throws -> UnsafeMutableRawPointer { try slot(name).pointer }
 
     private func slot(_ name: String) throws -> VariableBuffer {
-        guard let slot = slots[name] else {
+        guard let slot = table.withLock({ $0[name] }) else {
             let known = names.map { String(reflecting: $0) }.joined(separator: ", ")
             throw KilnError(.unknownName, "no variable \(String(reflecting: name)); the variables are: \(known)")
         }
@@ -91,7 +101,7 @@ public final class VariableStore {
 
 /// One variable's elements in a buffer allocated once and never moved, so compiled programs
 /// read and update it in place. A buffer can belong to several ``VariableStore``s.
-public final class VariableBuffer {
+public final class VariableBuffer: @unchecked Sendable {
     /// The element type and static shape.
     public let type: TensorType
     /// The concrete shape.
