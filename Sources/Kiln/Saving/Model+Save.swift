@@ -22,7 +22,7 @@ extension Model {
             && (name == LayerContext.seedVariable || optimizer?.ownsVariable(name) == true) {
             tensors.append((name, try store.value(name)))
         }
-        let weights = try Safetensors.encode(tensors, metadata: ["format": "kiln"])
+        let weights = try Safetensors.encode(tensors, metadata: weightsMetadata)
         let archive: Archive
         do {
             archive = try Archive(accessMode: .create)
@@ -85,40 +85,6 @@ extension Model {
             try model.store.insert(VariableBuffer(tensor), as: name)
         }
         return model
-    }
-
-    /// Saves every layer weight as `layer/weight` in a safetensors file, atomically.
-    public func saveWeights(to path: String) throws {
-        try requireBuilt()
-        try writeAtomically(try Safetensors.encode(variables.map { ($0.path, $0.value) }), to: path)
-    }
-
-    /// Loads every layer weight from a safetensors file written by ``saveWeights(to:)``
-    /// (or by Keras with the same layer and weight names).
-    ///
-    /// - Throws: ``KilnError`` naming the missing or mismatched tensor; no weight changes then.
-    public func loadWeights(from path: String) throws {
-        try requireBuilt()
-        let (tensors, _) = try Safetensors.decode(try readFile(path), file: path)
-        try assignWeights(tensors, file: path)
-    }
-
-    /// Whether `data` starts like a zip archive (a local file header).
-    static func looksLikeZip(_ data: Data) -> Bool { data.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
-
-    /// Sets every layer weight from `tensors`, after checking them all.
-    func assignWeights(_ tensors: [String: Tensor], file: String) throws {
-        for variable in variables {
-            guard let tensor = tensors[variable.path] else {
-                throw KilnError(.file, "\(file): no tensor \(String(reflecting: variable.path)) for layer weight "
-                                + "\(variable.path) (\(variable.shape)); the file has: \(tensors.keys.sorted().joined(separator: ", "))")
-            }
-            guard tensor.dtype == .float32, tensor.shape == variable.shape else {
-                throw KilnError(.file, "\(file): tensor \(String(reflecting: variable.path)) is \(tensor.dtype) \(tensor.shape), "
-                                + "but the model's weight is f32 \(variable.shape)")
-            }
-        }
-        for variable in variables { try variable.buffer.setValue(tensors[variable.path]!) }
     }
 
     /// The model's `config.json`: inputs, layers with their configurations, the calls
