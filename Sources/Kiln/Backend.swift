@@ -19,7 +19,8 @@ public enum Backend: String, Sendable, CaseIterable {
     /// Compiles `graph` computing `outputs` on this backend; every assign runs on each call.
     ///
     /// With `KILN_VALIDATE=1`, a JIT program also runs every call on the interpreter and
-    /// throws if a result or variable differs by more than `1e-4` relative (`1e-5` absolute).
+    /// throws if a result or variable differs by more than `1e-4` relative (`1e-5` absolute)
+    /// (see ``ValidatingProgram``).
     ///
     /// - Parameter variables: The variable store to share with other programs.
     /// - Throws: ``KilnError`` if the graph or outputs are invalid, or compilation fails.
@@ -28,9 +29,10 @@ public enum Backend: String, Sendable, CaseIterable {
         case .interpreter:
             return try InterpreterProgram(graph: graph, outputs: outputs, variables: variables)
         case .jit:
-            let program = try JITProgram(graph: graph, outputs: outputs, variables: variables)
-            guard DebugSwitches.current.validate else { return program }
-            return try ValidatingProgram(program, graph: graph, outputs: outputs)
+            guard DebugSwitches.current.validate else {
+                return try JITProgram(graph: graph, outputs: outputs, variables: variables)
+            }
+            return try ValidatingProgram(graph: graph, outputs: outputs, variables: variables)
         }
     }
 }

@@ -51,11 +51,21 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
     }
 
     public func run(feeds: [String: Tensor]) throws -> [String: Tensor] {
-        assigns ? try turn.takingTurn { try evaluateAll(feeds: feeds) } : try evaluateAll(feeds: feeds)
+        try run(feeds: feeds, taking: [:])
+    }
+
+    /// Runs the program with the values of the nodes in `given` taken as they are instead of
+    /// computed: `KILN_VALIDATE` gives the interpreter the decisions the checked program made
+    /// (comparisons, argmax, ...), so that a rounding-level difference in their operands cannot
+    /// send the two backends down different branches.
+    ///
+    /// - Throws: ``KilnError`` as ``run(feeds:)`` does, or if a given value has the wrong type.
+    package func run(feeds: [String: Tensor], taking given: [NodeID: Tensor]) throws -> [String: Tensor] {
+        assigns ? try turn.takingTurn { try evaluateAll(feeds: feeds, given: given) } : try evaluateAll(feeds: feeds, given: given)
     }
 
     /// Evaluates the live nodes in order, then applies the assigns.
-    private func evaluateAll(feeds: [String: Tensor]) throws -> [String: Tensor] {
+    private func evaluateAll(feeds: [String: Tensor], given: [NodeID: Tensor]) throws -> [String: Tensor] {
         let batch = try signature.batchSize(of: feeds)
         var values = [Tensor?](repeating: nil, count: nodes.count)
         var updates: [(String, Tensor)] = []
@@ -69,7 +79,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
             }
             let result: Tensor
             do {
-                result = try evaluate(node, operands: operands, feeds: feeds, batch: batch)
+                result = try given[id] ?? evaluate(node, operands: operands, feeds: feeds, batch: batch)
             } catch let error as KilnError {
                 throw KilnError(error.kind, "\(line(id)): \(error.message)")
             }

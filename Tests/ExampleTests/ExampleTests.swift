@@ -27,7 +27,7 @@ struct ExampleTests {
     }
 
     /// Runs `name` with `arguments` in a fresh directory (the plots go there).
-    func run(_ name: String, _ arguments: [String]) throws -> Run {
+    func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-example-\(name)-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -36,6 +36,7 @@ struct ExampleTests {
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
@@ -61,6 +62,13 @@ struct ExampleTests {
         let result = try run("Digits", ["--epochs", "15", "--data", Self.data])
         #expect(result.status == 0, "\(result.errors)")
         #expect((result.result["accuracy"] ?? 0) >= 0.93, "\(result.output)")
+    }
+
+    @Test("Digits trains with every JIT call checked against the interpreter (KILN_VALIDATE=1)")
+    func digitsValidated() throws {
+        let result = try run("Digits", ["--epochs", "3", "--data", Self.data], environment: ["KILN_VALIDATE": "1"])
+        #expect(result.status == 0, "\(result.errors)")
+        #expect((result.result["accuracy"] ?? 0) >= 0.8, "\(result.output)")
     }
 
     @Test func pricePrediction() throws {
