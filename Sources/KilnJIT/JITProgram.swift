@@ -155,11 +155,12 @@ public final class JITProgram: Program, @unchecked Sendable {
         if status != 0 { throw faultError(status: status, fault: state.fault, batch: batch) }
     }
 
-    /// The arena size for `batch`.
+    /// The arena size for `batch`, within ``Tensor/byteLimit``.
     private func arenaBytes(batch: Int) throws -> Int {
         guard let bytes = lowered.function.memory?.arenaBytes.value(n: batch) else {
             throw KilnError(.runtime, "with a batch of \(batch) the program's memory size overflows")
         }
+        try Tensor.checkBytes(bytes, dtype: .bool, what: "with a batch of \(batch), the program's intermediate values")
         return bytes
     }
 

@@ -61,7 +61,8 @@ public func trainTestSplit(_ x: Tensor, _ y: Tensor, testFraction: Double = 0.25
 public func oneHot(_ labels: Tensor, classes: Int) throws -> Tensor {
     guard classes > 0 else { throw KilnError(.invalidArgument, "classes must be positive, got \(classes)") }
     let values = labels.scalars
-    var out = [Float](repeating: 0, count: values.count * classes)
+    let count = try Tensor.checkedCount([values.count, classes], what: "oneHot of \(values.count) labels and \(classes) classes")
+    var out = [Float](repeating: 0, count: count)
     for (row, label) in values.enumerated() {
         guard label == label.rounded(), label >= 0, label < Float(classes) else {
             throw KilnError(.invalidData, "label \(label) at row \(row) is not a class in 0..<\(classes)")

@@ -104,11 +104,14 @@ public final class Dropout: Layer {
 public final class Flatten: Layer {
     override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
         try requireSingleInput(inputShapes)
-        return [inputShapes[0].reduce(1, *)]
+        guard let count = Shape.product(inputShapes[0]) else {
+            throw KilnError(.shapeMismatch, "the element count of \(inputShapes[0]) overflows")
+        }
+        return [count]
     }
 
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
-        try reshape(inputs[0], to: [.batch, .size(inputShapes(inputs)[0].reduce(1, *))])
+        try reshape(inputs[0], to: Shape([.batch] + outputShape(inputShapes: inputShapes(inputs)).map { .size($0) }))
     }
 }
 
@@ -127,13 +130,14 @@ public final class Reshape: Layer {
 
     override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
         try requireSingleInput(inputShapes)
-        let count = inputShapes[0].reduce(1, *)
         let unknown = targetShape.filter { $0 == -1 }.count
         let known = targetShape.filter { $0 != -1 }
         guard unknown <= 1, known.allSatisfy({ $0 > 0 }) else {
             throw KilnError(.invalidArgument, "target shape \(targetShape) must have positive sizes and at most one -1")
         }
-        let product = known.reduce(1, *)
+        guard let count = Shape.product(inputShapes[0]), let product = Shape.product(known) else {
+            throw KilnError(.shapeMismatch, "cannot reshape \(inputShapes[0]) to \(targetShape): the element count overflows")
+        }
         if unknown == 1 {
             guard count % product == 0 else {
                 throw KilnError(.shapeMismatch, "cannot reshape \(inputShapes[0]) (\(count) elements) to \(targetShape)")

@@ -34,6 +34,7 @@ public enum Initializer: Sendable, Hashable {
     ///
     /// - Throws: ``KilnError`` if a size is negative or the element count overflows.
     public func tensor(shape: [Int], using generator: inout SeededGenerator) throws -> Tensor {
+        _ = try Tensor.checkedCount(shape, what: "an initial value")
         let (fanIn, fanOut) = Initializer.fans(of: shape)
         switch self {
         case .zeros:
@@ -64,7 +65,7 @@ public enum Initializer: Sendable, Hashable {
         case 1: return (Float(shape[0]), Float(shape[0]))
         case 2: return (Float(shape[0]), Float(shape[1]))
         default:
-            let receptive = Float(shape.dropLast(2).reduce(1, *))
+            let receptive = shape.dropLast(2).reduce(Float(1)) { $0 * Float($1) }
             return (Float(shape[shape.count - 2]) * receptive, Float(shape[shape.count - 1]) * receptive)
         }
     }

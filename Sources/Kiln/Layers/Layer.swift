@@ -62,6 +62,7 @@ open class Layer: SequentialElement, CustomStringConvertible {
     @discardableResult
     public func addWeight(_ name: String, shape: [Int], initializer: Initializer,
                           trainable: Bool = true) throws -> LayerVariable {
+        _ = try Tensor.checkedCount(shape, what: "weight \(name)")
         let variable = LayerVariable(name: name, layerName: self.name, value: try initializer.tensor(shape: shape),
                                      isTrainable: trainable)
         variables.append(variable)

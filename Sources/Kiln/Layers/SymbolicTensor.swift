@@ -42,6 +42,12 @@ public final class Input: SymbolicTensor, SequentialElement {
             failure = KilnError(.invalidArgument, "Input \(String(reflecting: self.name)): sizes must be positive, got \(shape)")
         } else if dtype == .bool {
             failure = KilnError(.dtypeMismatch, "Input \(String(reflecting: self.name)): inputs are f32 or i32, not bool")
+        } else {
+            do {
+                _ = try Tensor.checkedCount(shape, dtype: dtype, what: "Input \(String(reflecting: self.name)): one sample")
+            } catch {
+                failure = error as? KilnError
+            }
         }
         super.init(shape: shape, dtype: dtype, producer: nil, failure: failure)
     }

@@ -4,14 +4,14 @@ import KilnGraph
 enum LayerRegistry {
     /// The layer of type `typeName` called `name` with configuration `config`.
     ///
-    /// - Throws: ``KilnError`` naming the layer and the field that is missing or wrong, or
-    ///   the unknown type.
-    static func make(_ typeName: String, name: String, config fields: [String: JSONValue]) throws -> Layer {
-        let config = ConfigReader(fields, context: "layer \(String(reflecting: name)) (\(typeName))")
+    /// - Throws: ``KilnError`` naming `file`, the layer and the field that is missing or
+    ///   wrong, or the unknown type.
+    static func make(_ typeName: String, name: String, config fields: [String: JSONValue], file: String) throws -> Layer {
+        let config = ConfigReader(fields, context: "\(file): layer \(String(reflecting: name)) (\(typeName))")
         let context = config.context
         switch typeName {
         case "Dense":
-            return Dense(try config.int("units"),
+            return Dense(try config.int("units", atLeast: 1),
                          activation: try ActivationFunction(config: fields["activation"] ?? .string("linear"), context: context),
                          useBias: try config.bool("use_bias"),
                          kernelInitializer: try Initializer(config: fields["kernel_initializer"] ?? .null, context: context),
@@ -24,7 +24,7 @@ enum LayerRegistry {
         case "Flatten":
             return Flatten(name: name)
         case "Reshape":
-            return Reshape(try config.ints("target_shape"), name: name)
+            return Reshape(try config.ints("target_shape", atLeast: -1), name: name)
         case "BatchNormalization":
             return BatchNormalization(momentum: try config.float("momentum"), epsilon: try config.float("epsilon"),
                                       center: try config.bool("center"), scale: try config.bool("scale"), name: name)
@@ -32,7 +32,7 @@ enum LayerRegistry {
             return LayerNormalization(epsilon: try config.float("epsilon"), center: try config.bool("center"),
                                       scale: try config.bool("scale"), name: name)
         case "Embedding":
-            return Embedding(inputDim: try config.int("input_dim"), outputDim: try config.int("output_dim"),
+            return Embedding(inputDim: try config.int("input_dim", atLeast: 1), outputDim: try config.int("output_dim", atLeast: 1),
                              embeddingsInitializer: try Initializer(config: fields["embeddings_initializer"] ?? .null,
                                                                     context: context),
                              name: name)
@@ -40,7 +40,7 @@ enum LayerRegistry {
             return Add(name: name)
         case "Rescaling":
             // The weights (loaded next) hold the values; the configuration gives their length.
-            let features = try config.int("features")
+            let features = try config.int("features", atLeast: 0)
             return Rescaling(scale: Array(repeating: 1, count: features), offset: Array(repeating: 0, count: features),
                              name: name)
         case "Concatenate":

@@ -60,7 +60,8 @@ extension Model {
         let model = try make(configuration: config, file: path)
         let (tensors, _) = try Safetensors.decode(try entry(weightsEntry), file: "\(path) (\(weightsEntry))")
         try model.assignWeights(tensors, file: path)
-        if let compile = config["compile"]?.object {
+        if config["compile"] != nil {
+            let compile = try ConfigReader(config, context: "\(path): \(configEntry)").object("compile")
             let reader = ConfigReader(compile, context: "\(path): compile")
             let metrics = try reader.array("metrics").map { value -> Metric in
                 guard let name = value.string else { throw KilnError(.file, "\(path): a metric name is not a string") }
@@ -128,8 +129,16 @@ extension Model {
         var inputs: [Input] = []
         for (index, value) in try reader.array("inputs").enumerated() {
             let input = ConfigReader(value.object ?? [:], context: "\(file): input \(index)")
-            let dtype: DType = try input.string("dtype") == DType.int32.description ? .int32 : .float32
-            let made = Input(shape: try input.ints("shape"), dtype: dtype, name: try input.string("name"))
+            let dtype: DType
+            switch try input.string("dtype") {
+            case DType.float32.description: dtype = .float32
+            case DType.int32.description: dtype = .int32
+            case let other:
+                throw KilnError(.file, "\(input.context): field \"dtype\" should be \(DType.float32) or \(DType.int32), "
+                                + "found \(String(reflecting: other))")
+            }
+            let made = Input(shape: try input.ints("shape", atLeast: 1), dtype: dtype, name: try input.string("name"))
+            if let failure = made.failure { throw KilnError(.file, "\(file): \(failure.message)") }
             tensors[made.name] = made
             inputs.append(made)
         }
@@ -138,7 +147,7 @@ extension Model {
         for (index, value) in try reader.array("layers").enumerated() {
             let entry = ConfigReader(value.object ?? [:], context: "\(file): layer \(index)")
             let layer = try LayerRegistry.make(try entry.string("class_name"), name: try entry.string("name"),
-                                               config: try entry.object("config"))
+                                               config: try entry.object("config"), file: file)
             layer.trainable = (try? entry.bool("trainable")) ?? true
             layers[layer.name] = layer
             order.append(layer)

@@ -62,10 +62,13 @@ enum Safetensors {
             case "BOOL": dtype = .bool
             case let other: throw fail("tensor \(String(reflecting: name)) has dtype \(other); Kiln reads F32, I32 and BOOL")
             }
-            let shape = try reader.ints("shape")
-            let offsets = try reader.ints("data_offsets")
-            guard shape.allSatisfy({ $0 >= 0 }), let count = Shape.product(shape) else {
-                throw fail("tensor \(String(reflecting: name)) has an invalid shape \(shape)")
+            let shape = try reader.ints("shape", atLeast: 0)
+            let offsets = try reader.ints("data_offsets", atLeast: 0)
+            let count: Int
+            do {
+                count = try Tensor.checkedCount(shape, dtype: dtype, what: "tensor \(String(reflecting: name))")
+            } catch let error as KilnError {
+                throw fail(error.message)
             }
             guard offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= bodyCount else {
                 throw fail("tensor \(String(reflecting: name)): data_offsets \(offsets) are outside the \(bodyCount) bytes of data"

@@ -120,7 +120,7 @@ extension Model {
         }
         if let classWeight {
             for row in 0..<count {
-                let label = classLabel(target, row: row)
+                let label = try classLabel(target, row: row)
                 guard let weight = classWeight[label] else {
                     throw KilnError(.invalidData, "classWeight has no weight for class \(label) (y at row \(row)); "
                                     + "it has classes \(classWeight.keys.sorted())")
@@ -164,8 +164,16 @@ extension Model {
     }
 
     /// The class of a row for `classWeight`: the index, the 0/1 label, or the one-hot position.
-    private func classLabel(_ target: Column, row: Int) -> Int {
-        if target.width == 1 { return Int(target.float(row).rounded()) }
+    ///
+    /// - Throws: ``KilnError`` naming the row if a single label is not a finite class number.
+    private func classLabel(_ target: Column, row: Int) throws -> Int {
+        if target.width == 1 {
+            let value = target.float(row).rounded()
+            guard value.isFinite, Swift.abs(value) < 2_147_483_648 else {
+                throw KilnError(.invalidData, "y at row \(row) is \(target.float(row)), not a class for classWeight")
+            }
+            return Int(value)
+        }
         var best = 0
         for k in 1..<target.width where target.float(row * target.width + k) > target.float(row * target.width + best) {
             best = k

@@ -30,6 +30,10 @@ extension Model {
                             + "compile(optimizer:loss:metrics:) first")
         }
         guard batchSize > 0 else { throw KilnError(.invalidArgument, "batchSize must be positive, got \(batchSize)") }
+        guard epochs >= 0 else { throw KilnError(.invalidArgument, "epochs must not be negative, got \(epochs)") }
+        guard initialEpoch >= 0 else {
+            throw KilnError(.invalidArgument, "initialEpoch must not be negative, got \(initialEpoch)")
+        }
         guard validationSplit >= 0 && validationSplit < 1 else {
             throw KilnError(.invalidArgument, "validationSplit must be in [0, 1), got \(validationSplit)")
         }
@@ -47,6 +51,8 @@ extension Model {
             train = all.rows(0..<splitAt)
             validation = all.rows(splitAt..<all.count)
         }
+        // A batch larger than the data is all of it, as in Keras.
+        let batchSize = Swift.min(batchSize, train.count)
         let step = try stepProgram(training: true, targetShape: train.targetShape)
         let feeder = try BatchFeeder(program: step.program, data: train, inputNames: inputs.map(\.name), batchSize: batchSize)
         let history = History()
@@ -91,6 +97,7 @@ extension Model {
                          verbose: Int = 1) throws -> [String: Float] {
         guard batchSize > 0 else { throw KilnError(.invalidArgument, "batchSize must be positive, got \(batchSize)") }
         let data = try dataSet([x], y, sampleWeight: sampleWeight)
+        let batchSize = Swift.min(batchSize, data.count)
         let progress = ProgressBar(steps: (data.count + batchSize - 1) / batchSize, verbose: verbose)
         let results = try evaluate(data, batchSize: batchSize)
         progress.finish(logs: results)
@@ -98,6 +105,7 @@ extension Model {
     }
 
     func evaluate(_ data: DataSet, batchSize: Int) throws -> [String: Float] {
+        let batchSize = Swift.min(batchSize, data.count)
         let step = try stepProgram(training: false, targetShape: data.targetShape)
         let feeder = try BatchFeeder(program: step.program, data: data, inputNames: inputs.map(\.name), batchSize: batchSize)
         try step.resetAccumulators(store)
@@ -128,11 +136,16 @@ extension Model {
         if checksFiniteInputs { try Self.requireFinite(x, "x") }
         let feed = x.dtype == input.dtype ? x : Tensor(converting: x, to: input.dtype)
         let program = try predictProgram()
-        if count <= batchSize { return try program.run(feeds: [input.name: feed])["y"]! }
+        func outputs(_ rows: Tensor) throws -> Tensor {
+            guard let y = try program.run(feeds: [input.name: rows])["y"] else {
+                throw KilnError(.runtime, "model \(String(reflecting: name)): the inference program has no output")
+            }
+            return y
+        }
+        if count <= batchSize { return try outputs(feed) }
         var parts: [Tensor] = []
         for start in stride(from: 0, to: count, by: batchSize) {
-            let rows = try feed.rows(start..<Swift.min(count, start + batchSize))
-            parts.append(try program.run(feeds: [input.name: rows])["y"]!)
+            parts.append(try outputs(feed.rows(start..<(start + Swift.min(batchSize, count - start)))))
         }
         return try Tensor(stacking: parts)
     }

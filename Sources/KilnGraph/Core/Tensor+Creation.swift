@@ -37,22 +37,22 @@ extension Tensor {
 
     /// A `float32` tensor of `shape` with every element equal to `value`.
     ///
-    /// - Throws: ``KilnError`` if a size is negative or the element count overflows.
+    /// - Throws: ``KilnError`` if a size is negative, the element count overflows or the
+    ///   tensor would exceed ``byteLimit``.
     public init(shape: [Int], repeating value: Float) throws {
         self = try Tensor.filled(shape, with: value)
     }
 
     /// A tensor of `shape` with every element equal to `value` (`Int32` or `Bool`).
     ///
-    /// - Throws: ``KilnError`` if a size is negative or the element count overflows.
+    /// - Throws: ``KilnError`` if a size is negative, the element count overflows or the
+    ///   tensor would exceed ``byteLimit``.
     public init<Scalar: TensorScalar>(shape: [Int], repeating value: Scalar) throws {
         self = try Tensor.filled(shape, with: value)
     }
 
     private static func filled<Scalar: TensorScalar>(_ shape: [Int], with value: Scalar) throws -> Tensor {
-        guard shape.allSatisfy({ $0 >= 0 }), let count = Shape.product(shape) else {
-            throw KilnError(.invalidArgument, "Tensor(shape: \(shape), repeating:): invalid shape")
-        }
+        let count = try checkedCount(shape, dtype: Scalar.dtype, what: "Tensor(shape:repeating:)")
         return try Tensor(shape: shape, storage: Scalar.storage(Array(repeating: value, count: count)))
     }
 

@@ -6,11 +6,17 @@ extension Reference {
     ///   - x: The operands' values, in the node's input order.
     ///   - batch: The batch size the operands were computed with.
     /// - Throws: ``KilnError`` for a value out of range (an index, a label), an element count
-    ///   that overflows, or a leaf that needs a feed or a variable store.
+    ///   that overflows or a result beyond ``Tensor/byteLimit``, or a leaf that needs a feed
+    ///   or a variable store.
     package static func evaluate(_ node: NodeDef, operands x: [Tensor], batch: Int) throws -> Tensor {
         let shape = node.type.shape.resolved(batch: batch)
-        guard Shape.product(shape) != nil else {
+        guard let count = Shape.product(shape) else {
             throw KilnError(.runtime, "with a batch of \(batch) the result has shape \(shape), too many elements to count")
+        }
+        do {
+            try Tensor.checkBytes(count, dtype: node.type.dtype, what: "with a batch of \(batch), the result of shape \(shape)")
+        } catch let error as KilnError {
+            throw KilnError(.runtime, error.message)
         }
         switch node.op {
         case .placeholder, .variable:

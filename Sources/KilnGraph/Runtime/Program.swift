@@ -24,7 +24,8 @@ public protocol Program: AnyObject {
     ///   - batch: The batch size of every input.
     ///   - inputs: For each of `signature.inputs`, in order, the address of its elements
     ///     (row-major, of the input's type resolved with `batch`), valid during the call.
-    /// - Throws: ``KilnError`` for a value out of range while running (an index, a label).
+    /// - Throws: ``KilnError`` for a negative batch size, or a value out of range while
+    ///   running (an index, a label).
     func runAssigns(batch: Int, inputs: UnsafeBufferPointer<UnsafeRawPointer>) throws
 
     /// The variables this program reads and writes, shared with every program compiled with
@@ -38,6 +39,7 @@ extension Program {
         guard inputs.count == signature.inputs.count else {
             throw KilnError(.missingFeed, "the program takes \(signature.inputs.count) inputs, got \(inputs.count)")
         }
+        guard batch >= 0 else { throw KilnError(.invalidArgument, "the batch size must not be negative, got \(batch)") }
         var feeds: [String: Tensor] = [:]
         for (input, address) in zip(signature.inputs, inputs) {
             feeds[input.name] = Tensor(shape: input.type.shape.resolved(batch: batch), dtype: input.type.dtype,
