@@ -97,30 +97,3 @@ enum Safetensors {
         }
     }
 }
-
-/// Writes `data` to `path` through a temporary file in the same directory and a rename, so
-/// the previous file survives an interrupted write.
-func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-    do {
-        try data.write(to: temporary)
-    } catch {
-        throw KilnError(.file, "cannot write \(path): \(error.localizedDescription)")
-    }
-    guard rename(temporary.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: temporary)
-        throw KilnError(.file, "cannot replace \(path): \(reason)")
-    }
-}
-
-/// The bytes of the file at `path`.
-func readFile(_ path: String) throws -> Data {
-    do {
-        return try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-        throw KilnError(.file, "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "unreadable" : "no such file")")
-    }
-}
