@@ -94,6 +94,17 @@ open class Model: @unchecked Sendable {
             if seenLayers.insert(ObjectIdentifier(producer.layer)).inserted { layers.append(producer.layer) }
         }
         do { try visit(output) } catch { failure = error as? KilnError }
+        failure = failure ?? duplicateNames()
+    }
+
+    /// The error for two layers (or two inputs) of the model with the same name, as Keras
+    /// reports it when the model is made; one layer called several times is sharing, not a clash.
+    func duplicateNames() -> KilnError? {
+        var counts: [String: Int] = [:]
+        for name in inputs.map(\.name) + layers.map(\.name) { counts[name, default: 0] += 1 }
+        guard let (name, count) = counts.filter({ $0.value > 1 }).min(by: { $0.key < $1.key }) else { return nil }
+        return KilnError(.invalidArgument, "model \(String(reflecting: self.name)): the name \(String(reflecting: name)) is "
+                         + "used \(count) times in the model; all layer and input names must be unique")
     }
 
     /// Builds a model that has no inputs yet from the data's sample shapes (a ``Sequential``

@@ -47,7 +47,7 @@ public final class Sequential: Model {
     private func rebuild() {
         guard let input else {
             layers = stack
-            failure = elementFailure
+            failure = elementFailure ?? duplicateNames()
             return
         }
         var tensor: SymbolicTensor = input

@@ -123,8 +123,14 @@ extension Model {
         let outputShape = output?.shape ?? []
         for metric in options.metrics {
             let kind = metric.resolved(loss: options.loss, targetShape: targetShape, outputShape: outputShape)
-            accumulators.append(try MetricAccumulator.build(kind, name: metric.name, prefix: prefix, yTrue: yTrue,
-                                                            yPred: yPred, sampleWeight: sampleWeight))
+            do {
+                try metric.check(kind, targetShape: targetShape, outputShape: outputShape)
+                accumulators.append(try MetricAccumulator.build(kind, name: metric.name, prefix: prefix, yTrue: yTrue,
+                                                                yPred: yPred, sampleWeight: sampleWeight))
+            } catch let error as KilnError {
+                throw KilnError(error.kind, "metric \(metric.name) on targets \(Layer.shapesText([targetShape])) and outputs "
+                                + "\(Layer.shapesText([outputShape])): \(error.message)")
+            }
         }
         if training {
             let nodes = try trainable.map { try context.variable($0) }

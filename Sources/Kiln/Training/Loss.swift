@@ -26,15 +26,19 @@ public struct Loss {
     }
 
     /// A loss from graph ops: `body(yTrue, yPred)` returns one value per sample (`[batch]`),
-    /// or values whose mean over the non-batch axes is the sample's loss.
+    /// values whose mean over the non-batch axes is the sample's loss, or one scalar for the
+    /// whole batch, which every sample then shares (as Keras treats such a loss).
     public static func custom(name: String, _ body: @escaping (_ yTrue: Node, _ yPred: Node) throws -> Node) -> Loss {
         Loss(name: name, config: nil, body)
     }
 
     /// The per-sample losses, `[batch]`.
+    ///
+    /// - Throws: ``KilnError`` if the loss gives values without a batch axis first.
     public func values(yTrue: Node, yPred: Node) throws -> Node {
         let values = try perSample(yTrue, yPred)
-        guard values.shape.rank >= 1, values.shape[0] == .batch else {
+        if values.shape.rank == 0 { return try broadcast(values, to: [.batch]) }
+        guard values.shape[0] == .batch else {
             throw KilnError(.shapeMismatch, "loss \(name) must give one value per sample, got \(values.shape)")
         }
         return values.shape.rank == 1 ? values : try mean(values, axes: Array(1..<values.shape.rank))

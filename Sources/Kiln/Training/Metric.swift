@@ -79,6 +79,23 @@ public struct Metric: Hashable, Sendable {
     }
 }
 
+extension Metric {
+    /// Throws if targets of `targetShape` cannot be compared with outputs of `outputShape`
+    /// by `kind` (class indices given to precision or recall of a multi-class output).
+    func check(_ kind: Kind, targetShape: [Int], outputShape: [Int]) throws {
+        switch kind {
+        case .precision, .recall:
+            guard targetShape.count < outputShape.count, (outputShape.last ?? 1) > 1 else { return }
+            throw KilnError(.invalidData, "precision and recall compare each output with its target, so the targets must "
+                            + "be shaped like the output \(Layer.shapesText([outputShape])): one-hot (oneHot(y, classes: "
+                            + "\(outputShape.last ?? 1))) or 0/1 per output, not class indices")
+        case .accuracy, .binaryAccuracy, .categoricalAccuracy, .sparseCategoricalAccuracy, .meanAbsoluteError,
+             .meanSquaredError:
+            return
+        }
+    }
+}
+
 /// A metric's accumulator variables in one graph and the nodes updating them.
 struct MetricAccumulator {
     /// The metric's name in logs.
