@@ -1,10 +1,13 @@
+import Glibc
 import KilnGraph
 import Testing
 
 /// Random graphs of mixed ops and broadcasts; both backends must agree on every one.
 @Suite("Differential fuzzing: random graphs on both backends")
 struct DifferentialFuzzTests {
-    static let graphCount = 240
+    /// How many graphs to try: `KILN_FUZZ_COUNT`, or 240 (a few seconds in a debug build).
+    /// Graph `k` is drawn from seed `0x5EED0000 + k`, so any failure can be run again alone.
+    static let graphCount = getenv("KILN_FUZZ_COUNT").flatMap { Int(String(cString: $0)) }.map { Swift.max(0, $0) } ?? 240
 
     @Test("random graph", arguments: 0..<graphCount)
     func randomGraph(_ index: Int) throws {
