@@ -131,11 +131,7 @@ struct SaveLoadTests {
         let path = temporary(".safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let header = #"{"hidden/kernel":{"dtype":"F32","shape":[4,8],"data_offsets":[0,64]}}"#
-        var data = Data()
-        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
-        data.append(Data(header.utf8))
-        data.append(Data(count: 64))
-        try data.write(to: URL(fileURLWithPath: path))
+        try Handmade.safetensors(header: header, body: Data(count: 64)).write(to: URL(fileURLWithPath: path))
         expectError("hidden/kernel", "needs 128 bytes") { try smallClassifier().loadWeights(from: path) }
     }
 

@@ -73,11 +73,7 @@ struct LoadWeightsTests {
         let path = temporary(".safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let header = #"{"d/kernel":{"dtype":"F32","shape":[4,2],"data_offsets":[0,32]}}"#
-        var data = Data()
-        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
-        data.append(Data(header.utf8))
-        data.append(Data(count: 32))
-        try data.write(to: URL(fileURLWithPath: path))
+        try Handmade.safetensors(header: header, body: Data(count: 32)).write(to: URL(fileURLWithPath: path))
         let model = Sequential([Input(shape: [4]), Dense(2, useBias: false, name: "d")])
         expectError(path, "byName: true") { try model.loadWeights(from: path) }
         try model.loadWeights(from: path, byName: true)

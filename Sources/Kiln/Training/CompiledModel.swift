@@ -105,33 +105,9 @@ extension Model {
         let yPred = try forward(inputPlaceholders(graph), context: context)
         let yTrue = try graph.placeholder(CompiledModel.targetFeed, shape: Shape([.batch] + targetShape.map { .size($0) }))
         let sampleWeight = try graph.placeholder(CompiledModel.weightFeed, shape: [.batch])
-        let loss: Node
-        do {
-            loss = try sum(options.loss.values(yTrue: yTrue, yPred: yPred) * sampleWeight) / graph.elementCount([.batch])
-        } catch let error as KilnError {
-            throw KilnError(error.kind, "loss \(options.loss.name) on targets \(Layer.shapesText([targetShape])) and outputs "
-                            + "\(Layer.shapesText([yPred.shape.dims.dropFirst().map { $0.staticSize ?? 0 }])): \(error.message)")
-        }
-        let prefix = training ? "metrics/train" : "metrics/test"
-        var accumulators: [MetricAccumulator] = []
-        let lossNames = ["total", "count"].map { "\(prefix)/loss/\($0)" }
-        for (variableName, increment) in zip(lossNames, [try loss * graph.elementCount([.batch]), try graph.elementCount([.batch])]) {
-            let variable = try graph.variable(variableName, initialValue: Tensor(Float(0)))
-            _ = try graph.assign(variable, variable + increment)
-        }
-        accumulators.append(MetricAccumulator(name: "loss", variables: lossNames) { $0[1] == 0 ? 0 : $0[0] / $0[1] })
-        let outputShape = output?.shape ?? []
-        for metric in options.metrics {
-            let kind = metric.resolved(loss: options.loss, targetShape: targetShape, outputShape: outputShape)
-            do {
-                try metric.check(kind, targetShape: targetShape, outputShape: outputShape)
-                accumulators.append(try MetricAccumulator.build(kind, name: metric.name, prefix: prefix, yTrue: yTrue,
-                                                                yPred: yPred, sampleWeight: sampleWeight))
-            } catch let error as KilnError {
-                throw KilnError(error.kind, "metric \(metric.name) on targets \(Layer.shapesText([targetShape])) and outputs "
-                                + "\(Layer.shapesText([outputShape])): \(error.message)")
-            }
-        }
+        let loss = try lossNode(options.loss, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, targetShape: targetShape)
+        let accumulators = try addAccumulators(options, loss: loss, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight,
+                                               prefix: training ? "metrics/train" : "metrics/test", targetShape: targetShape)
         if training {
             let nodes = try trainable.map { try context.variable($0) }
             if !nodes.isEmpty {
@@ -146,6 +122,48 @@ extension Model {
                                    accumulators: accumulators)
         if training { compiled.train = made } else { compiled.evaluate = made }
         return made
+    }
+}
+
+extension Model {
+    /// The batch's loss: the mean over the batch of each sample's loss times its weight.
+    ///
+    /// - Throws: ``KilnError`` naming the loss and the shapes if it cannot be built.
+    private func lossNode(_ loss: Loss, yTrue: Node, yPred: Node, sampleWeight: Node, targetShape: [Int]) throws -> Node {
+        do {
+            return try sum(loss.values(yTrue: yTrue, yPred: yPred) * sampleWeight) / yPred.graph.elementCount([.batch])
+        } catch let error as KilnError {
+            throw KilnError(error.kind, "loss \(loss.name) on targets \(Layer.shapesText([targetShape])) and outputs "
+                            + "\(Layer.shapesText([output?.shape ?? []])): \(error.message)")
+        }
+    }
+
+    /// Adds the loss's accumulator and each metric's, under `prefix`, with the assigns adding
+    /// the batch to them; returns them, the loss first.
+    ///
+    /// - Throws: ``KilnError`` naming the metric and the shapes if one cannot be built.
+    private func addAccumulators(_ options: CompileOptions, loss: Node, yTrue: Node, yPred: Node, sampleWeight: Node,
+                                 prefix: String, targetShape: [Int]) throws -> [MetricAccumulator] {
+        let graph = loss.graph
+        let lossNames = ["total", "count"].map { "\(prefix)/loss/\($0)" }
+        for (variableName, increment) in zip(lossNames, [try loss * graph.elementCount([.batch]), try graph.elementCount([.batch])]) {
+            let variable = try graph.variable(variableName, initialValue: Tensor(Float(0)))
+            _ = try graph.assign(variable, variable + increment)
+        }
+        var accumulators = [MetricAccumulator(name: "loss", variables: lossNames) { $0[1] == 0 ? 0 : $0[0] / $0[1] }]
+        let outputShape = output?.shape ?? []
+        for metric in options.metrics {
+            let kind = metric.resolved(loss: options.loss, targetShape: targetShape, outputShape: outputShape)
+            do {
+                try metric.check(kind, targetShape: targetShape, outputShape: outputShape)
+                accumulators.append(try MetricAccumulator.build(kind, name: metric.name, prefix: prefix, yTrue: yTrue,
+                                                                yPred: yPred, sampleWeight: sampleWeight))
+            } catch let error as KilnError {
+                throw KilnError(error.kind, "metric \(metric.name) on targets \(Layer.shapesText([targetShape])) and outputs "
+                                + "\(Layer.shapesText([outputShape])): \(error.message)")
+            }
+        }
+        return accumulators
     }
 }
 
