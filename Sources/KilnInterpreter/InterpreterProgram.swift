@@ -110,7 +110,9 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
             return value
         case .variable(let name, _):
             return try variables.value(name)
-        default:
+        case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
+             .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .randomUniform, .stopGradient, .assign:
             return try Reference.evaluate(node, operands: x, batch: batch)
         }
     }

@@ -15,8 +15,12 @@ extension Function {
             if let names = results[NodeID(index)] { label += "\\n→ " + names.joined(separator: ", ") }
             let shape: String
             switch node.op {
-            case .placeholder, .variable, .constant: shape = "ellipse"
-            default: shape = "box"
+            case .placeholder, .variable, .constant:
+                shape = "ellipse"
+            case .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
+                 .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+                 .randomUniform, .stopGradient, .assign:
+                shape = "box"
             }
             let line = "    n\(index) [label=\"\(label.replacing("\"", with: "'"))\", shape=\(shape)];"
             if let k = kernelOf[NodeID(index)] { clusters[k, default: []].append(line) } else { loose.append(line) }

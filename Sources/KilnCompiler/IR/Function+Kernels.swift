@@ -13,6 +13,8 @@ public struct KernelSpec: Sendable {
     public var outputs: [NodeID]
     /// Members written to memory but used only inside the kernel (a GEMM result an epilogue reads).
     public var scratch: [NodeID]
+    /// How the kernel loops, if it is a loop kernel; `nil` for a kernel that calls a runtime function.
+    public var loop: LoopPlan? = nil
 }
 
 extension Function {
@@ -42,11 +44,14 @@ extension Function {
             switch node.op {
             case .placeholder, .variable, .constant, .assign:
                 continue
+            case .reshape, .stopGradient:
+                continue  // aliases: the operand's memory seen again
             case .elementCount:
                 // Loops compute counts inline; anything else reads one written by its own kernel.
                 guard needsMemory(id, consumers: consumers, results: results) else { continue }
-            default:
-                if node.op.isAlias { continue }
+            case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .transpose, .broadcast, .slice, .pad,
+                 .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform:
+                break
             }
             kernelOf[index] = specs.count
             specs.append(KernelSpec(members: [id], group: nil, inputs: [], outputs: [], scratch: []))
@@ -64,6 +69,7 @@ extension Function {
                 }
             }
             specs[k].inputs = inputs
+            specs[k].loop = LoopPlan(members: specs[k].members, in: self)
             for member in specs[k].members {
                 let readOutside = consumers[member.index].contains { !memberSet.contains($0) }
                 if readOutside || results.contains(member) {

@@ -16,8 +16,12 @@ extension Function {
         for (index, node) in nodes.enumerated() {
             let id = NodeID(index)
             switch node.op {
-            case .placeholder, .variable: break
-            default: guard live[index] else { continue }
+            case .placeholder, .variable:
+                break  // the program's inputs and state are printed even when unused
+            case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
+                 .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .logSoftmax, .randomUniform, .stopGradient, .assign:
+                guard live[index] else { continue }
             }
             var line = Printer.line(node, id: id)
             if let k = kernelOf[id] { line += "  # k\(k)" }

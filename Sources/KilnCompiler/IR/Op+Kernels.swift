@@ -1,12 +1,17 @@
 import KilnGraph
 
+// Each property lists every op, so that a new op does not compile until its kernel
+// behaviour is decided here.
 extension Op {
     /// Whether the op computes each result element from the operand elements at the same
     /// (broadcast) position, so that it can run inside a fused loop.
     var isLoopElementwise: Bool {
         switch self {
-        case .unary, .binary, .compare, .select, .cast, .broadcast, .randomUniform: true
-        default: false
+        case .unary, .binary, .compare, .select, .cast, .broadcast, .randomUniform:
+            true
+        case .placeholder, .variable, .constant, .elementCount, .reduce, .argmax, .reshape, .transpose, .slice, .pad,
+             .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign:
+            false
         }
     }
 
@@ -14,17 +19,26 @@ extension Op {
     /// inline instead of reading it from memory.
     var isInline: Bool {
         switch self {
-        case .elementCount: true
-        case .constant(let value): value.scalarCount == 1
-        default: false
+        case .elementCount:
+            true
+        case .constant(let value):
+            value.scalarCount == 1
+        case .placeholder, .variable, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
+             .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .randomUniform, .stopGradient, .assign:
+            false
         }
     }
 
     /// Whether the op checks indices (or an axis's length) at run time and can fail.
     var canFault: Bool {
         switch self {
-        case .gather, .scatterAdd, .oneHot, .argmax: true
-        default: false
+        case .gather, .scatterAdd, .oneHot, .argmax:
+            true
+        case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
+             .reshape, .transpose, .broadcast, .slice, .pad, .concatenate, .matmul, .softmax, .logSoftmax,
+             .randomUniform, .stopGradient, .assign:
+            false
         }
     }
 
@@ -35,9 +49,14 @@ extension Op {
     /// The operand whose memory an alias op's result is.
     var aliasedOperand: Int? {
         switch self {
-        case .reshape, .stopGradient: 0
-        case .assign: 1
-        default: nil
+        case .reshape, .stopGradient:
+            0
+        case .assign:
+            1
+        case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
+             .argmax, .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul,
+             .softmax, .logSoftmax, .randomUniform:
+            nil
         }
     }
 }

@@ -3,24 +3,19 @@ import KilnGraph
 /// The C expression of one elementwise op over operand expressions, with exactly the
 /// semantics of the reference kernels (NaN handling, wrapping `int32` arithmetic, clamped casts).
 enum CExpression {
+    /// `op(a)` for `dtype` elements. Only the ops with ``UnaryOp/acceptsInt32`` have an
+    /// `int32` form; the verifier keeps the others to `float32`.
     static func unary(_ op: UnaryOp, _ a: String, dtype: DType) -> String {
-        if dtype == .int32 {
-            switch op {
-            case .neg: return "(int32_t)(0u - (uint32_t)\(a))"
-            case .abs: return "kiln_abs_i32(\(a))"
-            case .sign: return "kiln_sign_i32(\(a))"
-            default: return "(int32_t)((uint32_t)\(a) * (uint32_t)\(a))"
-            }
-        }
+        let int = dtype == .int32
         switch op {
-        case .neg: return "-\(a)"
-        case .abs: return "fabsf(\(a))"
-        case .sign: return "kiln_sign(\(a))"
+        case .neg: return int ? "(int32_t)(0u - (uint32_t)\(a))" : "-\(a)"
+        case .abs: return int ? "kiln_abs_i32(\(a))" : "fabsf(\(a))"
+        case .sign: return int ? "kiln_sign_i32(\(a))" : "kiln_sign(\(a))"
+        case .square: return int ? "(int32_t)((uint32_t)\(a) * (uint32_t)\(a))" : "\(a) * \(a)"
         case .exp: return "expf(\(a))"
         case .log: return "logf(\(a))"
         case .sqrt: return "sqrtf(\(a))"
         case .rsqrt: return "1.0f / sqrtf(\(a))"
-        case .square: return "\(a) * \(a)"
         case .tanh: return "tanhf(\(a))"
         case .erf: return "erff(\(a))"
         case .sigmoid: return "kiln_sigmoid(\(a))"
@@ -30,27 +25,22 @@ enum CExpression {
         }
     }
 
+    /// `a op b` for `dtype` elements. Only the ops with ``BinaryOp/acceptsInt32`` have an
+    /// `int32` form (wrapping, as the reference computes it).
     static func binary(_ op: BinaryOp, _ a: String, _ b: String, dtype: DType) -> String {
-        if dtype == .int32 {
-            switch op {
-            case .add: return "(int32_t)((uint32_t)\(a) + (uint32_t)\(b))"
-            case .sub: return "(int32_t)((uint32_t)\(a) - (uint32_t)\(b))"
-            case .mul: return "(int32_t)((uint32_t)\(a) * (uint32_t)\(b))"
-            case .maximum: return "(\(a) > \(b) ? \(a) : \(b))"
-            default: return "(\(a) < \(b) ? \(a) : \(b))"
-            }
-        }
+        let int = dtype == .int32
         switch op {
-        case .add: return "\(a) + \(b)"
-        case .sub: return "\(a) - \(b)"
-        case .mul: return "\(a) * \(b)"
+        case .add: return int ? "(int32_t)((uint32_t)\(a) + (uint32_t)\(b))" : "\(a) + \(b)"
+        case .sub: return int ? "(int32_t)((uint32_t)\(a) - (uint32_t)\(b))" : "\(a) - \(b)"
+        case .mul: return int ? "(int32_t)((uint32_t)\(a) * (uint32_t)\(b))" : "\(a) * \(b)"
+        case .maximum: return int ? "(\(a) > \(b) ? \(a) : \(b))" : "kiln_maxf(\(a), \(b))"
+        case .minimum: return int ? "(\(a) < \(b) ? \(a) : \(b))" : "kiln_minf(\(a), \(b))"
         case .div: return "\(a) / \(b)"
         case .pow: return "powf(\(a), \(b))"
-        case .maximum: return "kiln_maxf(\(a), \(b))"
-        case .minimum: return "kiln_minf(\(a), \(b))"
         }
     }
 
+    /// `a op b` as a `bool` (0 or 1).
     static func compare(_ op: ComparisonOp, _ a: String, _ b: String) -> String {
         let symbol: String
         switch op {
@@ -64,13 +54,14 @@ enum CExpression {
         return "(uint8_t)(\(a) \(symbol) \(b))"
     }
 
+    /// `a` converted from `source` to `target` elements.
     static func cast(_ a: String, from source: DType, to target: DType) -> String {
         switch (source, target) {
+        case (.float32, .float32), (.int32, .int32), (.bool, .bool): a
         case (.float32, .int32): "kiln_f32_to_i32(\(a))"
-        case (_, .bool) where source != .bool: "(uint8_t)(\(a) != 0)"
-        case (_, .float32) where source != .float32: "(float)\(a)"
+        case (.float32, .bool), (.int32, .bool): "(uint8_t)(\(a) != 0)"
+        case (.int32, .float32), (.bool, .float32): "(float)\(a)"
         case (.bool, .int32): "(int32_t)\(a)"
-        default: a
         }
     }
 }

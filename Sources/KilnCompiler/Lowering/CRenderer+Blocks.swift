@@ -22,39 +22,123 @@ extension CRenderer {
 
     /// The body of a block-lowered loop, or `nil` when the kernel must stay scalar.
     ///
-    /// - Parameters:
-    ///   - shape: The iteration shape.
-    ///   - flat: Whether every read covers the whole iteration space or one element.
-    func renderBlockLoop(_ kernel: KernelSpec, shape: Shape, flat: Bool,
-                         elementwise: [NodeID], reductions: [NodeID]) -> String? {
-        let rank = shape.rank
-        guard rank > 0 else { return nil }
-        // The blocked axis: all of the iteration space when flat, else the innermost axis.
-        let length = flat ? CSyntax.product(shape.dims) : CSyntax.dim(shape[rank - 1])
-        if flat && shape.staticProduct.map({ $0 < Self.minimumBlockLength * 4 }) == true { return nil }
-        if !flat, let size = shape[rank - 1].staticSize, size < Self.minimumBlockLength { return nil }
-        guard elementwise.allSatisfy({ blockable($0, shape: shape) }),
-              reductions.allSatisfy({ blockableReduction($0, shape: shape, flat: flat) })
-        else { return nil }
-
-        let outputs = Set(kernel.outputs)
-        // A pass-through member has no elements of its own to write.
-        guard !elementwise.contains(where: { isPassThrough($0) && outputs.contains($0) }) else { return nil }
-        let index: (Shape) -> String = { read in
-            if flat { return read == shape ? "i" : "0" }
-            return Self.broadcastIndex(read, in: shape)
+    /// - Throws: ``KilnError`` if a member has no block primitive after all (a bug in `blockable`).
+    func renderBlockLoop(_ kernel: KernelSpec, _ plan: LoopPlan) throws -> String? {
+        guard canBlock(kernel, plan) else { return nil }
+        var operands = BlockOperands(renderer: self, plan: plan)
+        let body = try blockCalls(kernel, plan, &operands)
+        var out = operands.declarations
+        for reduction in plan.reductions {
+            out += "    for (int64_t o = 0; o < \(CSyntax.product(nodes[reduction.index].type.shape.dims)); o++) "
+                + "\(schedule.pointer(reduction))[o] = 0;\n"
         }
-        let runStride: (Shape) -> Int = { read in
-            if flat { return read == shape ? 1 : 0 }
+        let rank = plan.shape.rank
+        let (open, indent) = openBlockLoops(plan)
+        out += open
+        for line in body.split(separator: "\n") { out += indent + line + "\n" }
+        return out + closeLoops(plan.flat ? 1 : rank, reductions: plan.reductions, shape: plan.shape)
+    }
+
+    /// Whether every member has a primitive and the blocked axis is long enough to pay.
+    private func canBlock(_ kernel: KernelSpec, _ plan: LoopPlan) -> Bool {
+        let shape = plan.shape, rank = shape.rank
+        guard rank > 0 else { return false }
+        if plan.flat && shape.staticProduct.map({ $0 < Self.minimumBlockLength * 4 }) == true { return false }
+        if !plan.flat, let size = shape[rank - 1].staticSize, size < Self.minimumBlockLength { return false }
+        guard plan.elementwise.allSatisfy({ blockable($0, shape: shape) }),
+              plan.reductions.allSatisfy({ blockableReduction($0, shape: shape, flat: plan.flat) })
+        else { return false }
+        // A pass-through member has no elements of its own to write.
+        let outputs = Set(kernel.outputs)
+        return !plan.elementwise.contains { isPassThrough($0) && outputs.contains($0) }
+    }
+
+    /// One primitive call per member and reduction, over a block of `m` elements.
+    private func blockCalls(_ kernel: KernelSpec, _ plan: LoopPlan, _ operands: inout BlockOperands) throws -> String {
+        let outputs = Set(kernel.outputs)
+        var body = ""
+        for member in plan.elementwise {
+            let node = nodes[member.index]
+            if isPassThrough(member) {
+                operands.alias(member, to: node.inputs[0])
+                continue
+            }
+            let destination: String
+            if outputs.contains(member) {
+                destination = "\(schedule.pointer(member)) + \(operands.index(plan.shape))"
+            } else {
+                operands.declarations += "    \(CSyntax.type(node.type.dtype)) v\(member.index)[KILN_BLOCK];\n"
+                destination = "v\(member.index)"
+            }
+            let arguments = node.inputs.map { operands.operand($0) }.map { "\($0.pointer), \($0.stride)" }
+            let primitive = try Self.primitive(node.op, input: nodes[node.inputs[0].index].type.dtype, member: member, self)
+            body += "    kiln_vec_\(primitive)(m, " + arguments.joined(separator: ", ") + ", \(destination));\n"
+            operands.set(member, BlockOperand(pointer: destination, stride: 1))
+        }
+        for reduction in plan.reductions {
+            guard case .reduce(_, let axes, _) = nodes[reduction.index].op else { continue }
+            var kept = plan.shape
+            for axis in axes { kept[axis] = .size(1) }
+            let x = operands.operand(nodes[reduction.index].inputs[0])
+            body += "    kiln_vec_sum_rows(m, \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + \(operands.index(kept)));\n"
+        }
+        return body
+    }
+
+    /// The loops over the outer axes (none when flat) and the blocked loop with its `m`, and
+    /// the indent of the body.
+    private func openBlockLoops(_ plan: LoopPlan) -> (String, String) {
+        let shape = plan.shape, rank = shape.rank
+        let length = plan.flat ? CSyntax.product(shape.dims) : CSyntax.dim(shape[rank - 1])
+        var out = "", indent = "    "
+        let blocked = plan.flat ? "i" : "i\(rank - 1)"
+        if !plan.flat {
+            for axis in 0..<(rank - 1) {
+                out += "\(indent)for (int64_t i\(axis) = 0; i\(axis) < \(CSyntax.dim(shape[axis])); i\(axis)++) {\n"
+                indent += "    "
+            }
+        }
+        out += "\(indent)for (int64_t \(blocked) = 0; \(blocked) < \(length); \(blocked) += KILN_BLOCK) {\n"
+        out += "\(indent)    int64_t m = \(length) - \(blocked) < KILN_BLOCK ? \(length) - \(blocked) : KILN_BLOCK;\n"
+        return (out, indent)
+    }
+
+    /// The operands of a block loop's calls, with the declarations of the block arrays and
+    /// inline scalars they need.
+    struct BlockOperands {
+        let renderer: CRenderer
+        let plan: LoopPlan
+        var declarations = ""
+        private var known: [NodeID: BlockOperand] = [:]
+
+        init(renderer: CRenderer, plan: LoopPlan) {
+            self.renderer = renderer
+            self.plan = plan
+        }
+
+        /// The offset of a read of shape `read` at the block's start.
+        func index(_ read: Shape) -> String {
+            if plan.flat { return read == plan.shape ? "i" : "0" }
+            return CRenderer.broadcastIndex(read, in: plan.shape)
+        }
+
+        /// 1 when a read of shape `read` advances with the blocked axis, 0 when it stays on one value.
+        private func runStride(_ read: Shape) -> Int {
+            let shape = plan.shape, rank = shape.rank
+            if plan.flat { return read == shape ? 1 : 0 }
             return read.rank > 0 && read[read.rank - 1] == shape[rank - 1] && shape[rank - 1] != .size(1) ? 1 : 0
         }
 
-        var declarations = ""
-        var operands: [NodeID: BlockOperand] = [:]
-        func operand(_ id: NodeID) -> BlockOperand {
-            if let known = operands[id] { return known }
+        /// Makes `member` read as `operand` does (a pass-through member).
+        mutating func alias(_ member: NodeID, to operand: NodeID) { known[member] = self.operand(operand) }
+
+        mutating func set(_ member: NodeID, _ value: BlockOperand) { known[member] = value }
+
+        /// The pointer and stride of `id`'s elements, declaring an inline scalar the first time.
+        mutating func operand(_ id: NodeID) -> BlockOperand {
+            if let value = known[id] { return value }
+            let nodes = renderer.nodes, schedule = renderer.schedule
             let root = schedule.function.aliasRoot(id)
-            let read = nodes[id.index].type.shape
             let made: BlockOperand
             switch nodes[root.index].op {
             case .constant(let value) where value.scalarCount == 1:
@@ -63,68 +147,31 @@ extension CRenderer {
             case .elementCount(let counted):
                 declarations += "    const float c\(id.index) = (float)(\(CSyntax.product(counted.dims)));\n"
                 made = BlockOperand(pointer: "&c\(id.index)", stride: 0)
-            default:
+            case .placeholder, .variable, .constant, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
+                 .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .logSoftmax, .randomUniform, .stopGradient, .assign:
+                let read = nodes[id.index].type.shape
                 let offset = index(read)
                 made = BlockOperand(pointer: offset == "0" ? schedule.pointer(root) : "\(schedule.pointer(root)) + \(offset)",
                                     stride: runStride(read))
             }
-            operands[id] = made
+            known[id] = made
             return made
         }
-
-        var body = ""
-        for member in elementwise {
-            let node = nodes[member.index]
-            if isPassThrough(member) {
-                operands[member] = operand(node.inputs[0])
-                continue
-            }
-            let destination: String
-            if outputs.contains(member) {
-                destination = "\(schedule.pointer(member)) + \(index(shape))"
-            } else {
-                declarations += "    \(CSyntax.type(node.type.dtype)) v\(member.index)[KILN_BLOCK];\n"
-                destination = "v\(member.index)"
-            }
-            let arguments = node.inputs.map(operand).map { "\($0.pointer), \($0.stride)" }
-            body += "    kiln_vec_\(Self.primitive(node.op, input: nodes[node.inputs[0].index].type.dtype))(m, "
-                + arguments.joined(separator: ", ") + ", \(destination));\n"
-            operands[member] = BlockOperand(pointer: destination, stride: 1)
-        }
-        for reduction in reductions {
-            guard case .reduce(_, let axes, _) = nodes[reduction.index].op else { continue }
-            var kept = shape
-            for axis in axes { kept[axis] = .size(1) }
-            let x = operand(nodes[reduction.index].inputs[0])
-            body += "    kiln_vec_sum_rows(m, \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + \(index(kept)));\n"
-        }
-
-        var out = declarations
-        for reduction in reductions {
-            out += "    for (int64_t o = 0; o < \(CSyntax.product(nodes[reduction.index].type.shape.dims)); o++) "
-                + "\(schedule.pointer(reduction))[o] = 0;\n"
-        }
-        var indent = "    "
-        let blocked = flat ? "i" : "i\(rank - 1)"
-        if !flat {
-            for axis in 0..<(rank - 1) {
-                out += "\(indent)for (int64_t i\(axis) = 0; i\(axis) < \(CSyntax.dim(shape[axis])); i\(axis)++) {\n"
-                indent += "    "
-            }
-        }
-        out += "\(indent)for (int64_t \(blocked) = 0; \(blocked) < \(length); \(blocked) += KILN_BLOCK) {\n"
-        out += "\(indent)    int64_t m = \(length) - \(blocked) < KILN_BLOCK ? \(length) - \(blocked) : KILN_BLOCK;\n"
-        for line in body.split(separator: "\n") { out += indent + line + "\n" }
-        return out + closeLoops(flat ? 1 : rank, reductions: reductions, shape: shape)
     }
 
     /// A member whose elements are its operand's: a broadcast, or a cast to the same type.
     private func isPassThrough(_ id: NodeID) -> Bool {
         let node = nodes[id.index]
         switch node.op {
-        case .broadcast: return true
-        case .cast(let dtype): return dtype == nodes[node.inputs[0].index].type.dtype
-        default: return false
+        case .broadcast:
+            return true
+        case .cast(let dtype):
+            return dtype == nodes[node.inputs[0].index].type.dtype
+        case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .reduce, .argmax,
+             .reshape, .transpose, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+             .logSoftmax, .randomUniform, .stopGradient, .assign:
+            return false
         }
     }
 
@@ -134,28 +181,40 @@ extension CRenderer {
         guard node.type.shape == shape else { return false }
         let inputs = node.inputs.map { nodes[$0.index].type.dtype }
         switch node.op {
-        case .unary: return node.type.dtype == .float32
-        case .binary: return node.type.dtype == .float32
-        case .compare: return inputs.allSatisfy { $0 == .float32 }
-        case .select: return inputs == [.bool, .float32, .float32]
+        case .unary, .binary:
+            return node.type.dtype == .float32
+        case .compare:
+            return inputs.allSatisfy { $0 == .float32 }
+        case .select:
+            return inputs == [.bool, .float32, .float32]
         case .cast(let dtype):
             return dtype == inputs[0] || (inputs[0], dtype) == (.bool, .float32) || (inputs[0], dtype) == (.float32, .bool)
-        case .broadcast: return true
-        default: return false
+        case .broadcast:
+            return true
+        case .elementCount, .randomUniform:
+            return false  // no primitive: the loop stays scalar
+        case .placeholder, .variable, .constant, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .concatenate,
+             .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign:
+            return false  // never an elementwise member
         }
     }
 
     /// Whether a reduction can accumulate whole rows: a `float32` sum or mean that keeps the
     /// blocked axis.
     private func blockableReduction(_ id: NodeID, shape: Shape, flat: Bool) -> Bool {
-        guard !flat, case .reduce(let op, let axes, _) = nodes[id.index].op,
-              op == .sum || op == .mean, nodes[id.index].type.dtype == .float32
-        else { return false }
-        return !axes.contains(shape.rank - 1)
+        guard !flat, case .reduce(let op, let axes, _) = nodes[id.index].op, nodes[id.index].type.dtype == .float32 else {
+            return false
+        }
+        switch op {
+        case .sum, .mean: return !axes.contains(shape.rank - 1)
+        case .max, .min: return false
+        }
     }
 
     /// The primitive's name without `kiln_vec_`.
-    static func primitive(_ op: Op, input: DType) -> String {
+    ///
+    /// - Throws: ``KilnError`` for an op with no primitive (`blockable` lets none through).
+    static func primitive(_ op: Op, input: DType, member: NodeID, _ renderer: CRenderer) throws -> String {
         switch op {
         case .unary(let unary): return unary.rawValue
         case .binary(let binary): return binary.rawValue
@@ -170,7 +229,10 @@ extension CRenderer {
             }
         case .select: return "select"
         case .cast: return input == .bool ? "bool_to_f32" : "f32_to_bool"
-        default: return "unsupported"
+        case .placeholder, .variable, .constant, .elementCount, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
+             .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
+             .stopGradient, .assign:
+            throw renderer.unhandled(member, "has no block primitive")
         }
     }
 }

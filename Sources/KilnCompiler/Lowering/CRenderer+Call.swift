@@ -3,7 +3,9 @@ import KilnGraph
 extension CRenderer {
     /// A kernel of one op that calls a runtime kernel of Kernels/ (GEMM, data movement,
     /// indexing, argmax, softmax).
-    func renderCallKernel(_ kernel: KernelSpec) -> String {
+    ///
+    /// - Throws: ``KilnError`` for a node no call kernel computes (an internal error).
+    func renderCallKernel(_ kernel: KernelSpec) throws -> String {
         let id = kernel.members[0]
         let node = nodes[id.index]
         let y = schedule.pointer(id)
@@ -63,8 +65,8 @@ extension CRenderer {
             return "    kiln_softmax(\(split(inputShapes[0], axis)), \(inputs[0]), \(y), \(log));\n"
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast,
              .reduce, .reshape, .broadcast, .stopGradient, .assign, .randomUniform:
-            // Loop ops and leaves never get a call kernel; copying keeps the value right regardless.
-            return "    memcpy(\(y), \(inputs.first ?? y), \(byteCount(id)));\n"
+            // Leaves and aliases have no kernel, and loop ops get loop kernels.
+            throw unhandled(id, "has no call kernel")
         }
     }
 

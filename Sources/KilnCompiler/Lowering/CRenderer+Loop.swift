@@ -1,97 +1,105 @@
 import KilnGraph
 
 extension CRenderer {
-    /// A loop kernel: any GEMMs it starts with, then one loop nest over the iteration shape
-    /// computing every elementwise member in registers, writing the members needed outside,
-    /// and accumulating the reductions.
-    func renderLoopKernel(_ kernel: KernelSpec) -> String {
-        let members = Set(kernel.members)
-        var out = ""
-        for member in kernel.members {
-            if case .matmul = nodes[member.index].op { out += renderMatmul(member) }
-        }
-        let reductions = kernel.members.filter { if case .reduce = nodes[$0.index].op { true } else { false } }
-        let elementwise = kernel.members.filter {
-            let op = nodes[$0.index].op
-            if case .matmul = op { return false }
-            if case .reduce = op { return false }
-            return true
-        }
-        let shape: Shape = reductions.first.map { nodes[nodes[$0.index].inputs[0].index].type.shape }
-            ?? nodes[elementwise[0].index].type.shape
-        let rank = shape.rank
+    /// A loop kernel: its GEMMs, then one loop nest over the iteration shape computing every
+    /// elementwise member in registers, writing the members needed outside, and accumulating
+    /// the reductions (or the same as calls of block primitives, when it qualifies).
+    ///
+    /// - Throws: ``KilnError`` if the kernel holds an op no loop computes (a fusion bug).
+    func renderLoopKernel(_ kernel: KernelSpec, _ plan: LoopPlan) throws -> String {
+        if let stray = plan.strays.first { throw unhandled(stray, "cannot be computed in a loop kernel") }
+        let gemms = plan.matmuls.map(renderMatmul).joined()
+        if let blocks = try renderBlockLoop(kernel, plan) { return gemms + blocks }
+        let loops = plan.flat && plan.shape.rank > 0 ? 1 : plan.shape.rank
+        let indent = String(repeating: "    ", count: loops + 1)
+        return try gemms + initialiseReductions(plan) + openLoops(plan)
+            + loopBody(kernel, plan, indent: indent) + accumulateReductions(plan, indent: indent)
+            + closeLoops(loops, reductions: plan.reductions, shape: plan.shape)
+    }
 
-        // Reads in a flat loop when every access is the whole iteration space or a single element.
-        var accessed: [Shape] = []
-        for member in kernel.members where !isMatmul(member) {
-            for input in nodes[member.index].inputs where !members.contains(input) || isMatmul(input) {
-                if !nodes[schedule.function.aliasRoot(input).index].op.isInline {
-                    accessed.append(nodes[input.index].type.shape)
-                }
-            }
-        }
-        let flat = reductions.isEmpty && accessed.allSatisfy { $0 == shape || $0.staticProduct == 1 && !$0.hasBatch }
-        let index: (Shape) -> String = { read in
-            if flat { return read == shape ? (rank == 0 ? "0" : "i") : "0" }
+    /// The offset a value of shape `read` is read at in the loop: the flat index, the single
+    /// element, or the broadcast position.
+    func loopIndex(_ plan: LoopPlan) -> (Shape) -> String {
+        let shape = plan.shape, flat = plan.flat
+        return { read in
+            if flat { return read == shape ? (shape.rank == 0 ? "0" : "i") : "0" }
             return Self.broadcastIndex(read, in: shape)
         }
+    }
 
-        if let blocks = renderBlockLoop(kernel, shape: shape, flat: flat, elementwise: elementwise, reductions: reductions) {
-            return out + blocks
-        }
-
-        for reduction in reductions {
+    /// Each reduction's output set to the identity of its operation.
+    private func initialiseReductions(_ plan: LoopPlan) -> String {
+        var out = ""
+        for reduction in plan.reductions {
             guard case .reduce(let op, _, _) = nodes[reduction.index].op else { continue }
             let type = nodes[reduction.index].type
             let initial: String
-            switch (op, type.dtype) {
-            case (.max, .float32): initial = "(-1.0f/0.0f)"
-            case (.min, .float32): initial = "(1.0f/0.0f)"
-            case (.max, _): initial = "(-2147483647 - 1)"
-            case (.min, _): initial = "2147483647"
-            default: initial = "0"
+            switch op {
+            case .max: initial = type.dtype == .float32 ? "(-1.0f/0.0f)" : "(-2147483647 - 1)"
+            case .min: initial = type.dtype == .float32 ? "(1.0f/0.0f)" : "2147483647"
+            case .sum, .mean: initial = "0"
             }
             out += "    for (int64_t o = 0; o < \(CSyntax.product(type.shape.dims)); o++) \(schedule.pointer(reduction))[o] = \(initial);\n"
         }
+        return out
+    }
 
-        var indent = "    "
-        if flat && rank > 0 {
-            out += "\(indent)for (int64_t i = 0; i < \(CSyntax.product(shape.dims)); i++) {\n"
-            indent += "    "
-        } else {
-            for axis in 0..<rank {
-                out += "\(indent)for (int64_t i\(axis) = 0; i\(axis) < \(CSyntax.dim(shape[axis])); i\(axis)++) {\n"
-                indent += "    "
-            }
+    /// The `for` headers: one flat loop, or one per axis of the iteration shape.
+    private func openLoops(_ plan: LoopPlan) -> String {
+        let shape = plan.shape
+        if plan.flat && shape.rank > 0 { return "    for (int64_t i = 0; i < \(CSyntax.product(shape.dims)); i++) {\n" }
+        var out = ""
+        for axis in 0..<shape.rank {
+            out += String(repeating: "    ", count: axis + 1)
+                + "for (int64_t i\(axis) = 0; i\(axis) < \(CSyntax.dim(shape[axis])); i\(axis)++) {\n"
         }
-        let outputs = Set(kernel.outputs)
-        for member in elementwise {
+        return out
+    }
+
+    /// Each elementwise member as a register, stored when it is needed outside the kernel.
+    private func loopBody(_ kernel: KernelSpec, _ plan: LoopPlan, indent: String) throws -> String {
+        let members = Set(kernel.members), outputs = Set(kernel.outputs), index = loopIndex(plan)
+        var out = ""
+        for member in plan.elementwise {
             let node = nodes[member.index]
             let operands = node.inputs.map { value($0, members: members, index: index) }
-            let expression: String
-            switch node.op {
-            case .unary(let op): expression = CExpression.unary(op, operands[0], dtype: node.type.dtype)
-            case .binary(let op): expression = CExpression.binary(op, operands[0], operands[1], dtype: node.type.dtype)
-            case .compare(let op): expression = CExpression.compare(op, operands[0], operands[1])
-            case .select: expression = "\(operands[0]) ? \(operands[1]) : \(operands[2])"
-            case .cast(let dtype):
-                expression = CExpression.cast(operands[0], from: nodes[node.inputs[0].index].type.dtype, to: dtype)
-            case .elementCount(let counted): expression = "(float)(\(CSyntax.product(counted.dims)))"
-            case .randomUniform: expression = "kiln_random_uniform(\(operands[0]), \(index(node.type.shape)))"
-            default: expression = operands.first ?? "0"
-            }
-            out += "\(indent)\(CSyntax.type(node.type.dtype)) v\(member.index) = \(expression);\n"
+            out += "\(indent)\(CSyntax.type(node.type.dtype)) v\(member.index) = \(try expression(member, operands, index: index));\n"
             if outputs.contains(member) {
                 out += "\(indent)\(schedule.pointer(member))[\(index(node.type.shape))] = v\(member.index);\n"
             }
         }
-        for reduction in reductions {
+        return out
+    }
+
+    /// The C expression of an elementwise member over its operands' expressions.
+    private func expression(_ member: NodeID, _ operands: [String], index: (Shape) -> String) throws -> String {
+        let node = nodes[member.index]
+        switch node.op {
+        case .unary(let op): return CExpression.unary(op, operands[0], dtype: node.type.dtype)
+        case .binary(let op): return CExpression.binary(op, operands[0], operands[1], dtype: node.type.dtype)
+        case .compare(let op): return CExpression.compare(op, operands[0], operands[1])
+        case .select: return "\(operands[0]) ? \(operands[1]) : \(operands[2])"
+        case .cast(let dtype): return CExpression.cast(operands[0], from: nodes[node.inputs[0].index].type.dtype, to: dtype)
+        case .elementCount(let counted): return "(float)(\(CSyntax.product(counted.dims)))"
+        case .randomUniform: return "kiln_random_uniform(\(operands[0]), \(index(node.type.shape)))"
+        case .broadcast: return operands[0]  // the operand's element at the broadcast position
+        case .placeholder, .variable, .constant, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .concatenate,
+             .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign:
+            throw unhandled(member, "is not an elementwise op")
+        }
+    }
+
+    /// Each reduction's accumulation of its operand's element at the current position.
+    private func accumulateReductions(_ plan: LoopPlan, indent: String) -> String {
+        let members = Set(plan.elementwise + plan.reductions), index = loopIndex(plan)
+        var out = ""
+        for reduction in plan.reductions {
             guard case .reduce(let op, let axes, _) = nodes[reduction.index].op else { continue }
             let node = nodes[reduction.index]
             let x = value(node.inputs[0], members: members, index: index)
-            var kept = shape
+            var kept = plan.shape
             for axis in axes { kept[axis] = .size(1) }
-            let target = "\(schedule.pointer(reduction))[\(Self.broadcastIndex(kept, in: shape))]"
+            let target = "\(schedule.pointer(reduction))[\(Self.broadcastIndex(kept, in: plan.shape))]"
             switch (op, node.type.dtype) {
             case (.sum, .int32):
                 out += "\(indent)\(target) = (int32_t)((uint32_t)\(target) + (uint32_t)\(x));\n"
@@ -105,7 +113,7 @@ extension CRenderer {
                 out += "\(indent){ int32_t r = \(x); if (r \(symbol) \(target)) \(target) = r; }\n"
             }
         }
-        return out + closeLoops(flat && rank > 0 ? 1 : rank, reductions: reductions, shape: shape)
+        return out
     }
 
     /// The closing braces of `loops` nested loops, then each mean's division of its sum by
@@ -125,24 +133,38 @@ extension CRenderer {
         return out
     }
 
+    /// The C expression of operand `id` inside the loop body: a member's register, an inline
+    /// scalar, or an element read from memory.
+    private func value(_ id: NodeID, members: Set<NodeID>, index: (Shape) -> String) -> String {
+        if members.contains(id), !isMatmul(id) { return "v\(id.index)" }
+        let root = schedule.function.aliasRoot(id)
+        return inlineValue(root) ?? "\(schedule.pointer(root))[\(index(nodes[id.index].type.shape))]"
+    }
+
     private func isMatmul(_ id: NodeID) -> Bool {
         if case .matmul = nodes[id.index].op { return true }
         return false
     }
 
-    /// The C expression of operand `id` inside the loop body.
-    private func value(_ id: NodeID, members: Set<NodeID>, index: (Shape) -> String) -> String {
-        if members.contains(id) && !isMatmul(id) { return "v\(id.index)" }
-        let root = schedule.function.aliasRoot(id)
-        let rootNode = nodes[root.index]
-        switch rootNode.op {
-        case .constant(let value) where value.scalarCount == 1:
-            return CSyntax.literal(value)
+    /// The C expression of the value at `root` when loops compute it in place instead of
+    /// reading it from memory: a scalar constant or an element count; `nil` otherwise.
+    func inlineValue(_ root: NodeID) -> String? {
+        switch nodes[root.index].op {
+        case .constant(let value):
+            return value.scalarCount == 1 ? CSyntax.literal(value) : nil
         case .elementCount(let counted):
             return "((float)(\(CSyntax.product(counted.dims))))"
-        default:
-            return "\(schedule.pointer(root))[\(index(nodes[id.index].type.shape))]"
+        case .placeholder, .variable, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
+             .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .randomUniform, .stopGradient, .assign:
+            return nil  // in memory
         }
+    }
+
+    /// The error for a node a kernel cannot compute: a bug in fusion or scheduling, reported
+    /// with the node's printer line rather than compiled into wrong C.
+    func unhandled(_ id: NodeID, _ why: String) -> KilnError {
+        KilnError(.invalidGraph, "internal error: \(Printer.line(nodes[id.index], id: id)) \(why)")
     }
 
     /// The offset of the element of a value of shape `read` that position `i0, i1, ...` of

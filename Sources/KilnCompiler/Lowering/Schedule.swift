@@ -74,7 +74,10 @@ public struct Schedule {
             case .placeholder(let name, let type): feeds.append(Slot(kind: .feed(name), node: NodeID(index), type: type))
             case .variable(let name, let type): variables.append(Slot(kind: .variable(name), node: NodeID(index), type: type))
             case .constant(let value): constants.append(Slot(kind: .constant(value), node: NodeID(index), type: node.type))
-            default: break
+            case .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
+                 .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+                 .randomUniform, .stopGradient, .assign:
+                break  // computed into the arena, not passed in a slot
             }
         }
         // Assigned variables are written even when nothing reads them.

@@ -13,7 +13,10 @@ public enum EliminateCommonSubexpressions {
             switch node.op {
             case .placeholder, .variable, .assign:
                 rewriter.map(to: rewriter.append(node))
-            default:
+            case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
+                 .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .logSoftmax, .stopGradient,
+                 .randomUniform:  // a pure function of its seed and shape: two equal draws are the same numbers
                 if let earlier = seen[node] {
                     rewriter.map(to: earlier)
                 } else {

@@ -10,8 +10,12 @@ public enum EliminateDeadCode {
         for (index, node) in function.nodes.enumerated() {
             let keep: Bool
             switch node.op {
-            case .placeholder, .variable: keep = true
-            default: keep = live[index]
+            case .placeholder, .variable:
+                keep = true  // the program's inputs and state, used or not
+            case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
+                 .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .logSoftmax, .randomUniform, .stopGradient, .assign:
+                keep = live[index]
             }
             // A dead node maps to itself; nothing live reads it.
             rewriter.map(to: keep ? rewriter.append(rewriter.remapped(NodeID(index))) : NodeID(0))

@@ -24,8 +24,10 @@ public enum FoldConstants {
         switch node.op {
         case .placeholder, .variable, .constant, .assign, .elementCount:
             return nil
-        default:
-            break
+        case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
+             .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
+             .stopGradient:
+            break  // folded when every operand is a constant
         }
         guard !node.usesBatch, let count = node.type.shape.staticProduct, count <= maxElements else { return nil }
         var operands: [Tensor] = []

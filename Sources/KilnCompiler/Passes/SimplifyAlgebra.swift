@@ -56,7 +56,10 @@ public enum SimplifyAlgebra {
             }
         case .reshape, .broadcast, .cast, .stopGradient:
             return same(inputs[0])
-        default:
+        case .binary, .unary:
+            break  // the other arithmetic: no identity
+        case .placeholder, .variable, .constant, .elementCount, .compare, .select, .reduce, .argmax, .slice, .pad,
+             .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .assign:
             break
         }
         return nil
@@ -66,12 +69,16 @@ public enum SimplifyAlgebra {
     private static func combined(_ node: NodeDef, in rewriter: GraphRewriter) -> NodeDef? {
         guard let input = node.inputs.first else { return nil }
         let operand = rewriter.node(input)
-        switch (node.op, operand.op) {
-        case (.transpose(let outer), .transpose(let inner)):
+        switch node.op {
+        case .transpose(let outer):
+            guard case .transpose(let inner) = operand.op else { return nil }
             return NodeDef(op: .transpose(permutation: outer.map { inner[$0] }), inputs: operand.inputs, type: node.type)
-        case (.reshape, .reshape):
+        case .reshape:
+            guard case .reshape = operand.op else { return nil }
             return NodeDef(op: node.op, inputs: operand.inputs, type: node.type)
-        default:
+        case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
+             .argmax, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+             .logSoftmax, .randomUniform, .stopGradient, .assign:
             return nil
         }
     }

@@ -30,7 +30,7 @@ enum UpdateInPlace {
                   let k = kernelOf[value], kernels[k].group != nil, k > lastFault,
                   nodes[value.index].op.isLoopElementwise,
                   nodes[value.index].type == nodes[variable.index].type,
-                  iterationShape(kernels[k], nodes) == nodes[value.index].type.shape
+                  kernels[k].loop?.shape == nodes[value.index].type.shape
             else { continue }
             // Later kernels must not read the old value.
             let readLater = kernels[(k + 1)...].contains { $0.inputs.contains(variable) }
@@ -55,18 +55,5 @@ enum UpdateInPlace {
             if safe { pairs[value] = variable }
         }
         return pairs
-    }
-
-    /// The shape a loop kernel iterates over: its first reduction's operand's, or else its first
-    /// member's that is neither a GEMM nor a reduction (as the renderer chooses it).
-    private static func iterationShape(_ kernel: KernelSpec, _ nodes: [NodeDef]) -> Shape? {
-        for member in kernel.members {
-            if case .reduce = nodes[member.index].op { return nodes[nodes[member.index].inputs[0].index].type.shape }
-        }
-        let first = kernel.members.first { member in
-            if case .matmul = nodes[member.index].op { return false }
-            return true
-        }
-        return first.map { nodes[$0.index].type.shape }
     }
 }

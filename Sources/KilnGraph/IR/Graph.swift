@@ -44,7 +44,10 @@ public final class Graph {
             case .placeholder(let name, _): placeholderIDs[name] = id
             case .variable(let name, _): variableIDs[name] = id
             case .assign: assignedVariables[node.inputs[0]] = id
-            default: break
+            case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
+                 .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .logSoftmax, .randomUniform, .stopGradient:
+                break  // nothing to index by name
             }
         }
     }
@@ -130,7 +133,9 @@ public final class Graph {
             throw KilnError(.invalidArgument,
                             "\(Printer.opText(op, inputs: [])): create placeholders and variables with "
                             + "graph.placeholder(_:shape:dtype:) and graph.variable(_:initialValue:)")
-        default:
+        case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
+             .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .randomUniform, .stopGradient, .assign:
             return try appendChecked(op, inputs)
         }
     }

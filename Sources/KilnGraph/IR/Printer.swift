@@ -71,7 +71,10 @@ public enum Printer {
         case .placeholder(let name, _), .variable(let name, _): String(reflecting: name)
         case .constant(let value): constantText(value)
         case .elementCount(let shape): shape.description
-        default: nil
+        case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
+             .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
+             .stopGradient, .assign:
+            nil
         }
     }
 

@@ -2,9 +2,10 @@ extension Infer {
     static func reduce(_ op: ReduceOp, _ x: TensorType, axes: [Int], keepDims: Bool) throws -> TensorType {
         try checkAxes(axes, rank: x.shape.rank)
         switch (op, x.dtype) {
-        case (_, .float32), (.sum, .int32), (.max, .int32), (.min, .int32):
+        case (.sum, .float32), (.mean, .float32), (.max, .float32), (.min, .float32), (.sum, .int32), (.max, .int32),
+             (.min, .int32):
             break
-        default:
+        case (.mean, .int32), (.sum, .bool), (.mean, .bool), (.max, .bool), (.min, .bool):
             throw KilnError(.dtypeMismatch, "\(op.rawValue) does not accept \(x.dtype) operands (got \(x))")
         }
         return TensorType(x.dtype, reducedShape(x.shape, axes: axes, keepDims: keepDims))

@@ -49,8 +49,10 @@ extension Graph {
                 if let other = assigned.updateValue(id, forKey: target) {
                     throw KilnError(.invalidGraph, "\(line): \(target) is also assigned by \(other)")
                 }
-            default:
-                break
+            case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
+                 .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .logSoftmax, .randomUniform, .stopGradient:
+                break  // checked by type inference above
             }
             if node.usesBatch && batchUser == nil { batchUser = id }
         }

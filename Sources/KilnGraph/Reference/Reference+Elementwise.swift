@@ -13,7 +13,9 @@ package enum Reference {
             case .neg: f = { 0 &- $0 }
             case .abs: f = { $0 < 0 ? 0 &- $0 : $0 }
             case .sign: f = { $0.signum() }
-            default: f = { $0 &* $0 }
+            case .square: f = { $0 &* $0 }
+            case .exp, .log, .sqrt, .rsqrt, .tanh, .sigmoid, .relu, .softplus, .floor, .erf:
+                throw KilnError(.dtypeMismatch, "\(op.rawValue) does not accept \(x.dtype)")  // not acceptsInt32
             }
             return Tensor(validShape: x.shape, storage: .int32(a.map(f)))
         default:
@@ -61,7 +63,8 @@ package enum Reference {
             case .sub: f = (&-)
             case .mul: f = (&*)
             case .maximum: f = { Swift.max($0, $1) }
-            default: f = { Swift.min($0, $1) }
+            case .minimum: f = { Swift.min($0, $1) }
+            case .div, .pow: throw KilnError(.dtypeMismatch, "\(op.rawValue) of \(a.dtype) and \(b.dtype)")  // not acceptsInt32
             }
             return Tensor(validShape: shape, storage: .int32(zipBroadcast(x, a.shape, y, b.shape, shape, f)))
         default:

@@ -34,7 +34,7 @@ extension Reference {
                 switch op {
                 case .max: result[t] = Swift.max(result[t], values[i])
                 case .min: result[t] = Swift.min(result[t], values[i])
-                default: result[t] &+= values[i]
+                case .sum, .mean: result[t] &+= values[i]  // (a mean of int32 never gets here)
                 }
             }
             return Tensor(validShape: shape, storage: .int32(result))

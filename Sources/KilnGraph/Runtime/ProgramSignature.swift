@@ -70,8 +70,10 @@ public struct ProgramSignature: Sendable {
                 if live[index] { inputs.append(input) } else { optional.append(input) }
             case .variable(let name, let type):
                 variables[name] = type
-            default:
-                break
+            case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
+                 .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .logSoftmax, .randomUniform, .stopGradient, .assign:
+                break  // computed, not part of the signature
             }
         }
         self.inputs = inputs
