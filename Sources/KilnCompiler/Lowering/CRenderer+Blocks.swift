@@ -211,13 +211,39 @@ extension CRenderer {
         }
     }
 
-    /// The primitive's name without `kiln_vec_`.
+    /// The primitive's name without `kiln_vec_` (each defined in Kernels/vector.c and
+    /// declared in the prelude).
     ///
     /// - Throws: ``KilnError`` for an op with no primitive (`blockable` lets none through).
     static func primitive(_ op: Op, input: DType, member: NodeID, _ renderer: CRenderer) throws -> String {
         switch op {
-        case .unary(let unary): return unary.rawValue
-        case .binary(let binary): return binary.rawValue
+        case .unary(let unary):
+            switch unary {
+            case .neg: return "neg"
+            case .abs: return "abs"
+            case .sign: return "sign"
+            case .exp: return "exp"
+            case .log: return "log"
+            case .sqrt: return "sqrt"
+            case .rsqrt: return "rsqrt"
+            case .square: return "square"
+            case .tanh: return "tanh"
+            case .sigmoid: return "sigmoid"
+            case .relu: return "relu"
+            case .softplus: return "softplus"
+            case .floor: return "floor"
+            case .erf: return "erf"
+            }
+        case .binary(let binary):
+            switch binary {
+            case .add: return "add"
+            case .sub: return "sub"
+            case .mul: return "mul"
+            case .div: return "div"
+            case .pow: return "pow"
+            case .maximum: return "maximum"
+            case .minimum: return "minimum"
+            }
         case .compare(let comparison):
             switch comparison {
             case .equal: return "equal"
