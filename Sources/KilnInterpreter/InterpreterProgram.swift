@@ -15,8 +15,10 @@ import Synchronization
 /// print(result["loss"]!)
 /// ```
 public final class InterpreterProgram: Program, @unchecked Sendable {
+    /// The inputs, outputs and variables.
     public let signature: ProgramSignature
     private let nodes: [NodeDef]
+    /// The variables, shared with every program compiled with the same store.
     public let variables: VariableStore
     /// For each node, the last live node that reads it (values are released after it).
     private let lastUse: [Int: NodeID]
@@ -50,6 +52,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
         assigns = nodes.contains { if case .assign = $0.op { true } else { false } }
     }
 
+    /// Runs the program once (see ``Program/run(feeds:)``).
     public func run(feeds: [String: Tensor]) throws -> [String: Tensor] {
         try run(feeds: feeds, taking: [:])
     }

@@ -22,7 +22,9 @@ import Synchronization
 /// print(program.lowered.unit.source)      // the generated C
 /// ```
 public final class JITProgram: Program, @unchecked Sendable {
+    /// The inputs, outputs and variables.
     public let signature: ProgramSignature
+    /// The variables, shared with every program compiled with the same store.
     public let variables: VariableStore
     /// The optimized graph, its schedule and the generated C.
     public let lowered: LoweredProgram
@@ -102,6 +104,7 @@ public final class JITProgram: Program, @unchecked Sendable {
         for storage in constantStorage { storage.deallocate() }
     }
 
+    /// Runs the program once (see ``Program/run(feeds:)``): one call of the compiled entry point.
     public func run(feeds: [String: Tensor]) throws -> [String: Tensor] {
         let batch = try signature.batchSize(of: feeds)
         let bytes = try arenaBytes(batch: batch)
@@ -122,6 +125,8 @@ public final class JITProgram: Program, @unchecked Sendable {
         }
     }
 
+    /// Runs the program for its assigns with the inputs' own memory (see
+    /// ``Program/runAssigns(batch:inputs:)``); allocates nothing once a call state exists.
     public func runAssigns(batch: Int, inputs: UnsafeBufferPointer<UnsafeRawPointer>) throws {
         guard inputs.count == inputSlots.count else {
             throw KilnError(.missingFeed, "the program takes \(inputSlots.count) inputs, got \(inputs.count)")

@@ -2,13 +2,17 @@ import Foundation
 
 /// Writes each epoch's logs as a CSV row: `epoch` then the names in sorted order (Keras' `CSVLogger`).
 public final class CSVLogger: Callback {
+    /// The log file.
     public let path: String
+    /// Between fields (`,`).
     public let separator: String
+    /// Whether to add to an existing file instead of starting it afresh.
     public let append: Bool
     private var keys: [String]?
     private var handle: FileHandle?
     private var wroteHeader = false
 
+    /// A logger writing to `path`.
     public init(path: String, separator: String = ",", append: Bool = false) {
         self.path = path
         self.separator = separator
@@ -28,6 +32,9 @@ public final class CSVLogger: Callback {
         keys = nil
     }
 
+    /// Writes the epoch's row (and the header first, in a new file).
+    ///
+    /// - Throws: ``KilnError`` if the write fails.
     public func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws {
         guard let handle else { return }
         var text = ""
@@ -45,6 +52,7 @@ public final class CSVLogger: Callback {
         }
     }
 
+    /// Closes the file.
     public func onTrainEnd(model: Model) throws {
         try handle?.close()
         handle = nil

@@ -1,12 +1,18 @@
 /// Stops training when a monitored quantity stops improving (Keras' `EarlyStopping`).
 public final class EarlyStopping: Callback {
+    /// The quantity watched, by its name in the logs (`val_loss`).
     public let monitor: String
+    /// The smallest change that counts as an improvement.
     public let minDelta: Float
+    /// How many epochs without improvement to wait before stopping.
     public let patience: Int
+    /// Whether improving means going down or up (``MonitorMode/auto`` decides from the name).
     public let mode: MonitorMode
+    /// A value the quantity must beat, or training stops after `patience` epochs.
     public let baseline: Float?
     /// Whether the weights of the best epoch are put back when training ends.
     public let restoreBestWeights: Bool
+    /// The first epoch (0-based) that is watched; earlier ones are warm-up.
     public let startFromEpoch: Int
     /// The epoch (0-based) training stopped at, if it stopped early.
     public private(set) var stoppedEpoch: Int?
@@ -16,6 +22,7 @@ public final class EarlyStopping: Callback {
     private var wait = 0
     private var bestWeights: [Tensor]?
 
+    /// A callback watching `monitor`, with Keras' defaults.
     public init(monitor: String = "val_loss", minDelta: Float = 0, patience: Int = 0, mode: MonitorMode = .auto,
                 baseline: Float? = nil, restoreBestWeights: Bool = false, startFromEpoch: Int = 0) {
         self.monitor = monitor
@@ -27,6 +34,7 @@ public final class EarlyStopping: Callback {
         self.startFromEpoch = startFromEpoch
     }
 
+    /// Forgets any previous training.
     public func onTrainBegin(model: Model) throws {
         wait = 0
         stoppedEpoch = nil
@@ -35,6 +43,9 @@ public final class EarlyStopping: Callback {
         bestWeights = nil
     }
 
+    /// Records an improvement, or sets `model.stopTraining` once patience runs out.
+    ///
+    /// - Throws: ``KilnError`` if the logs have no `monitor`.
     public func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws {
         guard epoch >= startFromEpoch else { return }
         let value = try monitored(monitor, in: logs, by: "EarlyStopping")
@@ -52,58 +63,8 @@ public final class EarlyStopping: Callback {
         }
     }
 
+    /// Puts back the best epoch's weights when ``restoreBestWeights`` is set.
     public func onTrainEnd(model: Model) throws {
         if restoreBestWeights, let bestWeights { try model.setWeights(bestWeights) }
-    }
-}
-
-/// Multiplies the learning rate by `factor` when a monitored quantity stops improving
-/// (Keras' `ReduceLROnPlateau`).
-public final class ReduceLROnPlateau: Callback {
-    public let monitor: String
-    public let factor: Float
-    public let patience: Int
-    public let mode: MonitorMode
-    public let minDelta: Float
-    public let cooldown: Int
-    public let minLearningRate: Float
-    private var best: Float?
-    private var wait = 0
-    private var cooldownLeft = 0
-
-    public init(monitor: String = "val_loss", factor: Float = 0.1, patience: Int = 10, mode: MonitorMode = .auto,
-                minDelta: Float = 1e-4, cooldown: Int = 0, minLearningRate: Float = 0) {
-        self.monitor = monitor
-        self.factor = factor
-        self.patience = patience
-        self.mode = mode
-        self.minDelta = minDelta
-        self.cooldown = cooldown
-        self.minLearningRate = minLearningRate
-    }
-
-    public func onTrainBegin(model: Model) throws {
-        best = nil
-        wait = 0
-        cooldownLeft = 0
-    }
-
-    public func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws {
-        let value = try monitored(monitor, in: logs, by: "ReduceLROnPlateau")
-        if cooldownLeft > 0 {
-            cooldownLeft -= 1
-            wait = 0
-        }
-        if mode.improves(value, on: best, delta: minDelta, monitor: monitor) {
-            best = value
-            wait = 0
-        } else if cooldownLeft == 0 {
-            wait += 1
-            if wait >= patience, let optimizer = model.optimizer, optimizer.learningRate > minLearningRate {
-                optimizer.learningRate = Swift.max(optimizer.learningRate * factor, minLearningRate)
-                cooldownLeft = cooldown
-                wait = 0
-            }
-        }
     }
 }

@@ -4,14 +4,20 @@ import Foundation
 /// quantity improves (Keras' `ModelCheckpoint`). `{epoch}` or `{epoch:02d}` in the path
 /// become the 1-based epoch number. Each save is atomic.
 public final class ModelCheckpoint: Callback {
+    /// Where to save; `{epoch}` and `{epoch:02d}` become the epoch number.
     public let path: String
+    /// The quantity compared when ``saveBestOnly`` is set (`val_loss`).
     public let monitor: String
+    /// Whether to save only when `monitor` improves.
     public let saveBestOnly: Bool
+    /// Whether to save the weights (``Model/saveWeights(to:)``) rather than the whole model.
     public let saveWeightsOnly: Bool
+    /// Whether improving means going down or up (``MonitorMode/auto`` decides from the name).
     public let mode: MonitorMode
     /// The best monitored value saved so far.
     public private(set) var best: Float?
 
+    /// A callback saving to `path`, with Keras' defaults.
     public init(path: String, monitor: String = "val_loss", saveBestOnly: Bool = false, saveWeightsOnly: Bool = false,
                 mode: MonitorMode = .auto) {
         self.path = path
@@ -21,8 +27,12 @@ public final class ModelCheckpoint: Callback {
         self.mode = mode
     }
 
+    /// Forgets the best value of any previous training.
     public func onTrainBegin(model: Model) throws { best = nil }
 
+    /// Saves, unless ``saveBestOnly`` is set and `monitor` did not improve.
+    ///
+    /// - Throws: ``KilnError`` if the logs have no `monitor` or the file cannot be written.
     public func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws {
         if saveBestOnly {
             let value = try monitored(monitor, in: logs, by: "ModelCheckpoint")

@@ -58,8 +58,8 @@ struct ProgressBar {
 
     /// ` - name: value` for each entry, training ones first, each group sorted.
     static func format(_ logs: [String: Float]) -> String {
-        let names = logs.keys.filter { !$0.hasPrefix("val_") }.sorted() + logs.keys.filter { $0.hasPrefix("val_") }.sorted()
-        return names.map { " - \($0): \(number(logs[$0]!))" }.joined()
+        let sorted = logs.sorted { ($0.key.hasPrefix("val_") ? 1 : 0, $0.key) < ($1.key.hasPrefix("val_") ? 1 : 0, $1.key) }
+        return sorted.map { " - \($0.key): \(number($0.value))" }.joined()
     }
 
     /// Four decimals, or scientific notation for very small or large values (Keras).

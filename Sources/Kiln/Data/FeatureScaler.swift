@@ -98,9 +98,14 @@ public struct StandardScaler: FeatureScaler {
     /// An unfitted scaler.
     public init() {}
 
+    /// `1 / scale` per feature.
     public var multiplier: [Float] { scale.map { 1 / $0 } }
+    /// `-mean / scale` per feature.
     public var offset: [Float] { zip(mean, scale).map { -$0 / $1 } }
 
+    /// Learns each feature's mean and population standard deviation from `x` (`[samples, features]`).
+    ///
+    /// - Throws: ``KilnError`` if `x` is not a non-empty `[samples, features]` array.
     public mutating func fit(_ x: Tensor) throws {
         let columns = try featureColumns(x, for: "StandardScaler")
         mean = columns.map { column in Float(column.reduce(0.0) { $0 + Double($1) } / Double(column.count)) }
@@ -127,12 +132,17 @@ public struct MinMaxScaler: FeatureScaler {
         upper = range.upperBound
     }
 
+    /// `(upper - lower) / (max - min)` per feature (1 for a constant feature).
     public var multiplier: [Float] { zip(minimum, maximum).map { $1 > $0 ? (upper - lower) / ($1 - $0) : 1 } }
+    /// `lower - min * multiplier` per feature.
     public var offset: [Float] { zip(minimum, multiplier).map { lower - $0 * $1 } }
 
+    /// Learns each feature's minimum and maximum from `x` (`[samples, features]`).
+    ///
+    /// - Throws: ``KilnError`` if `x` is not a non-empty `[samples, features]` array.
     public mutating func fit(_ x: Tensor) throws {
         let columns = try featureColumns(x, for: "MinMaxScaler")
-        minimum = columns.map { $0.min()! }
-        maximum = columns.map { $0.max()! }
+        minimum = columns.map { $0.min() ?? 0 }
+        maximum = columns.map { $0.max() ?? 0 }
     }
 }

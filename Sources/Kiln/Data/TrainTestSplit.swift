@@ -36,15 +36,16 @@ public func trainTestSplit(_ x: Tensor, _ y: Tensor, testFraction: Double = 0.25
         for (index, label) in labels.enumerated() { byClass[label, default: []].append(index) }
         // Each class gives its share of the test set; rounding leftovers go to the largest remainders.
         let classes = byClass.keys.sorted()
-        let shares = classes.map { Double(byClass[$0]!.count) * Double(testCount) / Double(count) }
+        let members = classes.map { byClass[$0, default: []] }
+        let shares = members.map { Double($0.count) * Double(testCount) / Double(count) }
         var taken = shares.map { Int($0) }
         var order = classes.indices.sorted { shares[$0] - Double(taken[$0]) > shares[$1] - Double(taken[$1]) }
         while taken.reduce(0, +) < testCount, !order.isEmpty {
             let k = order.removeFirst()
-            if taken[k] < byClass[classes[k]]!.count { taken[k] += 1 }
+            if taken[k] < members[k].count { taken[k] += 1 }
         }
-        for (k, label) in classes.enumerated() {
-            test += byClass[label]!.shuffled(using: &generator).prefix(taken[k])
+        for (k, indices) in members.enumerated() {
+            test += indices.shuffled(using: &generator).prefix(taken[k])
         }
         test.shuffle(using: &generator)
     } else {

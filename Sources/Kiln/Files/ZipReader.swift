@@ -77,6 +77,9 @@ struct ZipReader {
         let raw: UnsafeRawBufferPointer
         var count: Int { raw.count }
 
+        /// The field at a place already checked to be inside the bytes (0 if it is not).
+        func field(_ offset: Int, _ size: Int) -> UInt64 { uint(offset, size) ?? 0 }
+
         func uint(_ offset: Int, _ size: Int) -> UInt64? {
             guard offset >= 0, size <= count, offset <= count - size else { return nil }
             var value: UInt64 = 0
@@ -142,10 +145,10 @@ struct ZipReader {
                                   fail: (String) -> KilnError) throws -> Entry {
         let p = position
         guard p <= limit - 46, bytes.uint(p, 4) == centralSignature else { throw fail("missing or out of place") }
-        let flags = bytes.uint(p + 8, 2)!, method = UInt16(bytes.uint(p + 10, 2)!), crc = UInt32(bytes.uint(p + 16, 4)!)
-        var compressed = bytes.uint(p + 20, 4)!, size = bytes.uint(p + 24, 4)!, local = bytes.uint(p + 42, 4)!
-        let nameLength = Int(bytes.uint(p + 28, 2)!), extraLength = Int(bytes.uint(p + 30, 2)!)
-        let commentLength = Int(bytes.uint(p + 32, 2)!)
+        let flags = bytes.field(p + 8, 2), method = UInt16(bytes.field(p + 10, 2)), crc = UInt32(bytes.field(p + 16, 4))
+        var compressed = bytes.field(p + 20, 4), size = bytes.field(p + 24, 4), local = bytes.field(p + 42, 4)
+        let nameLength = Int(bytes.field(p + 28, 2)), extraLength = Int(bytes.field(p + 30, 2))
+        let commentLength = Int(bytes.field(p + 32, 2))
         let next = p + 46 + nameLength + extraLength + commentLength
         guard next <= limit else { throw fail("its name, extra field or comment runs past the directory") }
         guard let name = String(bytes: bytes.raw[(p + 46)..<(p + 46 + nameLength)], encoding: .utf8) else {
@@ -187,7 +190,7 @@ struct ZipReader {
         guard header <= dataLimit - 30, bytes.uint(header, 4) == localSignature else {
             throw fail("\(name): its local header is missing or out of place")
         }
-        let dataOffset = header + 30 + Int(bytes.uint(header + 26, 2)!) + Int(bytes.uint(header + 28, 2)!)
+        let dataOffset = header + 30 + Int(bytes.field(header + 26, 2)) + Int(bytes.field(header + 28, 2))
         guard dataOffset <= dataLimit, Int(compressed) <= dataLimit - dataOffset else {
             throw fail("\(name): its \(compressed) bytes of data run into the central directory")
         }

@@ -69,6 +69,17 @@ open class Layer: SequentialElement, CustomStringConvertible {
         return variable
     }
 
+    /// The weight called `name` (`kernel`).
+    ///
+    /// - Throws: ``KilnError`` naming the layer and its weights if it has none called `name`.
+    public func weight(named name: String) throws -> LayerVariable {
+        guard let variable = variables.first(where: { $0.name == name }) else {
+            throw KilnError(.unknownName, "layer \(String(reflecting: self.name)) has no weight \(String(reflecting: name)); "
+                            + "its weights are: \(variables.map(\.name).joined(separator: ", "))")
+        }
+        return variable
+    }
+
     /// The weights' current values, in ``variables`` order.
     public var weights: [Tensor] { variables.map(\.value) }
 
@@ -95,6 +106,7 @@ open class Layer: SequentialElement, CustomStringConvertible {
         for (variable, value) in zip(variables, values) { try variable.buffer.setValue(value) }
     }
 
+    /// `dense_1 (Dense)`: the name and the type.
     public var description: String { "\(name) (\(Self.typeName))" }
 
     /// Builds the layer the first time, and checks later calls use the same input shapes.
@@ -121,6 +133,13 @@ open class Layer: SequentialElement, CustomStringConvertible {
     static func shapesText(_ shapes: [[Int]]) -> String {
         shapes.map { "(None, " + $0.map(String.init).joined(separator: ", ") + ")" }.joined(separator: ", ")
             .replacingNone()
+    }
+}
+
+extension Layer {
+    /// The per-sample shapes of graph inputs (without their leading batch dimension).
+    func inputShapes(_ inputs: [Node]) -> [[Int]] {
+        inputs.map { $0.shape.dims.dropFirst().map { $0.staticSize ?? 0 } }
     }
 }
 

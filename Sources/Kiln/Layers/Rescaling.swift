@@ -3,6 +3,8 @@ import KilnGraph
 /// Multiplies each feature by `scale` and adds `offset`: fixed, untrained weights that put
 /// preprocessing inside the model (``FeatureScaler/layer(name:)``), so it is saved with it.
 ///
+/// Shapes: input `[batch, ..., features]`, output the same; `scale` and `offset` are `[features]`.
+///
 /// Kiln's `Rescaling` takes one scale and offset per feature (the last axis); Keras' takes
 /// scalars and has no weights.
 public final class Rescaling: Layer {

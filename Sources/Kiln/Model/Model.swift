@@ -132,7 +132,13 @@ open class Model: @unchecked Sendable {
         var values: [ObjectIdentifier: Node] = [:]
         for (input, node) in zip(inputs, inputNodes) { values[ObjectIdentifier(input)] = node }
         for call in calls {
-            let operands = call.inputs.map { values[ObjectIdentifier($0)]! }
+            let operands = try call.inputs.map { input in
+                guard let node = values[ObjectIdentifier(input)] else {
+                    throw KilnError(.invalidGraph, "model \(String(reflecting: name)): layer \(call.layer.name) is called on a "
+                                    + "value computed after it")
+                }
+                return node
+            }
             do {
                 values[ObjectIdentifier(call.output)] = try call.layer.call(operands, context: context)
             } catch {

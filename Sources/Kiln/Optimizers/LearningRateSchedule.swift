@@ -26,9 +26,13 @@ protocol SavableSchedule: LearningRateSchedule {
 /// `initialLearningRate * decayRate ^ (step / decaySteps)`, the exponent floored when
 /// `staircase` (Keras' `ExponentialDecay`).
 public struct ExponentialDecay: SavableSchedule, Equatable {
+    /// The rate at step 0.
     public let initialLearningRate: Float
+    /// The number of steps over which the rate is multiplied by `decayRate` once.
     public let decaySteps: Int
+    /// The factor per `decaySteps` steps.
     public let decayRate: Float
+    /// Whether the rate drops in steps (an integer exponent) rather than smoothly.
     public let staircase: Bool
 
     /// A rate starting at `initialLearningRate`, multiplied by `decayRate` every
@@ -40,12 +44,14 @@ public struct ExponentialDecay: SavableSchedule, Equatable {
         self.staircase = staircase
     }
 
+    /// The rate in the training graph.
     public func rate(at step: Node) throws -> Node {
         var exponent = try step / Float(decaySteps)
         if staircase { exponent = try floor(exponent) }
         return try pow(step.graph.constant(decayRate), exponent) * initialLearningRate
     }
 
+    /// The rate in Swift.
     public func rate(at step: Int) -> Float {
         var exponent = Float(step) / Float(decaySteps)
         if staircase { exponent.round(.down) }

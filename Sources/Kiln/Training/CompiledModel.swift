@@ -185,36 +185,3 @@ extension TrainingProgram {
         return results
     }
 }
-
-extension Model {
-    /// Configures training: the optimizer, the loss and the metrics to report. The graphs
-    /// are built and compiled at the first `fit`, `evaluate` or `predict`.
-    ///
-    /// The optimizer owns its state (iteration count, learning rate, slots), as in Keras: a
-    /// new optimizer starts from nothing, the same optimizer compiled again carries on, and
-    /// the optimizer it replaces keeps its state to itself.
-    ///
-    /// - Parameter backend: Where programs run; `KILN_BACKEND` or the JIT by default.
-    public func compile(optimizer: Optimizer = RMSprop(), loss: Loss, metrics: [Metric] = [], backend: Backend = .default) {
-        building.withLock { _ in setCompileOptions(optimizer: optimizer, loss: loss, metrics: metrics, backend: backend) }
-    }
-
-    private func setCompileOptions(optimizer: Optimizer, loss: Loss, metrics: [Metric], backend: Backend) {
-        if let previous = compileOptions?.optimizer, previous !== optimizer, previous.store === store {
-            previous.moveState(to: VariableStore())
-        }
-        optimizer.moveState(to: store)
-        compileOptions = CompileOptions(optimizer: optimizer, loss: loss, metrics: metrics, backend: backend)
-        if let compiled {
-            compiled.train = nil
-            compiled.evaluate = nil
-        }
-    }
-
-    /// The optimizer given to `compile`.
-    public var optimizer: Optimizer? { compileOptions?.optimizer }
-    /// The loss given to `compile`.
-    public var loss: Loss? { compileOptions?.loss }
-    /// The backend the model's programs run on.
-    public var backend: Backend { compileOptions?.backend ?? .default }
-}

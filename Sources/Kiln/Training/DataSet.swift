@@ -138,9 +138,9 @@ extension Model {
         let perSample = Array(y.shape.dropFirst())
         let elements = perSample.reduce(1, *)
         let outputShape = output?.shape ?? []
-        if compileOptions?.loss.sparseTargets == true {
+        if let loss = compileOptions?.loss, loss.sparseTargets {
             guard elements == 1 else {
-                throw KilnError(.invalidData, "loss \(compileOptions!.loss.name) takes one class index per sample, "
+                throw KilnError(.invalidData, "loss \(loss.name) takes one class index per sample, "
                                 + "got y of shape \(y.shape)")
             }
             return []

@@ -22,10 +22,12 @@ public final class ValidatingProgram: Program {
     private let reference: InterpreterProgram
     private let graph: Graph
     private let decisions: [NodeID]
+    /// The inputs, outputs and variables of the program as compiled for the caller.
     public let signature: ProgramSignature
     /// Relative and absolute tolerances.
     public let rtol: Float, atol: Float
 
+    /// The checked program's variables.
     public var variables: VariableStore { checked.variables }
 
     /// Compiles `graph` for `outputs` with `compile` (the JIT by default) and with the interpreter.
@@ -59,6 +61,9 @@ public final class ValidatingProgram: Program {
     private static func decisionName(_ id: NodeID) -> String { "kiln_validate/\(id.index)" }
     private static func operandName(_ id: NodeID, _ k: Int) -> String { "kiln_validate/\(id.index)/\(k)" }
 
+    /// Runs the checked program once and compares it with the interpreter (see above).
+    ///
+    /// - Throws: ``KilnError`` for any difference, or any error of the programs themselves.
     public func run(feeds: [String: Tensor]) throws -> [String: Tensor] {
         for name in reference.variables.names { try reference.variables.setValue(try checked.variables.value(name), for: name) }
         let batch = try signature.batchSize(of: feeds)

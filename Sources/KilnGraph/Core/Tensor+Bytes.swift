@@ -11,11 +11,14 @@ extension Tensor {
     /// (`float`, `int32_t`, or `uint8_t` 0/1 for `bool`).
     package func withUnsafeRawPointer<R>(_ body: (UnsafeRawPointer) throws -> R) rethrows -> R {
         switch storage {
-        case .float32(let a): return try a.withUnsafeBytes { try body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 16)!) }
-        case .int32(let a): return try a.withUnsafeBytes { try body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 16)!) }
-        case .bool(let a): return try a.withUnsafeBytes { try body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 16)!) }
+        case .float32(let a): return try a.withUnsafeBytes { try body($0.baseAddress ?? Self.emptyAddress) }
+        case .int32(let a): return try a.withUnsafeBytes { try body($0.baseAddress ?? Self.emptyAddress) }
+        case .bool(let a): return try a.withUnsafeBytes { try body($0.baseAddress ?? Self.emptyAddress) }
         }
     }
+
+    /// A valid, aligned address for a tensor without elements, which C never reads through.
+    private nonisolated(unsafe) static let emptyAddress = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64))
 
     /// Copies the elements to `destination`, which has room for ``byteCount`` bytes.
     package func copyBytes(to destination: UnsafeMutableRawPointer) {

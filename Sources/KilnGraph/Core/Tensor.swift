@@ -120,18 +120,24 @@ public protocol TensorScalar: Hashable, Sendable {
 }
 
 extension Float: TensorScalar {
+    /// `float32`.
     public static var dtype: DType { .float32 }
+    /// `float32` storage.
     public static func storage(_ scalars: [Float]) -> Tensor.Storage { .float32(scalars) }
 }
 
 extension Int32: TensorScalar {
+    /// `int32`.
     public static var dtype: DType { .int32 }
+    /// `int32` storage.
     public static func storage(_ scalars: [Int32]) -> Tensor.Storage { .int32(scalars) }
 }
 
 extension Bool: TensorScalar {
     /// `false`, the boolean padding value.
     public static var zero: Bool { false }
+    /// `bool`.
     public static var dtype: DType { .bool }
+    /// `bool` storage.
     public static func storage(_ scalars: [Bool]) -> Tensor.Storage { .bool(scalars) }
 }

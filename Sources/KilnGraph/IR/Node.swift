@@ -31,8 +31,10 @@ public struct Node: Hashable, CustomStringConvertible {
     /// The node's printer line, `%5 = matmul %3, %4 : f32[?,16]`.
     public var description: String { Printer.line(definition, id: id) }
 
+    /// Whether both handles name the same node of the same graph.
     public static func == (a: Node, b: Node) -> Bool { a.graph === b.graph && a.id == b.id }
 
+    /// Hashes the graph's identity and the node's position.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(ObjectIdentifier(graph))
         hasher.combine(id)

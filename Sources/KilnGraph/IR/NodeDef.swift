@@ -6,6 +6,7 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The node at `index`.
     public init(_ index: Int) { self.index = index }
 
+    /// Graph order: earlier nodes first.
     public static func < (a: NodeID, b: NodeID) -> Bool { a.index < b.index }
 
     /// `%5`.
