@@ -61,11 +61,13 @@ let package = Package(
         .executableTarget(name: "TransferLearning", dependencies: ["Kiln"], path: "Examples/TransferLearning"),
 
         // MARK: Tests
-        .testTarget(name: "KilnGraphTests", dependencies: ["KilnGraph"]),
-        .testTarget(name: "KilnCompilerTests", dependencies: ["KilnCompiler"], exclude: ["Golden"]),
-        .testTarget(name: "KilnInterpreterTests", dependencies: ["KilnInterpreter"]),
-        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnInterpreter"]),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln"], exclude: ["Fixtures"]),
+        // Helpers every test target shares: tolerance checks, literals, error expectations.
+        .target(name: "KilnTestSupport", dependencies: ["KilnGraph"], path: "Tests/KilnTestSupport"),
+        .testTarget(name: "KilnGraphTests", dependencies: ["KilnGraph", "KilnTestSupport"]),
+        .testTarget(name: "KilnCompilerTests", dependencies: ["KilnCompiler", "KilnTestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "KilnInterpreterTests", dependencies: ["KilnInterpreter", "KilnTestSupport"]),
+        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnInterpreter", "KilnTestSupport"]),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnTestSupport"], exclude: ["Fixtures"]),
         // Runs the example programs, which `swift test` builds with everything else.
         .testTarget(name: "ExampleTests"),
     ],

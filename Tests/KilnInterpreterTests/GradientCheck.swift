@@ -83,25 +83,19 @@ func checkGradients(_ c: GradientCase) throws {
         let x = try #require(feeds[name])
         let gradient = try #require(analytic["g\(position)"])
         #expect(gradient.shape == x.shape, "seed \(seed): gradient shape \(gradient.shape) for operand \(x.shape)")
-        for element in 0..<x.scalarCount {
-            func lossAt(_ delta: Float) throws -> Float {
-                var values = x.scalars
-                values[element] += delta
-                var shifted = feeds
-                shifted[name] = try Tensor(shape: x.shape, scalars: values)
-                return try #require(try lossProgram.run(feeds: shifted)["loss"]).scalars[0]
-            }
-            let h = GradientTolerance.step
-            let numeric = (try -lossAt(2 * h) + 8 * lossAt(h) - 8 * lossAt(-h) + lossAt(-2 * h)) / (12 * h)
-            let exact = gradient.scalars[element]
-            let bound = GradientTolerance.atol + GradientTolerance.rtol * Swift.abs(numeric)
-            if !(Swift.abs(numeric - exact) <= bound) {
-                Issue.record("""
-                    \(c.testDescription), seed \(seed): d loss / d \(name)[\(element)] is \(exact) by autodiff \
-                    but \(numeric) by finite differences (atol \(GradientTolerance.atol), rtol \(GradientTolerance.rtol))
-                    """)
-                return
-            }
+        func lossAt(_ element: Int, _ delta: Float) throws -> Float {
+            var values = x.scalars
+            values[element] += delta
+            var shifted = feeds
+            shifted[name] = try Tensor(shape: x.shape, scalars: values)
+            return try #require(try lossProgram.run(feeds: shifted)["loss"]).scalars[0]
         }
+        let h = GradientTolerance.step
+        let numeric = try (0..<x.scalarCount).map { k in
+            (try -lossAt(k, 2 * h) + 8 * lossAt(k, h) - 8 * lossAt(k, -h) + lossAt(k, -2 * h)) / (12 * h)
+        }
+        expectClose(gradient, try Tensor(shape: x.shape, scalars: numeric), rtol: GradientTolerance.rtol,
+                    atol: GradientTolerance.atol, "\(c.testDescription), seed \(seed): d loss / d \(name) by autodiff "
+                    + "against finite differences")
     }
 }

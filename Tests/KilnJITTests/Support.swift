@@ -1,6 +1,7 @@
 import KilnGraph
 import KilnInterpreter
 import KilnJIT
+@_exported import KilnTestSupport
 import Testing
 
 /// How a test input is drawn.
@@ -127,31 +128,3 @@ func expectParity(_ graph: Graph, outputs: [String: Node], batched: Bool, seed: 
                     "\(context) variable \(name) seed \(seed)", sourceLocation: sourceLocation)
     }
 }
-
-/// Whether `actual` has `expected`'s type and its values within `atol + rtol * |expected|`
-/// (NaN matching NaN, infinities matching exactly); records an issue naming the first difference.
-@discardableResult
-func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Float, atol: Float, _ context: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
-    guard actual.type == expected.type else {
-        Issue.record("\(context): type \(actual.type), expected \(expected.type)", sourceLocation: sourceLocation)
-        return false
-    }
-    for (index, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() {
-        let close = (a.isNaN && e.isNaN) || a == e || (e.isFinite && Swift.abs(a - e) <= atol + rtol * Swift.abs(e))
-        if !close {
-            Issue.record("\(context): element \(index) is \(a), expected \(e) (rtol \(rtol), atol \(atol))",
-                         sourceLocation: sourceLocation)
-            return false
-        }
-    }
-    return true
-}
-
-/// A stable 64-bit FNV-1a hash, for seeds derived from test names.
-func stableSeed(_ text: String) -> UInt64 {
-    text.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
-}
-
-/// A tensor from literal values (tests only: the shape is known to fit).
-func t<T: TensorScalar>(_ shape: [Int], _ values: [T]) -> Tensor { try! Tensor(shape: shape, scalars: values) }

@@ -1,20 +1,7 @@
 import Foundation
 import Kiln
+@_exported import KilnTestSupport
 import Testing
-
-/// Expects `body` to throw a ``KilnError`` whose message contains every fragment.
-func expectError(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
-    do {
-        try body()
-        Issue.record("expected an error mentioning \(fragments)", sourceLocation: sourceLocation)
-    } catch let error as KilnError {
-        for fragment in fragments where !error.message.contains(fragment) {
-            Issue.record("\(error.message) does not mention \(fragment)", sourceLocation: sourceLocation)
-        }
-    } catch {
-        Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
-    }
-}
 
 func smallClassifier(classes: Int = 3, backend: Backend = .jit) -> Sequential {
     let model = Sequential([Input(shape: [4], name: "features"), Dense(8, activation: .relu, name: "hidden"),

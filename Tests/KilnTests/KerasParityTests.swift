@@ -73,20 +73,12 @@ struct KerasParityTests {
                 losses.append(try #require(model.trainOnBatch(x.rows(rows), y.rows(rows))["loss"]))
             }
         }
-        var worst: Float = 0
-        for (step, (ours, keras)) in zip(losses, c.step_losses).enumerated() {
-            let error = Swift.abs(ours - keras)
-            worst = Swift.max(worst, error / Swift.max(Swift.abs(keras), 1e-12))
-            #expect(error <= Self.rtol * Swift.abs(keras) + Self.atol, "step \(step): loss \(ours), Keras \(keras)")
-        }
-        #expect(losses.count == c.step_losses.count)
+        let stepLosses = Tensor(losses).compared(to: Tensor(c.step_losses), rtol: Self.rtol, atol: Self.atol)
+        #expect(stepLosses.passes, "per-step losses against Keras': \(stepLosses)")
         for (index, (ours, keras)) in zip(model.getWeights(), c.final_weights).enumerated() {
-            #expect(ours.shape == keras.shape)
-            for (k, (a, b)) in zip(ours.scalars, keras.values).enumerated() where Swift.abs(a - b) > Self.rtol * Swift.abs(b) + Self.atol {
-                Issue.record("weight \(index) element \(k): \(a), Keras \(b)")
-                break
-            }
+            expectClose(ours, try Tensor(shape: keras.shape, scalars: keras.values), rtol: Self.rtol, atol: Self.atol,
+                        "weight \(index) against Keras'")
         }
-        print("keras parity \(c.testDescription) on \(backend): worst per-step loss relative error \(worst)")
+        print("keras parity \(c.testDescription) on \(backend): worst per-step loss relative error \(stepLosses.maxRelativeError)")
     }
 }

@@ -98,12 +98,14 @@ public final class ValidatingProgram: Program {
     }
 
     private func compare(_ actual: Tensor, _ expected: Tensor, what: String) throws {
-        for (index, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() {
-            let close = (a.isNaN && e.isNaN) || a == e || (e.isFinite && Swift.abs(a - e) <= atol + rtol * Swift.abs(e))
-            if !close {
-                throw KilnError(.runtime, "KILN_VALIDATE: \(what) element \(index) is \(a) on the JIT but \(e) on the "
-                                + "interpreter (rtol \(rtol), atol \(atol))")
-            }
+        let comparison = actual.compared(to: expected, rtol: rtol, atol: atol)
+        guard !comparison.passes else { return }
+        guard let worst = comparison.worst else {
+            throw KilnError(.runtime, "KILN_VALIDATE: \(what) is \(comparison.actualType) on the JIT but "
+                            + "\(comparison.expectedType) on the interpreter")
         }
+        throw KilnError(.runtime, "KILN_VALIDATE: \(what) element \(worst.index) is \(worst.actual) on the JIT but "
+                        + "\(worst.expected) on the interpreter (\(comparison.mismatches) elements outside rtol \(rtol), "
+                        + "atol \(atol))")
     }
 }
