@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "KilnCompiler", targets: ["KilnCompiler"]),
         .library(name: "KilnInterpreter", targets: ["KilnInterpreter"]),
         .library(name: "KilnJIT", targets: ["KilnJIT"]),
+        .library(name: "KilnSamples", targets: ["KilnSamples"]),
         // MARK: Tools
         .executable(name: "kiln", targets: ["kiln"]),
     ],
@@ -43,10 +44,14 @@ let package = Package(
             ]
         ),
 
+        // Ready-made graphs with seeded inputs: demo data for the tool, the benchmarks and tests.
+        .target(name: "KilnSamples", dependencies: ["Kiln"]),
+
         // MARK: Tools
         .executableTarget(
             name: "kiln",
-            dependencies: ["Kiln", "KilnKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "KilnSamples", "KilnKernels",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/kiln"
         ),
 
@@ -64,12 +69,13 @@ let package = Package(
         // Helpers every test target shares: tolerance checks, literals, error expectations.
         .target(name: "KilnTestSupport", dependencies: ["KilnGraph"], path: "Tests/KilnTestSupport"),
         .testTarget(name: "KilnGraphTests", dependencies: ["KilnGraph", "KilnTestSupport"]),
-        .testTarget(name: "KilnCompilerTests", dependencies: ["KilnCompiler", "KilnTestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "KilnCompilerTests", dependencies: ["KilnCompiler", "KilnSamples", "KilnTestSupport"],
+                    exclude: ["Golden"]),
         .testTarget(name: "KilnInterpreterTests", dependencies: ["KilnInterpreter", "KilnTestSupport"]),
-        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnInterpreter", "KilnTestSupport"]),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnTestSupport"], exclude: ["Fixtures"]),
-        // Runs the example programs, which `swift test` builds with everything else.
-        .testTarget(name: "ExampleTests"),
+        .testTarget(name: "KilnJITTests", dependencies: ["KilnJIT", "KilnInterpreter", "KilnSamples", "KilnTestSupport"]),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnSamples", "KilnTestSupport"], exclude: ["Fixtures"]),
+        // Runs the example programs and the kiln tool, which `swift test` builds with everything else.
+        .testTarget(name: "ExampleTests", dependencies: ["Kiln"]),
     ],
     swiftLanguageModes: [.v6]
 )

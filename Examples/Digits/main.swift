@@ -1,13 +1,14 @@
 // The first real neural network: 8x8 handwritten digits (UCI), a standardised input and
 // one hidden layer, 97-98% of the test digits right.
 //
-//   swift run -c release Digits [--epochs 60] [--data Examples/Data]
+//   swift run -c release Digits [--epochs 60] [--data Examples/Data] [--save digits.kiln]
 import Kiln
 
 Kiln.run {
     Kiln.setRandomSeed(42)
     let epochs: Int = try Kiln.option("epochs", default: 60)
     let data: String = try Kiln.option("data", default: "Examples/Data")
+    let save: String = try Kiln.option("save", default: "")
 
     // 1797 digits: 64 pixel intensities (0-16), then the label.
     let table = try CSVTable(contentsOf: data + "/digits.csv.gz")
@@ -43,6 +44,10 @@ Kiln.run {
     print("\nconfusion (row: true digit, column: predicted)")
     print("     " + (0..<10).map { pad(String($0), 4) }.joined())
     for digit in 0..<10 { print(pad(String(digit), 4) + " " + confusion[digit].map { pad($0 == 0 ? "." : String($0), 4) }.joined()) }
+    if !save.isEmpty {
+        try model.save(to: save)
+        print("\nsaved the trained model (it takes standardised pixels) to \(save); see it with `swift run kiln summary \(save)`")
+    }
     print("RESULT accuracy=\(fixed(scores["accuracy"]!))")
 }
 

@@ -93,7 +93,7 @@ public final class JITProgram: Program, @unchecked Sendable {
         self.feedSlots = feedSlots
         inputSlots = signature.inputs.map { input in feedSlots.first { $0.1 == input.name }?.0 }
         let total = Stopwatch.now - start
-        switches.log(1, formatted("compile: %.2f ms (passes %.2f, C %.2f, TinyCC %.2f); %d nodes -> %d kernels; %d lines of C",
+        switches.log(1, cFormat("compile: %.2f ms (passes %.2f, C %.2f, TinyCC %.2f); %d nodes -> %d kernels; %d lines of C",
                                        total * 1e3, lowered.optimizeSeconds * 1e3, lowered.renderSeconds * 1e3,
                                        unit.compileSeconds * 1e3, graph.nodes.count, lowered.unit.kernelCount,
                                        lowered.unit.source.count { $0 == "\n" }))
@@ -245,14 +245,5 @@ public final class JITProgram: Program, @unchecked Sendable {
         fputs(source, file)
         fclose(file)
         switches.log(1, "KILN_DUMP_C: wrote \(path)")
-    }
-}
-
-/// `String(format:)` without Foundation, for the handful of numbers debug output prints.
-func formatted(_ format: String, _ arguments: CVarArg...) -> String {
-    withVaList(arguments) { list in
-        var buffer = [CChar](repeating: 0, count: 512)
-        let length = Int(vsnprintf(&buffer, buffer.count, format, list))
-        return String(decoding: buffer.prefix(max(0, min(length, buffer.count - 1))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

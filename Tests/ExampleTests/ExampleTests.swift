@@ -9,89 +9,46 @@ struct ExampleTests {
         .deletingLastPathComponent()
     static let data = repository.appendingPathComponent("Examples/Data").path
 
-    struct Run {
-        let status: Int32
-        let output: String
-        let errors: String
-
-        /// The `key=value` figures of the `RESULT` line.
-        var result: [String: Double] {
-            guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("RESULT ") }) else { return [:] }
-            var figures: [String: Double] = [:]
-            for pair in line.dropFirst(7).split(separator: " ") {
-                let parts = pair.split(separator: "=")
-                if parts.count == 2, let value = Double(parts[1]) { figures[String(parts[0])] = value }
-            }
-            return figures
-        }
-    }
-
-    /// Runs `name` with `arguments` in a fresh directory (the plots go there).
-    func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-example-\(name)-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile(), err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let plots = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        for plot in plots where plot.hasSuffix(".svg") {
-            let text = try String(contentsOf: directory.appendingPathComponent(plot), encoding: .utf8)
-            #expect(text.hasPrefix("<svg") && text.contains("</svg>"), "\(name) wrote an incomplete \(plot)")
-        }
-        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
-                   errors: String(decoding: err, as: UTF8.self))
-    }
-
     @Test func productLiked() throws {
-        let result = try run("ProductLiked", [])
+        let result = try runProgram("ProductLiked", [])
         #expect(result.status == 0, "\(result.errors)")
         #expect((result.result["accuracy"] ?? 0) >= 0.8, "\(result.output)")
     }
 
     @Test func digits() throws {
-        let result = try run("Digits", ["--epochs", "15", "--data", Self.data])
+        let result = try runProgram("Digits", ["--epochs", "15", "--data", Self.data])
         #expect(result.status == 0, "\(result.errors)")
         #expect((result.result["accuracy"] ?? 0) >= 0.93, "\(result.output)")
     }
 
     @Test("Digits trains with every JIT call checked against the interpreter (KILN_VALIDATE=1)")
     func digitsValidated() throws {
-        let result = try run("Digits", ["--epochs", "3", "--data", Self.data], environment: ["KILN_VALIDATE": "1"])
+        let result = try runProgram("Digits", ["--epochs", "3", "--data", Self.data], environment: ["KILN_VALIDATE": "1"])
         #expect(result.status == 0, "\(result.errors)")
         #expect((result.result["accuracy"] ?? 0) >= 0.8, "\(result.output)")
     }
 
     @Test func pricePrediction() throws {
-        let result = try run("PricePrediction", ["--epochs", "40"])
+        let result = try runProgram("PricePrediction", ["--epochs", "40"])
         let figures = result.result
         #expect(result.status == 0, "\(result.errors)")
         #expect((figures["mae"] ?? .infinity) < 0.5 * (figures["baseline"] ?? 0), "\(result.output)")
     }
 
     @Test func diabetes() throws {
-        let result = try run("Diabetes", ["--epochs", "100", "--data", Self.data])
+        let result = try runProgram("Diabetes", ["--epochs", "100", "--data", Self.data])
         #expect(result.status == 0, "\(result.errors)")
         #expect((result.result["r2"] ?? 0) > 0.3, "\(result.output)")
     }
 
     @Test func clustering() throws {
-        let result = try run("Clustering", ["--epochs", "20", "--data", Self.data])
+        let result = try runProgram("Clustering", ["--epochs", "20", "--data", Self.data])
         #expect(result.status == 0, "\(result.errors)")
         #expect((result.result["purity"] ?? 0) > 0.35, "\(result.output)")
     }
 
     @Test func semiSupervised() throws {
-        let result = try run("SemiSupervised", ["--epochs", "60", "--data", Self.data])
+        let result = try runProgram("SemiSupervised", ["--epochs", "60", "--data", Self.data])
         let figures = result.result
         #expect(result.status == 0, "\(result.errors)")
         #expect((figures["baseline"] ?? 0) > 0.6, "\(result.output)")
@@ -99,13 +56,13 @@ struct ExampleTests {
     }
 
     @Test func reinforcement() throws {
-        let result = try run("Reinforcement", [])
+        let result = try runProgram("Reinforcement", [])
         #expect(result.status == 0, "\(result.errors)")
         #expect((result.result["average"] ?? 0) >= 195, "\(result.output)")
     }
 
     @Test func transferLearning() throws {
-        let result = try run("TransferLearning", ["--epochs", "20", "--data", Self.data])
+        let result = try runProgram("TransferLearning", ["--epochs", "20", "--data", Self.data])
         let figures = result.result
         #expect(result.status == 0, "\(result.errors)")
         #expect((figures["transfer"] ?? 0) > 0.8 && (figures["scratch"] ?? 0) > 0.6, "\(result.output)")
@@ -116,7 +73,7 @@ struct ExampleTests {
     }
 
     @Test func aMissingDataFileIsOneLineAndStatusOne() throws {
-        let result = try run("Digits", ["--data", "/nonexistent"])
+        let result = try runProgram("Digits", ["--data", "/nonexistent"])
         #expect(result.status == 1)
         #expect(result.errors.hasPrefix("error: ") && result.errors.split(separator: "\n").count == 1, "\(result.errors)")
         #expect(result.errors.contains("/nonexistent/digits.csv.gz"))

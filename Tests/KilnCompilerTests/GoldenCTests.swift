@@ -1,3 +1,4 @@
+import KilnSamples
 import Foundation
 import KilnCompiler
 import KilnGraph

@@ -1,3 +1,4 @@
+@_exported import KilnSamples
 import KilnGraph
 import KilnInterpreter
 import KilnJIT

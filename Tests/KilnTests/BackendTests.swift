@@ -1,3 +1,4 @@
+import KilnSamples
 import Kiln
 import Testing
 

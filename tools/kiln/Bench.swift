@@ -1,3 +1,4 @@
+import KilnSamples
 import ArgumentParser
 import Kiln
 import KilnKernels
@@ -5,8 +6,8 @@ import KilnKernels
 /// `kiln bench ...`: benchmarks (build with `-c release`).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks; run a release build: swift run -c release kiln bench kernels.",
-        subcommands: [BenchKernels.self, BenchTrain.self])
+        abstract: "Benchmarks; run a release build: swift run -c release kiln bench MODEL.kiln|kernels|train.",
+        subcommands: [BenchModel.self, BenchKernels.self, BenchTrain.self], defaultSubcommand: BenchModel.self)
 }
 
 /// `kiln bench kernels`: GEMM, a fused elementwise chain, and compile time.
@@ -29,17 +30,7 @@ struct BenchKernels: ParsableCommand {
         try benchCompile()
     }
 
-    private func median(_ body: () throws -> Void) rethrows -> Double {
-        try body()
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let start = ContinuousClock.now
-            try body()
-            let elapsed = ContinuousClock.now - start
-            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-        }
-        return times.sorted()[times.count / 2]
-    }
+    private func median(_ body: () throws -> Void) rethrows -> Double { try medianTime(repeats: repeats, body) }
 
     /// The same product through a JIT program (result assigned to a variable, so nothing is
     /// copied out to Swift) and through `cblas_sgemm` called directly.
@@ -109,17 +100,4 @@ struct BenchKernels: ParsableCommand {
             print("  arena \(memory.arenaBytes) bytes = \(arena / 1024) KiB at batch 128 (unplanned \(unplanned / 1024) KiB)")
         }
     }
-}
-
-/// `x` with `digits` decimals.
-func fixed(_ x: Double, _ digits: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let rounded = (x * scale).rounded() / scale
-    var text = "\(rounded)"
-    if let dot = text.firstIndex(of: ".") {
-        let decimals = text.distance(from: dot, to: text.endIndex) - 1
-        if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
-    }
-    return text
 }

@@ -41,7 +41,7 @@ struct BenchTrain: ParsableCommand {
         let samples: Int
         let batch: Int
 
-        var classes: Int { sizes.last! }
+        var classes: Int { sizes.last ?? 1 }
 
         /// 2-16-8-1 with relu and sigmoid for binary crossentropy, or relu layers and softmax
         /// for sparse categorical crossentropy; Adam.
@@ -66,7 +66,7 @@ struct BenchTrain: ParsableCommand {
                 let scores = (0..<Swift.max(classes, 2)).map { k in
                     (0..<sizes[0]).reduce(Float(0)) { $0 + values[row * sizes[0] + $1] * rule[k * sizes[0] + $1] }
                 }
-                let best = scores.indices.max { scores[$0] < scores[$1] }!
+                let best = scores.indices.max { scores[$0] < scores[$1] } ?? 0
                 labels.append(classes == 1 ? (scores[0] > 0 ? 1 : 0) : Float(best))
             }
             return (x, try Tensor(shape: classes == 1 ? [samples, 1] : [samples], scalars: labels))
@@ -108,34 +108,7 @@ struct BenchTrain: ParsableCommand {
             predictTimes.append(elapsed(since: start) / 2000)
         }
         print(pad(workload.name, 10) + pad(String(workload.samples), 10, right: true) + pad(String(workload.batch), 8, right: true)
-              + pad(Self.rate(throughput), 21, right: true) + pad(Self.milliseconds(median(firstSteps)), 13, right: true)
-              + pad(Self.microseconds(median(predictTimes)), 19, right: true))
-    }
-
-    static func rate(_ value: Double) -> String {
-        value >= 1e6 ? String(format1: value / 1e6) + "M" : String(format1: value / 1e3) + "k"
-    }
-
-    static func milliseconds(_ seconds: Double) -> String { String(format1: seconds * 1e3) + " ms" }
-    static func microseconds(_ seconds: Double) -> String { String(format1: seconds * 1e6) + " µs" }
-}
-
-private func elapsed(since start: ContinuousClock.Instant) -> Double {
-    let duration = ContinuousClock.now - start
-    return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-}
-
-private func median(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.sorted()[values.count / 2] }
-
-private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
-    let room = String(repeating: " ", count: Swift.max(0, width - text.count))
-    return right ? room + text : text + room
-}
-
-extension String {
-    /// One decimal place.
-    init(format1 value: Double) {
-        let tenths = (value * 10).rounded()
-        self = "\(Int(tenths) / 10).\(abs(Int(tenths) % 10))"
+              + pad(rate(throughput), 21, right: true) + pad(milliseconds(median(firstSteps)), 13, right: true)
+              + pad(microseconds(median(predictTimes)), 19, right: true))
     }
 }

@@ -1,15 +1,15 @@
 import ArgumentParser
 import Kiln
 
-/// `kiln dump-c <graph>`: the generated C.
+/// `kiln dump-c MODEL.kiln|SAMPLE [--step]`: the generated C.
 struct DumpC: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dump-c", abstract: "Print the C translation unit a graph compiles into.")
+        commandName: "dump-c", abstract: "Print the C translation unit a model's program or a sample graph compiles into.")
 
-    @OptionGroup var graph: GraphArgument
+    @OptionGroup var subject: SubjectArgument
 
     func run() throws {
-        let sample = try graph.load()
-        print(try Lowering.lower(sample.graph, outputs: sample.outputs).unit.source, terminator: "")
+        let loaded = try subject.load()
+        print(try Lowering.lower(loaded.graph, outputs: loaded.outputs).unit.source, terminator: "")
     }
 }

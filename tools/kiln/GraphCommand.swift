@@ -2,12 +2,13 @@ import Foundation
 import ArgumentParser
 import Kiln
 
-/// `kiln graph <graph> [--optimized] [--dot]`: the graph as text or Graphviz DOT.
+/// `kiln graph MODEL.kiln|SAMPLE [--step] [--optimized] [--dot] [--svg FILE]`: the graph as
+/// text or Graphviz DOT.
 struct GraphCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "graph", abstract: "Print a graph as text or Graphviz DOT, before or after the passes.")
 
-    @OptionGroup var graph: GraphArgument
+    @OptionGroup var subject: SubjectArgument
     @Flag(help: "Show the graph after the optimizer's passes, with its kernels.")
     var optimized = false
     @Flag(help: "Print Graphviz DOT (render with `dot -Tsvg`); kernels are clusters.")
@@ -16,8 +17,8 @@ struct GraphCommand: ParsableCommand {
     var svg: String?
 
     func run() throws {
-        let sample = try graph.load()
-        var function = try Function(graph: sample.graph, outputs: sample.outputs)
+        let loaded = try subject.load()
+        var function = try Function(graph: loaded.graph, outputs: loaded.outputs)
         if optimized { function = try Pipeline.optimize(function) }
         if let svg {
             try Self.render(function.dot, to: svg)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kiln
+import KilnSamples
 
 /// `kiln samples`: the built-in graphs.
 struct Samples: ParsableCommand {
@@ -9,20 +10,6 @@ struct Samples: ParsableCommand {
         for name in SampleGraphs.names {
             let sample = try SampleGraphs.sample(named: name)
             print("\(name.padding(20))\(sample.summary)")
-        }
-    }
-}
-
-/// The graph argument every command takes.
-struct GraphArgument: ParsableArguments {
-    @Argument(help: "A built-in sample graph (see `kiln samples`).")
-    var graph: String
-
-    func load() throws -> SampleGraph {
-        do {
-            return try SampleGraphs.sample(named: graph)
-        } catch let error as KilnError {
-            throw ValidationError(error.message)
         }
     }
 }

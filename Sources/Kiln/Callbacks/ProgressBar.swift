@@ -80,10 +80,3 @@ struct ProgressBar {
         fflush(nil)
     }
 }
-
-/// `printf`-style formatting of one number.
-func cFormat(_ format: String, _ value: Double) -> String {
-    var buffer = [CChar](repeating: 0, count: 64)
-    _ = withVaList([value]) { vsnprintf(&buffer, buffer.count, format, $0) }
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}

@@ -97,8 +97,20 @@ open class Optimizer {
         try weight - gradient * learningRate
     }
 
-    /// Adds the assigns of one step to `graph`: every weight, the slots, and the iteration count.
-    func apply(to graph: Graph, weights: [(path: String, node: Node)], gradients: [Node]) throws {
+    /// Adds one step of the optimizer to `graph`: the update of every weight (an assign), of
+    /// its slots, and of the iteration count. Models do this in `fit`; a graph built by hand
+    /// can use it to train with Kiln's optimizers.
+    ///
+    /// ```swift
+    /// let gradients = try g.gradients(of: loss, wrt: [w, b])
+    /// try Adam().apply(to: g, weights: [("w", w), ("b", b)], gradients: gradients)
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - weights: Each weight's variable node with the name its slots are filed under.
+    ///   - gradients: The loss's gradient for each weight, in the same order.
+    /// - Throws: ``KilnError`` if a gradient's shape differs from its weight's.
+    public func apply(to graph: Graph, weights: [(path: String, node: Node)], gradients: [Node]) throws {
         let iterations = try graph.variable(iterationsVariable, initialValue: Tensor(Float(0)))
         let rate: Node
         if let schedule {

@@ -97,3 +97,17 @@ enum Safetensors {
         }
     }
 }
+
+/// The tensors of a safetensors file, by name (`f32`, `i32` and `bool` elements).
+///
+/// - Throws: ``KilnError`` naming the file and what is wrong with it.
+public func loadTensors(from path: String) throws -> [String: Tensor] {
+    try Safetensors.decode(try readFile(path), file: path).tensors
+}
+
+/// Writes `tensors` to a safetensors file, atomically (as every save does).
+///
+/// - Throws: ``KilnError`` if the file cannot be written.
+public func saveTensors(_ tensors: [String: Tensor], to path: String) throws {
+    try writeAtomically(try Safetensors.encode(tensors.map { ($0.key, $0.value) }), to: path)
+}

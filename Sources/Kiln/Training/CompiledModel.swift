@@ -72,12 +72,18 @@ extension Model {
         let compiled = compiledModel()
         if let program = compiled.predict { return program }
         try shareWeights()
-        let graph = Graph()
-        let context = LayerContext(graph: graph, training: false)
-        let y = try forward(inputPlaceholders(graph), context: context)
-        let program = try compiled.backend.compile(graph, outputs: ["y": y], variables: store)
+        let (graph, outputs) = try predictGraph()
+        let program = try compiled.backend.compile(graph, outputs: outputs, variables: store)
         compiled.predict = program
         return program
+    }
+
+    /// The inference graph: the model's inputs as placeholders, the output as `y`.
+    func predictGraph() throws -> (graph: Graph, outputs: [String: Node]) {
+        try requireBuilt()
+        let graph = Graph()
+        let context = LayerContext(graph: graph, training: false)
+        return (graph, ["y": try forward(inputPlaceholders(graph), context: context)])
     }
 
     /// The training step (or, with `training` false, the evaluation step) for targets of
@@ -100,6 +106,22 @@ extension Model {
             return existing
         }
         try shareWeights()
+        let (graph, accumulators) = try stepGraph(options, training: training, trainable: trainable, targetShape: targetShape)
+        let program = try compiled.backend.compile(graph, outputs: [:], variables: store)
+        let made = TrainingProgram(program: program, targetShape: targetShape, trainable: identities,
+                                   accumulators: accumulators)
+        if training { compiled.train = made } else { compiled.evaluate = made }
+        return made
+    }
+}
+
+extension Model {
+    /// A training step's graph (or, with `training` false, an evaluation step's): the forward
+    /// pass, the loss, the metric accumulators and, when training, the gradients of
+    /// `trainable` and the optimizer's update. Inputs are placeholders named after the
+    /// model's inputs, then `target` and `sample_weight`; every result is an assign.
+    func stepGraph(_ options: CompileOptions, training: Bool, trainable: [LayerVariable],
+                   targetShape: [Int]) throws -> (Graph, [MetricAccumulator]) {
         let graph = Graph()
         let context = LayerContext(graph: graph, training: training)
         let yPred = try forward(inputPlaceholders(graph), context: context)
@@ -117,15 +139,9 @@ extension Model {
             }
             try context.advanceRandomState()
         }
-        let program = try compiled.backend.compile(graph, outputs: [:], variables: store)
-        let made = TrainingProgram(program: program, targetShape: targetShape, trainable: identities,
-                                   accumulators: accumulators)
-        if training { compiled.train = made } else { compiled.evaluate = made }
-        return made
+        return (graph, accumulators)
     }
-}
 
-extension Model {
     /// The batch's loss: the mean over the batch of each sample's loss times its weight.
     ///
     /// - Throws: ``KilnError`` naming the loss and the shapes if it cannot be built.

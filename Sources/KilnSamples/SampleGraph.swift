@@ -1,3 +1,5 @@
+import KilnGraph
+
 /// A ready-made graph with seeded inputs: what `kiln dump-c`, `kiln compare`, `kiln graph`
 /// and the benchmarks run, and what tests compare backends on.
 public struct SampleGraph {

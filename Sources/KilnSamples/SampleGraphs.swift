@@ -1,7 +1,9 @@
+import Kiln
+
 /// The built-in sample graphs: small multilayer perceptrons, forward and training steps.
 public enum SampleGraphs {
     /// The optimizer a training-step sample applies.
-    public enum Optimizer: String, Sendable {
+    public enum OptimizerKind: String, Sendable {
         /// `w -= 0.01 * g`.
         case sgd
         /// Adam with Keras' defaults (learning rate 0.001, β1 0.9, β2 0.999, ε 1e-7).
@@ -42,7 +44,7 @@ public enum SampleGraphs {
     /// An MLP's training step: forward pass, loss (binary crossentropy from logits for one
     /// output, sparse categorical crossentropy otherwise), gradients of every weight, and the
     /// optimizer's update of every weight, all in one graph.
-    public static func mlpTrainingStep(sizes: [Int], optimizer: Optimizer) throws -> SampleGraph {
+    public static func mlpTrainingStep(sizes: [Int], optimizer: OptimizerKind) throws -> SampleGraph {
         let graph = Graph()
         let x = try graph.placeholder("x", shape: [.batch, .size(sizes[0])])
         let (logits, weights) = try layers(graph, x, sizes: sizes)
@@ -67,7 +69,7 @@ public enum SampleGraphs {
                 _ = try graph.assign(weight.node, weight.node - gradient * 0.01)
             }
         case .adam:
-            try applyAdam(graph, weights: weights, gradients: gradients)
+            try Adam().apply(to: graph, weights: weights.map { ($0.name, $0.node) }, gradients: gradients)
         }
         let name = (sizes[0] == 784 ? "mlp784" : "mlp") + "-train-\(optimizer.rawValue)"
         return SampleGraph(name: name,
@@ -92,24 +94,5 @@ public enum SampleGraphs {
             if layer < sizes.count - 1 { h = try relu(h) }
         }
         return (h, weights)
-    }
-
-    private static func applyAdam(_ graph: Graph, weights: [(name: String, node: Node)], gradients: [Node]) throws {
-        let learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7
-        let step = try graph.variable("adam/iterations", initialValue: Tensor(Float(0)))
-        let t = try step + 1
-        _ = try graph.assign(step, t)
-        let correction = try sqrt(1 - pow(graph.constant(beta2), t)) / (1 - pow(graph.constant(beta1), t))
-        let rate = try correction * learningRate
-        for (weight, gradient) in zip(weights, gradients) {
-            let zeros = try Tensor(shape: weight.node.type.shape.staticSizes ?? [], repeating: Float(0))
-            let m = try graph.variable("adam/\(weight.name)/m", initialValue: zeros)
-            let v = try graph.variable("adam/\(weight.name)/v", initialValue: zeros)
-            let mNext = try m * beta1 + gradient * (1 - beta1)
-            let vNext = try v * beta2 + square(gradient) * (1 - beta2)
-            _ = try graph.assign(m, mNext)
-            _ = try graph.assign(v, vNext)
-            _ = try graph.assign(weight.node, weight.node - rate * mNext / (sqrt(vNext) + epsilon))
-        }
     }
 }
