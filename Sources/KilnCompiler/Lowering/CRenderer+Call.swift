@@ -7,6 +7,34 @@ extension CRenderer {
     /// - Throws: ``KilnError`` for a node no call kernel computes (an internal error).
     func renderCallKernel(_ kernel: KernelSpec) throws -> String {
         let id = kernel.members[0]
+        switch nodes[id.index].op {
+        case .matmul:
+            return renderMatmul(id)
+        case .transpose, .slice, .pad, .concatenate:
+            return try renderLayout(id)
+        case .gather, .scatterAdd, .oneHot, .argmax:
+            return try renderIndexing(id)
+        case .softmax(let axis), .logSoftmax(let axis):
+            let node = nodes[id.index]
+            let log: Int
+            if case .logSoftmax = node.op { log = 1 } else { log = 0 }
+            let x = schedule.pointer(schedule.function.aliasRoot(node.inputs[0]))
+            return "    kiln_softmax(\(split(nodes[node.inputs[0].index].type.shape, axis)), \(x), \(schedule.pointer(id)), \(log));\n"
+        case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast,
+             .reduce, .reshape, .broadcast, .stopGradient, .assign, .randomUniform:
+            // Leaves and aliases have no kernel, and loop ops get loop kernels.
+            throw unhandled(id, "has no call kernel")
+        }
+    }
+
+    /// `outer, length, inner` of `shape` split at `axis`, as C arguments.
+    private func split(_ shape: Shape, _ axis: Int) -> String {
+        [CSyntax.product(shape.dims[..<axis]), CSyntax.dim(shape[axis]), CSyntax.product(shape.dims[(axis + 1)...])]
+            .joined(separator: ", ")
+    }
+
+    /// A data-movement kernel: transpose, slice, pad, or the parts of a concatenation.
+    private func renderLayout(_ id: NodeID) throws -> String {
         let node = nodes[id.index]
         let y = schedule.pointer(id)
         let inputs = node.inputs.map { schedule.pointer(schedule.function.aliasRoot($0)) }
@@ -16,14 +44,7 @@ extension CRenderer {
             "    const int64_t \(name)[\(max(values.count, 1))] = {\(values.isEmpty ? "0" : values.joined(separator: ", "))};\n"
         }
         func dims(_ shape: Shape) -> [String] { shape.dims.map(CSyntax.dim) }
-        /// `outer, length, inner` of `shape` split at `axis`.
-        func split(_ shape: Shape, _ axis: Int) -> String {
-            [CSyntax.product(shape.dims[..<axis]), CSyntax.dim(shape[axis]),
-             CSyntax.product(shape.dims[(axis + 1)...])].joined(separator: ", ")
-        }
         switch node.op {
-        case .matmul:
-            return renderMatmul(id)
         case .transpose(let permutation):
             return array("shape", dims(inputShapes[0])) + array("perm", permutation.map(String.init))
                 + "    kiln_transpose(\(elementSize), \(permutation.count), shape, perm, \(inputs[0]), \(y));\n"
@@ -46,9 +67,24 @@ extension CRenderer {
                 offset.append(part)
             }
             return out
+        case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
+             .argmax, .reshape, .broadcast, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .randomUniform, .stopGradient, .assign:
+            throw unhandled(id, "is not a layout op")
+        }
+    }
+
+    /// An indexing kernel, which checks its indices and returns a fault code: gather,
+    /// scatter-add, one-hot, argmax.
+    private func renderIndexing(_ id: NodeID) throws -> String {
+        let node = nodes[id.index]
+        let y = schedule.pointer(id)
+        let inputs = node.inputs.map { schedule.pointer(schedule.function.aliasRoot($0)) }
+        let inputShapes = node.inputs.map { nodes[$0.index].type.shape }
+        switch node.op {
         case .gather(let axis):
             let count = CSyntax.product(inputShapes[1].dims)
-            return "    return kiln_gather(\(elementSize), \(split(inputShapes[0], axis)), \(count), "
+            return "    return kiln_gather(\(node.type.dtype.byteSize), \(split(inputShapes[0], axis)), \(count), "
                 + "\(inputs[0]), \(inputs[1]), \(y), fault);\n"
         case .scatterAdd(let axis, let shape):
             let count = CSyntax.product(inputShapes[1].dims)
@@ -59,14 +95,10 @@ extension CRenderer {
         case .argmax(let axis, _):
             let suffix = nodes[node.inputs[0].index].type.dtype == .int32 ? "i32" : "f32"
             return "    return kiln_argmax_\(suffix)(\(split(inputShapes[0], axis)), \(inputs[0]), \(y), fault);\n"
-        case .softmax(let axis), .logSoftmax(let axis):
-            let log: Int
-            if case .logSoftmax = node.op { log = 1 } else { log = 0 }
-            return "    kiln_softmax(\(split(inputShapes[0], axis)), \(inputs[0]), \(y), \(log));\n"
-        case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast,
-             .reduce, .reshape, .broadcast, .stopGradient, .assign, .randomUniform:
-            // Leaves and aliases have no kernel, and loop ops get loop kernels.
-            throw unhandled(id, "has no call kernel")
+        case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
+             .reshape, .transpose, .broadcast, .slice, .pad, .concatenate, .matmul, .softmax, .logSoftmax,
+             .randomUniform, .stopGradient, .assign:
+            throw unhandled(id, "is not an indexing op")
         }
     }
 
