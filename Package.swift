@@ -10,7 +10,6 @@ let package = Package(
         .library(name: "KilnCompiler", targets: ["KilnCompiler"]),
         .library(name: "KilnInterpreter", targets: ["KilnInterpreter"]),
         .library(name: "KilnJIT", targets: ["KilnJIT"]),
-        .library(name: "KilnSamples", targets: ["KilnSamples"]),
         // MARK: Tools
         .executable(name: "kiln", targets: ["kiln"]),
     ],
