@@ -10,9 +10,11 @@ final class BatchFeeder {
     private let addresses: UnsafeMutableBufferPointer<UnsafeRawPointer>
     let batchSize: Int
 
-    /// A feeder for `program`'s inputs from `data`, in batches of at most `batchSize`.
+    /// A feeder for `program`'s inputs from `data`, in batches of at most `batchSize` (and
+    /// never more than the data holds: the staging buffers are sized by it).
     init(program: any Program, data: DataSet, inputNames: [String], batchSize: Int) throws {
         self.program = program
+        let batchSize = Swift.min(batchSize, Swift.max(data.count, 1))
         self.batchSize = batchSize
         var sources: [Column] = []
         for input in program.signature.inputs {

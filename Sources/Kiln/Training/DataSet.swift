@@ -65,6 +65,10 @@ struct DataSet {
     let targetShape: [Int]
     let weights: Column?
 
+    /// How many batches of `batchSize` the samples make (the last may be short), without
+    /// overflowing for any positive `batchSize`.
+    func batchCount(_ batchSize: Int) -> Int { count == 0 ? 0 : (count - 1) / batchSize + 1 }
+
     /// The rows `range`.
     func rows(_ range: Range<Int>) -> DataSet {
         DataSet(count: range.count, inputs: inputs.map { $0.rows(range) }, target: target?.rows(range),

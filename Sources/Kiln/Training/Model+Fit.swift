@@ -51,14 +51,12 @@ extension Model {
             train = all.rows(0..<splitAt)
             validation = all.rows(splitAt..<all.count)
         }
-        // A batch larger than the data is all of it, as in Keras.
-        let batchSize = Swift.min(batchSize, train.count)
         let step = try stepProgram(training: true, targetShape: train.targetShape)
         let feeder = try BatchFeeder(program: step.program, data: train, inputNames: inputs.map(\.name), batchSize: batchSize)
         let history = History()
         let everyone: [any Callback] = [history] + callbacks
         var order = Array(0..<train.count)
-        let steps = (train.count + batchSize - 1) / batchSize
+        let steps = train.batchCount(batchSize)
         stopTraining = false
         for callback in everyone { try callback.onTrainBegin(model: self) }
         for epoch in initialEpoch..<Swift.max(initialEpoch, epochs) {
@@ -97,15 +95,13 @@ extension Model {
                          verbose: Int = 1) throws -> [String: Float] {
         guard batchSize > 0 else { throw KilnError(.invalidArgument, "batchSize must be positive, got \(batchSize)") }
         let data = try dataSet([x], y, sampleWeight: sampleWeight)
-        let batchSize = Swift.min(batchSize, data.count)
-        let progress = ProgressBar(steps: (data.count + batchSize - 1) / batchSize, verbose: verbose)
+        let progress = ProgressBar(steps: data.batchCount(batchSize), verbose: verbose)
         let results = try evaluate(data, batchSize: batchSize)
         progress.finish(logs: results)
         return results
     }
 
     func evaluate(_ data: DataSet, batchSize: Int) throws -> [String: Float] {
-        let batchSize = Swift.min(batchSize, data.count)
         let step = try stepProgram(training: false, targetShape: data.targetShape)
         let feeder = try BatchFeeder(program: step.program, data: data, inputNames: inputs.map(\.name), batchSize: batchSize)
         try step.resetAccumulators(store)
