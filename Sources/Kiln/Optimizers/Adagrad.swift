@@ -8,19 +8,23 @@ public final class Adagrad: Optimizer {
     public let epsilon: Float
 
     /// Adagrad with a fixed learning rate.
-    public init(learningRate: Float = 0.001, initialAccumulatorValue: Float = 0.1, epsilon: Float = 1e-7,
-                weightDecay: Float? = nil) {
-        self.initialAccumulatorValue = initialAccumulatorValue
-        self.epsilon = epsilon
-        super.init(name: "adagrad", learningRate: learningRate, weightDecay: weightDecay)
+    public convenience init(learningRate: Float = 0.001, initialAccumulatorValue: Float = 0.1, epsilon: Float = 1e-7,
+                            weightDecay: Float? = nil) {
+        self.init(rate: .fixed(learningRate), initialAccumulatorValue: initialAccumulatorValue, epsilon: epsilon,
+                  weightDecay: weightDecay)
     }
 
     /// Adagrad whose learning rate follows `schedule`.
-    public init(schedule: any LearningRateSchedule, initialAccumulatorValue: Float = 0.1, epsilon: Float = 1e-7,
-                weightDecay: Float? = nil) {
+    public convenience init(schedule: any LearningRateSchedule, initialAccumulatorValue: Float = 0.1,
+                            epsilon: Float = 1e-7, weightDecay: Float? = nil) {
+        self.init(rate: .scheduled(schedule), initialAccumulatorValue: initialAccumulatorValue, epsilon: epsilon,
+                  weightDecay: weightDecay)
+    }
+
+    init(rate: Rate, initialAccumulatorValue: Float, epsilon: Float, weightDecay: Float?) {
         self.initialAccumulatorValue = initialAccumulatorValue
         self.epsilon = epsilon
-        super.init(name: "adagrad", schedule: schedule, weightDecay: weightDecay)
+        super.init(name: "adagrad", rate: rate, weightDecay: weightDecay)
     }
 
     override public var config: [String: JSONValue] {

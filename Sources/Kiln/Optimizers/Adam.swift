@@ -10,35 +10,25 @@ public class Adam: Optimizer {
     public let epsilon: Float
 
     /// Adam with a fixed learning rate.
-    public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7,
-                weightDecay: Float? = nil) {
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        super.init(name: "adam", learningRate: learningRate, weightDecay: weightDecay)
+    public convenience init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7,
+                            weightDecay: Float? = nil) {
+        self.init(name: "adam", rate: .fixed(learningRate), weightDecay: weightDecay, beta1: beta1, beta2: beta2,
+                  epsilon: epsilon)
     }
 
     /// Adam whose learning rate follows `schedule`.
-    public init(schedule: any LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7,
-                weightDecay: Float? = nil) {
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        super.init(name: "adam", schedule: schedule, weightDecay: weightDecay)
+    public convenience init(schedule: any LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999,
+                            epsilon: Float = 1e-7, weightDecay: Float? = nil) {
+        self.init(name: "adam", rate: .scheduled(schedule), weightDecay: weightDecay, beta1: beta1, beta2: beta2,
+                  epsilon: epsilon)
     }
 
-    init(name: String, learningRate: Float, weightDecay: Float, beta1: Float, beta2: Float, epsilon: Float) {
+    /// Adam, or AdamW under the name `adamw`.
+    init(name: String, rate: Rate, weightDecay: Float?, beta1: Float, beta2: Float, epsilon: Float) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
-        super.init(name: name, learningRate: learningRate, weightDecay: weightDecay)
-    }
-
-    init(name: String, schedule: any LearningRateSchedule, weightDecay: Float, beta1: Float, beta2: Float, epsilon: Float) {
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        super.init(name: name, schedule: schedule, weightDecay: weightDecay)
+        super.init(name: name, rate: rate, weightDecay: weightDecay)
     }
 
     override public var config: [String: JSONValue] {
@@ -61,16 +51,18 @@ public class Adam: Optimizer {
 /// Adam with decoupled weight decay (Keras' `AdamW`, weight decay 0.004).
 public final class AdamW: Adam {
     /// AdamW with a fixed learning rate.
-    public init(learningRate: Float = 0.001, weightDecay: Float = 0.004, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-7) {
-        super.init(name: "adamw", learningRate: learningRate, weightDecay: weightDecay, beta1: beta1, beta2: beta2,
-                   epsilon: epsilon)
+    public convenience init(learningRate: Float = 0.001, weightDecay: Float = 0.004, beta1: Float = 0.9,
+                            beta2: Float = 0.999, epsilon: Float = 1e-7) {
+        self.init(rate: .fixed(learningRate), weightDecay: weightDecay, beta1: beta1, beta2: beta2, epsilon: epsilon)
     }
 
     /// AdamW whose learning rate follows `schedule`.
-    public init(schedule: any LearningRateSchedule, weightDecay: Float = 0.004, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-7) {
-        super.init(name: "adamw", schedule: schedule, weightDecay: weightDecay, beta1: beta1, beta2: beta2,
-                   epsilon: epsilon)
+    public convenience init(schedule: any LearningRateSchedule, weightDecay: Float = 0.004, beta1: Float = 0.9,
+                            beta2: Float = 0.999, epsilon: Float = 1e-7) {
+        self.init(rate: .scheduled(schedule), weightDecay: weightDecay, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    }
+
+    init(rate: Rate, weightDecay: Float, beta1: Float, beta2: Float, epsilon: Float) {
+        super.init(name: "adamw", rate: rate, weightDecay: weightDecay, beta1: beta1, beta2: beta2, epsilon: epsilon)
     }
 }

@@ -14,9 +14,14 @@ open class Optimizer {
     public let name: String
     /// Decoupled weight decay: each step first subtracts `weight * weightDecay * learningRate`.
     public let weightDecay: Float?
-    /// A schedule giving the learning rate at each step; when set, it replaces the fixed rate.
-    public let schedule: (any LearningRateSchedule)?
-    private var fixedRate: Float
+    /// The learning rate as given: a number, or a schedule.
+    enum Rate {
+        case fixed(Float)
+        case scheduled(any LearningRateSchedule)
+    }
+
+    /// The learning rate as given (a fixed rate changes when ``learningRate`` is set).
+    private(set) var rate: Rate
     /// Where the optimizer's state variables live: the store of the model it was last
     /// compiled into, or a store of its own once another optimizer replaced it there.
     var store: VariableStore?
@@ -24,17 +29,28 @@ open class Optimizer {
     /// An optimizer called `name` with a fixed learning rate.
     public init(name: String, learningRate: Float, weightDecay: Float? = nil) {
         self.name = name
-        self.fixedRate = learningRate
         self.weightDecay = weightDecay
-        schedule = nil
+        rate = .fixed(learningRate)
     }
 
     /// An optimizer called `name` whose learning rate follows `schedule`.
     public init(name: String, schedule: any LearningRateSchedule, weightDecay: Float? = nil) {
         self.name = name
-        self.fixedRate = schedule.rate(at: 0)
         self.weightDecay = weightDecay
-        self.schedule = schedule
+        rate = .scheduled(schedule)
+    }
+
+    /// An optimizer called `name` with `rate`: what the built-in optimizers' initialisers
+    /// and saved configurations come to.
+    init(name: String, rate: Rate, weightDecay: Float?) {
+        self.name = name
+        self.weightDecay = weightDecay
+        self.rate = rate
+    }
+
+    /// A schedule giving the learning rate at each step; when set, it replaces the fixed rate.
+    public var schedule: (any LearningRateSchedule)? {
+        if case .scheduled(let schedule) = rate { schedule } else { nil }
     }
 
     var iterationsVariable: String { "\(name)/iterations" }
@@ -50,12 +66,16 @@ open class Optimizer {
     /// with a ``schedule``, reading gives the scheduled rate and setting has no effect.
     public var learningRate: Float {
         get {
-            if let schedule { return schedule.rate(at: iterations) }
-            if let store, let value = try? store.value(learningRateVariable).scalars[0] { return value }
-            return fixedRate
+            switch rate {
+            case .scheduled(let schedule):
+                return schedule.rate(at: iterations)
+            case .fixed(let value):
+                return (try? store?.value(learningRateVariable).scalars[0]) ?? value
+            }
         }
         set {
-            fixedRate = newValue
+            guard case .fixed = rate else { return }
+            rate = .fixed(newValue)
             try? store?.setValue(Tensor(newValue), for: learningRateVariable)
         }
     }
@@ -64,10 +84,9 @@ open class Optimizer {
     /// number, or the schedule's configuration (`null` for a schedule Kiln cannot save).
     open var config: [String: JSONValue] {
         var config: [String: JSONValue] = ["name": .string(name)]
-        if let schedule {
-            config["learning_rate"] = LearningRateSchedules.config(schedule) ?? .null
-        } else {
-            config["learning_rate"] = .number(Double(learningRate))
+        switch rate {
+        case .scheduled(let schedule): config["learning_rate"] = LearningRateSchedules.config(schedule) ?? .null
+        case .fixed: config["learning_rate"] = .number(Double(learningRate))
         }
         if let weightDecay { config["weight_decay"] = .number(Double(weightDecay)) }
         return config
@@ -112,18 +131,17 @@ open class Optimizer {
     /// - Throws: ``KilnError`` if a gradient's shape differs from its weight's.
     public func apply(to graph: Graph, weights: [(path: String, node: Node)], gradients: [Node]) throws {
         let iterations = try graph.variable(iterationsVariable, initialValue: Tensor(Float(0)))
-        let rate: Node
-        if let schedule {
-            rate = try schedule.rate(at: iterations)
-        } else {
-            rate = try graph.variable(learningRateVariable, initialValue: Tensor(fixedRate))
+        let learningRate: Node
+        switch rate {
+        case .scheduled(let schedule): learningRate = try schedule.rate(at: iterations)
+        case .fixed(let value): learningRate = try graph.variable(learningRateVariable, initialValue: Tensor(value))
         }
         let step = try iterations + 1
         for ((path, weight), gradient) in zip(weights, gradients) {
             var current = weight
-            if let weightDecay, weightDecay != 0 { current = try weight - weight * rate * weightDecay }
+            if let weightDecay, weightDecay != 0 { current = try weight - weight * learningRate * weightDecay }
             let slots = Slots(graph: graph, prefix: "\(name)/\(path)", shape: weight.shape.staticSizes ?? [])
-            _ = try graph.assign(weight, update(current, gradient: gradient, learningRate: rate, step: step, slots: slots))
+            _ = try graph.assign(weight, update(current, gradient: gradient, learningRate: learningRate, step: step, slots: slots))
         }
         _ = try graph.assign(iterations, step)
     }

@@ -12,23 +12,25 @@ public final class RMSprop: Optimizer {
     public let centered: Bool
 
     /// RMSprop with a fixed learning rate.
-    public init(learningRate: Float = 0.001, rho: Float = 0.9, momentum: Float = 0, epsilon: Float = 1e-7,
-                centered: Bool = false, weightDecay: Float? = nil) {
-        self.rho = rho
-        self.momentum = momentum
-        self.epsilon = epsilon
-        self.centered = centered
-        super.init(name: "rmsprop", learningRate: learningRate, weightDecay: weightDecay)
+    public convenience init(learningRate: Float = 0.001, rho: Float = 0.9, momentum: Float = 0, epsilon: Float = 1e-7,
+                            centered: Bool = false, weightDecay: Float? = nil) {
+        self.init(rate: .fixed(learningRate), rho: rho, momentum: momentum, epsilon: epsilon, centered: centered,
+                  weightDecay: weightDecay)
     }
 
     /// RMSprop whose learning rate follows `schedule`.
-    public init(schedule: any LearningRateSchedule, rho: Float = 0.9, momentum: Float = 0, epsilon: Float = 1e-7,
-                centered: Bool = false, weightDecay: Float? = nil) {
+    public convenience init(schedule: any LearningRateSchedule, rho: Float = 0.9, momentum: Float = 0,
+                            epsilon: Float = 1e-7, centered: Bool = false, weightDecay: Float? = nil) {
+        self.init(rate: .scheduled(schedule), rho: rho, momentum: momentum, epsilon: epsilon, centered: centered,
+                  weightDecay: weightDecay)
+    }
+
+    init(rate: Rate, rho: Float, momentum: Float, epsilon: Float, centered: Bool, weightDecay: Float?) {
         self.rho = rho
         self.momentum = momentum
         self.epsilon = epsilon
         self.centered = centered
-        super.init(name: "rmsprop", schedule: schedule, weightDecay: weightDecay)
+        super.init(name: "rmsprop", rate: rate, weightDecay: weightDecay)
     }
 
     override public var config: [String: JSONValue] {

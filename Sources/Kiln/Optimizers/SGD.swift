@@ -9,18 +9,21 @@ public final class SGD: Optimizer {
     public let nesterov: Bool
 
     /// SGD with a fixed learning rate.
-    public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false, weightDecay: Float? = nil) {
-        self.momentum = momentum
-        self.nesterov = nesterov
-        super.init(name: "sgd", learningRate: learningRate, weightDecay: weightDecay)
+    public convenience init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false,
+                            weightDecay: Float? = nil) {
+        self.init(rate: .fixed(learningRate), momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
     }
 
     /// SGD whose learning rate follows `schedule`.
-    public init(schedule: any LearningRateSchedule, momentum: Float = 0, nesterov: Bool = false,
-                weightDecay: Float? = nil) {
+    public convenience init(schedule: any LearningRateSchedule, momentum: Float = 0, nesterov: Bool = false,
+                            weightDecay: Float? = nil) {
+        self.init(rate: .scheduled(schedule), momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
+    }
+
+    init(rate: Rate, momentum: Float, nesterov: Bool, weightDecay: Float?) {
         self.momentum = momentum
         self.nesterov = nesterov
-        super.init(name: "sgd", schedule: schedule, weightDecay: weightDecay)
+        super.init(name: "sgd", rate: rate, weightDecay: weightDecay)
     }
 
     override public var config: [String: JSONValue] {
