@@ -23,8 +23,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
     /// For each node, the last live node that reads it (values are released after it).
     private let lastUse: [Int: NodeID]
     private let outputNodes: Set<NodeID>
-    /// Whether the program assigns variables, so that calls must take turns.
-    private let assigns: Bool
+    /// Held by each call of a program that assigns variables (``ProgramSignature/assigns``).
     private let turn = Mutex(())
 
     /// Compiles `graph` to compute `outputs`; every assign in the graph runs on each call.
@@ -49,7 +48,6 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
         }
         self.lastUse = lastUse
         outputNodes = Set(signature.outputs.map(\.node))
-        assigns = nodes.contains { if case .assign = $0.op { true } else { false } }
     }
 
     /// Runs the program once (see ``Program/run(feeds:)``).
@@ -64,7 +62,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
     ///
     /// - Throws: ``KilnError`` as ``run(feeds:)`` does, or if a given value has the wrong type.
     package func run(feeds: [String: Tensor], taking given: [NodeID: Tensor]) throws -> [String: Tensor] {
-        assigns ? try turn.takingTurn { try evaluateAll(feeds: feeds, given: given) } : try evaluateAll(feeds: feeds, given: given)
+        signature.assigns ? try turn.takingTurn { try evaluateAll(feeds: feeds, given: given) } : try evaluateAll(feeds: feeds, given: given)
     }
 
     /// Evaluates the live nodes in order, then applies the assigns.

@@ -45,8 +45,7 @@ public final class JITProgram: Program, @unchecked Sendable {
     private var variableBuffers: [VariableBuffer] = []
     /// Call states not in use.
     private let idleStates = Mutex<[JITCallState]>([])
-    /// Whether the program assigns variables, so that calls must take turns.
-    private let assigns: Bool
+    /// Held by each call of a program that assigns variables (``ProgramSignature/assigns``).
     private let turn = Mutex(())
 
     /// Compiles `graph` to compute `outputs`; every assign in the graph runs on each call.
@@ -73,7 +72,6 @@ public final class JITProgram: Program, @unchecked Sendable {
         slotCount = max(slots.count, 1)
         slotTemplate = .allocate(capacity: slotCount)
         slotTemplate.initialize(repeating: nil, count: slotCount)
-        assigns = graph.nodes.contains { if case .assign = $0.op { true } else { false } }
         var feedSlots: [(Int, String)] = []
         for (index, slot) in slots.enumerated() {
             switch slot.kind {
@@ -148,7 +146,7 @@ public final class JITProgram: Program, @unchecked Sendable {
     private func withCallState<R>(_ body: (JITCallState) throws -> R) throws -> R {
         let state = idleStates.withLock { $0.popLast() } ?? JITCallState(template: slotTemplate, count: slotCount)
         defer { idleStates.withLock { $0.append(state) } }
-        return assigns ? try turn.takingTurn { try body(state) } : try body(state)
+        return signature.assigns ? try turn.takingTurn { try body(state) } : try body(state)
     }
 
     /// Calls the entry point with denormals flushed to zero.

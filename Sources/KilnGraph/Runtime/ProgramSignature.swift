@@ -40,6 +40,9 @@ public struct ProgramSignature: Sendable {
     public let liveNodes: [NodeID]
     /// Whether a live node's shape involves the batch size, which the feeds must then give.
     public let usesBatch: Bool
+    /// Whether the program assigns variables (a training step), so that calls of one program
+    /// from several threads must take turns.
+    public let assigns: Bool
 
     /// The signature of `graph` computing `outputs`.
     ///
@@ -53,9 +56,14 @@ public struct ProgramSignature: Sendable {
         }
         var live = [Bool](repeating: false, count: graph.nodes.count)
         for output in self.outputs { live[output.node.index] = true }
+        var assigns = false
         for (index, node) in graph.nodes.enumerated() {
-            if case .assign = node.op { live[index] = true }
+            if case .assign = node.op {
+                live[index] = true
+                assigns = true
+            }
         }
+        self.assigns = assigns
         for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) where live[index] {
             for input in graph.nodes[index].inputs { live[input.index] = true }
         }

@@ -84,12 +84,6 @@ public final class VariableStore: @unchecked Sendable {
     /// they were given; the interpreter's no longer find it.
     public func remove(_ name: String) { table.withLock { $0[name] = nil } }
 
-    /// The address of variable `name`'s elements, valid as long as the store lives; compiled
-    /// programs read and write the variable there.
-    ///
-    /// - Throws: ``KilnError`` if the store has no such variable.
-    package func address(of name: String) throws -> UnsafeMutableRawPointer { try slot(name).pointer }
-
     private func slot(_ name: String) throws -> VariableBuffer {
         guard let slot = table.withLock({ $0[name] }) else {
             let known = names.map { String(reflecting: $0) }.joined(separator: ", ")
