@@ -71,7 +71,7 @@ extension CRenderer {
                 destination = "v\(member.index)"
             }
             let arguments = node.inputs.map { operands.operand($0) }.map { "\($0.pointer), \($0.stride)" }
-            let primitive = try Self.primitive(node.op, input: nodes[node.inputs[0].index].type.dtype, member: member, self)
+            let primitive = try self.primitive(node.op, input: nodes[node.inputs[0].index].type.dtype, member: member)
             body += "    kiln_vec_\(primitive)(m, " + arguments.joined(separator: ", ") + ", \(destination));\n"
             operands.set(member, BlockOperand(pointer: destination, stride: 1))
         }
@@ -108,18 +108,15 @@ extension CRenderer {
     struct BlockOperands {
         let renderer: CRenderer
         let plan: LoopPlan
+        /// The offset of a read of a shape at the block's start (the loop's own index).
+        let index: (Shape) -> String
         var declarations = ""
         private var known: [NodeID: BlockOperand] = [:]
 
         init(renderer: CRenderer, plan: LoopPlan) {
             self.renderer = renderer
             self.plan = plan
-        }
-
-        /// The offset of a read of shape `read` at the block's start.
-        func index(_ read: Shape) -> String {
-            if plan.flat { return read == plan.shape ? "i" : "0" }
-            return CRenderer.broadcastIndex(read, in: plan.shape)
+            index = renderer.loopIndex(plan)
         }
 
         /// 1 when a read of shape `read` advances with the blocked axis, 0 when it stays on one value.
@@ -215,7 +212,7 @@ extension CRenderer {
     /// declared in the prelude).
     ///
     /// - Throws: ``KilnError`` for an op with no primitive (`blockable` lets none through).
-    static func primitive(_ op: Op, input: DType, member: NodeID, _ renderer: CRenderer) throws -> String {
+    private func primitive(_ op: Op, input: DType, member: NodeID) throws -> String {
         switch op {
         case .unary(let unary):
             switch unary {
@@ -258,7 +255,7 @@ extension CRenderer {
         case .placeholder, .variable, .constant, .elementCount, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
              .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
              .stopGradient, .assign:
-            throw renderer.unhandled(member, "has no block primitive")
+            throw unhandled(member, "has no block primitive")
         }
     }
 }
