@@ -159,6 +159,10 @@ struct SaveDestinationTests {
         try smallClassifier().fit(x, y, epochs: 2, verbose: 0, callbacks: [CSVLogger(path: link)])
         #expect(fileType(link) == .typeSymbolicLink)
         #expect(try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").count == 3)
+        // Appending adds rows under the existing header, not a second header.
+        try smallClassifier().fit(x, y, epochs: 1, verbose: 0, callbacks: [CSVLogger(path: link, append: true)])
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4 && lines.filter { $0.hasPrefix("epoch") }.count == 1, "\(lines)")
         if getuid() == 0 {
             // A device like /dev/full (every write fails with ENOSPC), made here, not the real one.
             let full = directory + "/full.csv"

@@ -10,7 +10,6 @@ public final class CSVLogger: Callback {
     public let append: Bool
     private var keys: [String]?
     private var handle: FileHandle?
-    private var wroteHeader = false
 
     /// A logger writing to `path`.
     public init(path: String, separator: String = ",", append: Bool = false) {
@@ -27,7 +26,7 @@ public final class CSVLogger: Callback {
             throw KilnError(.file, "CSVLogger cannot open \(path): \(String(cString: strerror(errno)))")
         }
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-        wroteHeader = (try? handle.seekToEnd()).map { $0 > 0 } ?? false
+        _ = try? handle.seekToEnd()
         self.handle = handle
         keys = nil
     }
@@ -41,8 +40,7 @@ public final class CSVLogger: Callback {
         if keys == nil {
             let sorted = logs.keys.sorted()
             keys = sorted
-            if !wroteHeader { text += (["epoch"] + sorted).joined(separator: separator) + "\n" }
-            wroteHeader = true
+            if (try? handle.offset()) == 0 { text += (["epoch"] + sorted).joined(separator: separator) + "\n" }
         }
         text += ([String(epoch)] + (keys ?? []).map { logs[$0].map { "\($0)" } ?? "" }).joined(separator: separator) + "\n"
         do {

@@ -52,13 +52,12 @@ extension Model {
         } catch where !Self.looksLikeZip(data) {
             throw KilnError(.file, "\(path) is not a .kiln file (a zip archive)")
         }
-        func entry(_ name: String) throws -> Data { try archive.contents(name) }
-        let configData = try entry(configEntry)
+        let configData = try archive.contents(configEntry)
         guard let config = (try? JSONDecoder().decode(JSONValue.self, from: configData))?.object else {
             throw KilnError(.file, "\(path): \(configEntry) is not a JSON object")
         }
         let model = try make(configuration: config, file: path)
-        let (tensors, _) = try Safetensors.decode(try entry(weightsEntry), file: "\(path) (\(weightsEntry))")
+        let (tensors, _) = try Safetensors.decode(try archive.contents(weightsEntry), file: "\(path) (\(weightsEntry))")
         try model.assignWeights(tensors, file: path)
         if config["compile"] != nil {
             let compile = try ConfigReader(config, context: "\(path): \(configEntry)").object("compile")
