@@ -53,7 +53,7 @@ public enum SampleGraphs {
         if sizes.last == 1 {
             let y = try graph.placeholder("y", shape: [.batch, 1])
             loss = try mean(softplus(logits) - y * logits)
-            labelFeed = .binaryLabels
+            labelFeed = .labels(2)
         } else {
             let y = try graph.placeholder("y", shape: [.batch], dtype: .int32)
             let picked = try sum(oneHot(y, depth: sizes[sizes.count - 1]) * logSoftmax(logits), axes: [1])

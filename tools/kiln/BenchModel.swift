@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kiln
+import KilnSamples
 
 /// `kiln bench MODEL.kiln`: how long a saved model takes to compile, predict and train.
 struct BenchModel: ParsableCommand {
@@ -25,10 +26,11 @@ struct BenchModel: ParsableCommand {
         #endif
         let backend = try Backend(named: self.backend)
         let model = try Model.load(from: path)
-        let subject = try Subject(model: model, path: path, step: .predict)
+        let subject = try SampleGraph(model: model, step: .predict, name: path)
         print("\(path): \(subject.summary.replacing(", predict step", with: "")); \(backend) backend, batch \(batch)")
         var generator = SeededGenerator(seed: 1)
-        let one = try subject.makeFeeds(1, &generator), many = try subject.makeFeeds(batch, &generator)
+        let one = try subject.makeFeeds(batch: 1, using: &generator)
+        let many = try subject.makeFeeds(batch: batch, using: &generator)
         let compile = try medianTime(repeats: repeats) { _ = try backend.compile(subject.graph, outputs: subject.outputs) }
         let program = try backend.compile(subject.graph, outputs: subject.outputs)
         let single = try medianTime(repeats: repeats) { for _ in 0..<calls { _ = try program.run(feeds: one) } } / Double(calls)
@@ -41,8 +43,8 @@ struct BenchModel: ParsableCommand {
             print("no training step: the model was saved without compile settings")
             return
         }
-        let train = try Subject(model: model, path: path, step: .train)
-        let feeds = try train.makeFeeds(batch, &generator)
+        let train = try SampleGraph(model: model, step: .train, name: path)
+        let feeds = try train.makeFeeds(batch: batch, using: &generator)
         let step = try backend.compile(train.graph, outputs: train.outputs)
         let stepTime = try medianTime(repeats: repeats) { _ = try step.run(feeds: feeds) }
         print(pad("training step of \(batch) samples", 36) + pad(microseconds(stepTime), 12, right: true)

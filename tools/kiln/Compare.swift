@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kiln
+import KilnSamples
 
 /// `kiln compare MODEL.kiln|SAMPLE`: the interpreter and the JIT on the same inputs.
 struct Compare: ParsableCommand {
@@ -36,7 +37,7 @@ struct Compare: ParsableCommand {
         var generator = SeededGenerator(seed: seed)
         var failures = 0
         for step in 1...steps {
-            let feeds = try fixed ?? loaded.makeFeeds(batch, &generator)
+            let feeds = try fixed ?? loaded.makeFeeds(batch: batch, using: &generator)
             let expected = try reference.run(feeds: feeds), actual = try jit.run(feeds: feeds)
             for name in expected.keys.sorted() {
                 guard let e = expected[name], let a = actual[name] else { continue }

@@ -20,9 +20,9 @@ final class BatchFeeder {
         for input in program.signature.inputs {
             if let index = inputNames.firstIndex(of: input.name) {
                 sources.append(data.inputs[index])
-            } else if input.name == CompiledModel.targetFeed, let target = data.target {
+            } else if input.name == ModelStep.targetFeed, let target = data.target {
                 sources.append(target)
-            } else if input.name == CompiledModel.weightFeed, let weights = data.weights {
+            } else if input.name == ModelStep.sampleWeightFeed, let weights = data.weights {
                 sources.append(weights)
             } else {
                 throw KilnError(.missingFeed, "no data for the program's input \(String(reflecting: input.name))")

@@ -11,9 +11,6 @@ struct CompileOptions {
 /// A model's programs on one backend, made when first needed and remade when what they
 /// depend on changes (the target shape, which layers are trainable).
 final class CompiledModel {
-    /// Feed names: each model input's name, then these.
-    static let targetFeed = "target", weightFeed = "sample_weight"
-
     let backend: Backend
     var predict: (any Program)?
     var train: TrainingProgram?
@@ -125,8 +122,8 @@ extension Model {
         let graph = Graph()
         let context = LayerContext(graph: graph, training: training)
         let yPred = try forward(inputPlaceholders(graph), context: context)
-        let yTrue = try graph.placeholder(CompiledModel.targetFeed, shape: Shape([.batch] + targetShape.map { .size($0) }))
-        let sampleWeight = try graph.placeholder(CompiledModel.weightFeed, shape: [.batch])
+        let yTrue = try graph.placeholder(ModelStep.targetFeed, shape: Shape([.batch] + targetShape.map { .size($0) }))
+        let sampleWeight = try graph.placeholder(ModelStep.sampleWeightFeed, shape: [.batch])
         let loss = try lossNode(options.loss, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, targetShape: targetShape)
         let accumulators = try addAccumulators(options, loss: loss, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight,
                                                prefix: training ? "metrics/train" : "metrics/test", targetShape: targetShape)

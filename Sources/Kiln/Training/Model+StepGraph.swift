@@ -11,13 +11,20 @@ public enum ModelStep: String, CaseIterable, Sendable {
     case evaluate
 }
 
+extension ModelStep {
+    /// The placeholder of a training or evaluation step that takes the targets.
+    public static let targetFeed = "target"
+    /// The placeholder of a training or evaluation step that takes one weight per sample.
+    public static let sampleWeightFeed = "sample_weight"
+}
+
 extension Model {
     /// The graph the model compiles for `step`, exactly as `fit`, `evaluate` and `predict`
     /// run it (what `kiln graph`, `kiln dump-c` and `kiln compare` show for a `.kiln` file).
     ///
     /// Placeholders are named after the model's inputs; training and evaluation steps also
-    /// take `target` (`[batch]` class indices for a sparse loss, else shaped like the output)
-    /// and `sample_weight` (`[batch]`). The prediction is output `y`. Training and evaluation
+    /// take ``ModelStep/targetFeed`` (`[batch]` class indices for a sparse loss, else shaped
+    /// like the output) and ``ModelStep/sampleWeightFeed`` (`[batch]`). The prediction is output `y`. Training and evaluation
     /// steps have no outputs: the loss, the metrics and every update are assigns.
     ///
     /// - Throws: ``KilnError`` if the model has no input shape yet, or is not compiled (for
