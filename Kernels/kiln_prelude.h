@@ -39,6 +39,9 @@ void *memset(void *, int, size_t);
 void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
                  const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
+/* Monotonic time in nanoseconds; profiled units (KILN_PROFILE=1) time each kernel with it. */
+int64_t kiln_clock_ns(void);
+
 /* Fault codes a program's entry point returns; fault[1..3] say more (see README.md). */
 #define KILN_OK 0
 #define KILN_FAULT_INDEX 1

@@ -2,6 +2,8 @@
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"
 
+#include <time.h>
+
 #pragma clang diagnostic ignored "-Wc23-extensions"
 static const char prelude[] = {
 #embed "kiln_prelude.h"
@@ -9,11 +11,17 @@ static const char prelude[] = {
 
 const char *kiln_prelude_source(void) { return prelude; }
 
+int64_t kiln_clock_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 #define SYMBOL(name) {#name, (const void *)&name}
 
 static const kiln_symbol symbols[] = {
     SYMBOL(expf), SYMBOL(logf), SYMBOL(log1pf), SYMBOL(tanhf), SYMBOL(erff), SYMBOL(powf), SYMBOL(sqrtf),
-    SYMBOL(floorf), SYMBOL(fabsf), SYMBOL(memcpy), SYMBOL(memset), SYMBOL(cblas_sgemm),
+    SYMBOL(floorf), SYMBOL(fabsf), SYMBOL(memcpy), SYMBOL(memset), SYMBOL(cblas_sgemm), SYMBOL(kiln_clock_ns),
     SYMBOL(kiln_gemm), SYMBOL(kiln_transpose), SYMBOL(kiln_slice), SYMBOL(kiln_pad),
     SYMBOL(kiln_concat_part), SYMBOL(kiln_gather), SYMBOL(kiln_scatter_add_f32),
     SYMBOL(kiln_scatter_add_i32), SYMBOL(kiln_one_hot), SYMBOL(kiln_argmax_f32),

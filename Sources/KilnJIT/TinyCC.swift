@@ -49,6 +49,11 @@ public final class CompiledUnit: @unchecked Sendable {
         Self.lock.withLock { _ in tcc_delete(state) }
     }
 
+    /// The address of a global the unit defines, or `nil` if it has none of that name.
+    public func symbol(named name: String) -> UnsafeMutableRawPointer? {
+        Self.lock.withLock { _ in tcc_get_symbol(state, name) }
+    }
+
     private static func build(_ text: String, entry name: String, original: String) -> Result<(OpaquePointer, Entry), KilnError> {
         guard let state = tcc_new() else {
             return .failure(KilnError(.runtime, "TinyCC could not create a compiler state (out of memory?)"))

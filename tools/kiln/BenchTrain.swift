@@ -12,6 +12,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Fresh models timed for the first-step latency (the median is printed).") var repeats = 5
     @Option(help: "The backend: jit or interpreter.") var backend = "jit"
     @Option(help: "Run only this workload (tabular or mlp784).") var workload: String?
+    @Flag(help: "Also time each kernel of the training step and show where a step's time goes.") var profile = false
 
     func validate() throws {
         guard epochs >= 2 else { throw ValidationError("--epochs must be at least 2: the first epoch is not timed") }
@@ -32,7 +33,12 @@ struct BenchTrain: ParsableCommand {
         guard !chosen.isEmpty else {
             throw ValidationError("unknown workload \(String(reflecting: workload ?? "")); choose tabular or mlp784")
         }
-        for item in chosen { try bench(item, backend: backend) }
+        var profiles: [String] = []
+        for item in chosen {
+            let (model, stepSeconds, x, y) = try bench(item, backend: backend)
+            if profile { profiles.append(try StepProfile.measure(item, model: model, fitStepSeconds: stepSeconds, x: x, y: y)) }
+        }
+        for text in profiles { print("\n" + text, terminator: "") }
     }
 
     struct Workload {
@@ -81,7 +87,9 @@ struct BenchTrain: ParsableCommand {
         func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws { seconds.append(elapsed(since: start)) }
     }
 
-    private func bench(_ workload: Workload, backend: Backend) throws {
+    /// Prints the workload's row; returns the trained model, the median seconds of one
+    /// `fit` step, and the data.
+    private func bench(_ workload: Workload, backend: Backend) throws -> (Model, Double, Tensor, Tensor) {
         let (x, y) = try workload.data()
         Kiln.setRandomSeed(1)
 
@@ -110,5 +118,7 @@ struct BenchTrain: ParsableCommand {
         print(pad(workload.name, 10) + pad(String(workload.samples), 10, right: true) + pad(String(workload.batch), 8, right: true)
               + pad(rate(throughput), 21, right: true) + pad(milliseconds(median(firstSteps)), 13, right: true)
               + pad(microseconds(median(predictTimes)), 19, right: true))
+        let steps = (workload.samples + workload.batch - 1) / workload.batch
+        return (model, Double(workload.samples) / throughput / Double(steps), x, y)
     }
 }

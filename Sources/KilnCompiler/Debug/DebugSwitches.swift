@@ -8,6 +8,7 @@ import Glibc
 /// | `KILN_DEBUG=1..4` | 1 compile timings, 2 final graph, 3 graph after each pass, 4 generated C |
 /// | `KILN_DUMP_C=DIR` | write every generated translation unit to DIR |
 /// | `KILN_VALIDATE=1` | also run every JIT program on the interpreter and throw on mismatch |
+/// | `KILN_PROFILE=1` | time every kernel of every JIT program (see `JITProgram.kernelProfile()`) |
 public struct DebugSwitches: Sendable {
     /// `KILN_BACKEND`, lowercased, if set.
     public var backend: String?
@@ -17,6 +18,8 @@ public struct DebugSwitches: Sendable {
     public var dumpDirectory: String?
     /// `KILN_VALIDATE=1`.
     public var validate: Bool
+    /// `KILN_PROFILE=1`: generated code times each kernel.
+    public var profile: Bool
 
     /// The switches of this process's environment.
     public static let current = DebugSwitches(environment: { name in getenv(name).map { String(cString: $0) } })
@@ -27,6 +30,7 @@ public struct DebugSwitches: Sendable {
         level = environment("KILN_DEBUG").flatMap { Int($0) } ?? 0
         dumpDirectory = environment("KILN_DUMP_C").flatMap { $0.isEmpty ? nil : $0 }
         validate = environment("KILN_VALIDATE") == "1"
+        profile = environment("KILN_PROFILE") == "1"
     }
 
     /// Writes `message` to standard error when the debug level is at least `level`.

@@ -6,9 +6,13 @@ extension CRenderer {
     /// the reductions (or the same as calls of block primitives, when it qualifies).
     ///
     /// - Throws: ``KilnError`` if the kernel holds an op no loop computes (a fusion bug).
-    func renderLoopKernel(_ kernel: KernelSpec, _ plan: LoopPlan) throws -> String {
+    func renderLoopKernel(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> String {
         if let stray = plan.strays.first { throw unhandled(stray, "cannot be computed in a loop kernel") }
-        let gemms = plan.matmuls.map(renderMatmul).joined()
+        var gemms = plan.matmuls.map(renderMatmul).joined()
+        if profile && !gemms.isEmpty {
+            let slot = schedule.memory.kernels.count + 2 + k
+            gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(Self.profileSymbol)[\(slot)] += kiln_clock_ns() - g;\n"
+        }
         if let blocks = try renderBlockLoop(kernel, plan) { return gemms + blocks }
         let loops = plan.flat && plan.shape.rank > 0 ? 1 : plan.shape.rank
         let indent = String(repeating: "    ", count: loops + 1)

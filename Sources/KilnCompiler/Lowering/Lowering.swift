@@ -24,7 +24,7 @@ public enum Lowering {
         let function = try Pipeline.optimize(try Function(graph: graph, outputs: outputs), switches: switches)
         let optimized = Stopwatch.now
         let schedule = try Schedule(function)
-        let unit = try CRenderer(schedule).render()
+        let unit = try CRenderer(schedule, profile: switches.profile).render()
         let rendered = Stopwatch.now
         switches.log(4, "--- generated C\n\(unit.source)")
         return LoweredProgram(function: function, schedule: schedule, unit: unit,

@@ -1,0 +1,54 @@
+import KilnGraph
+
+/// What a kernel spends its time on; profiles group kernels by it.
+public enum KernelCategory: String, Sendable, CaseIterable {
+    /// Matrix products through the runtime.
+    case gemm = "GEMM"
+    /// A loop that computes new values of variables (an optimizer's update).
+    case update = "optimizer update"
+    /// A fused loop of elementwise ops.
+    case elementwise = "fused elementwise"
+    /// A loop with a sum or mean (and the elementwise ops fused into it).
+    case reduction = "reduction"
+    /// Softmax or log-softmax.
+    case softmax = "softmax"
+    /// Transpose, slice, pad, concatenation.
+    case movement = "data movement"
+    /// Gather, scatter-add, one-hot, argmax.
+    case indexing = "indexing"
+}
+
+extension Function {
+    /// The category of what `kernel`, one of this function's kernels, computes besides its
+    /// matrix products: the first that applies of update, softmax, indexing, data movement,
+    /// reduction, elementwise; ``KernelCategory/gemm`` for a kernel of matrix products only.
+    public func category(of kernel: KernelSpec) -> KernelCategory {
+        let assigned = Set(nodes.compactMap { node -> NodeID? in
+            guard case .assign = node.op else { return nil }
+            return aliasRoot(node.inputs[1])
+        })
+        var found: Set<KernelCategory> = []
+        for member in kernel.members {
+            switch nodes[member.index].op {
+            case .matmul:
+                continue
+            case .softmax, .logSoftmax:
+                found.insert(.softmax)
+            case .gather, .scatterAdd, .oneHot, .argmax:
+                found.insert(.indexing)
+            case .transpose, .slice, .pad, .concatenate:
+                found.insert(.movement)
+            case .reduce:
+                found.insert(.reduction)
+            case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reshape,
+                 .broadcast, .randomUniform, .stopGradient, .assign:
+                break
+            }
+            if assigned.contains(member) { found.insert(.update) }
+        }
+        let products = kernel.members.filter { if case .matmul = nodes[$0.index].op { true } else { false } }
+        if products.count == kernel.members.count { return .gemm }
+        let order: [KernelCategory] = [.update, .softmax, .indexing, .movement, .reduction]
+        return order.first(where: found.contains) ?? .elementwise
+    }
+}
