@@ -17,10 +17,11 @@ typedef int int32_t;
 typedef unsigned int uint32_t;
 typedef unsigned char uint8_t;
 typedef unsigned long size_t;
-float expf(float);
-float logf(float);
-float log1pf(float);
-float tanhf(float);
+/* Kiln's elementary functions (kiln_math.h; the same bits as the vectorised kernels). */
+float kiln_exp(float);
+float kiln_log(float);
+float kiln_log1p(float);
+float kiln_tanh(float);
 float erff(float);
 float powf(float, float);
 float sqrtf(float);
@@ -33,6 +34,7 @@ void *memset(void *, int, size_t);
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "kiln_math.h"
 #endif
 
 /* Row-major CBLAS, as OpenBLAS exports it (101 = CblasRowMajor, 111/112 = No/Trans). */
@@ -126,9 +128,10 @@ static inline int32_t kiln_f32_to_i32(float x) {
     return (int32_t)x;
 }
 static inline float kiln_sigmoid(float x) {
-    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+    float e = kiln_exp(-fabsf(x));
+    return x >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
 }
-static inline float kiln_softplus(float x) { return (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x))); }
+static inline float kiln_softplus(float x) { return (x > 0 ? x : 0.0f) + kiln_log1p(kiln_exp(-fabsf(x))); }
 static inline float kiln_relu(float x) { return (x > 0 || x != x) ? x : 0.0f; }
 static inline float kiln_sign(float x) { return x > 0 ? 1.0f : (x < 0 ? -1.0f : x); }
 static inline float kiln_maxf(float a, float b) { return (a != a || b != b) ? (a != a ? a : b) : (a > b ? a : b); }

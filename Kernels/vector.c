@@ -19,9 +19,18 @@
 #include <immintrin.h>
 #endif
 
+/* Each primitive is compiled three times, for AVX-512 (x86-64-v4), AVX2 (x86-64-v3) and the
+   baseline, and the loader picks the widest the CPU has. No variant fuses a multiply and an
+   add, so all three give the same bits. */
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define KILN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define KILN_CLONES
+#endif
+
 /* y[j] = f(a[j]) where a has stride sa. */
 #define KILN_UNARY(name, expr)                                                                  \
-    void kiln_vec_##name(int64_t m, const float *a, int64_t sa, float *y) {                     \
+    KILN_CLONES void kiln_vec_##name(int64_t m, const float *a, int64_t sa, float *y) {                     \
         if (sa) {                                                                               \
             for (int64_t j = 0; j < m; j++) {                                                   \
                 float x = a[j];                                                                 \
@@ -36,7 +45,7 @@
 
 /* y[j] = f(a[j], b[j]), each operand with its own stride. */
 #define KILN_BINARY(name, type, expr)                                                           \
-    void kiln_vec_##name(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb,     \
+    KILN_CLONES void kiln_vec_##name(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb,     \
                          type *y) {                                                             \
         if (sa && sb) {                                                                         \
             for (int64_t j = 0; j < m; j++) {                                                   \
@@ -65,21 +74,37 @@
 KILN_UNARY(neg, -x)
 KILN_UNARY(abs, fabsf(x))
 KILN_UNARY(sign, kiln_sign(x))
-KILN_UNARY(exp, expf(x))
-KILN_UNARY(log, logf(x))
+KILN_UNARY(exp, kiln_exp(x))
+KILN_UNARY(log, kiln_log(x))
 KILN_UNARY(square, x * x)
-KILN_UNARY(tanh, tanhf(x))
+KILN_UNARY(tanh, kiln_tanh(x))
 KILN_UNARY(erf, erff(x))
 KILN_UNARY(sigmoid, kiln_sigmoid(x))
 KILN_UNARY(relu, kiln_relu(x))
 KILN_UNARY(softplus, kiln_softplus(x))
 KILN_UNARY(floor, floorf(x))
 
-/* sqrtf is correctly rounded, as the SSE instruction is; calling it through libm (which
-   keeps errno) would stop the loop from vectorising. */
+/* sqrtf is correctly rounded, as the SSE and AVX instructions are; calling it through libm
+   (which keeps errno) would stop the loop from vectorising, so the instructions are named. */
+#if defined(__x86_64__) && defined(__SSE__)
+__attribute__((target("avx512f"))) static void sqrt_run_avx512(int64_t m, const float *a, float *y, int reciprocal) {
+    int64_t j = 0;
+    __m512 one = _mm512_set1_ps(1.0f);
+    for (; j + 16 <= m; j += 16) {
+        __m512 r = _mm512_sqrt_ps(_mm512_loadu_ps(a + j));
+        _mm512_storeu_ps(y + j, reciprocal ? _mm512_div_ps(one, r) : r);
+    }
+    for (; j < m; j++) y[j] = reciprocal ? 1.0f / sqrtf(a[j]) : sqrtf(a[j]);
+}
+#endif
+
 static void sqrt_run(int64_t m, const float *a, float *y, int reciprocal) {
     int64_t j = 0;
 #if defined(__x86_64__) && defined(__SSE__)
+    if (__builtin_cpu_supports("avx512f")) {
+        sqrt_run_avx512(m, a, y, reciprocal);
+        return;
+    }
     __m128 one = _mm_set1_ps(1.0f);
     for (; j + 4 <= m; j += 4) {
         __m128 r = _mm_sqrt_ps(_mm_loadu_ps(a + j));
@@ -121,22 +146,32 @@ KILN_BINARY(less_equal, uint8_t, (uint8_t)(x <= z))
 KILN_BINARY(greater, uint8_t, (uint8_t)(x > z))
 KILN_BINARY(greater_equal, uint8_t, (uint8_t)(x >= z))
 
-void kiln_vec_select(int64_t m, const uint8_t *c, int64_t sc, const float *a, int64_t sa,
-                     const float *b, int64_t sb, float *y) {
+/* Both operands are read for every element, so the choice is a blend, not a branch. */
+KILN_CLONES void kiln_vec_select(int64_t m, const uint8_t *c, int64_t sc, const float *a, int64_t sa,
+                                 const float *b, int64_t sb, float *y) {
     if (sc && sa && sb) {
-        for (int64_t j = 0; j < m; j++) y[j] = c[j] ? a[j] : b[j];
+        for (int64_t j = 0; j < m; j++) {
+            float x = a[j], z = b[j];
+            y[j] = c[j] ? x : z;
+        }
     } else if (sc && sa) {
         float z = b[0];
-        for (int64_t j = 0; j < m; j++) y[j] = c[j] ? a[j] : z;
+        for (int64_t j = 0; j < m; j++) {
+            float x = a[j];
+            y[j] = c[j] ? x : z;
+        }
     } else if (sc && sb) {
         float x = a[0];
-        for (int64_t j = 0; j < m; j++) y[j] = c[j] ? x : b[j];
+        for (int64_t j = 0; j < m; j++) {
+            float z = b[j];
+            y[j] = c[j] ? x : z;
+        }
     } else {
         for (int64_t j = 0; j < m; j++) y[j] = c[j * sc] ? a[j * sa] : b[j * sb];
     }
 }
 
-void kiln_vec_bool_to_f32(int64_t m, const uint8_t *a, int64_t sa, float *y) {
+KILN_CLONES void kiln_vec_bool_to_f32(int64_t m, const uint8_t *a, int64_t sa, float *y) {
     if (sa) {
         for (int64_t j = 0; j < m; j++) y[j] = (float)a[j];
     } else {
@@ -145,7 +180,7 @@ void kiln_vec_bool_to_f32(int64_t m, const uint8_t *a, int64_t sa, float *y) {
     }
 }
 
-void kiln_vec_f32_to_bool(int64_t m, const float *a, int64_t sa, uint8_t *y) {
+KILN_CLONES void kiln_vec_f32_to_bool(int64_t m, const float *a, int64_t sa, uint8_t *y) {
     if (sa) {
         for (int64_t j = 0; j < m; j++) y[j] = (uint8_t)(a[j] != 0);
     } else {
@@ -154,7 +189,7 @@ void kiln_vec_f32_to_bool(int64_t m, const float *a, int64_t sa, uint8_t *y) {
     }
 }
 
-void kiln_vec_sum_rows(int64_t m, const float *a, int64_t sa, float *y) {
+KILN_CLONES void kiln_vec_sum_rows(int64_t m, const float *a, int64_t sa, float *y) {
     if (sa) {
         for (int64_t j = 0; j < m; j++) y[j] += a[j];
     } else {

@@ -1,0 +1,120 @@
+import Glibc
+import KilnGraph
+import KilnKernels
+import Testing
+
+/// Kiln's elementary functions (Kernels/kiln_math.h, Sources/KilnGraph/Core/Math.swift):
+/// the interpreter's Swift copies and the C the compiled programs call give the same bits,
+/// and both stay within the error bounds the header states.
+@Suite("Elementary functions: Swift and C agree bit for bit, within the stated error")
+struct MathTests {
+    typealias Function = @convention(c) (Float) -> Float
+
+    /// The C function TinyCC links generated code to, by name.
+    static func runtime(_ name: String) throws -> Function {
+        var count = 0
+        let symbols = try #require(kiln_runtime_symbols(&count))
+        let symbol = try #require(UnsafeBufferPointer(start: symbols, count: count).first { String(cString: $0.name) == name })
+        return unsafeBitCast(symbol.address, to: Function.self)
+    }
+
+    /// About a million floats of every exponent and sign, and the special values.
+    static let arguments: [Float] = {
+        var values: [Float] = [0, -0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .leastNormalMagnitude,
+                               .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1, -1, 0.625, -0.625,
+                               88.72283935546875, 88.7228, 88.72284, -103.97208, -103.97209, -87.33655]
+        var bits: UInt32 = 12_345
+        while true {
+            values.append(Float(bitPattern: bits))
+            let (next, overflow) = bits.addingReportingOverflow(4_093)
+            if overflow { break }
+            bits = next
+        }
+        return values
+    }()
+
+    static var cases: [(name: String, swift: (Float) -> Float, exact: (Double) -> Double, maxULP: Double)] {[
+        ("kiln_exp", Math.exp, Glibc.exp, 1.01),
+        ("kiln_log", Math.log, Glibc.log, 0.83),
+        ("kiln_log1p", Math.log1p, Glibc.log1p, 2.47),
+        ("kiln_tanh", Math.tanh, Glibc.tanh, 1.33),
+    ]}
+
+    @Test("the interpreter's functions and the runtime's give the same bits", arguments: ["kiln_exp", "kiln_log", "kiln_log1p", "kiln_tanh"])
+    func swiftAndCAgree(name: String) throws {
+        let c = try Self.runtime(name)
+        let swift = try #require(Self.cases.first { $0.name == name }).swift
+        var mismatches: [String] = []
+        for x in Self.arguments {
+            let a = swift(x), b = c(x)
+            if a.bitPattern != b.bitPattern && !(a.isNaN && b.isNaN) && mismatches.count < 5 {
+                mismatches.append("\(name)(\(x)): Swift \(a), C \(b)")
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
+    @Test("each function is within its stated error of double precision", arguments: ["kiln_exp", "kiln_log", "kiln_log1p", "kiln_tanh"])
+    func withinStatedError(name: String) throws {
+        let item = try #require(Self.cases.first { $0.name == name })
+        var worst = 0.0, at: Float = 0
+        for x in Self.arguments {
+            let got = item.swift(x), want = item.exact(Double(x))
+            if want.isNaN {
+                #expect(got.isNaN, "\(name)(\(x)) = \(got), expected NaN")
+                continue
+            }
+            if abs(want) > Double(Float.greatestFiniteMagnitude) {
+                #expect(got == Float(want), "\(name)(\(x)) = \(got), expected \(Float(want))")
+                continue
+            }
+            guard abs(want) >= Double(Float.leastNormalMagnitude) else { continue }
+            // The spacing of floats at |want|: 2^(exponent - 23).
+            let ulp = Double(sign: .plus, exponent: abs(want).exponent - 23, significand: 1)
+            let error = abs(Double(got) - want) / ulp
+            if error > worst { (worst, at) = (error, x) }
+        }
+        #expect(worst <= item.maxULP, "\(name): \(worst) ulp at \(at)")
+    }
+
+    @Test("the vectorised block primitives give the scalar functions' bits",
+          arguments: ["exp", "log", "tanh", "sigmoid", "softplus"])
+    func blockPrimitivesAgree(name: String) throws {
+        typealias Primitive = @convention(c) (Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?) -> Void
+        var count = 0
+        let symbols = try #require(kiln_runtime_symbols(&count))
+        let symbol = try #require(UnsafeBufferPointer(start: symbols, count: count).first { String(cString: $0.name) == "kiln_vec_\(name)" })
+        let primitive = unsafeBitCast(symbol.address, to: Primitive.self)
+        let scalar: (Float) -> Float = switch name {
+        case "exp": Math.exp
+        case "log": Math.log
+        case "tanh": Math.tanh
+        case "sigmoid": { x in x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)) }
+        default: { x in (x > 0 ? x : 0) + Math.log1p(Math.exp(-Swift.abs(x))) }
+        }
+        let inputs = Self.arguments.filter { !$0.isSubnormal }  // programs flush denormals; these calls do not
+        var outputs = [Float](repeating: 0, count: 256)
+        var mismatches: [String] = []
+        for start in stride(from: 0, to: inputs.count, by: 256) {
+            let block = Array(inputs[start..<min(start + 256, inputs.count)])
+            block.withUnsafeBufferPointer { primitive(Int64(block.count), $0.baseAddress, 1, &outputs) }
+            for (x, y) in zip(block, outputs) where y.bitPattern != scalar(x).bitPattern && !(y.isNaN && scalar(x).isNaN) {
+                if mismatches.count < 5 { mismatches.append("\(name)(\(x)): block \(y), scalar \(scalar(x))") }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
+    @Test func specialValues() {
+        let infinity = Float.infinity
+        #expect(Math.exp(-infinity) == 0 && Math.exp(infinity) == infinity && Math.exp(Float(0)) == 1)
+        #expect(Math.exp(Float(89)) == infinity && Math.exp(Float(-104)) == 0)
+        #expect(Math.log(Float(0)) == -infinity && Math.log(Float(-0.0)) == -infinity && Math.log(Float(-1)).isNaN)
+        #expect(Math.log(Float(1)) == 0 && Math.log(infinity) == infinity && Math.log(Float.leastNonzeroMagnitude) < -103)
+        #expect(Math.log1p(-1) == -.infinity && Math.log1p(1e-30) == 1e-30 && Math.log1p(.infinity) == .infinity)
+        #expect(Math.tanh(.infinity) == 1 && Math.tanh(-.infinity) == -1 && Math.tanh(1e-30) == 1e-30)
+        #expect(Math.tanh(-0.0).sign == .minus && Math.tanh(20) == 1)
+        let functions: [(Float) -> Float] = [Math.exp, Math.log, Math.log1p, Math.tanh]
+        for f in functions { #expect(f(.nan).isNaN) }
+    }
+}
