@@ -1,4 +1,17 @@
-/* OpenBLAS, loaded at run time so that its core type can be chosen before it initialises. */
+/* The GEMM libraries, loaded at run time, and the one choice of which kiln_gemm calls.
+
+   Candidates, in the order Kiln prefers them (the order `kiln bench gemm` measured; see
+   README.md, "Choosing the GEMM library"):
+
+     onednn    oneDNN's dnnl_sgemm (Debian libdnnl-dev), OpenMP threads
+     openblas  OpenBLAS's cblas_sgemm (libopenblas-dev), its own threads
+     blis      BLIS's cblas_sgemm (libblis-dev)
+
+   The first that loads is used; KILN_GEMM=onednn|openblas|blis picks one by name. OpenBLAS
+   is also the matrix-vector product of one-row inputs, so it is required; the others are
+   optional, and a missing one is skipped. Libraries are loaded with dlopen rather than
+   linked so that a missing one is a thrown error or a fallback, never a process that fails
+   to start, and so that OpenBLAS's core type can be chosen before it initialises. */
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"
 
@@ -6,17 +19,37 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
+#include <unistd.h>
 
-typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int,
-                         float, float *, int);
-typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int,
+                               float, float *, int);
+typedef void (*cblas_sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+typedef int (*dnnl_sgemm_fn)(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                             const float *, int64_t, float, float *, int64_t);
 typedef char *(*corename_fn)(void);
 
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-static sgemm_fn blas_sgemm;
-static sgemv_fn blas_sgemv;
-static corename_fn blas_corename;
-static char blas_error[512];
+enum { ONEDNN, OPENBLAS, BLIS, LIBRARY_COUNT };
+
+typedef struct {
+    const char *name;
+    const char *sonames[2];
+    const char *package;
+    pthread_once_t once;
+    void *handle;
+    char error[512];
+    cblas_sgemm_fn cblas_sgemm;  /* OpenBLAS, BLIS */
+    dnnl_sgemm_fn dnnl_sgemm;    /* oneDNN */
+} library;
+
+static library libraries[LIBRARY_COUNT] = {
+    [ONEDNN] = {"onednn", {"libdnnl.so.2", "libdnnl.so"}, "libdnnl-dev", PTHREAD_ONCE_INIT},
+    [OPENBLAS] = {"openblas", {"libopenblas.so.0", "libopenblas.so"}, "libopenblas-dev", PTHREAD_ONCE_INIT},
+    [BLIS] = {"blis", {"libblis.so.4", "libblis.so"}, "libblis-dev", PTHREAD_ONCE_INIT},
+};
+
+static cblas_sgemv_fn openblas_sgemv;
+static corename_fn openblas_corename;
 
 static int has_avx512(void) {
 #if defined(__x86_64__)
@@ -29,41 +62,139 @@ static int has_avx512(void) {
 #endif
 }
 
-static void blas_load(void) {
+static void *open_library(library *lib) {
+    void *handle = NULL;
+    for (size_t i = 0; i < 2 && handle == NULL; i++) handle = dlopen(lib->sonames[i], RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL) {
+        snprintf(lib->error, sizeof lib->error, "cannot load %s (%s): %s; tools/bootstrap installs it (package %s)",
+                 lib->name, lib->sonames[0], dlerror(), lib->package);
+    }
+    return handle;
+}
+
+static void load_onednn(void) {
+    library *lib = &libraries[ONEDNN];
+    if ((lib->handle = open_library(lib)) == NULL) return;
+    lib->dnnl_sgemm = (dnnl_sgemm_fn)dlsym(lib->handle, "dnnl_sgemm");
+    if (lib->dnnl_sgemm == NULL) snprintf(lib->error, sizeof lib->error, "oneDNN has no dnnl_sgemm");
+}
+
+static void load_openblas(void) {
+    library *lib = &libraries[OPENBLAS];
     /* Debian's OpenBLAS 0.3.21 does not recognise recent AMD cores and would use its AVX2
        kernels; it reads OPENBLAS_CORETYPE once, when the library initialises. */
     if (has_avx512() && getenv("OPENBLAS_CORETYPE") == NULL) setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
-    const char *names[] = {"libopenblas.so.0", "libopenblas.so"};
-    void *handle = NULL;
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && handle == NULL; i++) {
-        handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if ((lib->handle = open_library(lib)) == NULL) return;
+    lib->cblas_sgemm = (cblas_sgemm_fn)dlsym(lib->handle, "cblas_sgemm");
+    openblas_sgemv = (cblas_sgemv_fn)dlsym(lib->handle, "cblas_sgemv");
+    openblas_corename = (corename_fn)dlsym(lib->handle, "openblas_get_corename");
+    if (lib->cblas_sgemm == NULL || openblas_sgemv == NULL) {
+        snprintf(lib->error, sizeof lib->error, "OpenBLAS has no cblas_sgemm or cblas_sgemv");
+        lib->cblas_sgemm = NULL;
     }
-    if (handle == NULL) {
-        snprintf(blas_error, sizeof blas_error, "cannot load OpenBLAS (libopenblas.so.0): %s", dlerror());
+}
+
+static void load_blis(void) {
+    library *lib = &libraries[BLIS];
+    if ((lib->handle = open_library(lib)) == NULL) return;
+    lib->cblas_sgemm = (cblas_sgemm_fn)dlsym(lib->handle, "cblas_sgemm");
+    typedef void (*set_threads_fn)(long);
+    set_threads_fn set_threads = (set_threads_fn)dlsym(lib->handle, "bli_thread_set_num_threads");
+    /* BLIS runs on one thread unless told; give it every core, as the others take. */
+    if (set_threads != NULL && getenv("BLIS_NUM_THREADS") == NULL) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        set_threads(cores > 0 ? cores : 1);
+    }
+    if (lib->cblas_sgemm == NULL) snprintf(lib->error, sizeof lib->error, "BLIS has no cblas_sgemm");
+}
+
+static void (*const loaders[LIBRARY_COUNT])(void) = {[ONEDNN] = load_onednn, [OPENBLAS] = load_openblas, [BLIS] = load_blis};
+
+static int usable(int index) {
+    if (index < 0 || index >= LIBRARY_COUNT) return 0;
+    library *lib = &libraries[index];
+    pthread_once(&lib->once, loaders[index]);
+    return lib->cblas_sgemm != NULL || lib->dnnl_sgemm != NULL;
+}
+
+/* c = op(a) op(b) through one library; sizes are positive. */
+static void library_gemm(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                         const float *a, const float *b, float *c) {
+    library *lib = &libraries[index];
+    int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
+    if (lib->dnnl_sgemm != NULL) {
+        lib->dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, n);
+    } else {
+        lib->cblas_sgemm(101, trans_a ? 112 : 111, trans_b ? 112 : 111, (int)m, (int)n, (int)k, 1.0f,
+                         a, (int)lda, b, (int)ldb, 0.0f, c, (int)n);
+    }
+}
+
+static pthread_once_t choice_once = PTHREAD_ONCE_INIT;
+static int chosen = -1;
+static char choice_error[1024];
+
+static void choose(void) {
+    if (!usable(OPENBLAS)) {
+        snprintf(choice_error, sizeof choice_error, "%s", libraries[OPENBLAS].error);
         return;
     }
-    blas_sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
-    blas_sgemv = (sgemv_fn)dlsym(handle, "cblas_sgemv");
-    blas_corename = (corename_fn)dlsym(handle, "openblas_get_corename");
-    if (blas_sgemm == NULL || blas_sgemv == NULL) {
-        snprintf(blas_error, sizeof blas_error, "OpenBLAS has no cblas_sgemm or cblas_sgemv: %s", dlerror());
-        blas_sgemm = NULL;
+    const char *wanted = getenv("KILN_GEMM");
+    if (wanted != NULL && *wanted != 0) {
+        for (int i = 0; i < LIBRARY_COUNT; i++) {
+            if (strcasecmp(wanted, libraries[i].name) != 0) continue;
+            if (usable(i)) {
+                chosen = i;
+            } else {
+                snprintf(choice_error, sizeof choice_error, "KILN_GEMM=%s: %s", wanted, libraries[i].error);
+            }
+            return;
+        }
+        snprintf(choice_error, sizeof choice_error, "KILN_GEMM=%s names no GEMM library; the choices are onednn, openblas, blis",
+                 wanted);
+        return;
+    }
+    for (int i = 0; i < LIBRARY_COUNT && chosen < 0; i++) {
+        if (usable(i)) chosen = i;
     }
 }
 
 const char *kiln_blas_load(void) {
-    pthread_once(&blas_once, blas_load);
-    return blas_sgemm != NULL ? NULL : blas_error;
+    pthread_once(&choice_once, choose);
+    return chosen >= 0 ? NULL : choice_error;
 }
 
 const char *kiln_blas_core_name(void) {
-    if (kiln_blas_load() != NULL || blas_corename == NULL) return "unknown";
-    return blas_corename();
+    if (!usable(OPENBLAS) || openblas_corename == NULL) return "unknown";
+    return openblas_corename();
+}
+
+int kiln_gemm_library_count(void) { return LIBRARY_COUNT; }
+
+const char *kiln_gemm_library_name(int index) {
+    return index >= 0 && index < LIBRARY_COUNT ? libraries[index].name : "none";
+}
+
+const char *kiln_gemm_library_load(int index) {
+    if (index < 0 || index >= LIBRARY_COUNT) return "no such GEMM library";
+    return usable(index) ? NULL : libraries[index].error;
+}
+
+int kiln_gemm_library_chosen(void) { return kiln_blas_load() == NULL ? chosen : -1; }
+
+void kiln_gemm_library_run(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                           const float *a, const float *b, float *c) {
+    if (!usable(index) || m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        memset(c, 0, (size_t)(m * n) * sizeof(float));
+        return;
+    }
+    library_gemm(index, trans_a, trans_b, m, n, k, a, b, c);
 }
 
 void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
                  const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
-    blas_sgemm(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    libraries[OPENBLAS].cblas_sgemm(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
@@ -77,13 +208,11 @@ void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
         /* One row (a single-sample forward pass): c = op(b)^T a as a matrix-vector product,
            which OpenBLAS runs without packing the matrix. a is a contiguous vector either way. */
         if (trans_b) {
-            blas_sgemv(101, 111, (int)n, (int)k, 1.0f, b, (int)k, a, 1, 0.0f, c, 1);
+            openblas_sgemv(101, 111, (int)n, (int)k, 1.0f, b, (int)k, a, 1, 0.0f, c, 1);
         } else {
-            blas_sgemv(101, 112, (int)k, (int)n, 1.0f, b, (int)n, a, 1, 0.0f, c, 1);
+            openblas_sgemv(101, 112, (int)k, (int)n, 1.0f, b, (int)n, a, 1, 0.0f, c, 1);
         }
         return;
     }
-    int lda = (int)(trans_a ? m : k), ldb = (int)(trans_b ? k : n);
-    blas_sgemm(101, trans_a ? 112 : 111, trans_b ? 112 : 111, (int)m, (int)n, (int)k, 1.0f,
-               a, lda, b, ldb, 0.0f, c, (int)n);
+    library_gemm(chosen, trans_a, trans_b, m, n, k, a, b, c);
 }

@@ -4,6 +4,7 @@
 #define KILN_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A runtime symbol generated code may call, registered with TinyCC by name. */
 typedef struct {
@@ -17,9 +18,21 @@ const kiln_symbol *kiln_runtime_symbols(size_t *count);
 /* The text of kiln_prelude.h, NUL-terminated. */
 const char *kiln_prelude_source(void);
 
-/* Loads OpenBLAS once (choosing its AVX-512 kernels where the CPU has them); NULL on
-   success, otherwise a message saying what failed. Safe to call from several threads. */
+/* Loads the GEMM libraries once and chooses the one kiln_gemm calls (blas.c): the first
+   of oneDNN, OpenBLAS, BLIS that loads, or the one KILN_GEMM names. OpenBLAS is required
+   (it also runs one-row products). NULL on success, otherwise a message saying what failed.
+   Safe to call from several threads. */
 const char *kiln_blas_load(void);
+
+/* The candidate GEMM libraries, by index 0..<count: their names, whether each loads (NULL,
+   or why not), the one kiln_gemm uses (-1 if none), and c[m,n] = op(a) op(b) through one of
+   them (for benchmarks). */
+int kiln_gemm_library_count(void);
+const char *kiln_gemm_library_name(int library);
+const char *kiln_gemm_library_load(int library);
+int kiln_gemm_library_chosen(void);
+void kiln_gemm_library_run(int library, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                           const float *a, const float *b, float *c);
 
 /* The core type OpenBLAS chose, e.g. "SkylakeX" or "Haswell"; "unknown" if not loaded. */
 const char *kiln_blas_core_name(void);

@@ -7,7 +7,7 @@ import KilnJIT
 public enum Backend: String, Sendable, CaseIterable {
     /// The reference interpreter: plain Swift loops, op by op.
     case interpreter
-    /// Fused C compiled in memory by TinyCC, with GEMM through OpenBLAS.
+    /// Fused C compiled in memory by TinyCC, with GEMM through oneDNN or OpenBLAS.
     case jit
 
     /// The default backend: `KILN_BACKEND` (`interpreter` or `jit`) if set, otherwise `.jit`.

@@ -56,7 +56,7 @@ public final class JITProgram: Program, @unchecked Sendable {
     ///   - switches: The debug switches (`KILN_DEBUG`, `KILN_DUMP_C`).
     /// - Throws: ``KilnError`` if the graph fails ``Graph/verify()``, the outputs are invalid,
     ///   a variable has another type in the store, or the C does not compile (with TinyCC's
-    ///   message and the offending lines), or OpenBLAS or TinyCC's runtime is missing.
+    ///   message and the offending lines), or no GEMM library loads (see `KILN_GEMM`) or TinyCC's runtime is missing.
     public init(graph: Graph, outputs: [String: Node], variables: VariableStore? = nil,
                 switches: DebugSwitches = .current) throws {
         let start = Stopwatch.now

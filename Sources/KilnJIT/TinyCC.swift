@@ -28,11 +28,10 @@ public final class CompiledUnit: @unchecked Sendable {
     /// Compiles `source` (which includes `kiln_prelude.h`) and looks up `entry`.
     ///
     /// - Throws: ``KilnError`` with TinyCC's messages and the offending lines of `source`
-    ///   if it does not compile or link, or if OpenBLAS cannot be loaded.
+    ///   if it does not compile or link, or if no GEMM library can be loaded.
     public init(source: String, entry name: String) throws {
         if let failure = kiln_blas_load() {
-            throw KilnError(.runtime, String(cString: failure)
-                            + "; install it with tools/bootstrap (apt-get install libopenblas-dev)")
+            throw KilnError(.runtime, String(cString: failure))
         }
         let text = Self.inliningPrelude(source)
         let start = Stopwatch.now

@@ -83,11 +83,23 @@ struct KilnToolTests {
         try build.run()
         build.waitUntilExit()
         try #require(build.terminationStatus == 0, "tcc could not build the fake OpenBLAS")
-        let broken = try runProgram("kiln", ["compare", model, "--steps", "1"], environment: ["LD_LIBRARY_PATH": fake.path])
+        let broken = try runProgram("kiln", ["compare", model, "--steps", "1"],
+                                    environment: ["LD_LIBRARY_PATH": fake.path, "KILN_GEMM": "openblas"])
         #expect(broken.status == 1, "\(broken.output)\(broken.errors)")
         #expect(broken.output.contains("FAIL") && broken.output.contains("call 1 output y"), "\(broken.output)")
         let honest = try runProgram("kiln", ["compare", model, "--steps", "1"])
         #expect(honest.status == 0)
+        let openBLAS = try runProgram("kiln", ["compare", model, "--steps", "1"], environment: ["KILN_GEMM": "openblas"])
+        #expect(openBLAS.status == 0, "\(openBLAS.output)\(openBLAS.errors)")
+    }
+
+    @Test("KILN_GEMM naming no library is one line listing the choices, and status 1")
+    func unknownGEMMLibrary() throws {
+        defer { cleanUp() }
+        let run = try runProgram("kiln", ["compare", model, "--steps", "1"], environment: ["KILN_GEMM": "mkl"])
+        #expect(run.status == 1)
+        #expect(run.errors.contains("KILN_GEMM=mkl names no GEMM library; the choices are onednn, openblas, blis"), "\(run.errors)")
+        #expect(run.errors.split(separator: "\n").count == 1, "\(run.errors)")
     }
 
     @Test("a missing, truncated or non-Kiln file is one line naming it, and status 1")

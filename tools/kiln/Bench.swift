@@ -7,14 +7,14 @@ import KilnKernels
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks; run a release build: swift run -c release kiln bench MODEL.kiln|kernels|train.",
-        subcommands: [BenchModel.self, BenchKernels.self, BenchTrain.self], defaultSubcommand: BenchModel.self)
+        subcommands: [BenchModel.self, BenchKernels.self, BenchTrain.self, BenchGEMM.self], defaultSubcommand: BenchModel.self)
 }
 
 /// `kiln bench kernels`: GEMM, a fused elementwise chain, and compile time.
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
-        abstract: "Matmul GFLOP/s (JIT vs OpenBLAS), fused elementwise GB/s (JIT vs interpreter), compile time.")
+        abstract: "Matmul GFLOP/s (JIT vs OpenBLAS called directly), fused elementwise GB/s (JIT vs interpreter), compile time.")
 
     @Option(help: "Timed repetitions per figure (the median is printed).") var repeats = 9
 
@@ -23,7 +23,8 @@ struct BenchKernels: ParsableCommand {
         print("note: this is a debug build; benchmark figures come from `swift run -c release kiln bench kernels`")
         #endif
         if let failure = kiln_blas_load() { throw ValidationError(String(cString: failure)) }
-        print("OpenBLAS core: \(String(cString: kiln_blas_core_name()))")
+        print("GEMM library: \(String(cString: kiln_gemm_library_name(kiln_gemm_library_chosen()))) "
+              + "(OpenBLAS core: \(String(cString: kiln_blas_core_name())); kiln bench gemm compares the libraries)")
         print("\nmatmul [n,n] x [n,n]      JIT GFLOP/s    OpenBLAS GFLOP/s    JIT/OpenBLAS")
         for size in [128, 512, 1024] { try benchMatmul(size) }
         try benchElementwise()

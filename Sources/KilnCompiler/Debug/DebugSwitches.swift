@@ -9,6 +9,8 @@ import Glibc
 /// | `KILN_DUMP_C=DIR` | write every generated translation unit to DIR |
 /// | `KILN_VALIDATE=1` | also run every JIT program on the interpreter and throw on mismatch |
 /// | `KILN_PROFILE=1` | time every kernel of every JIT program (see `JITProgram.kernelProfile()`) |
+///
+/// (`KILN_GEMM`, which chooses the GEMM library, is read by the C runtime: Kernels/blas.c.)
 public struct DebugSwitches: Sendable {
     /// `KILN_BACKEND`, lowercased, if set.
     public var backend: String?

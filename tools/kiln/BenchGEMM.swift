@@ -1,0 +1,88 @@
+import ArgumentParser
+import Kiln
+import KilnKernels
+
+/// `kiln bench gemm`: every GEMM library Kiln can use, on the products of the mlp784
+/// training step (forward, and the transposed products of the backward pass) and on
+/// square sizes. The figures decide the order in Kernels/blas.c.
+struct BenchGEMM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "Each GEMM library (oneDNN, OpenBLAS, BLIS) on the mlp784 step's shapes and square sizes.")
+
+    @Option(help: "Rounds per figure (the median is printed).") var repeats = 9
+
+    struct Shape {
+        let label: String, transA: Bool, transB: Bool, m: Int, n: Int, k: Int
+        var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+    }
+
+    /// The seven products of one 784-256-128-10 training step at batch 128, then squares.
+    static let shapes: [Shape] = [
+        Shape(label: "x·W1        [128,784]·[784,256]", transA: false, transB: false, m: 128, n: 256, k: 784),
+        Shape(label: "h1·W2       [128,256]·[256,128]", transA: false, transB: false, m: 128, n: 128, k: 256),
+        Shape(label: "h2·W3       [128,128]·[128,10]", transA: false, transB: false, m: 128, n: 10, k: 128),
+        Shape(label: "g3·W3ᵀ      [128,10]·[10,128]ᵀ", transA: false, transB: true, m: 128, n: 128, k: 10),
+        Shape(label: "g2·W2ᵀ      [128,128]·[256,128]ᵀ", transA: false, transB: true, m: 128, n: 256, k: 128),
+        Shape(label: "h2ᵀ·g3      [128,128]ᵀ·[128,10]", transA: true, transB: false, m: 128, n: 10, k: 128),
+        Shape(label: "h1ᵀ·g2      [128,256]ᵀ·[128,128]", transA: true, transB: false, m: 256, n: 128, k: 128),
+        Shape(label: "xᵀ·g1       [128,784]ᵀ·[128,256]", transA: true, transB: false, m: 784, n: 256, k: 128),
+        Shape(label: "square 128", transA: false, transB: false, m: 128, n: 128, k: 128),
+        Shape(label: "square 512", transA: false, transB: false, m: 512, n: 512, k: 512),
+        Shape(label: "square 1024", transA: false, transB: false, m: 1024, n: 1024, k: 1024),
+    ]
+
+    func run() throws {
+        #if DEBUG
+        print("note: this is a debug build; benchmark figures come from `swift run -c release kiln bench gemm`")
+        #endif
+        if let failure = kiln_blas_load() { throw ValidationError(String(cString: failure)) }
+        let libraries = (0..<Int(kiln_gemm_library_count())).map { Int32($0) }
+        var usable: [Int32] = []
+        for library in libraries {
+            let name = String(cString: kiln_gemm_library_name(library))
+            if let failure = kiln_gemm_library_load(library) {
+                print("\(name): not measured, \(String(cString: failure))")
+            } else {
+                usable.append(library)
+            }
+        }
+        let chosen = kiln_gemm_library_chosen()
+        print("kiln_gemm uses \(String(cString: kiln_gemm_library_name(chosen))); OpenBLAS core \(String(cString: kiln_blas_core_name()))")
+        print("median µs per product (GFLOP/s), \(repeats) rounds\n")
+        var header = pad("product", 36)
+        for library in usable { header += pad(String(cString: kiln_gemm_library_name(library)), 18, right: true) }
+        print(header)
+        var stepTotals = [Double](repeating: 0, count: usable.count)
+        for (index, shape) in Self.shapes.enumerated() {
+            var row = pad(shape.label, 36)
+            for (column, library) in usable.enumerated() {
+                let seconds = try time(shape, library: library)
+                if index < 8 { stepTotals[column] += seconds }
+                row += pad(microseconds(seconds) + " (" + fixed(shape.flops / seconds / 1e9, 0) + ")", 18, right: true)
+            }
+            print(row)
+            if index == 7 {
+                var total = pad("the step's eight products", 36)
+                for seconds in stepTotals { total += pad(microseconds(seconds), 18, right: true) }
+                print(total + "\n")
+            }
+        }
+    }
+
+    /// The median time of one product, from rounds of enough calls to last about 20 ms.
+    private func time(_ shape: Shape, library: Int32) throws -> Double {
+        var generator = SeededGenerator(seed: 5)
+        let a = try Tensor.randomUniform(shape: [shape.m * shape.k], lower: -1, upper: 1, using: &generator).scalars
+        let b = try Tensor.randomUniform(shape: [shape.k * shape.n], lower: -1, upper: 1, using: &generator).scalars
+        var c = [Float](repeating: 0, count: shape.m * shape.n)
+        let calls = max(1, Int(20e6 / (shape.flops / 100)))  // about 20 ms at 100 GFLOP/s
+        let seconds = medianTime(repeats: repeats) {
+            for _ in 0..<calls {
+                kiln_gemm_library_run(library, shape.transA ? 1 : 0, shape.transB ? 1 : 0, Int64(shape.m), Int64(shape.n),
+                                      Int64(shape.k), a, b, &c)
+            }
+        }
+        return seconds / Double(calls)
+    }
+}
