@@ -83,6 +83,11 @@ int kiln_argmax_i32(int64_t outer, int64_t length, int64_t inner, const int32_t 
 /* softmax (log_softmax when log_output) of x viewed as [outer, length, inner] along the middle axis. */
 void kiln_softmax(int64_t outer, int64_t length, int64_t inner, const float *x, float *y, int log_output);
 
+/* Runs body over [0, total) in parts of whole blocks, one per core (parallel.c); body gets
+   [begin, end), the batch size n and args. For loops whose elements are computed alone. */
+typedef void (*kiln_part_fn)(int64_t begin, int64_t end, int64_t n, void *const *args);
+void kiln_parallel_for(int64_t total, int64_t n, kiln_part_fn body, void *const *args);
+
 /* Block primitives (vector.c): y = op(operands) over m <= KILN_BLOCK elements. Each operand
    is a pointer with a stride of 1 (m elements) or 0 (one value for all); y may be an operand. */
 #define KILN_BLOCK 256

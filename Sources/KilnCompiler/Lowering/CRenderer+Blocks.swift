@@ -27,6 +27,7 @@ extension CRenderer {
         guard canBlock(kernel, plan) else { return nil }
         var operands = BlockOperands(renderer: self, plan: plan)
         let body = try blockCalls(kernel, plan, &operands)
+        if let name = partName(kernel, plan) { return renderParts(kernel, plan, name: name, declarations: operands.declarations, body: body) }
         var out = operands.declarations
         for reduction in plan.reductions {
             out += "    for (int64_t o = 0; o < \(CSyntax.product(nodes[reduction.index].type.shape.dims)); o++) "
@@ -38,6 +39,46 @@ extension CRenderer {
         for line in body.split(separator: "\n") { out += indent + line + "\n" }
         return out + closeLoops(plan.flat ? 1 : rank, reductions: plan.reductions, shape: plan.shape)
     }
+
+    /// Flat loops without reductions over at least this many elements run in parts on every
+    /// core (`kiln_parallel_for`): each element is computed alone, so the parts give the bits
+    /// of one loop.
+    static let minimumParallelLength = 65_536
+
+    /// The name of the function running a part of the kernel's blocks, if it runs in parts.
+    private func partName(_ kernel: KernelSpec, _ plan: LoopPlan) -> String? {
+        guard plan.flat, plan.reductions.isEmpty, !canFault(kernel),
+              let count = plan.shape.staticProduct, count >= Self.minimumParallelLength,
+              let k = schedule.memory.kernels.firstIndex(where: { $0.members == kernel.members })
+        else { return nil }
+        return "k\(k)_part"
+    }
+
+    /// A block loop split into parts: the part function (the kernel's pointers passed in
+    /// `args`, in parameter order) is returned ahead of a marker the kernel renderer moves it
+    /// out at, then the call that runs the parts.
+    private func renderParts(_ kernel: KernelSpec, _ plan: LoopPlan, name: String, declarations: String, body: String) -> String {
+        let values = kernel.inputs + kernel.outputs + kernel.scratch
+        var part = "/* \(name): blocks [begin, end) of kernel \(name.dropLast(5)), run in parts on every core. */\n"
+            + "static void \(name)(int64_t begin, int64_t end, int64_t n, void *const *args) {\n"
+        for (index, value) in values.enumerated() {
+            let readOnly = kernel.inputs.contains(value) ? "const " : ""
+            let type = CSyntax.type(nodes[value.index].type.dtype)
+            part += "    \(readOnly)\(type) *\(schedule.pointer(value)) = (\(readOnly)\(type) *)args[\(index)];\n"
+        }
+        part += "    (void)n;\n" + declarations
+        part += "    for (int64_t i = begin; i < end; i += KILN_BLOCK) {\n"
+        part += "        int64_t m = end - i < KILN_BLOCK ? end - i : KILN_BLOCK;\n"
+        for line in body.split(separator: "\n") { part += "    " + line + "\n" }
+        part += "    }\n}\n"
+        let pointers = values.map { "(void *)\(schedule.pointer($0))" }.joined(separator: ", ")
+        return part + Self.partMarker
+            + "    void *const args[] = {\(pointers)};\n"
+            + "    kiln_parallel_for(\(CSyntax.product(plan.shape.dims)), n, \(name), args);\n"
+    }
+
+    /// Separates a part function from the kernel body that calls it.
+    static let partMarker = "/* kiln:part */\n"
 
     /// Whether every member has a primitive and the blocked axis is long enough to pay.
     private func canBlock(_ kernel: KernelSpec, _ plan: LoopPlan) -> Bool {

@@ -105,7 +105,15 @@ public struct CRenderer {
         let returnType = canFault(kernel) ? "int" : "void"
         var body = try kernel.loop.map { try renderLoopKernel(k, kernel, $0) } ?? renderCallKernel(kernel)
         if canFault(kernel) && !body.contains("return ") { body += "    return 0;\n" }
-        return comment + "static \(returnType) \(name)(\(parameters(kernel).joined(separator: ", "))) {\n" + body + "}\n"
+        // A loop run in parts on every core brings its part function, which goes first.
+        var part = ""
+        if let marker = body.firstRange(of: Self.partMarker) {
+            let before = body[..<marker.lowerBound], after = body[marker.upperBound...]
+            let start = before.firstRange(of: "/* k\(k)_part:")?.lowerBound ?? before.startIndex
+            part = String(before[start...]) + "\n"
+            body = String(before[..<start]) + after
+        }
+        return part + comment + "static \(returnType) \(name)(\(parameters(kernel).joined(separator: ", "))) {\n" + body + "}\n"
     }
 
     // MARK: Entry point
