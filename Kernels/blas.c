@@ -7,8 +7,9 @@
      openblas  OpenBLAS's cblas_sgemm (libopenblas-dev), its own threads
      blis      BLIS's cblas_sgemm (libblis-dev)
 
-   The first that loads is used; KILN_GEMM=onednn|openblas|blis picks one by name. OpenBLAS
-   is also the matrix-vector product of one-row inputs, so it is required; the others are
+   The first that loads is used, except that small products (KILN_SMALL_GEMM) go to OpenBLAS,
+   whose call costs least; KILN_GEMM=onednn|openblas|blis picks one by name for every product.
+   OpenBLAS is also the matrix-vector product of one-row inputs, so it is required; the others are
    optional, and a missing one is skipped. Libraries are loaded with dlopen rather than
    linked so that a missing one is a thrown error or a fallback, never a process that fails
    to start, and so that OpenBLAS's core type can be chosen before it initialises. */
@@ -132,7 +133,21 @@ static void library_gemm(int index, int trans_a, int trans_b, int64_t m, int64_t
 
 static pthread_once_t choice_once = PTHREAD_ONCE_INIT;
 static int chosen = -1;
+static int explicit_choice; /* KILN_GEMM named the library: it runs every product */
 static char choice_error[1024];
+
+/* The library KILN_GEMM names, or -1 with choice_error saying why not. */
+static int named_library(const char *wanted) {
+    for (int i = 0; i < LIBRARY_COUNT; i++) {
+        if (strcasecmp(wanted, libraries[i].name) != 0) continue;
+        if (usable(i)) return i;
+        snprintf(choice_error, sizeof choice_error, "KILN_GEMM=%s: %s", wanted, libraries[i].error);
+        return -1;
+    }
+    snprintf(choice_error, sizeof choice_error, "KILN_GEMM=%s names no GEMM library; the choices are onednn, openblas, blis",
+             wanted);
+    return -1;
+}
 
 static void choose(void) {
     if (!usable(OPENBLAS)) {
@@ -141,22 +156,19 @@ static void choose(void) {
     }
     const char *wanted = getenv("KILN_GEMM");
     if (wanted != NULL && *wanted != 0) {
-        for (int i = 0; i < LIBRARY_COUNT; i++) {
-            if (strcasecmp(wanted, libraries[i].name) != 0) continue;
-            if (usable(i)) {
-                chosen = i;
-            } else {
-                snprintf(choice_error, sizeof choice_error, "KILN_GEMM=%s: %s", wanted, libraries[i].error);
-            }
-            return;
+        chosen = named_library(wanted);
+        explicit_choice = 1;
+    } else {
+        for (int i = 0; i < LIBRARY_COUNT && chosen < 0; i++) {
+            if (usable(i)) chosen = i;
         }
-        snprintf(choice_error, sizeof choice_error, "KILN_GEMM=%s names no GEMM library; the choices are onednn, openblas, blis",
-                 wanted);
-        return;
     }
-    for (int i = 0; i < LIBRARY_COUNT && chosen < 0; i++) {
-        if (usable(i)) chosen = i;
-    }
+    /* With another library on the large products, OpenBLAS runs only small ones and
+       matrix-vector products, on the calling thread: its worker threads would spin between
+       calls (sched_yield) on the cores the other library's threads and the loops need. */
+    typedef void (*set_threads_fn)(int);
+    set_threads_fn set_threads = (set_threads_fn)dlsym(libraries[OPENBLAS].handle, "openblas_set_num_threads");
+    if (chosen >= 0 && chosen != OPENBLAS && set_threads != NULL) set_threads(1);
 }
 
 const char *kiln_blas_load(void) {
@@ -167,6 +179,19 @@ const char *kiln_blas_load(void) {
 const char *kiln_blas_core_name(void) {
     if (!usable(OPENBLAS) || openblas_corename == NULL) return "unknown";
     return openblas_corename();
+}
+
+/* Products of at most this many multiply-adds go to OpenBLAS even when oneDNN is chosen:
+   its call costs a fraction of a microsecond, oneDNN's several times that, and below this
+   size the call is most of the time (`kiln bench gemm`: a tabular step's eight products
+   take 1.2 µs through OpenBLAS, 3.5 µs through oneDNN). */
+#define KILN_SMALL_GEMM 262144
+
+int64_t kiln_gemm_small_limit(void) { return KILN_SMALL_GEMM; }
+
+int kiln_gemm_library_for(int64_t m, int64_t n, int64_t k) {
+    if (kiln_blas_load() != NULL) return -1;
+    return !explicit_choice && m * n * k <= KILN_SMALL_GEMM ? OPENBLAS : chosen;
 }
 
 int kiln_gemm_library_count(void) { return LIBRARY_COUNT; }
@@ -214,5 +239,5 @@ void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
         }
         return;
     }
-    library_gemm(chosen, trans_a, trans_b, m, n, k, a, b, c);
+    library_gemm(!explicit_choice && m * n * k <= KILN_SMALL_GEMM ? OPENBLAS : chosen, trans_a, trans_b, m, n, k, a, b, c);
 }

@@ -28,6 +28,10 @@ const char *kiln_blas_load(void);
    or why not), the one kiln_gemm uses (-1 if none), and c[m,n] = op(a) op(b) through one of
    them (for benchmarks). */
 int kiln_gemm_library_count(void);
+/* The library kiln_gemm runs a product of these sizes with: OpenBLAS for small products
+   (m n k at most kiln_gemm_small_limit()), whose call costs least, unless KILN_GEMM names one. */
+int kiln_gemm_library_for(int64_t m, int64_t n, int64_t k);
+int64_t kiln_gemm_small_limit(void);
 const char *kiln_gemm_library_name(int library);
 const char *kiln_gemm_library_load(int library);
 int kiln_gemm_library_chosen(void);

@@ -17,7 +17,19 @@ struct BenchGEMM: ParsableCommand {
         var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
     }
 
-    /// The seven products of one 784-256-128-10 training step at batch 128, then squares.
+    /// The products of a 2-16-8-1 (tabular) training step at batch 32.
+    static let tabular: [Shape] = [
+        Shape(label: "x·W1        [32,2]·[2,16]", transA: false, transB: false, m: 32, n: 16, k: 2),
+        Shape(label: "h1·W2       [32,16]·[16,8]", transA: false, transB: false, m: 32, n: 8, k: 16),
+        Shape(label: "h2·W3       [32,8]·[8,1]", transA: false, transB: false, m: 32, n: 1, k: 8),
+        Shape(label: "g3·W3ᵀ      [32,1]·[8,1]ᵀ", transA: false, transB: true, m: 32, n: 8, k: 1),
+        Shape(label: "g2·W2ᵀ      [32,8]·[16,8]ᵀ", transA: false, transB: true, m: 32, n: 16, k: 8),
+        Shape(label: "h2ᵀ·g3      [32,8]ᵀ·[32,1]", transA: true, transB: false, m: 8, n: 1, k: 32),
+        Shape(label: "h1ᵀ·g2      [32,16]ᵀ·[32,8]", transA: true, transB: false, m: 16, n: 8, k: 32),
+        Shape(label: "xᵀ·g1       [32,2]ᵀ·[32,16]", transA: true, transB: false, m: 2, n: 16, k: 32),
+    ]
+
+    /// The eight products of one 784-256-128-10 training step at batch 128, then squares.
     static let shapes: [Shape] = [
         Shape(label: "x·W1        [128,784]·[784,256]", transA: false, transB: false, m: 128, n: 256, k: 784),
         Shape(label: "h1·W2       [128,256]·[256,128]", transA: false, transB: false, m: 128, n: 128, k: 256),
@@ -52,22 +64,46 @@ struct BenchGEMM: ParsableCommand {
         print("median µs per product (GFLOP/s), \(repeats) rounds\n")
         var header = pad("product", 36)
         for library in usable { header += pad(String(cString: kiln_gemm_library_name(library)), 18, right: true) }
-        print(header)
-        var stepTotals = [Double](repeating: 0, count: usable.count)
-        for (index, shape) in Self.shapes.enumerated() {
+        print(header + pad("kiln_gemm's choice", 20, right: true))
+        print("tabular step (2-16-8-1, batch 32):")
+        try table(Self.tabular, usable, totalLabel: "the step's eight products", totalAfter: 7)
+        print("mlp784 step (784-256-128-10, batch 128), then square sizes:")
+        try table(Self.shapes, usable, totalLabel: "the step's eight products", totalAfter: 7)
+        print("kiln_gemm runs products of m·n·k ≤ \(kiln_gemm_small_limit()) with openblas, the others with "
+              + String(cString: kiln_gemm_library_name(chosen)) + " (unless KILN_GEMM names one)")
+    }
+
+    /// One row per shape: each library, then the one `kiln_gemm` runs it with.
+    private func table(_ shapes: [Shape], _ usable: [Int32], totalLabel: String, totalAfter: Int) throws {
+        var totals = [Double](repeating: 0, count: usable.count + 1)
+        for (index, shape) in shapes.enumerated() {
             var row = pad(shape.label, 36)
+            var times: [Double] = []
             for (column, library) in usable.enumerated() {
                 let seconds = try time(shape, library: library)
-                if index < 8 { stepTotals[column] += seconds }
-                row += pad(microseconds(seconds) + " (" + fixed(shape.flops / seconds / 1e9, 0) + ")", 18, right: true)
+                times.append(seconds)
+                if index <= totalAfter { totals[column] += seconds }
+                row += pad(figure(seconds, shape), 18, right: true)
+            }
+            let choice = kiln_gemm_library_for(Int64(shape.m), Int64(shape.n), Int64(shape.k))
+            if let column = usable.firstIndex(of: choice) {
+                if index <= totalAfter { totals[usable.count] += times[column] }
+                row += pad(String(cString: kiln_gemm_library_name(choice)), 20, right: true)
             }
             print(row)
-            if index == 7 {
-                var total = pad("the step's eight products", 36)
-                for seconds in stepTotals { total += pad(microseconds(seconds), 18, right: true) }
+            if index == totalAfter {
+                var total = pad(totalLabel, 36)
+                for seconds in totals.dropLast() { total += pad(microseconds(seconds), 18, right: true) }
+                total += pad(microseconds(totals[usable.count]), 20, right: true)
                 print(total + "\n")
             }
         }
+    }
+
+    /// `3.2 µs (102)`: the time and GFLOP/s; sub-microsecond times with two decimals.
+    private func figure(_ seconds: Double, _ shape: Shape) -> String {
+        let time = seconds < 1e-6 ? fixed(seconds * 1e6, 2) + " µs" : microseconds(seconds)
+        return time + " (" + fixed(shape.flops / seconds / 1e9, shape.flops / seconds < 1e10 ? 1 : 0) + ")"
     }
 
     /// The median time of one product, from rounds of enough calls to last about 20 ms.
@@ -76,11 +112,12 @@ struct BenchGEMM: ParsableCommand {
         let a = try Tensor.randomUniform(shape: [shape.m * shape.k], lower: -1, upper: 1, using: &generator).scalars
         let b = try Tensor.randomUniform(shape: [shape.k * shape.n], lower: -1, upper: 1, using: &generator).scalars
         var c = [Float](repeating: 0, count: shape.m * shape.n)
-        let calls = max(1, Int(20e6 / (shape.flops / 100)))  // about 20 ms at 100 GFLOP/s
+        let calls = max(1, Int(min(200_000, 20e6 / (shape.flops / 100))))  // about 20 ms at 100 GFLOP/s
+        let ta: Int32 = shape.transA ? 1 : 0, tb: Int32 = shape.transB ? 1 : 0
+        let (m, n, k) = (Int64(shape.m), Int64(shape.n), Int64(shape.k))
         let seconds = medianTime(repeats: repeats) {
             for _ in 0..<calls {
-                kiln_gemm_library_run(library, shape.transA ? 1 : 0, shape.transB ? 1 : 0, Int64(shape.m), Int64(shape.n),
-                                      Int64(shape.k), a, b, &c)
+                kiln_gemm_library_run(library, ta, tb, m, n, k, a, b, &c)
             }
         }
         return seconds / Double(calls)

@@ -1,0 +1,75 @@
+import KilnGraph
+import KilnInterpreter
+import KilnJIT
+import KilnKernels
+import KilnTestSupport
+import Testing
+
+/// The GEMM libraries behind `kiln_gemm` (Kernels/blas.c): each one that loads computes all
+/// four transposition variants correctly, small products go to OpenBLAS and large ones to
+/// the chosen library, and the JIT's large products agree with the interpreter.
+@Suite("GEMM libraries: every candidate correct, chosen per size")
+struct GEMMLibraryTests {
+    static let openBLAS = Int32(1)
+
+    @Test("the libraries are oneDNN, OpenBLAS and BLIS; OpenBLAS loads")
+    func candidates() {
+        let names = (0..<kiln_gemm_library_count()).map { String(cString: kiln_gemm_library_name($0)) }
+        #expect(names == ["onednn", "openblas", "blis"])
+        #expect(kiln_gemm_library_load(Self.openBLAS) == nil)
+        #expect(kiln_gemm_library_chosen() >= 0)
+    }
+
+    @Test("small products go to OpenBLAS, large ones to the chosen library")
+    func choicePerSize() {
+        let limit = kiln_gemm_small_limit()
+        #expect(kiln_gemm_library_for(32, 16, 8) == Self.openBLAS)
+        #expect(kiln_gemm_library_for(limit, 1, 1) == Self.openBLAS)
+        #expect(kiln_gemm_library_for(limit + 1, 1, 1) == kiln_gemm_library_chosen())
+        #expect(kiln_gemm_library_for(128, 256, 784) == kiln_gemm_library_chosen())
+    }
+
+    @Test("every library that loads computes op(a)·op(b) for all four transpositions",
+          arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func everyLibraryIsCorrect(transposed: (Bool, Bool)) throws {
+        let (m, n, k) = (67, 131, 97)
+        var generator = SeededGenerator(seed: 21)
+        let a = try Tensor.randomUniform(shape: [m * k], lower: -1, upper: 1, using: &generator).scalars
+        let b = try Tensor.randomUniform(shape: [k * n], lower: -1, upper: 1, using: &generator).scalars
+        var expected = [Double](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                for p in 0..<k {
+                    let x = transposed.0 ? a[p * m + i] : a[i * k + p], y = transposed.1 ? b[j * k + p] : b[p * n + j]
+                    expected[i * n + j] += Double(x) * Double(y)
+                }
+            }
+        }
+        for library in 0..<kiln_gemm_library_count() where kiln_gemm_library_load(library) == nil {
+            var c = [Float](repeating: .nan, count: m * n)
+            kiln_gemm_library_run(library, transposed.0 ? 1 : 0, transposed.1 ? 1 : 0, Int64(m), Int64(n), Int64(k), a, b, &c)
+            let worst = zip(c, expected).map { abs(Double($0) - $1) }.max() ?? .nan
+            #expect(worst < 1e-4, "\(String(cString: kiln_gemm_library_name(library))): error \(worst)")
+        }
+    }
+
+    @Test("large products in a compiled program agree with the interpreter, forward and backward")
+    func largeProductsThroughTheChosenLibrary() throws {
+        let graph = Graph()
+        var generator = SeededGenerator(seed: 22)
+        let x = try graph.placeholder("x", shape: [.batch, 300])
+        let w = try graph.variable("w", initialValue: try Tensor.randomUniform(shape: [300, 257], lower: -0.1, upper: 0.1,
+                                                                                 using: &generator))
+        let y = try tanh(try matmul(x, w))
+        let loss = try sum(square(y))
+        let gradients = try graph.gradients(of: loss, wrt: [x, w])
+        let outputs = ["y": y, "dx": gradients[0], "dw": gradients[1]]
+        let jit = try JITProgram(graph: graph, outputs: outputs)
+        let reference = try InterpreterProgram(graph: graph, outputs: outputs)
+        let feeds = ["x": try Tensor.randomUniform(shape: [130, 300], lower: -1, upper: 1, using: &generator)]
+        let expected = try reference.run(feeds: feeds), actual = try jit.run(feeds: feeds)
+        for name in outputs.keys.sorted() {
+            expectClose(try #require(actual[name]), try #require(expected[name]), rtol: 1e-4, atol: 1e-5, name)
+        }
+    }
+}
