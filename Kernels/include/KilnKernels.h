@@ -41,6 +41,11 @@ void kiln_gemm_library_run(int library, int trans_a, int trans_b, int64_t m, int
 /* The core type OpenBLAS chose, e.g. "SkylakeX" or "Haswell"; "unknown" if not loaded. */
 const char *kiln_blas_core_name(void);
 
+/* The machine's measured peak in GFLOP/s: single-precision FMAs on the widest vectors, from
+   registers, on `threads` threads at once (every core when threads < 1), for about `seconds`
+   (peak.c). */
+double kiln_peak_gflops(int threads, double seconds);
+
 /* Sets the calling thread's floating-point mode to flush denormal results and operands to
    zero (on x86-64; elsewhere nothing) and returns the previous mode for
    kiln_restore_float_mode. Optimizer state decays into the denormal range, where every

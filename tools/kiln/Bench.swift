@@ -25,7 +25,8 @@ struct BenchKernels: ParsableCommand {
         if let failure = kiln_blas_load() { throw ValidationError(String(cString: failure)) }
         print("GEMM library: \(String(cString: kiln_gemm_library_name(kiln_gemm_library_chosen()))) "
               + "(OpenBLAS core: \(String(cString: kiln_blas_core_name())); kiln bench gemm compares the libraries)")
-        print("\nmatmul [n,n] x [n,n]      JIT GFLOP/s    OpenBLAS GFLOP/s    JIT/OpenBLAS")
+        print(Peak.line)
+        print("\nmatmul [n,n] x [n,n]      JIT GFLOP/s    OpenBLAS GFLOP/s    JIT/OpenBLAS   JIT of peak")
         for size in [128, 512, 1024] { try benchMatmul(size) }
         try benchElementwise()
         try benchCompile()
@@ -56,7 +57,8 @@ struct BenchKernels: ParsableCommand {
             }
         } / Double(inner)
         let flops = 2 * Double(n) * Double(n) * Double(n)
-        print("  \(String(n).padding(24))\(fixed(flops / jit / 1e9, 1).padding(15))\(fixed(flops / direct / 1e9, 1).padding(20))\(fixed(100 * direct / jit, 1))%")
+        print("  \(String(n).padding(24))\(fixed(flops / jit / 1e9, 1).padding(15))\(fixed(flops / direct / 1e9, 1).padding(20))"
+              + "\(fixed(100 * direct / jit, 1))%".padding(15) + fixed(100 * flops / jit / 1e9 / Peak.allCores, 1) + "%")
     }
 
     /// Two chains over a million elements, each one fused loop on the JIT: arithmetic as in an

@@ -61,6 +61,7 @@ struct BenchGEMM: ParsableCommand {
         }
         let chosen = kiln_gemm_library_chosen()
         print("kiln_gemm uses \(String(cString: kiln_gemm_library_name(chosen))); OpenBLAS core \(String(cString: kiln_blas_core_name()))")
+        print(Peak.line)
         print("median µs per product (GFLOP/s), \(repeats) rounds\n")
         var header = pad("product", 36)
         for library in usable { header += pad(String(cString: kiln_gemm_library_name(library)), 18, right: true) }

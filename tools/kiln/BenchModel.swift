@@ -37,8 +37,10 @@ struct BenchModel: ParsableCommand {
         let batched = try medianTime(repeats: repeats) { _ = try program.run(feeds: many) }
         print(pad("compile the predict program", 36) + pad(milliseconds(compile), 12, right: true))
         print(pad("predict 1 sample", 36) + pad(microseconds(single), 12, right: true))
+        print(Peak.line)
         print(pad("predict \(batch) samples", 36) + pad(microseconds(batched), 12, right: true)
-              + "   \(rate(Double(batch) / batched)) samples/s")
+              + "   \(rate(Double(batch) / batched)) samples/s, "
+              + Peak.share(Peak.matmulFLOPs(subject.graph, batch: batch) / batched / 1e9))
         guard model.optimizer != nil else {
             print("no training step: the model was saved without compile settings")
             return
@@ -48,6 +50,7 @@ struct BenchModel: ParsableCommand {
         let step = try backend.compile(train.graph, outputs: train.outputs)
         let stepTime = try medianTime(repeats: repeats) { _ = try step.run(feeds: feeds) }
         print(pad("training step of \(batch) samples", 36) + pad(microseconds(stepTime), 12, right: true)
-              + "   \(rate(Double(batch) / stepTime)) samples/s")
+              + "   \(rate(Double(batch) / stepTime)) samples/s, "
+              + Peak.share(Peak.matmulFLOPs(train.graph, batch: batch) / stepTime / 1e9))
     }
 }

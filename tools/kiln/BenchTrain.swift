@@ -24,7 +24,8 @@ struct BenchTrain: ParsableCommand {
         print("note: this is a debug build; benchmark figures come from `swift run -c release kiln bench train`")
         #endif
         let backend = try Backend(named: self.backend)
-        print("workload    samples   batch   samples/s (median)   first step   predict 1 sample")
+        print(Peak.line)
+        print("workload    samples   batch   samples/s (median)   first step   predict 1 sample   GEMM work in training")
         let workloads = [
             Workload(name: "tabular", sizes: [2, 16, 8, 1], samples: 200_000, batch: 32),
             Workload(name: "mlp784", sizes: [784, 256, 128, 10], samples: 30_000, batch: 128),
@@ -79,6 +80,11 @@ struct BenchTrain: ParsableCommand {
         }
     }
 
+    /// The matrix-product FLOPs of one training step of `batch` samples.
+    private func trainingFLOPs(_ model: Model, batch: Int) throws -> Double {
+        Peak.matmulFLOPs(try model.graph(for: .train).graph, batch: batch)
+    }
+
     /// Records each epoch's wall time.
     final class EpochTimer: Callback {
         var start = ContinuousClock.now
@@ -117,7 +123,8 @@ struct BenchTrain: ParsableCommand {
         }
         print(pad(workload.name, 10) + pad(String(workload.samples), 10, right: true) + pad(String(workload.batch), 8, right: true)
               + pad(rate(throughput), 21, right: true) + pad(milliseconds(median(firstSteps)), 13, right: true)
-              + pad(microseconds(median(predictTimes)), 19, right: true))
+              + pad(microseconds(median(predictTimes)), 19, right: true)
+              + "   " + Peak.share(try trainingFLOPs(model, batch: workload.batch) * throughput / Double(workload.batch) / 1e9))
         let steps = (workload.samples + workload.batch - 1) / workload.batch
         return (model, Double(workload.samples) / throughput / Double(steps), x, y)
     }

@@ -1,0 +1,39 @@
+import Kiln
+import KilnKernels
+
+/// The machine's measured peak (Kernels/peak.c), which benchmarks state their GFLOP/s
+/// against, and the matrix-product FLOPs of a graph.
+enum Peak {
+    /// GFLOP/s of FMAs on the widest vectors on every core: the best of 7 runs of 0.1 s,
+    /// measured once per process (a core lent to another process in one run does not count).
+    static let allCores = (0..<7).map { _ in kiln_peak_gflops(0, 0.1) }.max() ?? 0
+    /// The same on one core.
+    static let oneCore = (0..<7).map { _ in kiln_peak_gflops(1, 0.1) }.max() ?? 0
+
+    /// `machine peak: 380 GFLOP/s on 2 cores (190 on one), an FMA loop from registers`.
+    static var line: String {
+        "machine peak: \(fixed(allCores, 0)) GFLOP/s on every core (\(fixed(oneCore, 0)) on one), "
+            + "fused multiply-adds on the widest vectors from registers"
+    }
+
+    /// `121 GFLOP/s = 32% of peak`.
+    static func share(_ gflops: Double) -> String {
+        "\(fixed(gflops, gflops < 10 ? 1 : 0)) GFLOP/s = \(fixed(100 * gflops / allCores, 1))% of peak"
+    }
+
+    /// The FLOPs of the matrix products of `graph` at batch size `batch` (2 m n k each;
+    /// the elementwise work is not counted).
+    static func matmulFLOPs(_ graph: Graph, batch: Int) -> Double {
+        var total = 0.0
+        for node in graph.nodes {
+            guard case .matmul(let transposeA, _) = node.op else { continue }
+            let a = graph.nodes[node.inputs[0].index]
+            let result = node.type.shape.resolved(batch: batch)
+            let left = a.type.shape.resolved(batch: batch)
+            guard result.count >= 2, left.count >= 2 else { continue }
+            let k = transposeA ? left[left.count - 2] : left[left.count - 1]
+            total += 2 * Double(result.reduce(1, *)) * Double(k)
+        }
+        return total
+    }
+}
