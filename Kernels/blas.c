@@ -150,12 +150,18 @@ static int named_library(const char *wanted) {
 }
 
 static void choose(void) {
+    const char *wanted = getenv("KILN_GEMM");
+    int named = wanted != NULL && *wanted != 0;
+    /* With oneDNN on the large products, OpenBLAS runs only small ones and matrix-vector
+       products, on the calling thread: told before it starts, it starts no worker threads,
+       which would otherwise spin between calls (sched_yield) on the cores oneDNN's threads
+       and the parallel loops need. */
+    if ((!named || strcasecmp(wanted, "onednn") == 0) && usable(ONEDNN)) setenv("OPENBLAS_NUM_THREADS", "1", 0);
     if (!usable(OPENBLAS)) {
         snprintf(choice_error, sizeof choice_error, "%s", libraries[OPENBLAS].error);
         return;
     }
-    const char *wanted = getenv("KILN_GEMM");
-    if (wanted != NULL && *wanted != 0) {
+    if (named) {
         chosen = named_library(wanted);
         explicit_choice = 1;
     } else {
@@ -163,9 +169,7 @@ static void choose(void) {
             if (usable(i)) chosen = i;
         }
     }
-    /* With another library on the large products, OpenBLAS runs only small ones and
-       matrix-vector products, on the calling thread: its worker threads would spin between
-       calls (sched_yield) on the cores the other library's threads and the loops need. */
+    /* The same when OpenBLAS had loaded before (kiln_gemm_library_load). */
     typedef void (*set_threads_fn)(int);
     set_threads_fn set_threads = (set_threads_fn)dlsym(libraries[OPENBLAS].handle, "openblas_set_num_threads");
     if (chosen >= 0 && chosen != OPENBLAS && set_threads != NULL) set_threads(1);
