@@ -22,6 +22,19 @@
 /* Each primitive is compiled three times, for AVX-512 (x86-64-v4), AVX2 (x86-64-v3) and the
    baseline, and the loader picks the widest the CPU has. No variant fuses a multiply and an
    add, so all three give the same bits. */
+/* The result may be an operand's own array (written at the index just read), which the
+   compiler cannot prove harmless: it would check for overlap on every call and run the
+   scalar loop when the arrays are the same, as in an optimizer's update written in place. */
+#if defined(__clang__)
+/* Loops calling the C library (erf, and floorf in the baseline build) stay scalar. */
+#pragma clang diagnostic ignored "-Wpass-failed"
+#define KILN_SIMD _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define KILN_SIMD _Pragma("GCC ivdep")
+#else
+#define KILN_SIMD
+#endif
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #define KILN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
@@ -32,14 +45,14 @@
 #define KILN_UNARY(name, expr)                                                                  \
     KILN_CLONES void kiln_vec_##name(int64_t m, const float *a, int64_t sa, float *y) {                     \
         if (sa) {                                                                               \
-            for (int64_t j = 0; j < m; j++) {                                                   \
+            KILN_SIMD for (int64_t j = 0; j < m; j++) {                                                   \
                 float x = a[j];                                                                 \
                 y[j] = (expr);                                                                  \
             }                                                                                   \
         } else {                                                                                \
             float x = a[0];                                                                     \
             float r = (expr);                                                                   \
-            for (int64_t j = 0; j < m; j++) y[j] = r;                                           \
+            KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = r;                                           \
         }                                                                                       \
     }
 
@@ -48,26 +61,26 @@
     KILN_CLONES void kiln_vec_##name(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb,     \
                          type *y) {                                                             \
         if (sa && sb) {                                                                         \
-            for (int64_t j = 0; j < m; j++) {                                                   \
+            KILN_SIMD for (int64_t j = 0; j < m; j++) {                                                   \
                 float x = a[j], z = b[j];                                                       \
                 y[j] = (expr);                                                                  \
             }                                                                                   \
         } else if (sa) {                                                                        \
             float z = b[0];                                                                     \
-            for (int64_t j = 0; j < m; j++) {                                                   \
+            KILN_SIMD for (int64_t j = 0; j < m; j++) {                                                   \
                 float x = a[j];                                                                 \
                 y[j] = (expr);                                                                  \
             }                                                                                   \
         } else if (sb) {                                                                        \
             float x = a[0];                                                                     \
-            for (int64_t j = 0; j < m; j++) {                                                   \
+            KILN_SIMD for (int64_t j = 0; j < m; j++) {                                                   \
                 float z = b[j];                                                                 \
                 y[j] = (expr);                                                                  \
             }                                                                                   \
         } else {                                                                                \
             float x = a[0], z = b[0];                                                           \
             type r = (expr);                                                                    \
-            for (int64_t j = 0; j < m; j++) y[j] = r;                                           \
+            KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = r;                                           \
         }                                                                                       \
     }
 
@@ -119,7 +132,7 @@ void kiln_vec_sqrt(int64_t m, const float *a, int64_t sa, float *y) {
         sqrt_run(m, a, y, 0);
     } else {
         float r = sqrtf(a[0]);
-        for (int64_t j = 0; j < m; j++) y[j] = r;
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = r;
     }
 }
 
@@ -128,7 +141,7 @@ void kiln_vec_rsqrt(int64_t m, const float *a, int64_t sa, float *y) {
         sqrt_run(m, a, y, 1);
     } else {
         float r = 1.0f / sqrtf(a[0]);
-        for (int64_t j = 0; j < m; j++) y[j] = r;
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = r;
     }
 }
 
@@ -150,50 +163,50 @@ KILN_BINARY(greater_equal, uint8_t, (uint8_t)(x >= z))
 KILN_CLONES void kiln_vec_select(int64_t m, const uint8_t *c, int64_t sc, const float *a, int64_t sa,
                                  const float *b, int64_t sb, float *y) {
     if (sc && sa && sb) {
-        for (int64_t j = 0; j < m; j++) {
+        KILN_SIMD for (int64_t j = 0; j < m; j++) {
             float x = a[j], z = b[j];
             y[j] = c[j] ? x : z;
         }
     } else if (sc && sa) {
         float z = b[0];
-        for (int64_t j = 0; j < m; j++) {
+        KILN_SIMD for (int64_t j = 0; j < m; j++) {
             float x = a[j];
             y[j] = c[j] ? x : z;
         }
     } else if (sc && sb) {
         float x = a[0];
-        for (int64_t j = 0; j < m; j++) {
+        KILN_SIMD for (int64_t j = 0; j < m; j++) {
             float z = b[j];
             y[j] = c[j] ? x : z;
         }
     } else {
-        for (int64_t j = 0; j < m; j++) y[j] = c[j * sc] ? a[j * sa] : b[j * sb];
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = c[j * sc] ? a[j * sa] : b[j * sb];
     }
 }
 
 KILN_CLONES void kiln_vec_bool_to_f32(int64_t m, const uint8_t *a, int64_t sa, float *y) {
     if (sa) {
-        for (int64_t j = 0; j < m; j++) y[j] = (float)a[j];
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = (float)a[j];
     } else {
         float r = (float)a[0];
-        for (int64_t j = 0; j < m; j++) y[j] = r;
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = r;
     }
 }
 
 KILN_CLONES void kiln_vec_f32_to_bool(int64_t m, const float *a, int64_t sa, uint8_t *y) {
     if (sa) {
-        for (int64_t j = 0; j < m; j++) y[j] = (uint8_t)(a[j] != 0);
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = (uint8_t)(a[j] != 0);
     } else {
         uint8_t r = (uint8_t)(a[0] != 0);
-        for (int64_t j = 0; j < m; j++) y[j] = r;
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = r;
     }
 }
 
 KILN_CLONES void kiln_vec_sum_rows(int64_t m, const float *a, int64_t sa, float *y) {
     if (sa) {
-        for (int64_t j = 0; j < m; j++) y[j] += a[j];
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] += a[j];
     } else {
         float x = a[0];
-        for (int64_t j = 0; j < m; j++) y[j] += x;
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] += x;
     }
 }
