@@ -234,12 +234,15 @@ void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
         return;
     }
     if (m == 1 && n > 1) {
-        /* One row (a single-sample forward pass): c = op(b)^T a as a matrix-vector product,
-           which OpenBLAS runs without packing the matrix. a is a contiguous vector either way. */
+        /* One row (a single-sample forward pass): a matrix-vector product, without packing
+           the matrix; a is a contiguous vector either way. Kiln's own streams b row by row
+           (gemv.c); OpenBLAS's takes b transposed (dot products along its rows). */
         if (trans_b) {
             openblas_sgemv(101, 111, (int)n, (int)k, 1.0f, b, (int)k, a, 1, 0.0f, c, 1);
-        } else {
+        } else if (explicit_choice) {
             openblas_sgemv(101, 112, (int)k, (int)n, 1.0f, b, (int)n, a, 1, 0.0f, c, 1);
+        } else {
+            kiln_gemv(k, n, a, b, c);
         }
         return;
     }

@@ -29,16 +29,16 @@ static void load_gomp(void) {
 }
 
 typedef struct {
-    int64_t total, n;
+    int64_t total, n, grain;
     kiln_part_fn body;
     void *const *args;
 } job;
 
 static void run_part(void *data) {
     const job *work = data;
-    int64_t blocks = (work->total + KILN_BLOCK - 1) / KILN_BLOCK;
+    int64_t blocks = (work->total + work->grain - 1) / work->grain;
     int64_t t = omp_thread_num(), count = omp_thread_count();
-    int64_t begin = blocks * t / count * KILN_BLOCK, end = blocks * (t + 1) / count * KILN_BLOCK;
+    int64_t begin = blocks * t / count * work->grain, end = blocks * (t + 1) / count * work->grain;
     if (end > work->total) end = work->total;
     if (begin >= end) return;
     unsigned mode = kiln_flush_denormals();
@@ -46,12 +46,16 @@ static void run_part(void *data) {
     kiln_restore_float_mode(mode);
 }
 
-void kiln_parallel_for(int64_t total, int64_t n, kiln_part_fn body, void *const *args) {
+void kiln_parallel_for_grain(int64_t total, int64_t n, int64_t grain, kiln_part_fn body, void *const *args) {
     pthread_once(&gomp_once, load_gomp);
-    if (gomp_parallel == NULL || total < 2 * KILN_BLOCK || omp_max_threads() < 2) {
+    if (gomp_parallel == NULL || total < 2 * grain || omp_max_threads() < 2) {
         body(0, total, n, args);
         return;
     }
-    job work = {total, n, body, args};
+    job work = {total, n, grain, body, args};
     gomp_parallel(run_part, &work, 0, 0);
+}
+
+void kiln_parallel_for(int64_t total, int64_t n, kiln_part_fn body, void *const *args) {
+    kiln_parallel_for_grain(total, n, KILN_BLOCK, body, args);
 }

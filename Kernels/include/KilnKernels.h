@@ -41,6 +41,14 @@ void kiln_gemm_library_run(int library, int trans_a, int trans_b, int64_t m, int
 /* The core type OpenBLAS chose, e.g. "SkylakeX" or "Haswell"; "unknown" if not loaded. */
 const char *kiln_blas_core_name(void);
 
+/* c[n] = a[k] b[k,n] (one row times a row-major matrix), split between the cores when b is
+   large (gemv.c); kiln_gemm's one-row products. */
+void kiln_gemv(int64_t k, int64_t n, const float *a, const float *b, float *c);
+
+/* kiln_parallel_for in parts of whole `grain`s (parallel.c). */
+typedef void (*kiln_part_body)(int64_t begin, int64_t end, int64_t n, void *const *args);
+void kiln_parallel_for_grain(int64_t total, int64_t n, int64_t grain, kiln_part_body body, void *const *args);
+
 /* The machine's measured peak in GFLOP/s: single-precision FMAs on the widest vectors, from
    registers, on `threads` threads at once (every core when threads < 1), for about `seconds`
    (peak.c). */

@@ -53,6 +53,20 @@ struct GEMMLibraryTests {
         }
     }
 
+    @Test("Kiln's matrix-vector product is correct for every width, split between cores or not",
+          arguments: [(7, 10), (64, 17), (100, 256), (33, 300), (784, 256), (600, 1000), (1, 16)])
+    func matrixVectorProduct(size: (k: Int, n: Int)) throws {
+        var generator = SeededGenerator(seed: UInt64(size.k * 1000 + size.n))
+        let a = try Tensor.randomUniform(shape: [size.k], lower: -1, upper: 1, using: &generator).scalars
+        let b = try Tensor.randomUniform(shape: [size.k * size.n], lower: -1, upper: 1, using: &generator).scalars
+        var c = [Float](repeating: .nan, count: size.n)
+        kiln_gemv(Int64(size.k), Int64(size.n), a, b, &c)
+        for j in 0..<size.n {
+            let expected = (0..<size.k).reduce(0.0) { $0 + Double(a[$1]) * Double(b[$1 * size.n + j]) }
+            #expect(abs(Double(c[j]) - expected) < 1e-4, "column \(j) of \(size): \(c[j]) vs \(expected)")
+        }
+    }
+
     @Test("large products in a compiled program agree with the interpreter, forward and backward")
     func largeProductsThroughTheChosenLibrary() throws {
         let graph = Graph()
@@ -66,10 +80,12 @@ struct GEMMLibraryTests {
         let outputs = ["y": y, "dx": gradients[0], "dw": gradients[1]]
         let jit = try JITProgram(graph: graph, outputs: outputs)
         let reference = try InterpreterProgram(graph: graph, outputs: outputs)
-        let feeds = ["x": try Tensor.randomUniform(shape: [130, 300], lower: -1, upper: 1, using: &generator)]
-        let expected = try reference.run(feeds: feeds), actual = try jit.run(feeds: feeds)
-        for name in outputs.keys.sorted() {
-            expectClose(try #require(actual[name]), try #require(expected[name]), rtol: 1e-4, atol: 1e-5, name)
+        for batch in [130, 1] {
+            let feeds = ["x": try Tensor.randomUniform(shape: [batch, 300], lower: -1, upper: 1, using: &generator)]
+            let expected = try reference.run(feeds: feeds), actual = try jit.run(feeds: feeds)
+            for name in outputs.keys.sorted() {
+                expectClose(try #require(actual[name]), try #require(expected[name]), rtol: 1e-4, atol: 1e-5, "\(name) at batch \(batch)")
+            }
         }
     }
 }

@@ -97,8 +97,11 @@ public struct ProgramSignature: Sendable {
     ///   program needs.
     public func batchSize(of feeds: [String: Tensor]) throws -> Int {
         let placeholders = inputs + optionalInputs
-        for name in feeds.keys.sorted() where !placeholders.contains(where: { $0.name == name }) {
-            throw KilnError(.unknownName, "unknown feed \(String(reflecting: name)); the inputs are: \(inputList)")
+        if feeds.keys.contains(where: { name in !placeholders.contains { $0.name == name } }) {
+            // The first unknown name in order, so the message does not depend on hashing.
+            for name in feeds.keys.sorted() where !placeholders.contains(where: { $0.name == name }) {
+                throw KilnError(.unknownName, "unknown feed \(String(reflecting: name)); the inputs are: \(inputList)")
+            }
         }
         for input in inputs where feeds[input.name] == nil {
             throw KilnError(.missingFeed, "missing feed \(String(reflecting: input.name)) of type \(input.type)\n  \(input.line)")
