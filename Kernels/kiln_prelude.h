@@ -124,6 +124,11 @@ void kiln_vec_bool_to_f32(int64_t m, const uint8_t *a, int64_t sa, float *y);
 void kiln_vec_f32_to_bool(int64_t m, const float *a, int64_t sa, uint8_t *y);
 /* y[j] += a[j]: one row's contribution to a sum over leading axes. */
 void kiln_vec_sum_rows(int64_t m, const float *a, int64_t sa, float *y);
+/* Blocks of `rows` short rows of `length`: y = x[i] repeated along row i; y = the run x
+   tiled over the rows; y[i] += the elements of row i of x (stride sx), in order. */
+void kiln_vec_repeat_rows(int64_t rows, int64_t length, const float *x, float *y);
+void kiln_vec_tile(int64_t rows, int64_t length, const float *x, float *y);
+void kiln_vec_sum_groups(int64_t rows, int64_t length, const float *x, int64_t sx, float *y);
 
 /* The conversions generated code needs beyond C's own casts. */
 static inline int32_t kiln_f32_to_i32(float x) {

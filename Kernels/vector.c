@@ -210,3 +210,27 @@ KILN_CLONES void kiln_vec_sum_rows(int64_t m, const float *a, int64_t sa, float 
         KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] += x;
     }
 }
+
+/* Row blocks (loops over short rows, CRenderer+RowBlocks.swift): a per-row value repeated
+   along each of `rows` rows of `length`, a per-column run tiled over them, and each row's
+   sum added to y[i] in order, element by element, as the scalar loop adds them. */
+KILN_CLONES void kiln_vec_repeat_rows(int64_t rows, int64_t length, const float *x, float *y) {
+    for (int64_t i = 0; i < rows; i++) {
+        float v = x[i];
+        KILN_SIMD for (int64_t j = 0; j < length; j++) y[i * length + j] = v;
+    }
+}
+
+KILN_CLONES void kiln_vec_tile(int64_t rows, int64_t length, const float *x, float *y) {
+    for (int64_t i = 0; i < rows; i++) {
+        KILN_SIMD for (int64_t j = 0; j < length; j++) y[i * length + j] = x[j];
+    }
+}
+
+void kiln_vec_sum_groups(int64_t rows, int64_t length, const float *x, int64_t sx, float *y) {
+    for (int64_t i = 0; i < rows; i++) {
+        float total = y[i];
+        for (int64_t j = 0; j < length; j++) total += x[(i * length + j) * sx];
+        y[i] = total;
+    }
+}

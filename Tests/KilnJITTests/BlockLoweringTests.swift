@@ -117,6 +117,29 @@ struct BlockLoweringTests {
         #expect(!lowered)
     }
 
+    /// Loops over short rows (a loss over 10 classes) run as blocks of whole rows, with
+    /// per-row values repeated, per-column ones tiled and the sums along the rows added in
+    /// the scalar loop's order: the interpreter's bits, at every batch size.
+    @Test("short rows: per-row and per-column operands, sums and means along the rows",
+          arguments: ["sum", "mean", "elementwise"])
+    func shortRowsRunAsRowBlocks(kind: String) throws {
+        let inputs: [Input] = [.float([.batch, 10], -3, 3), .float([10], 0.5, 2), .float([.batch, 1], 0.5, 2)]
+        let (graph, _, out) = try makeGraph(inputs) { x in
+            let body = try log(abs(x[0]) + 1) * x[1] / x[2] - tanh(x[0]) * x[2]
+            switch kind {
+            case "sum": return try sum(body, axes: [1])
+            case "mean": return try mean(body, axes: [1], keepDims: true)
+            default: return try exp(body * 0.1)
+            }
+        }
+        let program = try JITProgram(graph: graph, outputs: ["out": out])
+        let source = program.lowered.unit.source
+        #expect(source.contains("kiln_vec_repeat_rows(") && source.contains("kiln_vec_tile("), "\(kind): not row-blocked")
+        #expect(kind == "elementwise" || source.contains("kiln_vec_sum_groups("), "\(kind): no row sums")
+        try expectParity(graph, outputs: ["out": out], inputs: inputs, seed: stableSeed("rows \(kind)"), rtol: 0, atol: 0,
+                         context: "short rows, \(kind)")
+    }
+
     /// An Adam-like update of a [300, 256] weight (76,800 elements) is one flat loop long
     /// enough to run in parts on every core: the result has the interpreter's bits, for a
     /// gradient with denormal and zero elements too (each part flushes denormals, as the

@@ -199,7 +199,7 @@ extension CRenderer {
     }
 
     /// A member whose elements are its operand's: a broadcast, or a cast to the same type.
-    private func isPassThrough(_ id: NodeID) -> Bool {
+    func isPassThrough(_ id: NodeID) -> Bool {
         let node = nodes[id.index]
         switch node.op {
         case .broadcast:
@@ -214,7 +214,7 @@ extension CRenderer {
     }
 
     /// Whether a primitive computes `id` over the iteration space `shape`.
-    private func blockable(_ id: NodeID, shape: Shape) -> Bool {
+    func blockable(_ id: NodeID, shape: Shape) -> Bool {
         let node = nodes[id.index]
         guard node.type.shape == shape else { return false }
         let inputs = node.inputs.map { nodes[$0.index].type.dtype }
@@ -253,7 +253,7 @@ extension CRenderer {
     /// declared in the prelude).
     ///
     /// - Throws: ``KilnError`` for an op with no primitive (`blockable` lets none through).
-    private func primitive(_ op: Op, input: DType, member: NodeID) throws -> String {
+    func primitive(_ op: Op, input: DType, member: NodeID) throws -> String {
         switch op {
         case .unary(let unary):
             switch unary {

@@ -14,6 +14,7 @@ extension CRenderer {
             gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(Self.profileSymbol)[\(slot)] += kiln_clock_ns() - g;\n"
         }
         if let blocks = try renderBlockLoop(kernel, plan) { return gemms + blocks }
+        if let rows = try renderRowBlockLoop(kernel, plan) { return gemms + rows }
         let loops = plan.flat && plan.shape.rank > 0 ? 1 : plan.shape.rank
         let indent = String(repeating: "    ", count: loops + 1)
         return try gemms + initialiseReductions(plan) + openLoops(plan)

@@ -29,14 +29,16 @@ static void k0_matmul_add_relu_greater(int64_t n, const float *p0, const float *
  * reads p5 f32[?,16], p6 f32[16,8], p7 f32[8]; writes p10 f32[?,8], p34 bool[?,8], p8 f32[?,8] */
 static void k1_matmul_add_relu_greater(int64_t n, const float *p5, const float *p6, const float *p7, float *p10, uint8_t *p34, float *p8) {
     kiln_gemm(0, 0, n, 8, 16, p5, p6, p8);
-    for (int64_t i0 = 0; i0 < n; i0++) {
-        for (int64_t i1 = 0; i1 < 8; i1++) {
-            float v9 = p8[i0*8 + i1] + p7[i1];
-            float v10 = kiln_relu(v9);
-            p10[i0*8 + i1] = v10;
-            uint8_t v34 = (uint8_t)(v9 > 0.0f);
-            p34[i0*8 + i1] = v34;
-        }
+    float v9[KILN_BLOCK];
+    float t7[KILN_BLOCK];
+    const float c24 = 0.0f;
+    kiln_vec_tile((n < 32 ? n : 32), 8, p7, t7);
+    for (int64_t r = 0; r < n; r += 32) {
+        int64_t g = n - r < 32 ? n - r : 32;
+        int64_t m = g * 8;
+        kiln_vec_add(m, p8 + r*8, 1, t7, 1, v9);
+        kiln_vec_relu(m, v9, 1, p10 + r*8);
+        kiln_vec_greater(m, v9, 1, &c24, 0, p34 + r*8);
     }
 }
 

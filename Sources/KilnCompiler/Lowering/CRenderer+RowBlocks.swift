@@ -1,0 +1,154 @@
+import KilnGraph
+
+/// Block lowering of a loop over short rows, `[rows, length]` with `length` at most
+/// `KILN_BLOCK / 2` (the classes of a loss, the units of a small layer), and of the sums
+/// along those rows: a block is `g` whole rows, flattened into `g * length` elements, and
+/// each member is one primitive call over them, as in ``renderBlockLoop(_:_:)``. Per-row
+/// operands (`[rows, 1]`) are repeated along each row and per-column ones (`[length]`) tiled
+/// once, so every operand is a run or a single value; each sum along the rows adds a row's
+/// elements in order (`kiln_vec_sum_groups`), as the scalar loop does, so both give the
+/// same bits.
+extension CRenderer {
+    /// The body of a row-blocked loop, or `nil` when the kernel does not qualify.
+    ///
+    /// - Throws: ``KilnError`` if a member has no block primitive after all.
+    func renderRowBlockLoop(_ kernel: KernelSpec, _ plan: LoopPlan) throws -> String? {
+        let shape = plan.shape
+        guard !plan.flat, shape.rank == 2, let length = shape[1].staticSize, length > 1, length <= 128,
+              length < Self.minimumBlockLength || !plan.reductions.isEmpty,
+              shape[0].staticSize.map({ $0 * length >= Self.minimumBlockLength * 4 }) ?? true,
+              plan.elementwise.allSatisfy({ blockable($0, shape: shape) }),
+              plan.reductions.allSatisfy(summedAlongRows)
+        else { return nil }
+        let outputs = Set(kernel.outputs)
+        guard !plan.elementwise.contains(where: { isPassThrough($0) && outputs.contains($0) }) else { return nil }
+        let group = 256 / length
+        let rows = CSyntax.dim(shape[0])
+        // Tiles need as many rows as a block takes: all of them when there are fewer.
+        let tiled = shape[0].staticSize.map { String(Swift.min($0, group)) } ?? "(\(rows) < \(group) ? \(rows) : \(group))"
+        var operands = RowOperands(renderer: self, length: length, tiledRows: tiled)
+        var body = ""
+        for member in plan.elementwise {
+            let node = nodes[member.index]
+            if isPassThrough(member) {
+                guard operands.alias(member, to: node.inputs[0]) else { return nil }
+                continue
+            }
+            let destination: String
+            if outputs.contains(member) {
+                destination = "\(schedule.pointer(member)) + r*\(length)"
+            } else {
+                operands.declarations += "    \(CSyntax.type(node.type.dtype)) v\(member.index)[KILN_BLOCK];\n"
+                destination = "v\(member.index)"
+            }
+            var arguments: [String] = []
+            for input in node.inputs {
+                guard let operand = operands.operand(input) else { return nil }
+                arguments.append("\(operand.pointer), \(operand.stride)")
+            }
+            let primitive = try self.primitive(node.op, input: nodes[node.inputs[0].index].type.dtype, member: member)
+            body += operands.takeExpansions()
+            body += "        kiln_vec_\(primitive)(m, " + arguments.joined(separator: ", ") + ", \(destination));\n"
+            operands.set(member, BlockOperand(pointer: destination, stride: 1))
+        }
+        for reduction in plan.reductions {
+            guard let x = operands.operand(nodes[reduction.index].inputs[0]) else { return nil }
+            body += operands.takeExpansions()
+            body += "        kiln_vec_sum_groups(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + r);\n"
+        }
+        var out = operands.declarations + operands.tiles
+        for reduction in plan.reductions {
+            out += "    for (int64_t o = 0; o < \(CSyntax.product(nodes[reduction.index].type.shape.dims)); o++) "
+                + "\(schedule.pointer(reduction))[o] = 0;\n"
+        }
+        out += "    for (int64_t r = 0; r < \(rows); r += \(group)) {\n"
+        out += "        int64_t g = \(rows) - r < \(group) ? \(rows) - r : \(group);\n"
+        out += "        int64_t m = g * \(length);\n"
+        return out + body + "    }\n" + closeLoops(0, reductions: plan.reductions, shape: shape)
+    }
+
+    /// A `float32` sum or mean along the rows (the innermost axis) only.
+    private func summedAlongRows(_ id: NodeID) -> Bool {
+        guard case .reduce(let op, let axes, _) = nodes[id.index].op, nodes[id.index].type.dtype == .float32 else { return false }
+        switch op {
+        case .sum, .mean: return axes == [1]
+        case .max, .min: return false
+        }
+    }
+
+    /// The operands of a row-blocked loop's calls: runs of the block's rows, single values,
+    /// and per-row or per-column values copied out to runs.
+    struct RowOperands {
+        let renderer: CRenderer
+        let length: Int
+        /// The C expression of the rows a tile covers.
+        let tiledRows: String
+        var declarations = ""
+        /// Per-column values tiled over a block's rows, once, before the loop.
+        var tiles = ""
+        /// Per-row values repeated along the block's rows, before the call that first reads them.
+        private var expansions = ""
+        private var known: [NodeID: BlockOperand] = [:]
+
+        init(renderer: CRenderer, length: Int, tiledRows: String) {
+            self.renderer = renderer
+            self.length = length
+            self.tiledRows = tiledRows
+        }
+
+        mutating func set(_ member: NodeID, _ value: BlockOperand) { known[member] = value }
+
+        /// Makes `member` read as `operand` does; `false` if the operand has no form here.
+        mutating func alias(_ member: NodeID, to operand: NodeID) -> Bool {
+            guard let value = self.operand(operand) else { return false }
+            known[member] = value
+            return true
+        }
+
+        /// The expansion calls the last operands needed, to put before the call reading them.
+        mutating func takeExpansions() -> String {
+            defer { expansions = "" }
+            return expansions
+        }
+
+        /// The pointer and stride of `id`'s elements for the block, or `nil` for a shape this
+        /// loop cannot read (or a per-row or per-column value that is not `float32`).
+        mutating func operand(_ id: NodeID) -> BlockOperand? {
+            if let value = known[id] { return value }
+            let nodes = renderer.nodes, schedule = renderer.schedule
+            let root = schedule.function.aliasRoot(id)
+            let read = nodes[id.index].type.shape
+            let pointer = schedule.pointer(root)
+            let made: BlockOperand
+            switch nodes[root.index].op {
+            case .constant(let value) where value.scalarCount == 1:
+                declarations += "    const \(CSyntax.type(value.dtype)) c\(id.index) = \(CSyntax.literal(value));\n"
+                made = BlockOperand(pointer: "&c\(id.index)", stride: 0)
+            case .elementCount(let counted):
+                declarations += "    const float c\(id.index) = (float)(\(CSyntax.product(counted.dims)));\n"
+                made = BlockOperand(pointer: "&c\(id.index)", stride: 0)
+            case .placeholder, .variable, .constant, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
+                 .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .logSoftmax, .randomUniform, .stopGradient, .assign:
+                let floats = nodes[id.index].type.dtype == .float32
+                if read.staticProduct == 1 && !read.hasBatch {
+                    made = BlockOperand(pointer: pointer, stride: 0)
+                } else if read.rank == 2 && read[1] == .size(length) && read[0] != .size(1) {
+                    made = BlockOperand(pointer: "\(pointer) + r*\(length)", stride: 1)
+                } else if read.rank == 2 && read[1] == .size(1) && floats {
+                    declarations += "    float e\(id.index)[KILN_BLOCK];\n"
+                    expansions += "        kiln_vec_repeat_rows(g, \(length), \(pointer) + r, e\(id.index));\n"
+                    made = BlockOperand(pointer: "e\(id.index)", stride: 1)
+                } else if (read == [.size(length)] || read == [.size(1), .size(length)]) && floats {
+                    declarations += "    float t\(id.index)[KILN_BLOCK];\n"
+                    tiles += "    kiln_vec_tile(\(tiledRows), \(length), \(pointer), t\(id.index));\n"
+                    made = BlockOperand(pointer: "t\(id.index)", stride: 1)
+                } else {
+                    return nil
+                }
+            }
+            known[id] = made
+            return made
+        }
+    }
+}
