@@ -123,6 +123,26 @@ public final class JITProgram: Program, @unchecked Sendable {
         }
     }
 
+    /// Runs a program of one input (see ``Program/run(_:output:)``): one call of the entry
+    /// point with the input's own memory, and one copy of the output.
+    public func run(_ input: Tensor, output: String) throws -> Tensor {
+        let batch = try signature.batchSize(ofOnlyInput: input)
+        guard let result = lowered.schedule.outputs.first(where: { $0.name == output }) else {
+            throw KilnError(.unknownName, "the program has no output \(String(reflecting: output))")
+        }
+        let bytes = try arenaBytes(batch: batch)
+        return try withCallState { state in
+            state.reserveArena(bytes)
+            let slot = inputSlots[0]
+            return try input.withUnsafeRawPointer { pointer in
+                if let slot { state.slots[slot] = pointer }
+                defer { if let slot { state.slots[slot] = nil } }
+                try enter(state, batch: batch)
+                return try value(of: result, state, batch: batch)
+            }
+        }
+    }
+
     /// Runs the program for its assigns with the inputs' own memory (see
     /// ``Program/runAssigns(batch:inputs:)``); allocates nothing once a call state exists.
     public func runAssigns(batch: Int, inputs: UnsafeBufferPointer<UnsafeRawPointer>) throws {
@@ -181,24 +201,27 @@ public final class JITProgram: Program, @unchecked Sendable {
     /// Copies the outputs out of the slots and the arena.
     private func results(_ state: JITCallState, batch: Int) throws -> [String: Tensor] {
         var results: [String: Tensor] = [:]
-        for output in lowered.schedule.outputs {
-            let shape = output.type.shape.resolved(batch: batch)
-            let address: UnsafeRawPointer
-            switch output.place {
-            case .slot(let index):
-                guard let pointer = state.slots[index] else {
-                    throw KilnError(.runtime, "output \(String(reflecting: output.name)) has no memory")
-                }
-                address = pointer
-            case .arena(let offset):
-                guard let arena = state.arena, let at = offset.value(n: batch) else {
-                    throw KilnError(.runtime, "output \(String(reflecting: output.name)) has no memory")
-                }
-                address = UnsafeRawPointer(arena + at)
-            }
-            results[output.name] = Tensor(shape: shape, dtype: output.type.dtype, copyingFrom: address)
-        }
+        for output in lowered.schedule.outputs { results[output.name] = try value(of: output, state, batch: batch) }
         return results
+    }
+
+    /// Copies one output out of its slot or the arena.
+    private func value(of output: Schedule.Output, _ state: JITCallState, batch: Int) throws -> Tensor {
+        let shape = output.type.shape.resolved(batch: batch)
+        let address: UnsafeRawPointer
+        switch output.place {
+        case .slot(let index):
+            guard let pointer = state.slots[index] else {
+                throw KilnError(.runtime, "output \(String(reflecting: output.name)) has no memory")
+            }
+            address = pointer
+        case .arena(let offset):
+            guard let arena = state.arena, let at = offset.value(n: batch) else {
+                throw KilnError(.runtime, "output \(String(reflecting: output.name)) has no memory")
+            }
+            address = UnsafeRawPointer(arena + at)
+        }
+        return Tensor(shape: shape, dtype: output.type.dtype, copyingFrom: address)
     }
 
     /// The error a kernel reported, naming the node.

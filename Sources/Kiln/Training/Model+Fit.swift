@@ -132,12 +132,7 @@ extension Model {
         if checksFiniteInputs { try Self.requireFinite(x, "x") }
         let feed = x.dtype == input.dtype ? x : Tensor(converting: x, to: input.dtype)
         let program = try predictProgram()
-        func outputs(_ rows: Tensor) throws -> Tensor {
-            guard let y = try program.run(feeds: [input.name: rows])["y"] else {
-                throw KilnError(.runtime, "model \(String(reflecting: name)): the inference program has no output")
-            }
-            return y
-        }
+        func outputs(_ rows: Tensor) throws -> Tensor { try program.run(rows, output: "y") }
         if count <= batchSize { return try outputs(feed) }
         var parts: [Tensor] = []
         for start in stride(from: 0, to: count, by: batchSize) {

@@ -28,6 +28,13 @@ public protocol Program: AnyObject {
     ///   running (an index, a label).
     func runAssigns(batch: Int, inputs: UnsafeBufferPointer<UnsafeRawPointer>) throws
 
+    /// Runs a program of one input on `input` and returns the output named `output`: the
+    /// path of prediction, which on the JIT backend builds no dictionary.
+    ///
+    /// - Throws: ``KilnError`` as ``run(feeds:)`` does, if the program has other inputs, or
+    ///   if it has no output `output`.
+    func run(_ input: Tensor, output: String) throws -> Tensor
+
     /// The variables this program reads and writes, shared with every program compiled with
     /// the same store.
     var variables: VariableStore { get }
@@ -46,6 +53,15 @@ extension Program {
                                        copyingFrom: address)
         }
         _ = try run(feeds: feeds)
+    }
+
+    /// Runs ``run(feeds:)`` with `input` fed to the program's one input.
+    public func run(_ input: Tensor, output: String) throws -> Tensor {
+        _ = try signature.batchSize(ofOnlyInput: input)
+        guard let value = try run(feeds: [signature.inputs[0].name: input])[output] else {
+            throw KilnError(.unknownName, "the program has no output \(String(reflecting: output))")
+        }
+        return value
     }
 
     /// The current value of a variable.

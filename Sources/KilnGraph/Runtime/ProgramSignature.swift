@@ -109,25 +109,49 @@ public struct ProgramSignature: Sendable {
         var batch: (size: Int, feed: String)? = nil
         for input in placeholders {
             guard let value = feeds[input.name] else { continue }
-            func mismatch() -> KilnError {
-                KilnError(.feedMismatch, "feed \(String(reflecting: input.name)) is \(value.type) but "
-                          + "the placeholder is \(input.type)\n  \(input.line)")
-            }
-            guard value.dtype == input.type.dtype, value.shape.count == input.type.shape.rank else { throw mismatch() }
-            for (dim, size) in zip(input.type.shape.dims, value.shape) {
-                switch dim {
-                case .size(let expected):
-                    guard size == expected else { throw mismatch() }
-                case .batch:
-                    if let batch, batch.size != size {
-                        throw KilnError(.feedMismatch, "feeds disagree on the batch size: "
-                                        + "\(String(reflecting: batch.feed)) has \(batch.size), "
-                                        + "\(String(reflecting: input.name)) has \(size)")
-                    }
-                    batch = (size, input.name)
+            try check(value, as: input, batch: &batch)
+        }
+        return try resolved(batch, placeholders)
+    }
+
+    /// The batch size of `value` fed as the program's one input (``batchSize(of:)`` without
+    /// a dictionary: the single-sample predict path).
+    ///
+    /// - Throws: ``KilnError`` as ``batchSize(of:)`` does, or if the program has other inputs.
+    public func batchSize(ofOnlyInput value: Tensor) throws -> Int {
+        guard inputs.count == 1, optionalInputs.isEmpty else {
+            throw KilnError(.missingFeed, "the program takes \(inputs.count + optionalInputs.count) inputs, not one: \(inputList)")
+        }
+        var batch: (size: Int, feed: String)? = nil
+        try check(value, as: inputs[0], batch: &batch)
+        return try resolved(batch, inputs)
+    }
+
+    /// Checks a feed's element type and shape against its placeholder, and its batch size
+    /// against the one other feeds gave.
+    private func check(_ value: Tensor, as input: Input, batch: inout (size: Int, feed: String)?) throws {
+        func mismatch() -> KilnError {
+            KilnError(.feedMismatch, "feed \(String(reflecting: input.name)) is \(value.type) but "
+                      + "the placeholder is \(input.type)\n  \(input.line)")
+        }
+        guard value.dtype == input.type.dtype, value.shape.count == input.type.shape.rank else { throw mismatch() }
+        for (dim, size) in zip(input.type.shape.dims, value.shape) {
+            switch dim {
+            case .size(let expected):
+                guard size == expected else { throw mismatch() }
+            case .batch:
+                if let batch, batch.size != size {
+                    throw KilnError(.feedMismatch, "feeds disagree on the batch size: "
+                                    + "\(String(reflecting: batch.feed)) has \(batch.size), "
+                                    + "\(String(reflecting: input.name)) has \(size)")
                 }
+                batch = (size, input.name)
             }
         }
+    }
+
+    /// The batch size the feeds gave, or 0; an error if the program needs one and none gave it.
+    private func resolved(_ batch: (size: Int, feed: String)?, _ placeholders: [Input]) throws -> Int {
         if usesBatch && batch == nil {
             let candidates = placeholders.filter { $0.type.shape.hasBatch }.map { String(reflecting: $0.name) }
             throw KilnError(.missingFeed, "the program's results depend on the batch size, but no feed gives it; "
