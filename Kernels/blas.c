@@ -211,6 +211,16 @@ const char *kiln_gemm_library_load(int index) {
 
 int kiln_gemm_library_chosen(void) { return kiln_blas_load() == NULL ? chosen : -1; }
 
+void kiln_gemm_library_all_cores(int index, int all) {
+    if (index != OPENBLAS || !usable(OPENBLAS) || kiln_blas_load() != NULL) return;
+    typedef void (*set_threads_fn)(int);
+    set_threads_fn set_threads = (set_threads_fn)dlsym(libraries[OPENBLAS].handle, "openblas_set_num_threads");
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* kiln_gemm's own setting: one thread unless OpenBLAS runs the large products. */
+    int own = chosen == OPENBLAS ? (int)(cores > 0 ? cores : 1) : 1;
+    if (set_threads != NULL) set_threads(all ? (int)(cores > 0 ? cores : 1) : own);
+}
+
 void kiln_gemm_library_run(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                            const float *a, const float *b, float *c) {
     if (!usable(index) || m <= 0 || n <= 0) return;

@@ -35,6 +35,9 @@ int64_t kiln_gemm_small_limit(void);
 const char *kiln_gemm_library_name(int library);
 const char *kiln_gemm_library_load(int library);
 int kiln_gemm_library_chosen(void);
+/* Lets a library use every core (all != 0) or returns it to kiln_gemm's setting: OpenBLAS
+   runs on one thread when oneDNN has the large products (for benchmarks; others unchanged). */
+void kiln_gemm_library_all_cores(int library, int all);
 void kiln_gemm_library_run(int library, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                            const float *a, const float *b, float *c);
 

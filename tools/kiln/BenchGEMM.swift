@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Kiln
 import KilnKernels
 
@@ -74,21 +75,27 @@ struct BenchGEMM: ParsableCommand {
               + String(cString: kiln_gemm_library_name(chosen)) + " (unless KILN_GEMM names one)")
     }
 
-    /// One row per shape: each library, then the one `kiln_gemm` runs it with.
+    /// One row per shape: each library, then the one `kiln_gemm` runs it with. Each library
+    /// is timed on every shape in turn, on every core, the others idle.
     private func table(_ shapes: [Shape], _ usable: [Int32], totalLabel: String, totalAfter: Int) throws {
+        var times = [[Double]](repeating: [], count: shapes.count)
+        for library in usable {
+            // Another library's threads spin for a while after its last product: let them sleep.
+            usleep(300_000)
+            kiln_gemm_library_all_cores(library, 1)
+            defer { kiln_gemm_library_all_cores(library, 0) }
+            for (index, shape) in shapes.enumerated() { times[index].append(try time(shape, library: library)) }
+        }
         var totals = [Double](repeating: 0, count: usable.count + 1)
         for (index, shape) in shapes.enumerated() {
             var row = pad(shape.label, 36)
-            var times: [Double] = []
-            for (column, library) in usable.enumerated() {
-                let seconds = try time(shape, library: library)
-                times.append(seconds)
+            for (column, seconds) in times[index].enumerated() {
                 if index <= totalAfter { totals[column] += seconds }
                 row += pad(figure(seconds, shape), 18, right: true)
             }
             let choice = kiln_gemm_library_for(Int64(shape.m), Int64(shape.n), Int64(shape.k))
             if let column = usable.firstIndex(of: choice) {
-                if index <= totalAfter { totals[usable.count] += times[column] }
+                if index <= totalAfter { totals[usable.count] += times[index][column] }
                 row += pad(String(cString: kiln_gemm_library_name(choice)), 20, right: true)
             }
             print(row)
