@@ -88,6 +88,12 @@ void kiln_softmax(int64_t outer, int64_t length, int64_t inner, const float *x, 
 typedef void (*kiln_part_fn)(int64_t begin, int64_t end, int64_t n, void *const *args);
 void kiln_parallel_for(int64_t total, int64_t n, kiln_part_fn body, void *const *args);
 
+/* Adam's update of `count` elements in one pass (update.c): m_out = m + (g - m) c1,
+   v_out = v + (g g - v) c2, w_out = w - (m_out alpha) / (sqrt(v_out) + eps), each with the
+   bits of the block primitives; the outputs may be m, v and w themselves. */
+void kiln_adam(int64_t count, const float *g, const float *m, const float *v, const float *w, const float *c1,
+               const float *c2, const float *alpha, const float *eps, float *m_out, float *v_out, float *w_out);
+
 /* Block primitives (vector.c): y = op(operands) over m <= KILN_BLOCK elements. Each operand
    is a pointer with a stride of 1 (m elements) or 0 (one value for all); y may be an operand. */
 #define KILN_BLOCK 256

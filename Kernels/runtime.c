@@ -33,7 +33,7 @@ static const kiln_symbol symbols[] = {
     SYMBOL(kiln_gemm), SYMBOL(kiln_transpose), SYMBOL(kiln_slice), SYMBOL(kiln_pad),
     SYMBOL(kiln_concat_part), SYMBOL(kiln_gather), SYMBOL(kiln_scatter_add_f32),
     SYMBOL(kiln_scatter_add_i32), SYMBOL(kiln_one_hot), SYMBOL(kiln_argmax_f32),
-    SYMBOL(kiln_argmax_i32), SYMBOL(kiln_softmax), SYMBOL(kiln_parallel_for),
+    SYMBOL(kiln_argmax_i32), SYMBOL(kiln_softmax), SYMBOL(kiln_parallel_for), SYMBOL(kiln_adam),
     SYMBOL(kiln_vec_neg), SYMBOL(kiln_vec_abs), SYMBOL(kiln_vec_sign), SYMBOL(kiln_vec_exp),
     SYMBOL(kiln_vec_log), SYMBOL(kiln_vec_sqrt), SYMBOL(kiln_vec_rsqrt), SYMBOL(kiln_vec_square),
     SYMBOL(kiln_vec_tanh), SYMBOL(kiln_vec_erf), SYMBOL(kiln_vec_sigmoid), SYMBOL(kiln_vec_relu),

@@ -178,16 +178,10 @@ extension CRenderer {
             let nodes = renderer.nodes, schedule = renderer.schedule
             let root = schedule.function.aliasRoot(id)
             let made: BlockOperand
-            switch nodes[root.index].op {
-            case .constant(let value) where value.scalarCount == 1:
-                declarations += "    const \(CSyntax.type(value.dtype)) c\(id.index) = \(CSyntax.literal(value));\n"
-                made = BlockOperand(pointer: "&c\(id.index)", stride: 0)
-            case .elementCount(let counted):
-                declarations += "    const float c\(id.index) = (float)(\(CSyntax.product(counted.dims)));\n"
-                made = BlockOperand(pointer: "&c\(id.index)", stride: 0)
-            case .placeholder, .variable, .constant, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
-                 .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
-                 .logSoftmax, .randomUniform, .stopGradient, .assign:
+            if let inline = renderer.inlineBlockOperand(id, root: root) {
+                declarations += inline.declaration
+                made = inline.operand
+            } else {
                 let read = nodes[id.index].type.shape
                 let offset = index(read)
                 made = BlockOperand(pointer: offset == "0" ? schedule.pointer(root) : "\(schedule.pointer(root)) + \(offset)",
@@ -195,6 +189,23 @@ extension CRenderer {
             }
             known[id] = made
             return made
+        }
+    }
+
+    /// An operand a block loop computes in place (a scalar constant or an element count, at
+    /// `root`, read as `id`): its declaration and its single value; `nil` for one in memory.
+    func inlineBlockOperand(_ id: NodeID, root: NodeID) -> (declaration: String, operand: BlockOperand)? {
+        switch nodes[root.index].op {
+        case .constant(let value) where value.scalarCount == 1:
+            return ("    const \(CSyntax.type(value.dtype)) c\(id.index) = \(CSyntax.literal(value));\n",
+                    BlockOperand(pointer: "&c\(id.index)", stride: 0))
+        case .elementCount(let counted):
+            return ("    const float c\(id.index) = (float)(\(CSyntax.product(counted.dims)));\n",
+                    BlockOperand(pointer: "&c\(id.index)", stride: 0))
+        case .placeholder, .variable, .constant, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
+             .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+             .logSoftmax, .randomUniform, .stopGradient, .assign:
+            return nil  // in memory
         }
     }
 

@@ -13,6 +13,7 @@ extension CRenderer {
             let slot = schedule.memory.kernels.count + 2 + k
             gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(Self.profileSymbol)[\(slot)] += kiln_clock_ns() - g;\n"
         }
+        if let update = renderAdamUpdate(kernel, plan) { return gemms + update }
         if let blocks = try renderBlockLoop(kernel, plan) { return gemms + blocks }
         if let rows = try renderRowBlockLoop(kernel, plan) { return gemms + rows }
         let loops = plan.flat && plan.shape.rank > 0 ? 1 : plan.shape.rank

@@ -120,32 +120,24 @@ extension CRenderer {
             let read = nodes[id.index].type.shape
             let pointer = schedule.pointer(root)
             let made: BlockOperand
-            switch nodes[root.index].op {
-            case .constant(let value) where value.scalarCount == 1:
-                declarations += "    const \(CSyntax.type(value.dtype)) c\(id.index) = \(CSyntax.literal(value));\n"
-                made = BlockOperand(pointer: "&c\(id.index)", stride: 0)
-            case .elementCount(let counted):
-                declarations += "    const float c\(id.index) = (float)(\(CSyntax.product(counted.dims)));\n"
-                made = BlockOperand(pointer: "&c\(id.index)", stride: 0)
-            case .placeholder, .variable, .constant, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
-                 .transpose, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
-                 .logSoftmax, .randomUniform, .stopGradient, .assign:
-                let floats = nodes[id.index].type.dtype == .float32
-                if read.staticProduct == 1 && !read.hasBatch {
-                    made = BlockOperand(pointer: pointer, stride: 0)
-                } else if read.rank == 2 && read[1] == .size(length) && read[0] != .size(1) {
-                    made = BlockOperand(pointer: "\(pointer) + r*\(length)", stride: 1)
-                } else if read.rank == 2 && read[1] == .size(1) && floats {
-                    declarations += "    float e\(id.index)[KILN_BLOCK];\n"
-                    expansions += "        kiln_vec_repeat_rows(g, \(length), \(pointer) + r, e\(id.index));\n"
-                    made = BlockOperand(pointer: "e\(id.index)", stride: 1)
-                } else if (read == [.size(length)] || read == [.size(1), .size(length)]) && floats {
-                    declarations += "    float t\(id.index)[KILN_BLOCK];\n"
-                    tiles += "    kiln_vec_tile(\(tiledRows), \(length), \(pointer), t\(id.index));\n"
-                    made = BlockOperand(pointer: "t\(id.index)", stride: 1)
-                } else {
-                    return nil
-                }
+            let floats = nodes[id.index].type.dtype == .float32
+            if let inline = renderer.inlineBlockOperand(id, root: root) {
+                declarations += inline.declaration
+                made = inline.operand
+            } else if read.staticProduct == 1 && !read.hasBatch {
+                made = BlockOperand(pointer: pointer, stride: 0)
+            } else if read.rank == 2 && read[1] == .size(length) && read[0] != .size(1) {
+                made = BlockOperand(pointer: "\(pointer) + r*\(length)", stride: 1)
+            } else if read.rank == 2 && read[1] == .size(1) && floats {
+                declarations += "    float e\(id.index)[KILN_BLOCK];\n"
+                expansions += "        kiln_vec_repeat_rows(g, \(length), \(pointer) + r, e\(id.index));\n"
+                made = BlockOperand(pointer: "e\(id.index)", stride: 1)
+            } else if (read == [.size(length)] || read == [.size(1), .size(length)]) && floats {
+                declarations += "    float t\(id.index)[KILN_BLOCK];\n"
+                tiles += "    kiln_vec_tile(\(tiledRows), \(length), \(pointer), t\(id.index));\n"
+                made = BlockOperand(pointer: "t\(id.index)", stride: 1)
+            } else {
+                return nil
             }
             known[id] = made
             return made
