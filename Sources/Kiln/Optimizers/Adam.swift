@@ -36,6 +36,9 @@ public class Adam: Optimizer {
                               "epsilon": .number(Double(epsilon))]) { $1 }
     }
 
+    // The JIT runs these twelve elementwise ops as one `kiln_adam` pass when it finds them
+    // exactly (KilnCompiler's CRenderer+Update.swift); `FusedUpdateTests` fails if a change
+    // here stops it from finding them.
     override public func update(_ weight: Node, gradient: Node, learningRate: Node, step: Node, slots: Slots) throws -> Node {
         let graph = weight.graph
         let alpha = try learningRate * sqrt(1 - pow(graph.constant(beta2), step)) / (1 - pow(graph.constant(beta1), step))
