@@ -77,7 +77,7 @@ static void gemv_part(int64_t begin, int64_t end, int64_t n, void *const *args) 
 }
 
 /* Matrices of at least this many bytes are split between the cores. */
-#define KILN_GEMV_SPLIT (256 * 1024)
+#define KILN_GEMV_SPLIT (64 * 1024)
 
 void kiln_gemv(int64_t k, int64_t n, const float *a, const float *b, float *c) {
     if ((int64_t)sizeof(float) * k * n < KILN_GEMV_SPLIT || n < 2 * 128) {

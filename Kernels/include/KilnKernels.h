@@ -45,7 +45,7 @@ void kiln_gemm_library_run(int library, int trans_a, int trans_b, int64_t m, int
 const char *kiln_blas_core_name(void);
 
 /* c[n] = a[k] b[k,n] (one row times a row-major matrix), split between the cores when b is
-   large (gemv.c); kiln_gemm's one-row products. */
+   large (64 KiB or more; gemv.c): kiln_gemm's one-row products. */
 void kiln_gemv(int64_t k, int64_t n, const float *a, const float *b, float *c);
 
 /* kiln_parallel_for in parts of whole `grain`s (parallel.c). */
