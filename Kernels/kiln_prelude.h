@@ -22,7 +22,7 @@ float kiln_exp(float);
 float kiln_log(float);
 float kiln_log1p(float);
 float kiln_tanh(float);
-float erff(float);
+float kiln_erf(float);
 float powf(float, float);
 float sqrtf(float);
 float floorf(float);

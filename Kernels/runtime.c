@@ -23,12 +23,13 @@ static float kiln_exp_export(float x) { return kiln_exp(x); }
 static float kiln_log_export(float x) { return kiln_log(x); }
 static float kiln_log1p_export(float x) { return kiln_log1p(x); }
 static float kiln_tanh_export(float x) { return kiln_tanh(x); }
+static float kiln_erf_export(float x) { return kiln_erf(x); }
 
 #define SYMBOL(name) {#name, (const void *)&name}
 
 static const kiln_symbol symbols[] = {
     {"kiln_exp", (const void *)&kiln_exp_export}, {"kiln_log", (const void *)&kiln_log_export},
-    {"kiln_log1p", (const void *)&kiln_log1p_export}, {"kiln_tanh", (const void *)&kiln_tanh_export}, SYMBOL(erff), SYMBOL(powf), SYMBOL(sqrtf),
+    {"kiln_log1p", (const void *)&kiln_log1p_export}, {"kiln_tanh", (const void *)&kiln_tanh_export}, {"kiln_erf", (const void *)&kiln_erf_export}, SYMBOL(powf), SYMBOL(sqrtf),
     SYMBOL(floorf), SYMBOL(fabsf), SYMBOL(memcpy), SYMBOL(memset), SYMBOL(cblas_sgemm), SYMBOL(kiln_clock_ns),
     SYMBOL(kiln_gemm), SYMBOL(kiln_transpose), SYMBOL(kiln_slice), SYMBOL(kiln_pad),
     SYMBOL(kiln_concat_part), SYMBOL(kiln_gather), SYMBOL(kiln_scatter_add_f32),

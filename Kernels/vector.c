@@ -26,7 +26,7 @@
    compiler cannot prove harmless: it would check for overlap on every call and run the
    scalar loop when the arrays are the same, as in an optimizer's update written in place. */
 #if defined(__clang__)
-/* Loops calling the C library (erf, and floorf in the baseline build) stay scalar. */
+/* Loops calling the C library (floorf in the baseline build) stay scalar. */
 #pragma clang diagnostic ignored "-Wpass-failed"
 #define KILN_SIMD _Pragma("clang loop vectorize(assume_safety)")
 #elif defined(__GNUC__)
@@ -91,7 +91,7 @@ KILN_UNARY(exp, kiln_exp(x))
 KILN_UNARY(log, kiln_log(x))
 KILN_UNARY(square, x * x)
 KILN_UNARY(tanh, kiln_tanh(x))
-KILN_UNARY(erf, erff(x))
+KILN_UNARY(erf, kiln_erf(x))
 KILN_UNARY(sigmoid, kiln_sigmoid(x))
 KILN_UNARY(relu, kiln_relu(x))
 KILN_UNARY(softplus, kiln_softplus(x))

@@ -38,9 +38,10 @@ struct MathTests {
         ("kiln_log", Math.log, Glibc.log, 0.83),
         ("kiln_log1p", Math.log1p, Glibc.log1p, 2.47),
         ("kiln_tanh", Math.tanh, Glibc.tanh, 1.33),
+        ("kiln_erf", Math.erf, Glibc.erf, 1.13),
     ]}
 
-    @Test("the interpreter's functions and the runtime's give the same bits", arguments: ["kiln_exp", "kiln_log", "kiln_log1p", "kiln_tanh"])
+    @Test("the interpreter's functions and the runtime's give the same bits", arguments: ["kiln_exp", "kiln_log", "kiln_log1p", "kiln_tanh", "kiln_erf"])
     func swiftAndCAgree(name: String) throws {
         let c = try Self.runtime(name)
         let swift = try #require(Self.cases.first { $0.name == name }).swift
@@ -54,7 +55,7 @@ struct MathTests {
         #expect(mismatches.isEmpty, "\(mismatches)")
     }
 
-    @Test("each function is within its stated error of double precision", arguments: ["kiln_exp", "kiln_log", "kiln_log1p", "kiln_tanh"])
+    @Test("each function is within its stated error of double precision", arguments: ["kiln_exp", "kiln_log", "kiln_log1p", "kiln_tanh", "kiln_erf"])
     func withinStatedError(name: String) throws {
         let item = try #require(Self.cases.first { $0.name == name })
         var worst = 0.0, at: Float = 0
@@ -78,7 +79,7 @@ struct MathTests {
     }
 
     @Test("the vectorised block primitives give the scalar functions' bits",
-          arguments: ["exp", "log", "tanh", "sigmoid", "softplus"])
+          arguments: ["exp", "log", "tanh", "erf", "sigmoid", "softplus"])
     func blockPrimitivesAgree(name: String) throws {
         typealias Primitive = @convention(c) (Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?) -> Void
         var count = 0
@@ -89,6 +90,7 @@ struct MathTests {
         case "exp": Math.exp
         case "log": Math.log
         case "tanh": Math.tanh
+        case "erf": Math.erf
         case "sigmoid": { x in x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)) }
         default: { x in (x > 0 ? x : 0) + Math.log1p(Math.exp(-Swift.abs(x))) }
         }
@@ -114,7 +116,9 @@ struct MathTests {
         #expect(Math.log1p(-1) == -.infinity && Math.log1p(1e-30) == 1e-30 && Math.log1p(.infinity) == .infinity)
         #expect(Math.tanh(.infinity) == 1 && Math.tanh(-.infinity) == -1 && Math.tanh(1e-30) == 1e-30)
         #expect(Math.tanh(-0.0).sign == .minus && Math.tanh(20) == 1)
-        let functions: [(Float) -> Float] = [Math.exp, Math.log, Math.log1p, Math.tanh]
+        #expect(Math.erf(infinity) == 1 && Math.erf(-infinity) == -1 && Math.erf(Float(-0.0)).sign == .minus)
+        #expect(Math.erf(Float(4)) == 1 && Math.erf(Float(1e-30)) > 0)
+        let functions: [(Float) -> Float] = [Math.exp, Math.log, Math.log1p, Math.tanh, Math.erf]
         for f in functions { #expect(f(.nan).isNaN) }
     }
 }

@@ -17,7 +17,7 @@ enum CExpression {
         case .sqrt: return "sqrtf(\(a))"
         case .rsqrt: return "1.0f / sqrtf(\(a))"
         case .tanh: return "kiln_tanh(\(a))"
-        case .erf: return "erff(\(a))"
+        case .erf: return "kiln_erf(\(a))"
         case .sigmoid: return "kiln_sigmoid(\(a))"
         case .relu: return "kiln_relu(\(a))"
         case .softplus: return "kiln_softplus(\(a))"
