@@ -63,6 +63,20 @@ static int has_avx512(void) {
 #endif
 }
 
+/* The cores online (at least 1). */
+static int core_count(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (int)cores : 1;
+}
+
+/* Tells OpenBLAS how many threads to run products on, if it is loaded and can be told. */
+static void openblas_threads(int threads) {
+    typedef void (*set_threads_fn)(int);
+    if (libraries[OPENBLAS].handle == NULL) return;
+    set_threads_fn set_threads = (set_threads_fn)dlsym(libraries[OPENBLAS].handle, "openblas_set_num_threads");
+    if (set_threads != NULL) set_threads(threads);
+}
+
 static void *open_library(library *lib) {
     void *handle = NULL;
     for (size_t i = 0; i < 2 && handle == NULL; i++) handle = dlopen(lib->sonames[i], RTLD_NOW | RTLD_LOCAL);
@@ -102,10 +116,7 @@ static void load_blis(void) {
     typedef void (*set_threads_fn)(long);
     set_threads_fn set_threads = (set_threads_fn)dlsym(lib->handle, "bli_thread_set_num_threads");
     /* BLIS runs on one thread unless told; give it every core, as the others take. */
-    if (set_threads != NULL && getenv("BLIS_NUM_THREADS") == NULL) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        set_threads(cores > 0 ? cores : 1);
-    }
+    if (set_threads != NULL && getenv("BLIS_NUM_THREADS") == NULL) set_threads(core_count());
     if (lib->cblas_sgemm == NULL) snprintf(lib->error, sizeof lib->error, "BLIS has no cblas_sgemm");
 }
 
@@ -170,9 +181,7 @@ static void choose(void) {
         }
     }
     /* The same when OpenBLAS had loaded before (kiln_gemm_library_load). */
-    typedef void (*set_threads_fn)(int);
-    set_threads_fn set_threads = (set_threads_fn)dlsym(libraries[OPENBLAS].handle, "openblas_set_num_threads");
-    if (chosen >= 0 && chosen != OPENBLAS && set_threads != NULL) set_threads(1);
+    if (chosen >= 0 && chosen != OPENBLAS) openblas_threads(1);
 }
 
 const char *kiln_blas_load(void) {
@@ -193,9 +202,13 @@ const char *kiln_blas_core_name(void) {
 
 int64_t kiln_gemm_small_limit(void) { return KILN_SMALL_GEMM; }
 
-int kiln_gemm_library_for(int64_t m, int64_t n, int64_t k) {
-    if (kiln_blas_load() != NULL) return -1;
+/* The library kiln_gemm runs a product with, once chosen. */
+static int library_for(int64_t m, int64_t n, int64_t k) {
     return !explicit_choice && m * n * k <= KILN_SMALL_GEMM ? OPENBLAS : chosen;
+}
+
+int kiln_gemm_library_for(int64_t m, int64_t n, int64_t k) {
+    return kiln_blas_load() == NULL ? library_for(m, n, k) : -1;
 }
 
 int kiln_gemm_library_count(void) { return LIBRARY_COUNT; }
@@ -212,22 +225,22 @@ const char *kiln_gemm_library_load(int index) {
 int kiln_gemm_library_chosen(void) { return kiln_blas_load() == NULL ? chosen : -1; }
 
 void kiln_gemm_library_all_cores(int index, int all) {
-    if (index != OPENBLAS || !usable(OPENBLAS) || kiln_blas_load() != NULL) return;
-    typedef void (*set_threads_fn)(int);
-    set_threads_fn set_threads = (set_threads_fn)dlsym(libraries[OPENBLAS].handle, "openblas_set_num_threads");
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (index != OPENBLAS || kiln_blas_load() != NULL) return;
     /* kiln_gemm's own setting: one thread unless OpenBLAS runs the large products. */
-    int own = chosen == OPENBLAS ? (int)(cores > 0 ? cores : 1) : 1;
-    if (set_threads != NULL) set_threads(all ? (int)(cores > 0 ? cores : 1) : own);
+    openblas_threads(all || chosen == OPENBLAS ? core_count() : 1);
+}
+
+/* Handles a product with no elements (nothing to write) or no terms (zeros); 1 if it did. */
+static int empty_product(int64_t m, int64_t n, int64_t k, float *c) {
+    if (m <= 0 || n <= 0) return 1;
+    if (k > 0) return 0;
+    memset(c, 0, (size_t)(m * n) * sizeof(float));
+    return 1;
 }
 
 void kiln_gemm_library_run(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                            const float *a, const float *b, float *c) {
-    if (!usable(index) || m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        memset(c, 0, (size_t)(m * n) * sizeof(float));
-        return;
-    }
+    if (!usable(index) || empty_product(m, n, k, c)) return;
     library_gemm(index, trans_a, trans_b, m, n, k, a, b, c);
 }
 
@@ -238,15 +251,12 @@ void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float
 
 void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                const float *a, const float *b, float *c) {
-    if (m == 0 || n == 0) return;
-    if (k == 0) {
-        memset(c, 0, (size_t)(m * n) * sizeof(float));
-        return;
-    }
+    if (empty_product(m, n, k, c)) return;
     if (m == 1 && n > 1) {
         /* One row (a single-sample forward pass): a matrix-vector product, without packing
            the matrix; a is a contiguous vector either way. Kiln's own streams b row by row
-           (gemv.c); OpenBLAS's takes b transposed (dot products along its rows). */
+           (gemv.c); OpenBLAS's takes b transposed (dot products along its rows), and runs
+           every one-row product when KILN_GEMM names a library. */
         if (trans_b) {
             openblas_sgemv(101, 111, (int)n, (int)k, 1.0f, b, (int)k, a, 1, 0.0f, c, 1);
         } else if (explicit_choice) {
@@ -256,5 +266,5 @@ void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
         }
         return;
     }
-    library_gemm(!explicit_choice && m * n * k <= KILN_SMALL_GEMM ? OPENBLAS : chosen, trans_a, trans_b, m, n, k, a, b, c);
+    library_gemm(library_for(m, n, k), trans_a, trans_b, m, n, k, a, b, c);
 }

@@ -1,7 +1,7 @@
 /* c[n] = a[k] · b[k,n] for one row a (a single-sample forward pass), reading b once, row by
    row, in its own order: the access pattern the hardware prefetchers stream fastest. The
-   columns are cut in chunks of 256 held in 16 AVX-512 registers (8 AVX2 ones for 64), and a
-   large matrix is split by columns between the cores (each keeps its half of the weights in
+   columns are cut in chunks of 256 held in 16 AVX-512 registers (plain C without AVX-512),
+   and a large matrix is split by columns between the cores (each keeps its half of the weights in
    its own cache from call to call). */
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"

@@ -84,44 +84,29 @@ int kiln_one_hot(int64_t count, int64_t depth, const int32_t *idx, float *y, int
 ARGMAX(kiln_argmax_f32, float)
 ARGMAX(kiln_argmax_i32, int32_t)
 
-/* The exponentials of a run are computed first (a loop that vectorises), then summed in
-   order, so the result has the bits of the interpreter's one-pass loop. */
-static void softmax_run(int64_t length, const float *in, float *out, int log_output) {
+/* Softmax of the `length` values of x at stride `stride` into y at the same places. The
+   exponentials are computed into y first (a loop that vectorises when the stride is 1),
+   then summed in order, so the result has the bits of the interpreter's one-pass loop. */
+static void softmax_run(int64_t length, int64_t stride, const float *in, float *out, int log_output) {
     float maximum = -1.0f / 0.0f, total = 0.0f;
     for (int64_t k = 0; k < length; k++) {
-        float v = in[k];
+        float v = in[k * stride];
         if (v != v || v > maximum) maximum = v;
     }
-    for (int64_t k = 0; k < length; k++) out[k] = kiln_exp(in[k] - maximum);
-    for (int64_t k = 0; k < length; k++) total += out[k];
+    for (int64_t k = 0; k < length; k++) out[k * stride] = kiln_exp(in[k * stride] - maximum);
+    for (int64_t k = 0; k < length; k++) total += out[k * stride];
     if (log_output) {
         float log_total = kiln_log(total);
-        for (int64_t k = 0; k < length; k++) out[k] = (in[k] - maximum) - log_total;
+        for (int64_t k = 0; k < length; k++) out[k * stride] = (in[k * stride] - maximum) - log_total;
     } else {
-        for (int64_t k = 0; k < length; k++) out[k] = out[k] / total;
+        for (int64_t k = 0; k < length; k++) out[k * stride] = out[k * stride] / total;
     }
 }
 
 void kiln_softmax(int64_t outer, int64_t length, int64_t inner, const float *x, float *y, int log_output) {
-    if (inner == 1) {
-        for (int64_t o = 0; o < outer; o++) softmax_run(length, x + o * length, y + o * length, log_output);
-        return;
-    }
     for (int64_t o = 0; o < outer; o++) {
         for (int64_t i = 0; i < inner; i++) {
-            const float *in = x + o * length * inner + i;
-            float *out = y + o * length * inner + i;
-            float maximum = -1.0f / 0.0f, total = 0.0f;
-            for (int64_t k = 0; k < length; k++) {
-                float v = in[k * inner];
-                if (v != v || v > maximum) maximum = v;
-            }
-            for (int64_t k = 0; k < length; k++) total += kiln_exp(in[k * inner] - maximum);
-            float log_total = kiln_log(total);
-            for (int64_t k = 0; k < length; k++) {
-                float shifted = in[k * inner] - maximum;
-                out[k * inner] = log_output ? shifted - log_total : kiln_exp(shifted) / total;
-            }
+            softmax_run(length, inner, x + o * length * inner + i, y + o * length * inner + i, log_output);
         }
     }
 }

@@ -18,6 +18,10 @@
 #include <immintrin.h>
 #endif
 
+/* Weights of at least this many elements are updated in parts on every core, as the
+   compiler splits other update loops (CRenderer.minimumParallelLength). */
+#define KILN_PARALLEL_UPDATE 65536
+
 typedef struct {
     const float *g, *m, *v, *w;
     float c1, c2, alpha, eps;
@@ -71,7 +75,7 @@ void kiln_adam(int64_t count, const float *g, const float *m, const float *v, co
                const float *c2, const float *alpha, const float *eps, float *m_out, float *v_out, float *w_out) {
     adam_job job = {g, m, v, w, *c1, *c2, *alpha, *eps, m_out, v_out, w_out};
     void *args[1] = {&job};
-    if (count >= 65536) {
+    if (count >= KILN_PARALLEL_UPDATE) {
         kiln_parallel_for(count, 0, adam_part, args);
     } else {
         adam_part(0, count, 0, args);
