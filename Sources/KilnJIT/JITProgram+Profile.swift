@@ -45,13 +45,13 @@ extension JITProgram {
         let function = lowered.function
         let specs = lowered.schedule.memory.kernels
         let count = names.count
-        let kernels = zip(names, specs).enumerated().map { k, pair in
-            let category = function.category(of: pair.1)
+        let categories = function.categories(of: specs)
+        let kernels = specs.indices.map { k in
             let seconds = Double(counters[k]) * 1e-9
             return KernelProfile.Kernel(
-                name: pair.0, category: category,
-                lines: pair.1.members.map { Printer.line(function.nodes[$0.index], id: $0) },
-                seconds: seconds, gemmSeconds: category == .gemm ? seconds : Double(counters[count + 2 + k]) * 1e-9)
+                name: names[k], category: categories[k],
+                lines: specs[k].members.map { Printer.line(function.nodes[$0.index], id: $0) },
+                seconds: seconds, gemmSeconds: categories[k] == .gemm ? seconds : Double(counters[count + 2 + k]) * 1e-9)
         }
         return KernelProfile(kernels: kernels, assignSeconds: Double(counters[count]) * 1e-9,
                              calls: Int(counters[count + 1]))

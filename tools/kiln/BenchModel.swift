@@ -28,6 +28,7 @@ struct BenchModel: ParsableCommand {
         let model = try Model.load(from: path)
         let subject = try SampleGraph(model: model, step: .predict, name: path)
         print("\(path): \(subject.summary.replacing(", predict step", with: "")); \(backend) backend, batch \(batch)")
+        print(Peak.line)
         var generator = SeededGenerator(seed: 1)
         let one = try subject.makeFeeds(batch: 1, using: &generator)
         let many = try subject.makeFeeds(batch: batch, using: &generator)
@@ -37,7 +38,6 @@ struct BenchModel: ParsableCommand {
         let batched = try medianTime(repeats: repeats) { _ = try program.run(feeds: many) }
         print(pad("compile the predict program", 36) + pad(milliseconds(compile), 12, right: true))
         print(pad("predict 1 sample", 36) + pad(microseconds(single), 12, right: true))
-        print(Peak.line)
         print(pad("predict \(batch) samples", 36) + pad(microseconds(batched), 12, right: true)
               + "   \(rate(Double(batch) / batched)) samples/s, "
               + Peak.share(Peak.matmulFLOPs(subject.graph, batch: batch) / batched / 1e9))

@@ -19,19 +19,24 @@ public enum KernelCategory: String, Sendable, CaseIterable {
 }
 
 extension Function {
-    /// The category of what `kernel`, one of this function's kernels, computes besides its
+    /// The category of what each of `kernels`, this function's kernels, computes besides its
     /// matrix products: the first that applies of update, softmax, indexing, data movement,
     /// reduction, elementwise; ``KernelCategory/gemm`` for a kernel of matrix products only.
-    public func category(of kernel: KernelSpec) -> KernelCategory {
+    public func categories(of kernels: [KernelSpec]) -> [KernelCategory] {
         let assigned = Set(nodes.compactMap { node -> NodeID? in
             guard case .assign = node.op else { return nil }
             return aliasRoot(node.inputs[1])
         })
+        return kernels.map { category(of: $0, assigned: assigned) }
+    }
+
+    private func category(of kernel: KernelSpec, assigned: Set<NodeID>) -> KernelCategory {
         var found: Set<KernelCategory> = []
+        var products = 0
         for member in kernel.members {
             switch nodes[member.index].op {
             case .matmul:
-                continue
+                products += 1
             case .softmax, .logSoftmax:
                 found.insert(.softmax)
             case .gather, .scatterAdd, .oneHot, .argmax:
@@ -46,8 +51,7 @@ extension Function {
             }
             if assigned.contains(member) { found.insert(.update) }
         }
-        let products = kernel.members.filter { if case .matmul = nodes[$0.index].op { true } else { false } }
-        if products.count == kernel.members.count { return .gemm }
+        if products == kernel.members.count { return .gemm }
         let order: [KernelCategory] = [.update, .softmax, .indexing, .movement, .reduction]
         return order.first(where: found.contains) ?? .elementwise
     }

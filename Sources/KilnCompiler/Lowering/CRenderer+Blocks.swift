@@ -20,24 +20,25 @@ extension CRenderer {
     /// Loops over fewer elements than this stay scalar: the calls would cost more than they save.
     static let minimumBlockLength = 16
 
+    /// The elements of a block: `KILN_BLOCK` in Kernels/kiln_prelude.h.
+    static let blockLength = 256
+
     /// The body of a block-lowered loop, or `nil` when the kernel must stay scalar.
     ///
     /// - Throws: ``KilnError`` if a member has no block primitive after all (a bug in `blockable`).
-    func renderBlockLoop(_ kernel: KernelSpec, _ plan: LoopPlan) throws -> String? {
+    func renderBlockLoop(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> KernelCode? {
         guard canBlock(kernel, plan) else { return nil }
         var operands = BlockOperands(renderer: self, plan: plan)
         let body = try blockCalls(kernel, plan, &operands)
-        if let name = partName(kernel, plan) { return renderParts(kernel, plan, name: name, declarations: operands.declarations, body: body) }
-        var out = operands.declarations
-        for reduction in plan.reductions {
-            out += "    for (int64_t o = 0; o < \(CSyntax.product(nodes[reduction.index].type.shape.dims)); o++) "
-                + "\(schedule.pointer(reduction))[o] = 0;\n"
+        if runsInParts(kernel, plan) {
+            return renderParts(k, kernel, plan, declarations: operands.declarations, body: body)
         }
+        var out = operands.declarations + initialiseReductions(plan)
         let rank = plan.shape.rank
         let (open, indent) = openBlockLoops(plan)
         out += open
         for line in body.split(separator: "\n") { out += indent + line + "\n" }
-        return out + closeLoops(plan.flat ? 1 : rank, reductions: plan.reductions, shape: plan.shape)
+        return KernelCode(body: out + closeLoops(plan.flat ? 1 : rank, reductions: plan.reductions, shape: plan.shape))
     }
 
     /// Flat loops without reductions over at least this many elements run in parts on every
@@ -45,21 +46,19 @@ extension CRenderer {
     /// of one loop.
     static let minimumParallelLength = 65_536
 
-    /// The name of the function running a part of the kernel's blocks, if it runs in parts.
-    private func partName(_ kernel: KernelSpec, _ plan: LoopPlan) -> String? {
-        guard plan.flat, plan.reductions.isEmpty, !canFault(kernel),
-              let count = plan.shape.staticProduct, count >= Self.minimumParallelLength,
-              let k = schedule.memory.kernels.firstIndex(where: { $0.members == kernel.members })
-        else { return nil }
-        return "k\(k)_part"
+    /// Whether the kernel's blocks run in parts on every core.
+    private func runsInParts(_ kernel: KernelSpec, _ plan: LoopPlan) -> Bool {
+        guard plan.flat, plan.reductions.isEmpty, !canFault(kernel), let count = plan.shape.staticProduct else { return false }
+        return count >= Self.minimumParallelLength
     }
 
-    /// A block loop split into parts: the part function (the kernel's pointers passed in
-    /// `args`, in parameter order) is returned ahead of a marker the kernel renderer moves it
-    /// out at, then the call that runs the parts.
-    private func renderParts(_ kernel: KernelSpec, _ plan: LoopPlan, name: String, declarations: String, body: String) -> String {
+    /// A block loop split into parts: the part function `k<k>_part` (the kernel's pointers
+    /// passed in `args`, in parameter order), which goes ahead of the kernel, and the call
+    /// that runs the parts.
+    private func renderParts(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan, declarations: String, body: String) -> KernelCode {
+        let name = "k\(k)_part"
         let values = kernel.inputs + kernel.outputs + kernel.scratch
-        var part = "/* \(name): blocks [begin, end) of kernel \(name.dropLast(5)), run in parts on every core. */\n"
+        var part = "/* \(name): blocks [begin, end) of kernel k\(k), run in parts on every core. */\n"
             + "static void \(name)(int64_t begin, int64_t end, int64_t n, void *const *args) {\n"
         for (index, value) in values.enumerated() {
             let readOnly = kernel.inputs.contains(value) ? "const " : ""
@@ -72,13 +71,9 @@ extension CRenderer {
         for line in body.split(separator: "\n") { part += "    " + line + "\n" }
         part += "    }\n}\n"
         let pointers = values.map { "(void *)\(schedule.pointer($0))" }.joined(separator: ", ")
-        return part + Self.partMarker
-            + "    void *const args[] = {\(pointers)};\n"
-            + "    kiln_parallel_for(\(CSyntax.product(plan.shape.dims)), n, \(name), args);\n"
+        return KernelCode(ahead: part, body: "    void *const args[] = {\(pointers)};\n"
+            + "    kiln_parallel_for(\(CSyntax.product(plan.shape.dims)), n, \(name), args);\n")
     }
-
-    /// Separates a part function from the kernel body that calls it.
-    static let partMarker = "/* kiln:part */\n"
 
     /// Whether every member has a primitive and the blocked axis is long enough to pay.
     private func canBlock(_ kernel: KernelSpec, _ plan: LoopPlan) -> Bool {
@@ -104,13 +99,8 @@ extension CRenderer {
                 operands.alias(member, to: node.inputs[0])
                 continue
             }
-            let destination: String
-            if outputs.contains(member) {
-                destination = "\(schedule.pointer(member)) + \(operands.index(plan.shape))"
-            } else {
-                operands.declarations += "    \(CSyntax.type(node.type.dtype)) v\(member.index)[KILN_BLOCK];\n"
-                destination = "v\(member.index)"
-            }
+            let destination = blockDestination(member, outputs: outputs, offset: operands.index(plan.shape),
+                                               declarations: &operands.declarations)
             let arguments = node.inputs.map { operands.operand($0) }.map { "\($0.pointer), \($0.stride)" }
             let primitive = try self.primitive(node.op, input: nodes[node.inputs[0].index].type.dtype, member: member)
             body += "    kiln_vec_\(primitive)(m, " + arguments.joined(separator: ", ") + ", \(destination));\n"
@@ -190,6 +180,14 @@ extension CRenderer {
             known[id] = made
             return made
         }
+    }
+
+    /// Where a primitive writes `member` for the block: its output at `offset`, or a block
+    /// array declared for it when nothing outside the kernel reads it.
+    func blockDestination(_ member: NodeID, outputs: Set<NodeID>, offset: String, declarations: inout String) -> String {
+        guard !outputs.contains(member) else { return "\(schedule.pointer(member)) + \(offset)" }
+        declarations += "    \(CSyntax.type(nodes[member.index].type.dtype)) v\(member.index)[KILN_BLOCK];\n"
+        return "v\(member.index)"
     }
 
     /// An operand a block loop computes in place (a scalar constant or an element count, at

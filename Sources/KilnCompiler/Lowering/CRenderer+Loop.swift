@@ -6,21 +6,21 @@ extension CRenderer {
     /// the reductions (or the same as calls of block primitives, when it qualifies).
     ///
     /// - Throws: ``KilnError`` if the kernel holds an op no loop computes (a fusion bug).
-    func renderLoopKernel(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> String {
+    func renderLoopKernel(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> KernelCode {
         if let stray = plan.strays.first { throw unhandled(stray, "cannot be computed in a loop kernel") }
         var gemms = plan.matmuls.map(renderMatmul).joined()
         if profile && !gemms.isEmpty {
             let slot = schedule.memory.kernels.count + 2 + k
             gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(Self.profileSymbol)[\(slot)] += kiln_clock_ns() - g;\n"
         }
-        if let update = renderAdamUpdate(kernel, plan) { return gemms + update }
-        if let blocks = try renderBlockLoop(kernel, plan) { return gemms + blocks }
-        if let rows = try renderRowBlockLoop(kernel, plan) { return gemms + rows }
+        if let update = renderAdamUpdate(kernel, plan) { return KernelCode(body: gemms + update) }
+        if let blocks = try renderBlockLoop(k, kernel, plan) { return KernelCode(ahead: blocks.ahead, body: gemms + blocks.body) }
+        if let rows = try renderRowBlockLoop(kernel, plan) { return KernelCode(body: gemms + rows) }
         let loops = plan.flat && plan.shape.rank > 0 ? 1 : plan.shape.rank
         let indent = String(repeating: "    ", count: loops + 1)
-        return try gemms + initialiseReductions(plan) + openLoops(plan)
+        return KernelCode(body: try gemms + initialiseReductions(plan) + openLoops(plan)
             + loopBody(kernel, plan, indent: indent) + accumulateReductions(plan, indent: indent)
-            + closeLoops(loops, reductions: plan.reductions, shape: plan.shape)
+            + closeLoops(loops, reductions: plan.reductions, shape: plan.shape))
     }
 
     /// The offset a value of shape `read` is read at in the loop: the flat index, the single
@@ -34,7 +34,7 @@ extension CRenderer {
     }
 
     /// Each reduction's output set to the identity of its operation.
-    private func initialiseReductions(_ plan: LoopPlan) -> String {
+    func initialiseReductions(_ plan: LoopPlan) -> String {
         var out = ""
         for reduction in plan.reductions {
             guard case .reduce(let op, _, _) = nodes[reduction.index].op else { continue }

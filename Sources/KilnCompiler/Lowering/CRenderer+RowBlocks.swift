@@ -3,7 +3,7 @@ import KilnGraph
 /// Block lowering of a loop over short rows, `[rows, length]` with `length` at most
 /// `KILN_BLOCK / 2` (the classes of a loss, the units of a small layer), and of the sums
 /// along those rows: a block is `g` whole rows, flattened into `g * length` elements, and
-/// each member is one primitive call over them, as in ``renderBlockLoop(_:_:)``. Per-row
+/// each member is one primitive call over them, as in ``renderBlockLoop(_:_:_:)``. Per-row
 /// operands (`[rows, 1]`) are repeated along each row and per-column ones (`[length]`) tiled
 /// once, so every operand is a run or a single value; each sum along the rows adds a row's
 /// elements in order (`kiln_vec_sum_groups`), as the scalar loop does, so both give the
@@ -14,7 +14,7 @@ extension CRenderer {
     /// - Throws: ``KilnError`` if a member has no block primitive after all.
     func renderRowBlockLoop(_ kernel: KernelSpec, _ plan: LoopPlan) throws -> String? {
         let shape = plan.shape
-        guard !plan.flat, shape.rank == 2, let length = shape[1].staticSize, length > 1, length <= 128,
+        guard !plan.flat, shape.rank == 2, let length = shape[1].staticSize, length > 1, length <= Self.blockLength / 2,
               length < Self.minimumBlockLength || !plan.reductions.isEmpty,
               shape[0].staticSize.map({ $0 * length >= Self.minimumBlockLength * 4 }) ?? true,
               plan.elementwise.allSatisfy({ blockable($0, shape: shape) }),
@@ -22,7 +22,7 @@ extension CRenderer {
         else { return nil }
         let outputs = Set(kernel.outputs)
         guard !plan.elementwise.contains(where: { isPassThrough($0) && outputs.contains($0) }) else { return nil }
-        let group = 256 / length
+        let group = Self.blockLength / length
         let rows = CSyntax.dim(shape[0])
         // Tiles need as many rows as a block takes: all of them when there are fewer.
         let tiled = shape[0].staticSize.map { String(Swift.min($0, group)) } ?? "(\(rows) < \(group) ? \(rows) : \(group))"
@@ -34,13 +34,8 @@ extension CRenderer {
                 guard operands.alias(member, to: node.inputs[0]) else { return nil }
                 continue
             }
-            let destination: String
-            if outputs.contains(member) {
-                destination = "\(schedule.pointer(member)) + r*\(length)"
-            } else {
-                operands.declarations += "    \(CSyntax.type(node.type.dtype)) v\(member.index)[KILN_BLOCK];\n"
-                destination = "v\(member.index)"
-            }
+            let destination = blockDestination(member, outputs: outputs, offset: "r*\(length)",
+                                               declarations: &operands.declarations)
             var arguments: [String] = []
             for input in node.inputs {
                 guard let operand = operands.operand(input) else { return nil }
@@ -56,11 +51,7 @@ extension CRenderer {
             body += operands.takeExpansions()
             body += "        kiln_vec_sum_groups(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + r);\n"
         }
-        var out = operands.declarations + operands.tiles
-        for reduction in plan.reductions {
-            out += "    for (int64_t o = 0; o < \(CSyntax.product(nodes[reduction.index].type.shape.dims)); o++) "
-                + "\(schedule.pointer(reduction))[o] = 0;\n"
-        }
+        var out = operands.declarations + operands.tiles + initialiseReductions(plan)
         out += "    for (int64_t r = 0; r < \(rows); r += \(group)) {\n"
         out += "        int64_t g = \(rows) - r < \(group) ? \(rows) - r : \(group);\n"
         out += "        int64_t m = g * \(length);\n"

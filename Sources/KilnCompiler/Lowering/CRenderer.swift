@@ -67,6 +67,13 @@ public struct CRenderer {
 
     // MARK: Kernels
 
+    /// A kernel's body, and the functions it calls that go ahead of it (the part function of
+    /// a loop run in parts on every core).
+    struct KernelCode {
+        var ahead = ""
+        var body: String
+    }
+
     /// `k3_matmul_add_relu`: the kernel's number and the ops it computes.
     func kernelName(_ k: Int, _ kernel: KernelSpec) -> String {
         var parts: [String] = []
@@ -103,17 +110,10 @@ public struct CRenderer {
         comment += " * reads \(reads.isEmpty ? "nothing" : reads.joined(separator: ", "))"
         comment += "; writes \(writes.joined(separator: ", ")) */\n"
         let returnType = canFault(kernel) ? "int" : "void"
-        var body = try kernel.loop.map { try renderLoopKernel(k, kernel, $0) } ?? renderCallKernel(kernel)
-        if canFault(kernel) && !body.contains("return ") { body += "    return 0;\n" }
-        // A loop run in parts on every core brings its part function, which goes first.
-        var part = ""
-        if let marker = body.firstRange(of: Self.partMarker) {
-            let before = body[..<marker.lowerBound], after = body[marker.upperBound...]
-            let start = before.firstRange(of: "/* k\(k)_part:")?.lowerBound ?? before.startIndex
-            part = String(before[start...]) + "\n"
-            body = String(before[..<start]) + after
-        }
-        return part + comment + "static \(returnType) \(name)(\(parameters(kernel).joined(separator: ", "))) {\n" + body + "}\n"
+        var code = try kernel.loop.map { try renderLoopKernel(k, kernel, $0) } ?? KernelCode(body: renderCallKernel(kernel))
+        if canFault(kernel) && !code.body.contains("return ") { code.body += "    return 0;\n" }
+        let ahead = code.ahead.isEmpty ? "" : code.ahead + "\n"
+        return ahead + comment + "static \(returnType) \(name)(\(parameters(kernel).joined(separator: ", "))) {\n" + code.body + "}\n"
     }
 
     // MARK: Entry point
