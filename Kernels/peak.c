@@ -1,9 +1,12 @@
-/* The machine's peak: single-precision fused multiply-adds from registers, as fast as the
-   cores issue them (16 independent chains, so latency never stalls them), on one thread per
-   core at once. Benchmarks state their GFLOP/s as a fraction of this. */
+/* The machine's peaks, measured: single-precision fused multiply-adds from registers, as fast
+   as the cores issue them (16 independent chains, so latency never stalls them), on one thread
+   per core at once; and reading memory that stays in the cores' caches. Benchmarks state their
+   GFLOP/s as a fraction of the first, and the least time a pass over a model's weights can
+   take from the second. */
 #include "include/KilnKernels.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,4 +114,85 @@ double kiln_peak_gflops(int threads, double seconds) {
         if (jobs[t].seconds > slowest) slowest = jobs[t].seconds;
     }
     return slowest > 0 ? flops / slowest / 1e9 : 0;
+}
+
+/* Reads `count` floats (a multiple of 128) `passes` times with wide loads into independent sums;
+   returns a sum, so nothing is optimised away. */
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static float read_avx512(const float *data, int64_t count, int64_t passes) {
+    __m512 s[8];
+    for (int r = 0; r < 8; r++) s[r] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < passes; p++) {
+        for (int64_t i = 0; i < count; i += 128) {
+            for (int r = 0; r < 8; r++) s[r] = _mm512_add_ps(s[r], _mm512_load_ps(data + i + 16 * r));
+        }
+    }
+    for (int r = 1; r < 8; r++) s[0] = _mm512_add_ps(s[0], s[r]);
+    return _mm512_reduce_add_ps(s[0]);
+}
+#endif
+
+static float read_passes(const float *data, int64_t count, int64_t passes) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) return read_avx512(data, count, passes);
+#endif
+    float s[8] = {0};
+    for (int64_t p = 0; p < passes; p++) {
+        for (int64_t i = 0; i < count; i += 8) {
+            for (int r = 0; r < 8; r++) s[r] += data[i + r];
+        }
+    }
+    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+typedef struct {
+    const float *data;
+    int64_t count, passes;
+    double seconds;
+    float sink;
+} read_job;
+
+static void *read_thread(void *data) {
+    read_job *job = data;
+    job->sink = read_passes(job->data, job->count, 1); /* into this core's cache */
+    double start = now();
+    job->sink += read_passes(job->data, job->count, job->passes);
+    job->seconds = now() - start;
+    return NULL;
+}
+
+double kiln_peak_read_gbps(int threads, int64_t bytes, double seconds) {
+    if (threads < 1) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (int)cores : 1;
+    }
+    if (threads > 256) threads = 256;
+    /* Each thread reads its share, rounded up to whole 512-byte rows. */
+    int64_t count = (bytes / threads + 511) / 512 * 128;
+    if (count < 128) count = 128;
+    float *data = aligned_alloc(64, (size_t)(count * threads) * sizeof(float));
+    if (data == NULL) return 0;
+    for (int64_t i = 0; i < count * threads; i++) data[i] = 1.0f;
+    /* Calibrate the passes to last about `seconds` on one thread. */
+    int64_t passes = 16;
+    double start = now();
+    float sink = read_passes(data, count, passes);
+    double took = now() - start;
+    if (took > 0) passes = (int64_t)((double)passes * seconds / took) + 1;
+    read_job jobs[256];
+    pthread_t ids[256];
+    int started = 0;
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (read_job){data + count * t, count, passes, 0, sink};
+        if (t > 0 && pthread_create(&ids[t], NULL, read_thread, &jobs[t]) == 0) started = t;
+    }
+    read_thread(&jobs[0]);
+    double slowest = jobs[0].seconds;
+    for (int t = 1; t <= started; t++) {
+        pthread_join(ids[t], NULL);
+        if (jobs[t].seconds > slowest) slowest = jobs[t].seconds;
+    }
+    free(data);
+    double read = (double)(count * (started + 1)) * sizeof(float) * (double)passes;
+    return slowest > 0 ? read / slowest / 1e9 : 0;
 }

@@ -56,6 +56,11 @@ void kiln_parallel_for_grain(int64_t total, int64_t n, int64_t grain, kiln_part_
    registers, on `threads` threads at once (every core when threads < 1), for about `seconds`
    (peak.c). */
 double kiln_peak_gflops(int threads, double seconds);
+/* The measured rate of reading memory that stays in the cores' caches, in GB/s: `bytes`
+   split between `threads` threads (every core when < 1), each reading its share again and
+   again for about `seconds` (peak.c). The least time one pass over that many bytes can take
+   is bytes / (this × 1e9). */
+double kiln_peak_read_gbps(int threads, int64_t bytes, double seconds);
 
 /* Sets the calling thread's floating-point mode to flush denormal results and operands to
    zero (on x86-64; elsewhere nothing) and returns the previous mode for

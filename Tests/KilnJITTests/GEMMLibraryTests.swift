@@ -54,7 +54,8 @@ struct GEMMLibraryTests {
     }
 
     @Test("Kiln's matrix-vector product is correct for every width, split between cores or not",
-          arguments: [(7, 10), (64, 17), (100, 256), (33, 300), (784, 256), (600, 1000), (1, 16)])
+          arguments: [(7, 10), (64, 17), (100, 256), (33, 300), (784, 256), (600, 1000), (1, 16), (128, 10), (9, 1),
+                     (5, 271)])
     func matrixVectorProduct(size: (k: Int, n: Int)) throws {
         var generator = SeededGenerator(seed: UInt64(size.k * 1000 + size.n))
         let a = try Tensor.randomUniform(shape: [size.k], lower: -1, upper: 1, using: &generator).scalars
@@ -65,6 +66,15 @@ struct GEMMLibraryTests {
             let expected = (0..<size.k).reduce(0.0) { $0 + Double(a[$1]) * Double(b[$1 * size.n + j]) }
             #expect(abs(Double(c[j]) - expected) < 1e-4, "column \(j) of \(size): \(c[j]) vs \(expected)")
         }
+    }
+
+    @Test("the rate of reading cached memory is measured on one core and on every core")
+    func cacheReadRate() {
+        for threads: Int32 in [1, 0] {
+            let rate = kiln_peak_read_gbps(threads, 1 << 20, 0.005)
+            #expect(rate.isFinite && rate > 1, "\(threads) threads: \(rate) GB/s")
+        }
+        #expect(kiln_peak_read_gbps(1, 1, 0.001) > 0, "a buffer smaller than one row is read as one row")
     }
 
     @Test("large products in a compiled program agree with the interpreter, forward and backward")

@@ -42,6 +42,13 @@ struct BadInputTests {
         }
         values[9] = .infinity
         expectError("row 2", "column 1") { _ = try smallClassifier().predict(Tensor(shape: [6, 4], scalars: values)) }
+        values[9] = 1
+        values[23] = -.infinity
+        expectError("row 5", "column 3") { _ = try smallClassifier().predict(Tensor(shape: [6, 4], scalars: values)) }
+        values[23] = .greatestFiniteMagnitude
+        values[0] = -.leastNonzeroMagnitude
+        _ = try smallClassifier().predict(Tensor(shape: [6, 4], scalars: values))
+        values[9] = .infinity
         let model = smallClassifier()
         model.checksFiniteInputs = false
         let p = try model.predict(Tensor(shape: [6, 4], scalars: values))

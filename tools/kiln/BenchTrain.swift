@@ -34,11 +34,14 @@ struct BenchTrain: ParsableCommand {
         guard !chosen.isEmpty else {
             throw ValidationError("unknown workload \(String(reflecting: workload ?? "")); choose tabular or mlp784")
         }
-        var profiles: [String] = []
+        var profiles: [String] = [], floors: [String] = []
         for item in chosen {
             let (model, stepSeconds, x, y) = try bench(item, backend: backend)
+            let weights = model.layers.reduce(0) { $0 + $1.parameterCount }
+            floors.append("predict 1 sample, \(item.name): " + Peak.readFloor(bytes: weights * MemoryLayout<Float>.size))
             if profile { profiles.append(try StepProfile.measure(item, model: model, fitStepSeconds: stepSeconds, x: x, y: y)) }
         }
+        for line in floors { print(line) }
         for text in profiles { print("\n" + text, terminator: "") }
     }
 

@@ -189,7 +189,13 @@ extension Model {
     static func requireFinite(_ tensor: Tensor, _ what: String) throws {
         guard tensor.dtype == .float32 else { return }
         let scalars = tensor.scalars
-        guard let index = scalars.firstIndex(where: { !$0.isFinite }) else { return }
+        // One pass the compiler vectorises (every exponent bit set marks NaN and infinity);
+        // the element is looked for only when there is one.
+        let exponent: UInt32 = 0x7F80_0000
+        let nonFinite = scalars.withUnsafeBufferPointer { buffer in
+            buffer.reduce(into: UInt32(0)) { found, x in found |= (x.bitPattern & exponent) == exponent ? 1 : 0 }
+        }
+        guard nonFinite != 0, let index = scalars.firstIndex(where: { !$0.isFinite }) else { return }
         let width = Swift.max(1, scalars.count / Swift.max(1, tensor.shape.first ?? 1))
         let row = index / width
         let position = Indexing.unravel(index % width, in: Array(tensor.shape.dropFirst()))
