@@ -66,6 +66,17 @@ void kiln_pad(int64_t elem_size, int64_t rank, const int64_t *in_shape, const in
 void kiln_concat_part(int64_t elem_size, int64_t outer, int64_t part, int64_t total, int64_t offset,
                       const void *x, void *y);
 
+/* The windows of images x [n, h, w, c] as rows y [n, oh, ow, kh*kw*c] (windows.c): windows of
+   kh x kw cells dh, dw apart, sh, sw apart, over x padded by top rows and left columns; cells
+   outside the image are pad. */
+void kiln_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                  int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
+                  const float *x, float *y);
+/* The adjoint: rows x [n, oh, ow, kh*kw*c] summed into images y [n, h, w, c]. */
+void kiln_fold_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                       int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, const float *x,
+                       float *y);
+
 /* y = params[outer, idx, inner] for params viewed as [outer, length, inner]; count indices. */
 int kiln_gather(int64_t elem_size, int64_t outer, int64_t length, int64_t inner, int64_t count,
                 const void *params, const int32_t *idx, void *y, int64_t *fault);

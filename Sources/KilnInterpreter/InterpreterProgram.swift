@@ -112,7 +112,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
         case .variable(let name, _):
             return try variables.value(name)
         case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
-             .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign:
             return try Reference.evaluate(node, operands: x, batch: batch)
         }

@@ -157,7 +157,7 @@ struct ForwardStructuralTests {
 
     @Test func everyOpHasForwardCases() {
         let all = unaryCases + binaryCases + comparisonCases + reductionCases + layoutCases + indexingCases
-            + linalgCases + miscellaneousCases
+            + linalgCases + miscellaneousCases + windowCases
         let covered = Set(all.map(\.op))
         #expect(covered == allOpNames, "missing: \(allOpNames.subtracting(covered).sorted())")
     }
@@ -169,7 +169,7 @@ let allOpNames: Set<String> = Set(
         + ComparisonOp.allCases.map { Printer.name(of: .compare($0)) }
         + ReduceOp.allCases.map { Printer.name(of: .reduce($0, axes: [], keepDims: false)) }
         + ["placeholder", "variable", "constant", "element_count", "select", "cast", "argmax", "reshape", "transpose",
-           "broadcast", "slice", "pad", "concatenate", "gather", "scatter_add", "one_hot", "matmul", "softmax",
+           "broadcast", "slice", "pad", "patches", "fold_patches", "concatenate", "gather", "scatter_add", "one_hot", "matmul", "softmax",
            "log_softmax", "stop_gradient", "assign"])
 
 @Suite("random_uniform")

@@ -55,6 +55,24 @@ let structuralGradientCases: [GradientCase] = [
     GradientCase("slice", "whole batch", [.random([.batch, 4], -1, 1)]) { try slice($0[0], starts: [0, 1], sizes: [-1, 2]) },
     GradientCase("pad", "both sides", [.random([2, 2], -1, 1)]) { try pad($0[0], low: [1, 0], high: [0, 2]) },
     GradientCase("concatenate", "axis 1", [.random([2, 1], -1, 1), .random([2, 3], -1, 1)]) { try concatenate($0, axis: 1) },
+    GradientCase("patches", "3×3 windows, stride 2, same padding, two channels", [.random([.batch, 5, 4, 2], -1, 1)]) {
+        try patches($0[0], window: PatchWindow(size: [3, 3], stride: [2, 2], padding: .same, imageSize: [5, 4]), padValue: 0.5)
+    },
+    GradientCase("patches", "dilation 2", [.random([2, 5, 5, 1], -1, 1)]) {
+        try patches($0[0], window: PatchWindow(size: [2, 2], dilation: [2, 2]))
+    },
+    GradientCase("fold_patches", "overlapping windows with padding", [.random([.batch, 3, 2, 8], -1, 1)]) {
+        try foldPatches($0[0], window: PatchWindow(size: [2, 2], stride: [2, 2], padding: .same, imageSize: [5, 4]), imageSize: [5, 4])
+    },
+    GradientCase("patches", "in conv2d: same padding, stride 2, both operands", [.random([.batch, 5, 5, 2], -1, 1), .random([3, 3, 2, 3], -1, 1)]) {
+        try conv2d($0[0], $0[1], stride: [2, 2], padding: .same)
+    },
+    GradientCase("patches", "in max_pool2d: 2×2 windows, distinct values", [.values(f32([1, 4, 4, 1], [0.1, 0.9, -0.5, 0.7, -0.2, 0.4, 0.3, -0.8, 0.6, -0.1, 0.2, 0.8, -0.6, 0.5, -0.3, -0.9]))]) {
+        try maxPool2d($0[0], size: [2, 2], stride: [2, 2])
+    },
+    GradientCase("patches", "in avg_pool2d: 3×3, stride 2, same", [.random([.batch, 5, 5, 2], -1, 1)]) {
+        try avgPool2d($0[0], size: [3, 3], stride: [2, 2], padding: .same)
+    },
     GradientCase("gather", "rows with repeats", [.random([4, 2], -1, 1), .values(i32([5], [3, 0, 3, 1, 3]))]) {
         try gather($0[0], indices: $0[1])
     },

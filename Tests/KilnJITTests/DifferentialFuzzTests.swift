@@ -40,7 +40,7 @@ struct DifferentialFuzzTests {
     static func randomOp(_ pool: [Node], _ g: inout SeededGenerator) throws -> Node {
         func pick() -> Node { pool[g.nextIndex(below: pool.count)] }
         let a = pick(), b = pick()
-        switch g.nextIndex(below: 16) {
+        switch g.nextIndex(below: 17) {
         case 0: return try neg(a)
         case 1: return try tanh(a)
         case 2: return try sigmoid(a) * 2
@@ -69,6 +69,14 @@ struct DifferentialFuzzTests {
             guard a.type.shape == [.batch, 4] else { return try square(a) }
             let w = a.graph.constant(try Tensor(shape: [4, 4], scalars: (0..<16).map { Float($0 % 5) * 0.1 - 0.2 }))
             return try matmul(a, w)
+        case 15:
+            // The four values as a 2×2 image: its 2×2 windows (padded after it), then a max
+            // pooling of them or their sum back into the image.
+            guard a.type.shape == [.batch, 4] else { return try log(square(a) + 1) }
+            let window = PatchWindow(size: [2, 2], stride: [1, 1], padding: .same, imageSize: [2, 2])
+            let windows = try patches(reshape(a, to: [.batch, 2, 2, 1]), window: window, padValue: Float(g.nextIndex(below: 3)) - 1)
+            if g.nextIndex(below: 2) == 0 { return try reshape(max(windows, axes: [3]), to: [.batch, 4]) }
+            return try reshape(foldPatches(windows * 0.5, window: window, imageSize: [2, 2]), to: [.batch, 4])
         default:
             return try log(square(a) + 1)
         }

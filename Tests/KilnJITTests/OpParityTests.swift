@@ -97,6 +97,19 @@ let structuralParityCases: [ParityCase] = [
     ParityCase("slice", "i32 [4,?] rows", [.index([4, .batch], 9)]) { try slice($0[0], starts: [1, 0], sizes: [2, -1]) },
     ParityCase("pad", "[?,3] by [0,1]x[0,2]", [.float(b3, -1, 1)]) { try pad($0[0], low: [0, 1], high: [0, 2]) },
     ParityCase("pad", "bool [2,2]", [.bool([2, 2])]) { try pad($0[0], low: [1, 0], high: [0, 1]) },
+    ParityCase("patches", "3×3, stride 2, same, pad value -inf", [.float([.batch, 7, 6, 3], -1, 1)]) {
+        try patches($0[0], window: PatchWindow(size: [3, 3], stride: [2, 2], padding: .same, imageSize: [7, 6]), padValue: -.infinity)
+    },
+    ParityCase("patches", "1 channel, dilation 2", [.float([.batch, 9, 9, 1], -1, 1)]) {
+        try patches($0[0], window: PatchWindow(size: [3, 2], dilation: [2, 3]))
+    },
+    ParityCase("fold_patches", "stride 1, padding before and after", [.float([.batch, 6, 5, 8], -1, 1)]) {
+        try foldPatches($0[0], window: PatchWindow(size: [2, 2], padLow: [1, 0], padHigh: [0, 0]), imageSize: [6, 6])
+    },
+    ParityCase("conv2d", "5×5 images, 3×3 filter, same", [.float([.batch, 5, 5, 2], -1, 1), .float([3, 3, 2, 4], -1, 1)]) {
+        try conv2d($0[0], $0[1], padding: .same)
+    },
+    ParityCase("max_pool2d", "2×2, stride 2, valid", [.float([.batch, 6, 6, 3], -1, 1)]) { try maxPool2d($0[0], size: [2, 2], stride: [2, 2]) },
     ParityCase("concatenate", "axis 1", [.float(b3, -1, 1), .float([.batch, 2], -1, 1)]) { try concatenate([$0[0], $0[1]], axis: 1) },
     ParityCase("concatenate", "axis 0, three parts", [.float([3, .batch], -1, 1), .float([2, .batch], -1, 1)]) {
         try concatenate([$0[0], $0[1], $0[0]], axis: 0)
@@ -178,9 +191,9 @@ struct OpParityTests {
         let all = UnaryOp.allCases.map { snake($0.rawValue) } + BinaryOp.allCases.map(\.rawValue)
             + ComparisonOp.allCases.map { snake($0.rawValue) } + ReduceOp.allCases.map(\.rawValue)
             + ["placeholder", "variable", "constant", "element_count", "select", "cast", "argmax", "reshape",
-               "transpose", "broadcast", "slice", "pad", "concatenate", "gather", "scatter_add", "one_hot", "matmul",
+               "transpose", "broadcast", "slice", "pad", "patches", "fold_patches", "concatenate", "gather", "scatter_add", "one_hot", "matmul",
                "softmax", "log_softmax", "random_uniform", "stop_gradient", "assign"]
-        #expect(all.count == 53)
+        #expect(all.count == 55)
         #expect(Set(all).subtracting(covered).sorted() == [])
     }
 

@@ -49,7 +49,7 @@ extension Function {
             case .elementCount:
                 // Loops compute counts inline; anything else reads one written by its own kernel.
                 guard needsMemory(id, consumers: consumers, results: results) else { continue }
-            case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .transpose, .broadcast, .slice, .pad,
+            case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches,
                  .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform:
                 break
             }

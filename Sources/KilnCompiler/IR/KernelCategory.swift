@@ -41,7 +41,7 @@ extension Function {
                 found.insert(.softmax)
             case .gather, .scatterAdd, .oneHot, .argmax:
                 found.insert(.indexing)
-            case .transpose, .slice, .pad, .concatenate:
+            case .transpose, .slice, .pad, .patches, .foldPatches, .concatenate:
                 found.insert(.movement)
             case .reduce:
                 found.insert(.reduction)

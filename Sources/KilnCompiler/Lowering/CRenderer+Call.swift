@@ -10,7 +10,7 @@ extension CRenderer {
         switch nodes[id.index].op {
         case .matmul:
             return renderMatmul(id)
-        case .transpose, .slice, .pad, .concatenate:
+        case .transpose, .slice, .pad, .patches, .foldPatches, .concatenate:
             return try renderLayout(id)
         case .gather, .scatterAdd, .oneHot, .argmax:
             return try renderIndexing(id)
@@ -33,7 +33,8 @@ extension CRenderer {
             .joined(separator: ", ")
     }
 
-    /// A data-movement kernel: transpose, slice, pad, or the parts of a concatenation.
+    /// A data-movement kernel: transpose, slice, pad, window vectors and their sum back into
+    /// images, or the parts of a concatenation.
     private func renderLayout(_ id: NodeID) throws -> String {
         let node = nodes[id.index]
         let y = schedule.pointer(id)
@@ -56,6 +57,12 @@ extension CRenderer {
             return array("in_shape", dims(inputShapes[0])) + array("low", low.map(String.init))
                 + array("out_shape", dims(node.type.shape))
                 + "    kiln_pad(\(elementSize), \(low.count), in_shape, low, out_shape, \(inputs[0]), \(y));\n"
+        case .patches(let window, let padValue):
+            return "    kiln_patches(\(windowArguments(window, image: inputShapes[0], windows: node.type.shape)), "
+                + "\(CSyntax.floatLiteral(padValue)), \(inputs[0]), \(y));\n"
+        case .foldPatches(let window, _):
+            return "    kiln_fold_patches(\(windowArguments(window, image: node.type.shape, windows: inputShapes[0])), "
+                + "\(inputs[0]), \(y));\n"
         case .concatenate(let axis):
             let shape = node.type.shape
             let outer = CSyntax.product(shape.dims[..<axis]), total = CSyntax.product(shape.dims[axis...])
@@ -72,6 +79,14 @@ extension CRenderer {
              .randomUniform, .stopGradient, .assign:
             throw unhandled(id, "is not a layout op")
         }
+    }
+
+    /// `n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow` of `kiln_patches` and
+    /// `kiln_fold_patches`, for images of shape `image` and window vectors of shape `windows`.
+    private func windowArguments(_ window: PatchWindow, image: Shape, windows: Shape) -> String {
+        ([CSyntax.dim(image[0]), CSyntax.dim(image[1]), CSyntax.dim(image[2]), CSyntax.dim(image[3])]
+            + (window.size + window.stride + window.dilation + window.padLow).map(String.init)
+            + [CSyntax.dim(windows[1]), CSyntax.dim(windows[2])]).joined(separator: ", ")
     }
 
     /// An indexing kernel, which checks its indices and returns a fault code: gather,
@@ -96,7 +111,7 @@ extension CRenderer {
             let suffix = nodes[node.inputs[0].index].type.dtype == .int32 ? "i32" : "f32"
             return "    return kiln_argmax_\(suffix)(\(split(inputShapes[0], axis)), \(inputs[0]), \(y), fault);\n"
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
-             .reshape, .transpose, .broadcast, .slice, .pad, .concatenate, .matmul, .softmax, .logSoftmax,
+             .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .matmul, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign:
             throw unhandled(id, "is not an indexing op")
         }

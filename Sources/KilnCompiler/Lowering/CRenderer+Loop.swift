@@ -89,7 +89,7 @@ extension CRenderer {
         case .elementCount(let counted): return "(float)(\(CSyntax.product(counted.dims)))"
         case .randomUniform: return "kiln_random_uniform(\(operands[0]), \(index(node.type.shape)))"
         case .broadcast: return operands[0]  // the operand's element at the broadcast position
-        case .placeholder, .variable, .constant, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .concatenate,
+        case .placeholder, .variable, .constant, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .concatenate,
              .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign:
             throw unhandled(member, "is not an elementwise op")
         }
@@ -161,7 +161,7 @@ extension CRenderer {
         case .elementCount(let counted):
             return "((float)(\(CSyntax.product(counted.dims))))"
         case .placeholder, .variable, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
-             .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign:
             return nil  // in memory
         }

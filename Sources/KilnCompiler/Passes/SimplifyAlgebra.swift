@@ -58,7 +58,7 @@ public enum SimplifyAlgebra {
             return same(inputs[0])
         case .binary, .unary:
             break  // the other arithmetic: no identity
-        case .placeholder, .variable, .constant, .elementCount, .compare, .select, .reduce, .argmax, .slice, .pad,
+        case .placeholder, .variable, .constant, .elementCount, .compare, .select, .reduce, .argmax, .slice, .pad, .patches, .foldPatches,
              .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .assign:
             break
         }
@@ -77,7 +77,7 @@ public enum SimplifyAlgebra {
             guard case .reshape = operand.op else { return nil }
             return NodeDef(op: node.op, inputs: operand.inputs, type: node.type)
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
-             .argmax, .broadcast, .slice, .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+             .argmax, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
              .logSoftmax, .randomUniform, .stopGradient, .assign:
             return nil
         }

@@ -17,7 +17,7 @@ extension Op {
         switch self {
         case .unary(.floor), .unary(.sign), .stopGradient:
             return .zero
-        case .unary, .binary, .reduce, .reshape, .transpose, .broadcast, .slice, .pad, .concatenate, .matmul,
+        case .unary, .binary, .reduce, .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .matmul,
              .softmax, .logSoftmax:
             return .differentiable
         case .cast(let dtype):

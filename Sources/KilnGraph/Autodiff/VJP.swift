@@ -34,6 +34,14 @@ enum VJP {
             return [try sliceBack(dy, into: x[0].shape, starts: starts, sizes: sizes)]
         case .pad(let low, _):
             return [try y.graph.append(.slice(starts: low, sizes: x[0].shape), [dy])]
+        case .patches(let window, _):
+            // Each cell of the image is in the windows that hold it; the padding is constant.
+            guard case .size(let h) = x[0].shape[1], case .size(let w) = x[0].shape[2] else {
+                throw KilnError(.invalidGraph, "patches \(y.id): the images \(x[0].type) have no static height and width")
+            }
+            return [try y.graph.append(.foldPatches(window, imageSize: [h, w]), [dy])]
+        case .foldPatches(let window, _):
+            return [try y.graph.append(.patches(window, padValue: 0), [dy])]
         case .concatenate(let axis):
             return try concatenateBack(dy, into: x.map(\.shape), axis: axis)
         case .gather(let axis):

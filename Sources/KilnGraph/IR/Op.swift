@@ -69,6 +69,16 @@ public enum Op: Hashable, Sendable {
     /// The inputs joined along `axis`.
     case concatenate(axis: Int)
 
+    // MARK: Windows (convolution and pooling)
+    /// The windows of NHWC images as vectors: input `[n, h, w, c]`, result `[n, oh, ow, kh·kw·c]`,
+    /// each window's cells in `(row, column, channel)` order, cells outside the image
+    /// `padValue` (see ``PatchWindow``).
+    case patches(PatchWindow, padValue: Float)
+    /// The adjoint of ``Op/patches(_:padValue:)``: window vectors `[n, oh, ow, kh·kw·c]` summed
+    /// back into images `[n, imageSize[0], imageSize[1], c]` (each cell gets the sum over every
+    /// window holding it; cells of the padding are dropped).
+    case foldPatches(PatchWindow, imageSize: [Int])
+
     // MARK: Indexing
     /// Slices of `params` along `axis` picked by `int32` indices (inputs: params, indices).
     case gather(axis: Int)
@@ -96,4 +106,46 @@ public enum Op: Hashable, Sendable {
     case stopGradient
     /// Writes a value into a variable at the end of the run (inputs: variable, value); gives the value.
     case assign
+}
+
+/// The windows of a 2-D convolution or pooling over NHWC images: `size` cells per window
+/// (`[kh, kw]`), `dilation` apart within a window, windows `stride` apart, over the image padded
+/// with `padLow` rows and columns before it (`[top, left]`) and `padHigh` after it
+/// (`[bottom, right]`). A `[h, w]` image gives `oh = (h + top + bottom - dh·(kh - 1) - 1) / sh + 1`
+/// rows of windows, and the same for columns.
+public struct PatchWindow: Hashable, Sendable {
+    /// `[kh, kw]`, each at least 1.
+    public var size: [Int]
+    /// `[sh, sw]`, each at least 1.
+    public var stride: [Int]
+    /// `[dh, dw]`, each at least 1.
+    public var dilation: [Int]
+    /// `[top, left]`, each at least 0.
+    public var padLow: [Int]
+    /// `[bottom, right]`, each at least 0.
+    public var padHigh: [Int]
+
+    /// Windows of `size`, `stride` and `dilation` (default 1) over the image padded by
+    /// `padLow` and `padHigh` (default none).
+    public init(size: [Int], stride: [Int] = [1, 1], dilation: [Int] = [1, 1], padLow: [Int] = [0, 0],
+                padHigh: [Int] = [0, 0]) {
+        self.size = size
+        self.stride = stride
+        self.dilation = dilation
+        self.padLow = padLow
+        self.padHigh = padHigh
+    }
+
+    /// The span of one window along axis `axis` (0 rows, 1 columns): `dilation·(size - 1) + 1`.
+    public func span(_ axis: Int) -> Int { dilation[axis] * (size[axis] - 1) + 1 }
+
+    /// The number of windows along axis `axis` of an image `length` cells long, or a value
+    /// below 1 when the window does not fit the padded image.
+    public func count(_ axis: Int, length: Int) -> Int {
+        let padded = length + padLow[axis] + padHigh[axis]
+        return padded < span(axis) ? 0 : (padded - span(axis)) / stride[axis] + 1
+    }
+
+    /// The cells of one window: `kh·kw`.
+    public var cells: Int { size[0] * size[1] }
 }

@@ -46,6 +46,8 @@ public enum Printer {
         case .broadcast: "broadcast"
         case .slice: "slice"
         case .pad: "pad"
+        case .patches: "patches"
+        case .foldPatches: "fold_patches"
         case .concatenate: "concatenate"
         case .gather: "gather"
         case .scatterAdd: "scatter_add"
@@ -72,7 +74,7 @@ public enum Printer {
         case .constant(let value): constantText(value)
         case .elementCount(let shape): shape.description
         case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
-             .pad, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
+             .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
              .stopGradient, .assign:
             nil
         }
@@ -87,6 +89,10 @@ public enum Printer {
         case .transpose(let permutation): ["permutation=\(list(permutation))"]
         case .slice(let starts, _): ["starts=\(list(starts))"]
         case .pad(let low, let high): ["low=\(list(low))", "high=\(list(high))"]
+        case .patches(let window, let padValue):
+            windowAttributes(window) + (padValue == 0 ? [] : ["pad_value=\(padValue)"])
+        case .foldPatches(let window, let imageSize):
+            windowAttributes(window) + ["image_size=\(list(imageSize))"]
         case .concatenate(let axis), .gather(let axis), .scatterAdd(let axis, _),
              .softmax(let axis), .logSoftmax(let axis):
             ["axis=\(axis)"]
@@ -111,6 +117,17 @@ public enum Printer {
         if value.shape.isEmpty { return elements[0] }
         if value.scalarCount <= shown + 2 { return "[" + elements.joined(separator: ", ") + "]" }
         return "[" + elements.prefix(shown).joined(separator: ", ") + ", ... \(value.scalarCount) values]"
+    }
+
+    /// `size=[3,3]`, then stride, dilation and padding where they are not the defaults.
+    private static func windowAttributes(_ window: PatchWindow) -> [String] {
+        var out = ["size=\(list(window.size))"]
+        if window.stride != [1, 1] { out.append("stride=\(list(window.stride))") }
+        if window.dilation != [1, 1] { out.append("dilation=\(list(window.dilation))") }
+        if window.padLow != [0, 0] || window.padHigh != [0, 0] {
+            out += ["pad_low=\(list(window.padLow))", "pad_high=\(list(window.padHigh))"]
+        }
+        return out
     }
 
     private static func list(_ values: [Int]) -> String {

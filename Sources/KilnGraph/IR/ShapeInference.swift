@@ -4,7 +4,7 @@ extension Op {
         switch self {
         case .placeholder, .variable, .constant, .elementCount:
             0...0
-        case .unary, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice, .pad, .oneHot,
+        case .unary, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .oneHot,
              .softmax, .randomUniform, .logSoftmax, .stopGradient:
             1...1
         case .binary, .compare, .gather, .scatterAdd, .matmul, .assign:
@@ -66,6 +66,10 @@ extension Op {
             return try Infer.slice(inputs[0], starts: starts, sizes: sizes)
         case .pad(let low, let high):
             return try Infer.pad(inputs[0], low: low, high: high)
+        case .patches(let window, _):
+            return try Infer.patches(inputs[0], window: window)
+        case .foldPatches(let window, let imageSize):
+            return try Infer.foldPatches(inputs[0], window: window, imageSize: imageSize)
         case .concatenate(let axis):
             return try Infer.concatenate(inputs, axis: axis)
         case .gather(let axis):

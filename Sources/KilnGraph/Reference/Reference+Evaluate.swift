@@ -52,6 +52,10 @@ extension Reference {
             return slice(x[0], starts: starts, shape: shape)
         case .pad(let low, _):
             return pad(x[0], low: low, shape: shape)
+        case .patches(let window, let padValue):
+            return patches(x[0], window: window, padValue: padValue, shape: shape)
+        case .foldPatches(let window, _):
+            return foldPatches(x[0], window: window, shape: shape)
         case .concatenate(let axis):
             return concatenate(x, axis: axis, shape: shape)
         case .gather(let axis):

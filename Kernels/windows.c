@@ -1,0 +1,98 @@
+/* The windows of NHWC images, for convolution and pooling (Op.patches and its adjoint
+   Op.foldPatches): kiln_patches copies each window's cells into a row of a matrix (im2col),
+   so a convolution is one GEMM of that matrix with the filters and a pooling a reduction
+   along the row; kiln_fold_patches sums such rows back into images, in the same order as the
+   reference (so the same bits). Images are independent: a batch is split between the cores. */
+#include "kiln_prelude.h"
+#include "include/KilnKernels.h"
+
+typedef struct {
+    int64_t h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow;
+    float pad;
+    const float *x;
+    float *y;
+} window_job;
+
+/* The image row (or column) of window cell k of window o, or -1 outside the image. */
+static inline int64_t source(int64_t o, int64_t k, int64_t stride, int64_t dilation, int64_t low, int64_t length) {
+    int64_t at = o * stride - low + k * dilation;
+    return at >= 0 && at < length ? at : -1;
+}
+
+static void patches_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
+    (void)n;
+    const window_job *j = args[0];
+    int64_t length = j->kh * j->kw * j->c;
+    for (int64_t b = begin; b < end; b++) {
+        const float *image = j->x + b * j->h * j->w * j->c;
+        float *row = j->y + b * j->oh * j->ow * length;
+        for (int64_t oy = 0; oy < j->oh; oy++) {
+            for (int64_t ox = 0; ox < j->ow; ox++, row += length) {
+                float *cell = row;
+                for (int64_t ky = 0; ky < j->kh; ky++) {
+                    int64_t iy = source(oy, ky, j->sh, j->dh, j->top, j->h);
+                    for (int64_t kx = 0; kx < j->kw; kx++, cell += j->c) {
+                        int64_t ix = source(ox, kx, j->sw, j->dw, j->left, j->w);
+                        if (iy < 0 || ix < 0) {
+                            for (int64_t k = 0; k < j->c; k++) cell[k] = j->pad;
+                        } else {
+                            const float *from = image + (iy * j->w + ix) * j->c;
+                            for (int64_t k = 0; k < j->c; k++) cell[k] = from[k];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void fold_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
+    (void)n;
+    const window_job *j = args[0];
+    int64_t length = j->kh * j->kw * j->c;
+    for (int64_t b = begin; b < end; b++) {
+        float *image = j->y + b * j->h * j->w * j->c;
+        const float *row = j->x + b * j->oh * j->ow * length;
+        for (int64_t i = 0; i < j->h * j->w * j->c; i++) image[i] = 0.0f;
+        for (int64_t oy = 0; oy < j->oh; oy++) {
+            for (int64_t ox = 0; ox < j->ow; ox++, row += length) {
+                const float *cell = row;
+                for (int64_t ky = 0; ky < j->kh; ky++) {
+                    int64_t iy = source(oy, ky, j->sh, j->dh, j->top, j->h);
+                    for (int64_t kx = 0; kx < j->kw; kx++, cell += j->c) {
+                        int64_t ix = source(ox, kx, j->sw, j->dw, j->left, j->w);
+                        if (iy < 0 || ix < 0) continue;
+                        float *to = image + (iy * j->w + ix) * j->c;
+                        for (int64_t k = 0; k < j->c; k++) to[k] += cell[k];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Batches whose images hold at least this many window elements in all are split between the cores. */
+#define KILN_WINDOWS_PARALLEL 65536
+
+static void run(kiln_part_fn part, int64_t n, const window_job *job) {
+    void *args[1] = {(void *)job};
+    if (n * job->oh * job->ow * job->kh * job->kw * job->c >= KILN_WINDOWS_PARALLEL) {
+        kiln_parallel_for_grain(n, 0, 1, part, args);
+    } else {
+        part(0, n, 0, args);
+    }
+}
+
+void kiln_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                  int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
+                  const float *x, float *y) {
+    window_job job = {h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, y};
+    run(patches_part, n, &job);
+}
+
+void kiln_fold_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                       int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, const float *x,
+                       float *y) {
+    window_job job = {h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, 0.0f, x, y};
+    run(fold_part, n, &job);
+}

@@ -1,0 +1,129 @@
+/// How a convolution or pooling window meets the image's edges, as Keras' `padding`.
+public enum Padding: String, Sendable, CaseIterable {
+    /// Only windows that fit inside the image: `oh = (h - span) / stride + 1`.
+    case valid
+    /// The image padded so that `oh = ceil(h / stride)`; Keras puts the extra row or column,
+    /// when the padding is odd, after the image (bottom and right).
+    case same
+}
+
+extension PatchWindow {
+    /// Keras' windows of `size` cells with `stride` and `dilation`, padded as `padding` says,
+    /// over an image of `imageSize` (`[h, w]`).
+    public init(size: [Int], stride: [Int], dilation: [Int] = [1, 1], padding: Padding, imageSize: [Int]) {
+        self.init(size: size, stride: stride, dilation: dilation)
+        guard padding == .same, imageSize.count == 2, stride.count == 2, size.count == 2, dilation.count == 2,
+              stride.allSatisfy({ $0 >= 1 }) else { return }
+        for axis in 0..<2 {
+            let windows = (imageSize[axis] + stride[axis] - 1) / stride[axis]
+            let total = Swift.max((windows - 1) * stride[axis] + span(axis) - imageSize[axis], 0)
+            padLow[axis] = total / 2
+            padHigh[axis] = total - total / 2
+        }
+    }
+}
+
+/// The windows of images `x` `[n, h, w, c]` as vectors `[n, oh, ow, kh·kw·c]`, each window's
+/// cells in `(row, column, channel)` order, cells of the padding `padValue` (im2col).
+///
+/// - Throws: ``KilnError`` if `x` is not `f32` images with static `h, w, c`, or the window
+///   does not fit the padded image.
+public func patches(_ x: Node, window: PatchWindow, padValue: Float = 0) throws -> Node {
+    try x.graph.append(.patches(window, padValue: padValue), [x])
+}
+
+/// Window vectors `x` `[n, oh, ow, kh·kw·c]` summed back into images `[n, h, w, c]`
+/// (`imageSize` is `[h, w]`): the adjoint of ``patches(_:window:padValue:)``, and the core of
+/// a transposed convolution.
+///
+/// - Throws: ``KilnError`` if the window gives other than `oh × ow` windows over `imageSize`.
+public func foldPatches(_ x: Node, window: PatchWindow, imageSize: [Int]) throws -> Node {
+    try x.graph.append(.foldPatches(window, imageSize: imageSize), [x])
+}
+
+/// 2-D convolution of images `x` `[n, h, w, in]` with `filter` `[kh, kw, in, out]` (Keras'
+/// layout): `[n, oh, ow, out]`. One matrix product of the window vectors with the filter.
+///
+/// - Throws: ``KilnError`` if `x` is not rank-4 images, the channels differ, or the window
+///   does not fit the (padded) image.
+public func conv2d(_ x: Node, _ filter: Node, stride: [Int] = [1, 1], padding: Padding = .valid,
+                   dilation: [Int] = [1, 1]) throws -> Node {
+    let (h, w, c) = try imageSizes(x, "conv2d")
+    guard filter.shape.rank == 4, let kh = filter.shape[0].staticSize, let kw = filter.shape[1].staticSize,
+          let cin = filter.shape[2].staticSize, let cout = filter.shape[3].staticSize else {
+        throw KilnError(.shapeMismatch, "conv2d \(x.id): the filter must be [kh, kw, in, out] with static sizes, got \(filter.type)")
+    }
+    guard cin == c else {
+        throw KilnError(.shapeMismatch, "conv2d \(x.id): the filter \(filter.type) takes \(cin) channels, the images \(x.type) have \(c)")
+    }
+    let window = PatchWindow(size: [kh, kw], stride: stride, dilation: dilation, padding: padding, imageSize: [h, w])
+    let windows = try naming("conv2d", x) { try patches(x, window: window) }
+    let (oh, ow) = (windows.shape[1].staticSize ?? 0, windows.shape[2].staticSize ?? 0)
+    let rows = try reshape(windows, to: Shape([x.shape[0], .size(oh * ow), .size(kh * kw * c)]))
+    let product = try matmul(rows, try reshape(filter, to: Shape([.size(kh * kw * c), .size(cout)])))
+    return try reshape(product, to: Shape([x.shape[0], .size(oh), .size(ow), .size(cout)]))
+}
+
+/// 2-D max pooling of images `x` `[n, h, w, c]`: the largest value of each window
+/// (`[n, oh, ow, c]`); cells of the padding never win.
+///
+/// - Throws: ``KilnError`` if `x` is not rank-4 images or the window does not fit.
+public func maxPool2d(_ x: Node, size: [Int], stride: [Int], padding: Padding = .valid) throws -> Node {
+    let cells = try poolWindows(x, size: size, stride: stride, padding: padding, padValue: -.infinity, "max_pool2d")
+    return try max(cells, axes: [3])
+}
+
+/// 2-D average pooling of images `x` `[n, h, w, c]`: the mean of each window over the cells
+/// inside the image (`[n, oh, ow, c]`; with `same` padding an edge window averages fewer
+/// cells, as in Keras).
+///
+/// - Throws: ``KilnError`` if `x` is not rank-4 images or the window does not fit.
+public func avgPool2d(_ x: Node, size: [Int], stride: [Int], padding: Padding = .valid) throws -> Node {
+    let cells = try poolWindows(x, size: size, stride: stride, padding: padding, padValue: 0, "avg_pool2d")
+    let total = try sum(cells, axes: [3])
+    let (h, w, _) = try imageSizes(x, "avg_pool2d")
+    let window = PatchWindow(size: size, stride: stride, padding: padding, imageSize: [h, w])
+    let (oh, ow) = (cells.shape[1].staticSize ?? 0, cells.shape[2].staticSize ?? 0)
+    var counts: [Float] = []
+    for oy in 0..<oh {
+        for ox in 0..<ow {
+            counts.append(Float(cellsInside(window, 0, oy, h) * cellsInside(window, 1, ox, w)))
+        }
+    }
+    if counts.allSatisfy({ $0 == counts.first }) { return try total / x.graph.constant(counts.first ?? 1) }
+    return try total / x.graph.constant(try Tensor(shape: [1, oh, ow, 1], scalars: counts))
+}
+
+/// The pooling windows of `x` as `[n, oh, ow, kh·kw, c]`.
+private func poolWindows(_ x: Node, size: [Int], stride: [Int], padding: Padding, padValue: Float,
+                         _ op: String) throws -> Node {
+    let (h, w, c) = try imageSizes(x, op)
+    let window = PatchWindow(size: size, stride: stride, padding: padding, imageSize: [h, w])
+    let windows = try naming(op, x) { try patches(x, window: window, padValue: padValue) }
+    return try reshape(windows, to: Shape([x.shape[0], windows.shape[1], windows.shape[2], .size(window.cells), .size(c)]))
+}
+
+/// `body`'s result, or its error said of `op` on `x`.
+private func naming<R>(_ op: String, _ x: Node, _ body: () throws -> R) throws -> R {
+    do {
+        return try body()
+    } catch let error as KilnError {
+        throw KilnError(error.kind, "\(op) \(x.id): " + error.message)
+    }
+}
+
+/// The cells of window `o` along `axis` that fall inside an image `length` cells long.
+private func cellsInside(_ window: PatchWindow, _ axis: Int, _ o: Int, _ length: Int) -> Int {
+    (0..<window.size[axis]).filter { k in
+        let at = o * window.stride[axis] - window.padLow[axis] + k * window.dilation[axis]
+        return at >= 0 && at < length
+    }.count
+}
+
+/// `h, w, c` of rank-4 images with static sizes.
+private func imageSizes(_ x: Node, _ op: String) throws -> (Int, Int, Int) {
+    guard x.shape.rank == 4, let h = x.shape[1].staticSize, let w = x.shape[2].staticSize, let c = x.shape[3].staticSize else {
+        throw KilnError(.shapeMismatch, "\(op) \(x.id): needs images [n, height, width, channels] with static sizes, got \(x.type)")
+    }
+    return (h, w, c)
+}
