@@ -23,7 +23,7 @@ struct KilnToolTests {
         defer { cleanUp() }
         let run = try runProgram("kiln", ["summary", model])
         #expect(run.status == 0, "\(run.errors)")
-        #expect(run.output.contains("dense (Dense)") && run.output.contains("Total params: 4810"), "\(run.output)")
+        #expect(run.output.contains("dense (Dense)") && run.output.contains("Total params: 4,810"), "\(run.output)")
         #expect(run.output.contains("Compiled with Adam"), "\(run.output)")
     }
 

@@ -184,11 +184,17 @@ enum LayerNames {
         }
     }
 
-    /// `BatchNormalization` → `batch_normalization`.
+    /// `BatchNormalization` → `batch_normalization`, `Conv2D` → `conv2d`, `MaxPooling2D` →
+    /// `max_pooling2d`: Keras' rule, an underscore before each capital that starts a
+    /// lower-case word and between a lower-case letter and a capital.
     static func snakeCase(_ name: String) -> String {
+        let characters = Array(name)
         var result = ""
-        for (index, character) in name.enumerated() {
-            if character.isUppercase && index > 0 { result += "_" }
+        for (index, character) in characters.enumerated() {
+            if index > 0 && character.isUppercase {
+                let startsWord = index + 1 < characters.count && characters[index + 1].isLowercase
+                if startsWord || characters[index - 1].isLowercase { result += "_" }
+            }
             result += character.lowercased()
         }
         return result

@@ -29,16 +29,27 @@ extension Model {
         let outputs = Dictionary(calls.map { (ObjectIdentifier($0.layer), $0.output.shape) }) { first, _ in first }
         for (index, layer) in layers.enumerated() {
             let shape = outputs[ObjectIdentifier(layer)].map { Layer.shapesText([$0]) } ?? "?"
-            lines.append(row([layer.description, shape, String(layer.parameterCount)], "│", "│", "│"))
+            lines.append(row([layer.description, shape, Self.grouped(layer.parameterCount)], "│", "│", "│"))
             lines.append(index == layers.count - 1 ? rule("└", "─", "┴", "┘") : rule("├", "─", "┼", "┤"))
         }
         if layers.isEmpty { lines.append(rule("└", "─", "┴", "┘")) }
         let total = layers.reduce(0) { $0 + $1.parameterCount }
         let trainable = layers.reduce(0) { $0 + $1.trainableVariables.reduce(0) { $0 + $1.shape.reduce(1, *) } }
-        lines.append(" Total params: \(total) (\(Self.bytes(total * 4)))")
-        lines.append(" Trainable params: \(trainable) (\(Self.bytes(trainable * 4)))")
-        lines.append(" Non-trainable params: \(total - trainable) (\(Self.bytes((total - trainable) * 4)))")
+        lines.append(" Total params: \(Self.grouped(total)) (\(Self.bytes(total * 4)))")
+        lines.append(" Trainable params: \(Self.grouped(trainable)) (\(Self.bytes(trainable * 4)))")
+        lines.append(" Non-trainable params: \(Self.grouped(total - trainable)) (\(Self.bytes((total - trainable) * 4)))")
         return lines.joined(separator: "\n")
+    }
+
+    /// `34,826`: digits in groups of three, as Keras prints counts.
+    static func grouped(_ count: Int) -> String {
+        let digits = Array(String(count.magnitude))
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out += "," }
+            out.append(digit)
+        }
+        return (count < 0 ? "-" : "") + out
     }
 
     /// `260.00 B`, `1.25 KB`, `3.10 MB` (Keras' readable sizes).

@@ -45,10 +45,39 @@ enum LayerRegistry {
                              name: name)
         case "Concatenate":
             return Concatenate(axis: try config.int("axis"), name: name)
+        case "Conv2D":
+            return Conv2D(try config.int("filters", atLeast: 1), kernelSize: try config.ints("kernel_size", atLeast: 1),
+                          strides: try config.ints("strides", atLeast: 1), padding: try padding(config),
+                          dilationRate: try config.ints("dilation_rate", atLeast: 1),
+                          activation: try ActivationFunction(config: fields["activation"] ?? .string("linear"), context: context),
+                          useBias: try config.bool("use_bias"),
+                          kernelInitializer: try Initializer(config: fields["kernel_initializer"] ?? .null, context: context),
+                          biasInitializer: try Initializer(config: fields["bias_initializer"] ?? .null, context: context),
+                          name: name)
+        case "MaxPooling2D":
+            return MaxPooling2D(poolSize: try config.ints("pool_size", atLeast: 1), strides: try config.ints("strides", atLeast: 1),
+                                padding: try padding(config), name: name)
+        case "AveragePooling2D":
+            return AveragePooling2D(poolSize: try config.ints("pool_size", atLeast: 1),
+                                    strides: try config.ints("strides", atLeast: 1), padding: try padding(config), name: name)
+        case "GlobalAveragePooling2D":
+            return GlobalAveragePooling2D(keepDims: try config.bool("keepdims"), name: name)
+        case "GlobalMaxPooling2D":
+            return GlobalMaxPooling2D(keepDims: try config.bool("keepdims"), name: name)
         default:
             throw KilnError(.file, "\(context): unknown layer type \(String(reflecting: typeName)); Kiln can load Dense, "
                             + "Activation, Dropout, Flatten, Reshape, BatchNormalization, LayerNormalization, Embedding, "
-                            + "Add, Concatenate and Rescaling")
+                            + "Add, Concatenate, Rescaling, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D "
+                            + "and GlobalMaxPooling2D")
         }
+    }
+
+    /// The `padding` field: `valid` or `same`.
+    private static func padding(_ config: ConfigReader) throws -> Padding {
+        let text = try config.string("padding")
+        guard let padding = Padding(rawValue: text.lowercased()) else {
+            throw KilnError(.file, "\(config.context): padding must be \"valid\" or \"same\", got \(String(reflecting: text))")
+        }
+        return padding
     }
 }

@@ -135,6 +135,12 @@ extension CRenderer {
             return "    kiln_gemm(\(sizes), \(pa), \(pb), \(pc));\n"
         }
         let leading = Shape(Array(shape.dims.dropLast(2)))
+        if bShape.rank == 2 && !transposeA && Shape(Array(aShape.dims.dropLast(2))) == leading {
+            // One matrix b for every matrix of a, whose rows follow one another in memory (a
+            // convolution's window vectors): one product of all the rows.
+            let rows = CSyntax.product(leading.dims + [m])
+            return "    kiln_gemm(0, \(transposeB ? 1 : 0), \(rows), \(CSyntax.dim(n)), \(CSyntax.dim(k)), \(pa), \(pb), \(pc));\n"
+        }
         let aLeading = Shape(Array(aShape.dims.dropLast(2))), bLeading = Shape(Array(bShape.dims.dropLast(2)))
         let aMatrix = CSyntax.product(aShape.dims.suffix(2)), bMatrix = CSyntax.product(bShape.dims.suffix(2))
         let cMatrix = CSyntax.product(shape.dims.suffix(2))
