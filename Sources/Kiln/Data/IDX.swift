@@ -1,0 +1,128 @@
+import Foundation
+import KilnGraph
+
+/// IDX files, the format of MNIST and Fashion-MNIST: a magic number giving the element type
+/// and the number of axes, each axis' length, then the elements, all big-endian. Read gzipped
+/// (as distributed) or not.
+public enum IDX {
+    /// The elements of the IDX file at `path` as an `f32` tensor of its shape (`uint8` pixels
+    /// keep their values 0 to 255).
+    ///
+    /// - Throws: ``KilnError`` naming the file and the offset if it cannot be read, is not a
+    ///   valid gzip file, has a wrong magic number or element type, or holds more or fewer
+    ///   bytes than its header says.
+    public static func read(contentsOf path: String) throws -> Tensor {
+        let raw: Data
+        do {
+            raw = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw KilnError(.file, "cannot read \(path): \((error as NSError).localizedDescription)")
+        }
+        return try decode(Gzip.isCompressed(raw) ? Gzip.decompress(raw, path: path) : raw, source: path)
+    }
+
+    /// The elements of IDX bytes as an `f32` tensor; `source` names them in errors.
+    ///
+    /// - Throws: ``KilnError`` as ``read(contentsOf:)`` does.
+    public static func decode(_ data: Data, source: String) throws -> Tensor {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 4 else {
+            throw KilnError(.file, "\(source): \(bytes.count) bytes, too short for an IDX header (4 bytes at least)")
+        }
+        guard bytes[0] == 0, bytes[1] == 0 else {
+            throw KilnError(.file, "\(source): not an IDX file: the magic number starts with \(hex(bytes[0])) \(hex(bytes[1])) "
+                            + "at offset 0, not 00 00")
+        }
+        guard let type = ElementType(rawValue: bytes[2]) else {
+            throw KilnError(.file, "\(source): unknown IDX element type \(hex(bytes[2])) at offset 2 "
+                            + "(08 ubyte, 09 byte, 0b short, 0c int, 0d float, 0e double)")
+        }
+        let rank = Int(bytes[3])
+        guard rank >= 1 else { throw KilnError(.file, "\(source): an IDX file with no axes (offset 3)") }
+        let header = 4 + 4 * rank
+        guard bytes.count >= header else {
+            throw KilnError(.file, "\(source): the header of \(rank) axes needs \(header) bytes, the file has \(bytes.count)")
+        }
+        let shape = (0..<rank).map { Int(bigEndian32(bytes, at: 4 + 4 * $0)) }
+        guard let count = Shape.product(shape), case (let size, false) = count.multipliedReportingOverflow(by: type.size),
+              bytes.count - header == size else {
+            throw KilnError(.file, "\(source): the header (offset 4) says \(shape.map(String.init).joined(separator: "×")) "
+                            + "\(type) elements, \(shapeBytes(shape, type)) bytes after the \(header)-byte header; "
+                            + "the file has \(bytes.count - header)")
+        }
+        let values: [Float] = bytes.withUnsafeBufferPointer { buffer in
+            let body = UnsafeBufferPointer(rebasing: buffer[header...])
+            return (0..<count).map { type.value(body, at: $0 * type.size) }
+        }
+        return try Tensor(shape: shape, scalars: values)
+    }
+
+    /// IDX bytes of `uint8` elements of `shape` (the format of MNIST's images and labels).
+    ///
+    /// - Throws: ``KilnError`` if the element count differs from `shape`'s or a length does
+    ///   not fit in 32 bits.
+    public static func encode(unsignedBytes values: [UInt8], shape: [Int]) throws -> Data {
+        guard !shape.isEmpty, shape.count < 256, shape.allSatisfy({ $0 >= 0 && $0 <= Int(UInt32.max) }),
+              Shape.product(shape) == values.count else {
+            throw KilnError(.invalidArgument, "IDX: \(values.count) bytes do not make a tensor of shape \(shape)")
+        }
+        var out: [UInt8] = [0, 0, ElementType.unsignedByte.rawValue, UInt8(shape.count)]
+        for length in shape { out += withUnsafeBytes(of: UInt32(length).bigEndian, Array.init) }
+        return Data(out + values)
+    }
+
+    /// The element types of the IDX format, by their code in the magic number.
+    private enum ElementType: UInt8, CustomStringConvertible {
+        case unsignedByte = 0x08, signedByte = 0x09, short = 0x0B, int = 0x0C, float = 0x0D, double = 0x0E
+
+        var size: Int {
+            switch self {
+            case .unsignedByte, .signedByte: 1
+            case .short: 2
+            case .int, .float: 4
+            case .double: 8
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .unsignedByte: "ubyte"
+            case .signedByte: "byte"
+            case .short: "short"
+            case .int: "int"
+            case .float: "float"
+            case .double: "double"
+            }
+        }
+
+        /// The big-endian element at byte `offset` of `body`, as a `Float`.
+        func value(_ body: UnsafeBufferPointer<UInt8>, at offset: Int) -> Float {
+            switch self {
+            case .unsignedByte: return Float(body[offset])
+            case .signedByte: return Float(Int8(bitPattern: body[offset]))
+            case .short: return Float(Int16(bitPattern: UInt16(body[offset]) << 8 | UInt16(body[offset + 1])))
+            case .int: return Float(Int32(bitPattern: IDX.bigEndian32(body, at: offset)))
+            case .float: return Float(bitPattern: IDX.bigEndian32(body, at: offset))
+            case .double:
+                let high = UInt64(IDX.bigEndian32(body, at: offset)), low = UInt64(IDX.bigEndian32(body, at: offset + 4))
+                return Float(Double(bitPattern: high << 32 | low))
+            }
+        }
+    }
+
+    private static func bigEndian32<C: RandomAccessCollection<UInt8>>(_ bytes: C, at offset: Int) -> UInt32 where C.Index == Int {
+        (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(bytes[bytes.startIndex + offset + $1]) }
+    }
+
+    private static func hex(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }
+
+    private static func shapeBytes(_ shape: [Int], _ type: ElementType) -> String {
+        guard let count = Shape.product(shape), case (let size, false) = count.multipliedReportingOverflow(by: type.size) else {
+            return "more than an Int can count"
+        }
+        return String(size)
+    }
+}
