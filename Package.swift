@@ -58,6 +58,7 @@ let package = Package(
         .executableTarget(name: "ProductLiked", dependencies: ["Kiln"], path: "Examples/ProductLiked"),
         .executableTarget(name: "PricePrediction", dependencies: ["Kiln"], path: "Examples/PricePrediction"),
         .executableTarget(name: "Digits", dependencies: ["Kiln"], path: "Examples/Digits"),
+        .executableTarget(name: "FashionMNIST", dependencies: ["Kiln"], path: "Examples/FashionMNIST"),
         .executableTarget(name: "Diabetes", dependencies: ["Kiln"], path: "Examples/Diabetes"),
         .executableTarget(name: "Clustering", dependencies: ["Kiln"], path: "Examples/Clustering"),
         .executableTarget(name: "SemiSupervised", dependencies: ["Kiln"], path: "Examples/SemiSupervised"),

@@ -1,4 +1,5 @@
 import Foundation
+import Kiln
 import Testing
 
 /// Runs the example programs (built next to the test bundle) at small sizes and checks that
@@ -26,6 +27,24 @@ struct ExampleTests {
         let result = try runProgram("Digits", ["--epochs", "3", "--data", Self.data], environment: ["KILN_VALIDATE": "1"])
         #expect(result.status == 0, "\(result.errors)")
         #expect((result.result["accuracy"] ?? 0) >= 0.8, "\(result.output)")
+    }
+
+    @Test("FashionMNIST trains its convnet on small generated images of ten patterns, draws them and saves")
+    func fashionMNIST() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-fashion-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try writePatternImages(to: directory, train: 600, test: 100)
+        let result = try runProgram("FashionMNIST", ["--epochs", "6", "--data", directory.path, "--samples", "600",
+                                                     "--save", "fashion.kiln"], in: directory)
+        #expect(result.status == 0, "\(result.errors)")
+        #expect((result.result["accuracy"] ?? 0) >= 0.8, "\(result.output)")
+        #expect(result.output.contains("Total params: 34,826") && result.output.contains("confusion"), "\(result.output)")
+        let grid = try String(contentsOf: directory.appendingPathComponent("fashion-predictions.svg"), encoding: .utf8)
+        #expect(grid.hasPrefix("<svg") && grid.contains("(true: "), "fashion-predictions.svg")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("fashion.kiln").path))
+
+        let missing = try runProgram("FashionMNIST", ["--data", "/nonexistent"])
+        #expect(missing.status == 1 && missing.errors.contains("dataset-fashion-mnist"), "\(missing.errors)")
     }
 
     @Test func pricePrediction() throws {
@@ -77,5 +96,27 @@ struct ExampleTests {
         #expect(result.status == 1)
         #expect(result.errors.hasPrefix("error: ") && result.errors.split(separator: "\n").count == 1, "\(result.errors)")
         #expect(result.errors.contains("/nonexistent/digits.csv.gz"))
+    }
+}
+
+/// Fashion-MNIST's four IDX files in `directory`, of 28×28 images whose class `k` is a bright
+/// band at rows `2k` to `2k + 8` over noise, seeded.
+func writePatternImages(to directory: URL, train: Int, test: Int) throws {
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    var generator = SeededGenerator(seed: 4)
+    for (prefix, count) in [("train", train), ("t10k", test)] {
+        var pixels: [UInt8] = [], labels: [UInt8] = []
+        for index in 0..<count {
+            let label = index % 10
+            for row in 0..<28 {
+                for _ in 0..<28 {
+                    let band = row >= 2 * label && row < 2 * label + 9
+                    pixels.append(UInt8(band ? 160 + generator.nextIndex(below: 90) : generator.nextIndex(below: 70)))
+                }
+            }
+            labels.append(UInt8(label))
+        }
+        try IDX.encode(unsignedBytes: pixels, shape: [count, 28, 28]).write(to: directory.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
+        try IDX.encode(unsignedBytes: labels, shape: [count]).write(to: directory.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
     }
 }
