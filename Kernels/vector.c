@@ -211,6 +211,37 @@ KILN_CLONES void kiln_vec_sum_rows(int64_t m, const float *a, int64_t sa, float 
     }
 }
 
+/* y[j] = random_uniform(seed, start + j): the counter-based generator of kiln_prelude.h
+   (the same numbers as Reference.uniform), eight or sixteen lanes at a time. */
+KILN_CLONES void kiln_vec_random_uniform(int64_t m, const int32_t *seed, int64_t start, float *y) {
+    uint32_t key = kiln_mix32((uint32_t)*seed * 0x9e3779b9u + 0x632be5abu);
+    KILN_SIMD for (int64_t j = 0; j < m; j++) {
+        uint64_t wide = (uint64_t)(start + j);
+        uint32_t h = kiln_mix32((uint32_t)wide ^ key ^ ((uint32_t)(wide >> 32) * 0x85ebca6bu));
+        y[j] = (float)(h >> 8) * (1.0f / 16777216.0f);
+    }
+}
+
+/* y[j] = a[j] if it is NaN or larger (smaller) than y[j]: one row's part of a max (min) over
+   leading axes, with the scalar loop's rule (the first NaN stays; ties keep y). */
+KILN_CLONES void kiln_vec_max_rows(int64_t m, const float *a, int64_t sa, float *y) {
+    if (sa) {
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = (a[j] != a[j] || a[j] > y[j]) ? a[j] : y[j];
+    } else {
+        float x = a[0];
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = (x != x || x > y[j]) ? x : y[j];
+    }
+}
+
+KILN_CLONES void kiln_vec_min_rows(int64_t m, const float *a, int64_t sa, float *y) {
+    if (sa) {
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = (a[j] != a[j] || a[j] < y[j]) ? a[j] : y[j];
+    } else {
+        float x = a[0];
+        KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = (x != x || x < y[j]) ? x : y[j];
+    }
+}
+
 /* Row blocks (loops over short rows, CRenderer+RowBlocks.swift): a per-row value repeated
    along each of `rows` rows of `length`, a per-column run tiled over them, and each row's
    sum added to y[i] in order, element by element, as the scalar loop adds them. */

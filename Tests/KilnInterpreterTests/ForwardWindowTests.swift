@@ -100,3 +100,27 @@ struct ForwardWindowTests {
         expectError("f32") { try patches(try g.placeholder("i", shape: [.batch, 2, 2, 1], dtype: .int32), window: PatchWindow(size: [1, 1])) }
     }
 }
+
+/// Pooling whose windows tile the image takes the reshaped image instead of copying windows
+/// out; both ways give the same values.
+@Suite("Pooling over windows that tile the image")
+struct TiledPoolingTests {
+    @Test(arguments: [(5, 4, Padding.valid), (6, 4, Padding.same), (4, 6, Padding.valid)])
+    func matchesTheWindowsPath(size: (h: Int, w: Int, padding: Padding)) throws {
+        var generator = SeededGenerator(seed: UInt64(size.h * 10 + size.w))
+        let x = try Tensor.randomUniform(shape: [2, size.h, size.w, 3], lower: -1, upper: 1, using: &generator)
+        for isMax in [true, false] {
+            let tiled = try evaluate([:]) { g in
+                isMax ? try maxPool2d(g.constant(x), size: [2, 2], stride: [2, 2], padding: size.padding)
+                    : try avgPool2d(g.constant(x), size: [2, 2], stride: [2, 2], padding: size.padding)
+            }
+            let windows = try evaluate([:]) { g in
+                let window = PatchWindow(size: [2, 2], stride: [2, 2], padding: size.padding, imageSize: [size.h, size.w])
+                let cells = try patches(g.constant(x), window: window, padValue: isMax ? -.infinity : 0)
+                let shaped = try reshape(cells, to: Shape([2, cells.shape[1], cells.shape[2], 4, 3]))
+                return isMax ? try max(shaped, axes: [3]) : try mean(shaped, axes: [3])
+            }
+            expectClose(tiled, windows, rtol: 1e-6, "\(size)")
+        }
+    }
+}

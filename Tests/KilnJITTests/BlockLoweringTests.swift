@@ -79,6 +79,16 @@ private let binaryCases: [BlockCase] = [
     },
 ]
 
+/// `[2, 4, 40]` with a NaN in the first and last rows of a column, and ties of ±0.
+private let poolInput: Tensor = {
+    var values = (0..<320).map { Float(($0 * 37) % 23) - 11 }
+    values[5] = .nan
+    values[125] = .nan
+    values[200] = -0.0
+    values[240] = 0.0
+    return try! Tensor(shape: [2, 4, 40], scalars: values)
+}()
+
 private let otherCases: [BlockCase] = [
     BlockCase("select", "[?,300] condition, [300] branch", [.bool(rows), .float(rows, -1, 1), .float(row, -1, 1)]) {
         try select($0[0], $0[1], $0[2])
@@ -93,6 +103,18 @@ private let otherCases: [BlockCase] = [
     BlockCase("sum_rows", "sum over the batch of exp", [.float(rows, -1, 1)], exact: false) { try sum(exp($0[0]), axes: [0]) },
     BlockCase("sum_rows", "mean over axes 0 and 1 of [?,2,300]", [.float([.batch, 2, 300], -1, 1)]) {
         try mean($0[0] * 2, axes: [0, 1])
+    },
+    BlockCase("random_uniform", "a dropout mask over [?,300]", [.float(rows, -1, 1), .value(t([], [Int32(-7)]))]) {
+        try select(less(randomUniform(shape: [.batch, 300], seed: $0[1]), $0[0].graph.constant(0.3)), $0[0] / 0.7, $0[0].graph.constant(0))
+    },
+    BlockCase("random_uniform", "[400,300] in parts on every core", [.value(t([], [Int32(123_456)]))]) {
+        try randomUniform(shape: [400, 300], seed: $0[0]) * 2
+    },
+    BlockCase("max_rows", "max over axis 1 of [?,4,40] with NaN and ties", [.value(poolInput)]) {
+        try max($0[0], axes: [1])
+    },
+    BlockCase("min_rows", "min over axes 0 and 2 of [?,3,2,24], kept", [.float([.batch, 3, 2, 24], -1, 1)]) {
+        try min($0[0] * 2, axes: [0, 2], keepDims: true)
     },
     BlockCase("sqrt", "an Adam-like chain over 1000 elements", [.float([1000], 0, 1), .float([1000], 0, 1)]) {
         let m = try $0[0] * 0.9 + $0[1] * 0.1

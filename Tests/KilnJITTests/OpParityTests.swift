@@ -110,6 +110,12 @@ let structuralParityCases: [ParityCase] = [
         try conv2d($0[0], $0[1], padding: .same)
     },
     ParityCase("max_pool2d", "2×2, stride 2, valid", [.float([.batch, 6, 6, 3], -1, 1)]) { try maxPool2d($0[0], size: [2, 2], stride: [2, 2]) },
+    ParityCase("max_pool2d", "3×3, stride 2, same (overlapping windows)", [.float([.batch, 7, 7, 2], -1, 1)]) {
+        try maxPool2d($0[0], size: [3, 3], stride: [2, 2], padding: .same)
+    },
+    ParityCase("avg_pool2d", "2×2, stride 2, valid on 5×5 (cut to whole windows)", [.float([.batch, 5, 5, 2], -1, 1)]) {
+        try avgPool2d($0[0], size: [2, 2], stride: [2, 2])
+    },
     ParityCase("concatenate", "axis 1", [.float(b3, -1, 1), .float([.batch, 2], -1, 1)]) { try concatenate([$0[0], $0[1]], axis: 1) },
     ParityCase("concatenate", "axis 0, three parts", [.float([3, .batch], -1, 1), .float([2, .batch], -1, 1)]) {
         try concatenate([$0[0], $0[1], $0[0]], axis: 0)

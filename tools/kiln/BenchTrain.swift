@@ -6,12 +6,12 @@ import Kiln
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training samples/s, first-step latency and 1-sample predict latency (tabular, mlp784).")
+        abstract: "Training samples/s, first-step latency and 1-sample predict latency (tabular, mlp784, convnet).")
 
     @Option(help: "Epochs per workload; the first is excluded from the samples/s median.") var epochs = 6
     @Option(help: "Fresh models timed for the first-step latency (the median is printed).") var repeats = 5
     @Option(help: "The backend: jit or interpreter.") var backend = "jit"
-    @Option(help: "Run only this workload (tabular or mlp784).") var workload: String?
+    @Option(help: "Run only this workload (tabular, mlp784 or convnet).") var workload: String?
     @Flag(help: "Also time each kernel of the training step and show where a step's time goes.") var profile = false
 
     func validate() throws {
@@ -29,10 +29,11 @@ struct BenchTrain: ParsableCommand {
         let workloads = [
             Workload(name: "tabular", sizes: [2, 16, 8, 1], samples: 200_000, batch: 32),
             Workload(name: "mlp784", sizes: [784, 256, 128, 10], samples: 30_000, batch: 128),
+            Workload(name: "convnet", sizes: [784, 10], samples: 12_800, batch: 128, image: 28),
         ]
         let chosen = workloads.filter { workload == nil || $0.name == workload }
         guard !chosen.isEmpty else {
-            throw ValidationError("unknown workload \(String(reflecting: workload ?? "")); choose tabular or mlp784")
+            throw ValidationError("unknown workload \(String(reflecting: workload ?? "")); choose tabular, mlp784 or convnet")
         }
         var profiles: [String] = [], floors: [String] = []
         for item in chosen {
@@ -50,14 +51,24 @@ struct BenchTrain: ParsableCommand {
         let sizes: [Int]
         let samples: Int
         let batch: Int
+        /// The side of square grey images (the sample is `[image, image, 1]`), or 0 for vectors.
+        var image = 0
 
         var classes: Int { sizes.last ?? 1 }
 
         /// 2-16-8-1 with relu and sigmoid for binary crossentropy, or relu layers and softmax
-        /// for sparse categorical crossentropy; Adam.
+        /// for sparse categorical crossentropy; for images, the classic Keras convnet
+        /// (Examples/FashionMNIST); Adam.
         func model(backend: Backend) -> Model {
-            var elements: [any SequentialElement] = [Input(shape: [sizes[0]])]
-            for size in sizes.dropFirst().dropLast() { elements.append(Dense(size, activation: .relu)) }
+            var elements: [any SequentialElement]
+            if image > 0 {
+                elements = [Input(shape: [image, image, 1]), Conv2D(32, kernelSize: [3], activation: .relu),
+                            MaxPooling2D(poolSize: [2]), Conv2D(64, kernelSize: [3], activation: .relu),
+                            MaxPooling2D(poolSize: [2]), Flatten(), Dropout(0.5)]
+            } else {
+                elements = [Input(shape: [sizes[0]])]
+                for size in sizes.dropFirst().dropLast() { elements.append(Dense(size, activation: .relu)) }
+            }
             elements.append(Dense(classes, activation: classes == 1 ? .sigmoid : .softmax))
             let model = Sequential(elements)
             model.compile(optimizer: Adam(), loss: classes == 1 ? .binaryCrossentropy : .sparseCategoricalCrossentropy,
@@ -68,7 +79,8 @@ struct BenchTrain: ParsableCommand {
         /// Random inputs in [-1, 1) and labels from a fixed random linear rule.
         func data() throws -> (Tensor, Tensor) {
             var generator = SeededGenerator(seed: 7)
-            let x = try Tensor.randomUniform(shape: [samples, sizes[0]], lower: -1, upper: 1, using: &generator)
+            let shape = image > 0 ? [samples, image, image, 1] : [samples, sizes[0]]
+            let x = try Tensor.randomUniform(shape: shape, lower: image > 0 ? 0 : -1, upper: 1, using: &generator)
             let rule = (0..<(sizes[0] * Swift.max(classes, 2))).map { _ in generator.nextNormal() }
             let values = x.scalars
             var labels: [Float] = []

@@ -7,8 +7,8 @@ import KilnGraph
 /// (optimizer updates, activations over a batch) the calls are several times faster, and
 /// give the same bits: each primitive computes an element with the scalar loop's expression.
 ///
-/// Kernels with ops the primitives do not cover (`int32` arithmetic, random numbers, max or
-/// min reductions, reductions along the innermost axis) and small ones stay scalar loops.
+/// Kernels with ops the primitives do not cover (`int32` arithmetic, element counts,
+/// reductions along the innermost axis) and small ones stay scalar loops.
 extension CRenderer {
     /// A member's or operand's elements for one block: a pointer expression and a stride of
     /// 1 (a run of `m` elements) or 0 (one value for the whole block).
@@ -101,17 +101,29 @@ extension CRenderer {
             }
             let destination = blockDestination(member, outputs: outputs, offset: operands.index(plan.shape),
                                                declarations: &operands.declarations)
+            if case .randomUniform = node.op {
+                // Each number is a function of the seed and its position: the block's start.
+                let seed = operands.operand(node.inputs[0])
+                body += "    kiln_vec_random_uniform(m, \(seed.pointer), \(operands.index(plan.shape)), \(destination));\n"
+                operands.set(member, BlockOperand(pointer: destination, stride: 1))
+                continue
+            }
             let arguments = node.inputs.map { operands.operand($0) }.map { "\($0.pointer), \($0.stride)" }
             let primitive = try self.primitive(node.op, input: nodes[node.inputs[0].index].type.dtype, member: member)
             body += "    kiln_vec_\(primitive)(m, " + arguments.joined(separator: ", ") + ", \(destination));\n"
             operands.set(member, BlockOperand(pointer: destination, stride: 1))
         }
         for reduction in plan.reductions {
-            guard case .reduce(_, let axes, _) = nodes[reduction.index].op else { continue }
+            guard case .reduce(let op, let axes, _) = nodes[reduction.index].op else { continue }
             var kept = plan.shape
             for axis in axes { kept[axis] = .size(1) }
             let x = operands.operand(nodes[reduction.index].inputs[0])
-            body += "    kiln_vec_sum_rows(m, \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + \(operands.index(kept)));\n"
+            let primitive = switch op {
+            case .sum, .mean: "sum_rows"
+            case .max: "max_rows"
+            case .min: "min_rows"
+            }
+            body += "    kiln_vec_\(primitive)(m, \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + \(operands.index(kept)));\n"
         }
         return body
     }
@@ -238,7 +250,9 @@ extension CRenderer {
             return dtype == inputs[0] || (inputs[0], dtype) == (.bool, .float32) || (inputs[0], dtype) == (.float32, .bool)
         case .broadcast:
             return true
-        case .elementCount, .randomUniform:
+        case .randomUniform:
+            return true
+        case .elementCount:
             return false  // no primitive: the loop stays scalar
         case .placeholder, .variable, .constant, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .concatenate,
              .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign:
@@ -252,10 +266,7 @@ extension CRenderer {
         guard !flat, case .reduce(let op, let axes, _) = nodes[id.index].op, nodes[id.index].type.dtype == .float32 else {
             return false
         }
-        switch op {
-        case .sum, .mean: return !axes.contains(shape.rank - 1)
-        case .max, .min: return false
-        }
+        return !axes.contains(shape.rank - 1)
     }
 
     /// The primitive's name without `kiln_vec_` (each defined in Kernels/vector.c and

@@ -17,7 +17,7 @@ extension CRenderer {
         guard !plan.flat, shape.rank == 2, let length = shape[1].staticSize, length > 1, length <= Self.blockLength / 2,
               length < Self.minimumBlockLength || !plan.reductions.isEmpty,
               shape[0].staticSize.map({ $0 * length >= Self.minimumBlockLength * 4 }) ?? true,
-              plan.elementwise.allSatisfy({ blockable($0, shape: shape) }),
+              plan.elementwise.allSatisfy({ blockable($0, shape: shape) && !isRandom($0) }),
               plan.reductions.allSatisfy(summedAlongRows)
         else { return nil }
         let outputs = Set(kernel.outputs)
@@ -56,6 +56,12 @@ extension CRenderer {
         out += "        int64_t g = \(rows) - r < \(group) ? \(rows) - r : \(group);\n"
         out += "        int64_t m = g * \(length);\n"
         return out + body + "    }\n" + closeLoops(0, reductions: plan.reductions, shape: shape)
+    }
+
+    /// Whether `id` draws random numbers, whose positions a row block does not follow.
+    private func isRandom(_ id: NodeID) -> Bool {
+        if case .randomUniform = nodes[id.index].op { return true }
+        return false
     }
 
     /// A `float32` sum or mean along the rows (the innermost axis) only.

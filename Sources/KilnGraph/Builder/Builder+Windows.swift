@@ -69,6 +69,7 @@ public func conv2d(_ x: Node, _ filter: Node, stride: [Int] = [1, 1], padding: P
 ///
 /// - Throws: ``KilnError`` if `x` is not rank-4 images or the window does not fit.
 public func maxPool2d(_ x: Node, size: [Int], stride: [Int], padding: Padding = .valid) throws -> Node {
+    if let tiles = try tiledWindows(x, size: size, stride: stride, padding: padding) { return try max(tiles, axes: [2, 4]) }
     let cells = try poolWindows(x, size: size, stride: stride, padding: padding, padValue: -.infinity, "max_pool2d")
     return try max(cells, axes: [3])
 }
@@ -79,6 +80,7 @@ public func maxPool2d(_ x: Node, size: [Int], stride: [Int], padding: Padding = 
 ///
 /// - Throws: ``KilnError`` if `x` is not rank-4 images or the window does not fit.
 public func avgPool2d(_ x: Node, size: [Int], stride: [Int], padding: Padding = .valid) throws -> Node {
+    if let tiles = try tiledWindows(x, size: size, stride: stride, padding: padding) { return try mean(tiles, axes: [2, 4]) }
     let cells = try poolWindows(x, size: size, stride: stride, padding: padding, padValue: 0, "avg_pool2d")
     let total = try sum(cells, axes: [3])
     let (h, w, _) = try imageSizes(x, "avg_pool2d")
@@ -92,6 +94,19 @@ public func avgPool2d(_ x: Node, size: [Int], stride: [Int], padding: Padding = 
     }
     if counts.allSatisfy({ $0 == counts.first }) { return try total / x.graph.constant(counts.first ?? 1) }
     return try total / x.graph.constant(try Tensor(shape: [1, oh, ow, 1], scalars: counts))
+}
+
+/// Windows that tile the image (as large as their stride, and no padding: `valid`, or `same`
+/// on an image they divide) are the image itself, cut to whole windows and reshaped to
+/// `[n, oh, kh, ow, kw, c]`, so pooling is a reduction over axes 2 and 4 without copying the
+/// windows out; `nil` for other windows.
+private func tiledWindows(_ x: Node, size: [Int], stride: [Int], padding: Padding) throws -> Node? {
+    let (h, w, c) = try imageSizes(x, "pooling")
+    guard size.count == 2, size == stride, size.allSatisfy({ $0 >= 1 }), h >= size[0], w >= size[1] else { return nil }
+    let (oh, ow) = (h / size[0], w / size[1])
+    if padding == .same && (oh * size[0] != h || ow * size[1] != w) { return nil }
+    let whole = oh * size[0] == h && ow * size[1] == w ? x : try slice(x, starts: [0, 0, 0, 0], sizes: [-1, oh * size[0], ow * size[1], c])
+    return try reshape(whole, to: Shape([x.shape[0], .size(oh), .size(size[0]), .size(ow), .size(size[1]), .size(c)]))
 }
 
 /// The pooling windows of `x` as `[n, oh, ow, kh·kw, c]`.
