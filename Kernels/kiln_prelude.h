@@ -98,6 +98,8 @@ void kiln_softmax(int64_t outer, int64_t length, int64_t inner, const float *x, 
    [begin, end), the batch size n and args. For loops whose elements are computed alone. */
 typedef void (*kiln_part_fn)(int64_t begin, int64_t end, int64_t n, void *const *args);
 void kiln_parallel_for(int64_t total, int64_t n, kiln_part_fn body, void *const *args);
+/* The same in parts of whole `grain`s: rows of a row-blocked loop, `grain` rows to a block. */
+void kiln_parallel_for_grain(int64_t total, int64_t n, int64_t grain, kiln_part_fn body, void *const *args);
 
 /* Adam's update of `count` elements in one pass (update.c): m_out = m + (g - m) c1,
    v_out = v + (g g - v) c2, w_out = w - (m_out alpha) / (sqrt(v_out) + eps), each with the
@@ -151,6 +153,8 @@ void kiln_vec_min_rows(int64_t m, const float *a, int64_t sa, float *y);
 void kiln_vec_repeat_rows(int64_t rows, int64_t length, const float *x, float *y);
 void kiln_vec_tile(int64_t rows, int64_t length, const float *x, float *y);
 void kiln_vec_sum_groups(int64_t rows, int64_t length, const float *x, int64_t sx, float *y);
+/* y[j] += x[i][j] for each of `rows` rows of `length` in turn: a sum over the leading axes. */
+void kiln_vec_sum_columns(int64_t rows, int64_t length, const float *x, int64_t sx, float *y);
 
 /* The conversions generated code needs beyond C's own casts. */
 static inline int32_t kiln_f32_to_i32(float x) {

@@ -34,7 +34,7 @@ static const kiln_symbol symbols[] = {
     SYMBOL(kiln_gemm), SYMBOL(kiln_transpose), SYMBOL(kiln_slice), SYMBOL(kiln_pad),
     SYMBOL(kiln_concat_part), SYMBOL(kiln_patches), SYMBOL(kiln_fold_patches), SYMBOL(kiln_gather), SYMBOL(kiln_scatter_add_f32),
     SYMBOL(kiln_scatter_add_i32), SYMBOL(kiln_one_hot), SYMBOL(kiln_argmax_f32),
-    SYMBOL(kiln_argmax_i32), SYMBOL(kiln_softmax), SYMBOL(kiln_parallel_for), SYMBOL(kiln_adam),
+    SYMBOL(kiln_argmax_i32), SYMBOL(kiln_softmax), SYMBOL(kiln_parallel_for), SYMBOL(kiln_parallel_for_grain), SYMBOL(kiln_adam),
     SYMBOL(kiln_vec_neg), SYMBOL(kiln_vec_abs), SYMBOL(kiln_vec_sign), SYMBOL(kiln_vec_exp),
     SYMBOL(kiln_vec_log), SYMBOL(kiln_vec_sqrt), SYMBOL(kiln_vec_rsqrt), SYMBOL(kiln_vec_square),
     SYMBOL(kiln_vec_tanh), SYMBOL(kiln_vec_erf), SYMBOL(kiln_vec_sigmoid), SYMBOL(kiln_vec_relu),
@@ -44,7 +44,7 @@ static const kiln_symbol symbols[] = {
     SYMBOL(kiln_vec_less), SYMBOL(kiln_vec_less_equal), SYMBOL(kiln_vec_greater),
     SYMBOL(kiln_vec_greater_equal), SYMBOL(kiln_vec_select), SYMBOL(kiln_vec_bool_to_f32),
     SYMBOL(kiln_vec_f32_to_bool), SYMBOL(kiln_vec_sum_rows), SYMBOL(kiln_vec_max_rows), SYMBOL(kiln_vec_random_uniform), SYMBOL(kiln_vec_min_rows), SYMBOL(kiln_vec_repeat_rows),
-    SYMBOL(kiln_vec_tile), SYMBOL(kiln_vec_sum_groups),
+    SYMBOL(kiln_vec_tile), SYMBOL(kiln_vec_sum_groups), SYMBOL(kiln_vec_sum_columns),
 };
 
 const kiln_symbol *kiln_runtime_symbols(size_t *count) {

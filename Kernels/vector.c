@@ -258,6 +258,20 @@ KILN_CLONES void kiln_vec_tile(int64_t rows, int64_t length, const float *x, flo
     }
 }
 
+/* y[j] += x[i][j] for each row i of the block in turn (stride sx 0: one value for all): a
+   sum over every leading axis, the rows added in the scalar loop's order. */
+KILN_CLONES void kiln_vec_sum_columns(int64_t rows, int64_t length, const float *x, int64_t sx, float *y) {
+    for (int64_t i = 0; i < rows; i++) {
+        const float *row = x + i * length * sx;
+        if (sx) {
+            KILN_SIMD for (int64_t j = 0; j < length; j++) y[j] += row[j];
+        } else {
+            float value = x[0];
+            KILN_SIMD for (int64_t j = 0; j < length; j++) y[j] += value;
+        }
+    }
+}
+
 void kiln_vec_sum_groups(int64_t rows, int64_t length, const float *x, int64_t sx, float *y) {
     for (int64_t i = 0; i < rows; i++) {
         float total = y[i];

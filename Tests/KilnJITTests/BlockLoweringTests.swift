@@ -163,6 +163,23 @@ struct BlockLoweringTests {
                          context: "short rows, \(kind)")
     }
 
+    /// Channels-last images with a bias per channel, a ReLU and its mask: rows of 32 channels
+    /// over the leading axes, split between the cores when there are many, with the
+    /// interpreter's bits at every batch size (37 × 40 × 60 rows run in parts, 1 and 7 do not).
+    @Test func imageRowsRunInParts() throws {
+        let inputs: [Input] = [.float([.batch, 40, 60, 32], -1, 1), .float([32], -0.5, 0.5)]
+        let (graph, _, out) = try makeGraph(inputs) { x in
+            let y = try x[0] + x[1]
+            return try relu(y) + cast(greater(y, y.graph.constant(0)), to: .float32)
+        }
+        let program = try JITProgram(graph: graph, outputs: ["out": out])
+        let source = program.lowered.unit.source
+        #expect(source.contains("kiln_parallel_for_grain(2400*n, n, 8, k0_part, args)") && source.contains("kiln_vec_tile("),
+                "\(source)")
+        try expectParity(graph, outputs: ["out": out], inputs: inputs, seed: stableSeed("image rows"), rtol: 0, atol: 0,
+                         context: "image rows in parts")
+    }
+
     /// An Adam-like update of a [300, 256] weight (76,800 elements) is one flat loop long
     /// enough to run in parts on every core: the result has the interpreter's bits, for a
     /// gradient with denormal and zero elements too (each part flushes denormals, as the

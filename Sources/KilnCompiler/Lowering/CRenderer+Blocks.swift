@@ -56,23 +56,31 @@ extension CRenderer {
     /// passed in `args`, in parameter order), which goes ahead of the kernel, and the call
     /// that runs the parts.
     private func renderParts(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan, declarations: String, body: String) -> KernelCode {
+        let (name, prologue, arguments) = partFunction(k, kernel, what: "blocks")
+        var part = prologue + declarations
+        part += "    for (int64_t i = begin; i < end; i += KILN_BLOCK) {\n"
+        part += "        int64_t m = end - i < KILN_BLOCK ? end - i : KILN_BLOCK;\n"
+        for line in body.split(separator: "\n") { part += "    " + line + "\n" }
+        part += "    }\n}\n"
+        return KernelCode(ahead: part, body: arguments + "    kiln_parallel_for(\(CSyntax.product(plan.shape.dims)), n, \(name), args);\n")
+    }
+
+    /// The part function `k<k>_part` of a kernel run in parts: its name, its opening (the
+    /// kernel's pointers taken from `args`, in parameter order), and the declaration of the
+    /// `args` the kernel passes it.
+    func partFunction(_ k: Int, _ kernel: KernelSpec, what: String) -> (name: String, prologue: String, arguments: String) {
         let name = "k\(k)_part"
         let values = kernel.inputs + kernel.outputs + kernel.scratch
-        var part = "/* \(name): blocks [begin, end) of kernel k\(k), run in parts on every core. */\n"
+        var part = "/* \(name): \(what) [begin, end) of kernel k\(k), run in parts on every core. */\n"
             + "static void \(name)(int64_t begin, int64_t end, int64_t n, void *const *args) {\n"
         for (index, value) in values.enumerated() {
             let readOnly = kernel.inputs.contains(value) ? "const " : ""
             let type = CSyntax.type(nodes[value.index].type.dtype)
             part += "    \(readOnly)\(type) *\(schedule.pointer(value)) = (\(readOnly)\(type) *)args[\(index)];\n"
         }
-        part += "    (void)n;\n" + declarations
-        part += "    for (int64_t i = begin; i < end; i += KILN_BLOCK) {\n"
-        part += "        int64_t m = end - i < KILN_BLOCK ? end - i : KILN_BLOCK;\n"
-        for line in body.split(separator: "\n") { part += "    " + line + "\n" }
-        part += "    }\n}\n"
+        part += "    (void)n;\n"
         let pointers = values.map { "(void *)\(schedule.pointer($0))" }.joined(separator: ", ")
-        return KernelCode(ahead: part, body: "    void *const args[] = {\(pointers)};\n"
-            + "    kiln_parallel_for(\(CSyntax.product(plan.shape.dims)), n, \(name), args);\n")
+        return (name, part, "    void *const args[] = {\(pointers)};\n")
     }
 
     /// Whether every member has a primitive and the blocked axis is long enough to pay.

@@ -14,8 +14,9 @@ extension CRenderer {
             gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(Self.profileSymbol)[\(slot)] += kiln_clock_ns() - g;\n"
         }
         if let update = renderAdamUpdate(kernel, plan) { return KernelCode(body: gemms + update) }
+        // Rows of up to half a block go several to a call; longer ones, and flat loops, one block a call.
+        if let rows = try renderRowBlockLoop(k, kernel, plan) { return KernelCode(ahead: rows.ahead, body: gemms + rows.body) }
         if let blocks = try renderBlockLoop(k, kernel, plan) { return KernelCode(ahead: blocks.ahead, body: gemms + blocks.body) }
-        if let rows = try renderRowBlockLoop(kernel, plan) { return KernelCode(body: gemms + rows) }
         let loops = plan.flat && plan.shape.rank > 0 ? 1 : plan.shape.rank
         let indent = String(repeating: "    ", count: loops + 1)
         return KernelCode(body: try gemms + initialiseReductions(plan) + openLoops(plan)

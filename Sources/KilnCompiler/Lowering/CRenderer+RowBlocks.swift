@@ -1,8 +1,9 @@
 import KilnGraph
 
 /// Block lowering of a loop over short rows, `[rows, length]` with `length` at most
-/// `KILN_BLOCK / 2` (the classes of a loss, the units of a small layer), and of the sums
-/// along those rows: a block is `g` whole rows, flattened into `g * length` elements, and
+/// `KILN_BLOCK / 2` (the classes of a loss, the units of a small layer, the channels of an
+/// image: the leading axes of a higher-rank loop are its rows), and of the sums along those
+/// rows or over all of them: a block is `g` whole rows, flattened into `g * length` elements, and
 /// each member is one primitive call over them, as in ``renderBlockLoop(_:_:_:)``. Per-row
 /// operands (`[rows, 1]`) are repeated along each row and per-column ones (`[length]`) tiled
 /// once, so every operand is a run or a single value; each sum along the rows adds a row's
@@ -12,21 +13,23 @@ extension CRenderer {
     /// The body of a row-blocked loop, or `nil` when the kernel does not qualify.
     ///
     /// - Throws: ``KilnError`` if a member has no block primitive after all.
-    func renderRowBlockLoop(_ kernel: KernelSpec, _ plan: LoopPlan) throws -> String? {
-        let shape = plan.shape
-        guard !plan.flat, shape.rank == 2, let length = shape[1].staticSize, length > 1, length <= Self.blockLength / 2,
-              length < Self.minimumBlockLength || !plan.reductions.isEmpty,
-              shape[0].staticSize.map({ $0 * length >= Self.minimumBlockLength * 4 }) ?? true,
+    func renderRowBlockLoop(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> KernelCode? {
+        let shape = plan.shape, rank = shape.rank
+        let leading = Shape(Array(shape.dims.dropLast()))
+        guard !plan.flat, rank >= 2, let length = shape[rank - 1].staticSize, length > 1, length <= Self.blockLength / 2,
+              leading.hasBatch || (leading.staticProduct ?? 0) * length >= Self.minimumBlockLength * 4,
               plan.elementwise.allSatisfy({ blockable($0, shape: shape) && !isRandom($0) }),
-              plan.reductions.allSatisfy(summedAlongRows)
+              plan.reductions.allSatisfy({ summedAlongRows($0) || summedOverRows($0) })
         else { return nil }
         let outputs = Set(kernel.outputs)
         guard !plan.elementwise.contains(where: { isPassThrough($0) && outputs.contains($0) }) else { return nil }
         let group = Self.blockLength / length
-        let rows = CSyntax.dim(shape[0])
+        // The leading axes are one axis of rows: every operand reads whole rows, a value per
+        // row, a value per column or a single value.
+        let rows = CSyntax.product(leading.dims)
         // Tiles need as many rows as a block takes: all of them when there are fewer.
-        let tiled = shape[0].staticSize.map { String(Swift.min($0, group)) } ?? "(\(rows) < \(group) ? \(rows) : \(group))"
-        var operands = RowOperands(renderer: self, length: length, tiledRows: tiled)
+        let tiled = leading.hasBatch ? "(\(rows) < \(group) ? \(rows) : \(group))" : String(Swift.min(leading.staticProduct ?? 0, group))
+        var operands = RowOperands(renderer: self, shape: shape, tiledRows: tiled)
         var body = ""
         for member in plan.elementwise {
             let node = nodes[member.index]
@@ -49,13 +52,38 @@ extension CRenderer {
         for reduction in plan.reductions {
             guard let x = operands.operand(nodes[reduction.index].inputs[0]) else { return nil }
             body += operands.takeExpansions()
-            body += "        kiln_vec_sum_groups(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + r);\n"
+            if summedOverRows(reduction) {
+                body += "        kiln_vec_sum_columns(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)));\n"
+            } else {
+                body += "        kiln_vec_sum_groups(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + r);\n"
+            }
+        }
+        let close = closeLoops(0, reductions: plan.reductions, shape: shape)
+        // Rows computed alone (no sum over them) split between the cores when there are many.
+        let elements = leading.hasBatch ? nil : (leading.staticProduct ?? 0) * length
+        if !plan.reductions.contains(where: summedOverRows), !canFault(kernel),
+           elements.map({ $0 >= Self.minimumParallelLength }) ?? true {
+            let (name, prologue, arguments) = partFunction(k, kernel, what: "rows")
+            var part = prologue + operands.declarations + operands.tiles
+            part += "    for (int64_t r = begin; r < end; r += \(group)) {\n"
+            part += "        int64_t g = end - r < \(group) ? end - r : \(group);\n"
+            part += "        int64_t m = g * \(length);\n"
+            part += body + "    }\n}\n"
+            var out = initialiseReductions(plan) + arguments
+            let call = "kiln_parallel_for_grain(\(rows), n, \(group), \(name), args)"
+            if elements != nil {
+                out += "    \(call);\n"
+            } else {
+                out += "    if (\(rows) * \(length) >= \(Self.minimumParallelLength)) \(call);\n"
+                out += "    else \(name)(0, \(rows), n, args);\n"
+            }
+            return KernelCode(ahead: part, body: out + close)
         }
         var out = operands.declarations + operands.tiles + initialiseReductions(plan)
         out += "    for (int64_t r = 0; r < \(rows); r += \(group)) {\n"
         out += "        int64_t g = \(rows) - r < \(group) ? \(rows) - r : \(group);\n"
         out += "        int64_t m = g * \(length);\n"
-        return out + body + "    }\n" + closeLoops(0, reductions: plan.reductions, shape: shape)
+        return KernelCode(body: out + body + "    }\n" + close)
     }
 
     /// Whether `id` draws random numbers, whose positions a row block does not follow.
@@ -64,11 +92,21 @@ extension CRenderer {
         return false
     }
 
+    /// A `float32` sum or mean over every axis but the innermost: over all the rows.
+    private func summedOverRows(_ id: NodeID) -> Bool {
+        guard case .reduce(let op, let axes, _) = nodes[id.index].op, nodes[id.index].type.dtype == .float32 else { return false }
+        let rank = nodes[nodes[id.index].inputs[0].index].type.shape.rank
+        switch op {
+        case .sum, .mean: return rank >= 2 && axes == Array(0..<(rank - 1))
+        case .max, .min: return false
+        }
+    }
+
     /// A `float32` sum or mean along the rows (the innermost axis) only.
     private func summedAlongRows(_ id: NodeID) -> Bool {
         guard case .reduce(let op, let axes, _) = nodes[id.index].op, nodes[id.index].type.dtype == .float32 else { return false }
         switch op {
-        case .sum, .mean: return axes == [1]
+        case .sum, .mean: return axes == [nodes[nodes[id.index].inputs[0].index].type.shape.rank - 1]
         case .max, .min: return false
         }
     }
@@ -77,6 +115,8 @@ extension CRenderer {
     /// and per-row or per-column values copied out to runs.
     struct RowOperands {
         let renderer: CRenderer
+        /// The iteration shape: rows along its leading axes, `length` along its last.
+        let shape: Shape
         let length: Int
         /// The C expression of the rows a tile covers.
         let tiledRows: String
@@ -87,9 +127,10 @@ extension CRenderer {
         private var expansions = ""
         private var known: [NodeID: BlockOperand] = [:]
 
-        init(renderer: CRenderer, length: Int, tiledRows: String) {
+        init(renderer: CRenderer, shape: Shape, tiledRows: String) {
             self.renderer = renderer
-            self.length = length
+            self.shape = shape
+            length = shape[shape.rank - 1].staticSize ?? 0
             self.tiledRows = tiledRows
         }
 
@@ -123,13 +164,15 @@ extension CRenderer {
                 made = inline.operand
             } else if read.staticProduct == 1 && !read.hasBatch {
                 made = BlockOperand(pointer: pointer, stride: 0)
-            } else if read.rank == 2 && read[1] == .size(length) && read[0] != .size(1) {
+            } else if read == shape {
                 made = BlockOperand(pointer: "\(pointer) + r*\(length)", stride: 1)
-            } else if read.rank == 2 && read[1] == .size(1) && floats {
+            } else if read.rank == shape.rank && read.dims.dropLast() == shape.dims.dropLast() && read[read.rank - 1] == .size(1)
+                        && floats {
                 declarations += "    float e\(id.index)[KILN_BLOCK];\n"
                 expansions += "        kiln_vec_repeat_rows(g, \(length), \(pointer) + r, e\(id.index));\n"
                 made = BlockOperand(pointer: "e\(id.index)", stride: 1)
-            } else if (read == [.size(length)] || read == [.size(1), .size(length)]) && floats {
+            } else if read.rank >= 1, read.rank <= shape.rank, read[read.rank - 1] == .size(length),
+                      read.dims.dropLast().allSatisfy({ $0 == .size(1) }), floats {
                 declarations += "    float t\(id.index)[KILN_BLOCK];\n"
                 tiles += "    kiln_vec_tile(\(tiledRows), \(length), \(pointer), t\(id.index));\n"
                 made = BlockOperand(pointer: "t\(id.index)", stride: 1)
