@@ -180,6 +180,21 @@ struct BlockLoweringTests {
                          context: "image rows in parts")
     }
 
+    /// Max pooling of channels-last images that the windows tile, and its gradient: loop
+    /// nests whose first axis nothing sums over, split along it between the cores, with the
+    /// interpreter's bits.
+    @Test func poolingNestsRunInPartsAlongTheBatch() throws {
+        let inputs: [Input] = [.float([.batch, 12, 10, 24], -1, 1)]
+        let (graph, x, out) = try makeGraph(inputs) { x in try maxPool2d(x[0], size: [2, 2], stride: [2, 2]) }
+        let loss = try sum(square(out))
+        let gradient = try graph.gradients(of: loss, wrt: [x[0]])[0]
+        let program = try JITProgram(graph: graph, outputs: ["out": out, "dx": gradient])
+        let source = program.lowered.unit.source
+        #expect(source.contains("rows of the first axis") && source.contains("kiln_vec_max_rows("), "\(source)")
+        try expectParity(graph, outputs: ["out": out, "dx": gradient], inputs: inputs, seed: stableSeed("pool parts"),
+                         rtol: 0, atol: 0, context: "pooling in parts")
+    }
+
     /// An Adam-like update of a [300, 256] weight (76,800 elements) is one flat loop long
     /// enough to run in parts on every core: the result has the interpreter's bits, for a
     /// gradient with denormal and zero elements too (each part flushes denormals, as the

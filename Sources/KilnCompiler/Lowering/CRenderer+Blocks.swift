@@ -33,6 +33,7 @@ extension CRenderer {
         if runsInParts(kernel, plan) {
             return renderParts(k, kernel, plan, declarations: operands.declarations, body: body)
         }
+        if let parts = renderOuterParts(k, kernel, plan, declarations: operands.declarations, body: body) { return parts }
         var out = operands.declarations + initialiseReductions(plan)
         let rank = plan.shape.rank
         let (open, indent) = openBlockLoops(plan)
@@ -63,6 +64,36 @@ extension CRenderer {
         for line in body.split(separator: "\n") { part += "    " + line + "\n" }
         part += "    }\n}\n"
         return KernelCode(ahead: part, body: arguments + "    kiln_parallel_for(\(CSyntax.product(plan.shape.dims)), n, \(name), args);\n")
+    }
+
+    /// A loop nest whose first axis no reduction sums over, split along that axis between the
+    /// cores when it has many elements (pooling over images: each image alone): the part
+    /// function runs the nest over `i0` in `[begin, end)`, so each element and each reduced
+    /// value is computed as in one nest, with the same bits.
+    private func renderOuterParts(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan, declarations: String,
+                                  body: String) -> KernelCode? {
+        let shape = plan.shape, rank = shape.rank
+        guard !plan.flat, rank >= 2, !canFault(kernel), plan.reductions.allSatisfy({ id in
+            if case .reduce(_, let axes, _) = nodes[id.index].op { return !axes.contains(0) }
+            return false
+        }) else { return nil }
+        let count = shape.hasBatch ? nil : shape.staticProduct
+        if let count, count < Self.minimumParallelLength { return nil }
+        let (name, prologue, arguments) = partFunction(k, kernel, what: "rows of the first axis")
+        let (open, indent) = openBlockLoops(plan, first: ("begin", "end"))
+        var part = prologue + declarations + open
+        for line in body.split(separator: "\n") { part += indent + line + "\n" }
+        part += closeLoops(rank, reductions: [], shape: shape) + "}\n"
+        let outer = CSyntax.dim(shape[0])
+        let call = "kiln_parallel_for_grain(\(outer), n, 1, \(name), args)"
+        var out = initialiseReductions(plan) + arguments
+        if count != nil {
+            out += "    \(call);\n"
+        } else {
+            out += "    if (\(CSyntax.product(shape.dims)) >= \(Self.minimumParallelLength)) \(call);\n"
+            out += "    else \(name)(0, \(outer), n, args);\n"
+        }
+        return KernelCode(ahead: part, body: out + closeLoops(0, reductions: plan.reductions, shape: shape))
     }
 
     /// The part function `k<k>_part` of a kernel run in parts: its name, its opening (the
@@ -138,14 +169,15 @@ extension CRenderer {
 
     /// The loops over the outer axes (none when flat) and the blocked loop with its `m`, and
     /// the indent of the body.
-    private func openBlockLoops(_ plan: LoopPlan) -> (String, String) {
+    private func openBlockLoops(_ plan: LoopPlan, first: (String, String)? = nil) -> (String, String) {
         let shape = plan.shape, rank = shape.rank
         let length = plan.flat ? CSyntax.product(shape.dims) : CSyntax.dim(shape[rank - 1])
         var out = "", indent = "    "
         let blocked = plan.flat ? "i" : "i\(rank - 1)"
         if !plan.flat {
             for axis in 0..<(rank - 1) {
-                out += "\(indent)for (int64_t i\(axis) = 0; i\(axis) < \(CSyntax.dim(shape[axis])); i\(axis)++) {\n"
+                let (start, end) = axis == 0 ? first ?? ("0", CSyntax.dim(shape[0])) : ("0", CSyntax.dim(shape[axis]))
+                out += "\(indent)for (int64_t i\(axis) = \(start); i\(axis) < \(end); i\(axis)++) {\n"
                 indent += "    "
             }
         }
