@@ -57,6 +57,7 @@ public final class Conv2D: Layer {
         let channels = try WindowArguments.image(inputShapes, rank: 2, Self.typeName)[2]
         guard filters > 0 else { throw KilnError(.invalidArgument, "filters must be positive, got \(filters)") }
         try WindowArguments.check(["kernel_size": kernelSize, "strides": strides, "dilation_rate": dilationRate])
+        try WindowArguments.requireTwoDimensional(padding)
         _ = try outputShape(inputShapes: inputShapes)
         try addWeight("kernel", shape: kernelSize + [channels, filters], initializer: kernelInitializer)
         if useBias { try addWeight("bias", shape: [filters], initializer: biasInitializer) }
@@ -101,6 +102,11 @@ enum WindowArguments {
             throw KilnError(.shapeMismatch, "\(type) expects \(expected) per sample, got \(Layer.shapesText([shape]))")
         }
         return shape
+    }
+
+    /// Throws for `causal` padding, which only 1-D layers take.
+    static func requireTwoDimensional(_ padding: Padding) throws {
+        guard padding != .causal else { throw KilnError(.invalidArgument, "causal padding is for Conv1D; use valid or same") }
     }
 
     /// `[oh, ow]` of `window` over `image` (`[h, w, ...]`), or an error saying it does not fit.

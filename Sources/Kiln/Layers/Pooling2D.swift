@@ -36,6 +36,7 @@ public class Pooling2D: Layer {
 
     override public func build(inputShapes: [[Int]]) throws {
         try WindowArguments.check(["pool_size": poolSize, "strides": strides])
+        try WindowArguments.requireTwoDimensional(padding)
         _ = try outputShape(inputShapes: inputShapes)
     }
 

@@ -64,19 +64,75 @@ enum LayerRegistry {
             return GlobalAveragePooling2D(keepDims: try config.bool("keepdims"), name: name)
         case "GlobalMaxPooling2D":
             return GlobalMaxPooling2D(keepDims: try config.bool("keepdims"), name: name)
+        case "Conv1D":
+            return Conv1D(try config.int("filters", atLeast: 1), kernelSize: try single(config, "kernel_size"),
+                          strides: try single(config, "strides"), padding: try padding(config),
+                          dilationRate: try single(config, "dilation_rate"),
+                          activation: try ActivationFunction(config: fields["activation"] ?? .string("linear"), context: context),
+                          useBias: try config.bool("use_bias"),
+                          kernelInitializer: try Initializer(config: fields["kernel_initializer"] ?? .null, context: context),
+                          biasInitializer: try Initializer(config: fields["bias_initializer"] ?? .null, context: context),
+                          name: name)
+        case "Conv2DTranspose":
+            if let extra = fields["output_padding"], extra != .null {
+                throw KilnError(.file, "\(context): output_padding \(extra) is not supported; Kiln's Conv2DTranspose takes none")
+            }
+            return Conv2DTranspose(try config.int("filters", atLeast: 1), kernelSize: try config.ints("kernel_size", atLeast: 1),
+                                   strides: try config.ints("strides", atLeast: 1), padding: try padding(config),
+                                   dilationRate: try config.ints("dilation_rate", atLeast: 1),
+                                   activation: try ActivationFunction(config: fields["activation"] ?? .string("linear"),
+                                                                      context: context),
+                                   useBias: try config.bool("use_bias"),
+                                   kernelInitializer: try Initializer(config: fields["kernel_initializer"] ?? .null, context: context),
+                                   biasInitializer: try Initializer(config: fields["bias_initializer"] ?? .null, context: context),
+                                   name: name)
+        case "MaxPooling1D":
+            return MaxPooling1D(poolSize: try single(config, "pool_size"), strides: try single(config, "strides"),
+                                padding: try padding(config), name: name)
+        case "AveragePooling1D":
+            return AveragePooling1D(poolSize: try single(config, "pool_size"), strides: try single(config, "strides"),
+                                    padding: try padding(config), name: name)
+        case "GlobalAveragePooling1D":
+            return GlobalAveragePooling1D(keepDims: try config.bool("keepdims"), name: name)
+        case "GlobalMaxPooling1D":
+            return GlobalMaxPooling1D(keepDims: try config.bool("keepdims"), name: name)
+        case "ZeroPadding2D":
+            let rows = try config.array("padding").map { value -> [Int] in
+                guard let pair = value.array?.compactMap({ $0.number }).map({ Int($0) }), pair.count == 2 else {
+                    throw KilnError(.file, "\(context): padding must be [[top, bottom], [left, right]]")
+                }
+                return pair
+            }
+            return ZeroPadding2D(padding: rows, name: name)
+        case "UpSampling2D":
+            return UpSampling2D(size: try config.ints("size", atLeast: 1), interpolation: try config.string("interpolation"),
+                                name: name)
+        case "SpatialDropout2D":
+            return SpatialDropout2D(try config.float("rate"), name: name)
         default:
             throw KilnError(.file, "\(context): unknown layer type \(String(reflecting: typeName)); Kiln can load Dense, "
                             + "Activation, Dropout, Flatten, Reshape, BatchNormalization, LayerNormalization, Embedding, "
-                            + "Add, Concatenate, Rescaling, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D "
-                            + "and GlobalMaxPooling2D")
+                            + "Add, Concatenate, Rescaling, Conv1D, Conv2D, Conv2DTranspose, MaxPooling1D, MaxPooling2D, "
+                            + "AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, "
+                            + "GlobalMaxPooling1D, GlobalMaxPooling2D, ZeroPadding2D, UpSampling2D and SpatialDropout2D")
         }
     }
 
-    /// The `padding` field: `valid` or `same`.
+    /// The single integer of a one-element list field (`kernel_size: [3]`), as Keras saves
+    /// the arguments of 1-D layers.
+    private static func single(_ config: ConfigReader, _ key: String) throws -> Int {
+        let values = try config.ints(key, atLeast: 1)
+        guard values.count == 1 else {
+            throw KilnError(.file, "\(config.context): field \(String(reflecting: key)) must hold one integer, got \(values)")
+        }
+        return values[0]
+    }
+
+    /// The `padding` field: `valid`, `same` or `causal`.
     private static func padding(_ config: ConfigReader) throws -> Padding {
         let text = try config.string("padding")
         guard let padding = Padding(rawValue: text.lowercased()) else {
-            throw KilnError(.file, "\(config.context): padding must be \"valid\" or \"same\", got \(String(reflecting: text))")
+            throw KilnError(.file, "\(config.context): padding must be \"valid\", \"same\" or \"causal\", got \(String(reflecting: text))")
         }
         return padding
     }

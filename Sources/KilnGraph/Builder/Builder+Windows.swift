@@ -5,6 +5,9 @@ public enum Padding: String, Sendable, CaseIterable {
     /// The image padded so that `oh = ceil(h / stride)`; Keras puts the extra row or column,
     /// when the padding is odd, after the image (bottom and right).
     case same
+    /// Padding before the input only, a window's span less one, so that output `t` sees
+    /// inputs up to `t` and no later (Keras' `Conv1D` on sequences).
+    case causal
 }
 
 extension PatchWindow {
@@ -12,8 +15,12 @@ extension PatchWindow {
     /// over an image of `imageSize` (`[h, w]`).
     public init(size: [Int], stride: [Int], dilation: [Int] = [1, 1], padding: Padding, imageSize: [Int]) {
         self.init(size: size, stride: stride, dilation: dilation)
-        guard padding == .same, imageSize.count == 2, stride.count == 2, size.count == 2, dilation.count == 2,
+        guard padding != .valid, imageSize.count == 2, stride.count == 2, size.count == 2, dilation.count == 2,
               stride.allSatisfy({ $0 >= 1 }) else { return }
+        if padding == .causal {
+            padLow = [span(0) - 1, span(1) - 1]
+            return
+        }
         for axis in 0..<2 {
             let windows = (imageSize[axis] + stride[axis] - 1) / stride[axis]
             let total = Swift.max((windows - 1) * stride[axis] + span(axis) - imageSize[axis], 0)
@@ -56,12 +63,45 @@ public func conv2d(_ x: Node, _ filter: Node, stride: [Int] = [1, 1], padding: P
     guard cin == c else {
         throw KilnError(.shapeMismatch, "conv2d \(x.id): the filter \(filter.type) takes \(cin) channels, the images \(x.type) have \(c)")
     }
-    let window = PatchWindow(size: [kh, kw], stride: stride, dilation: dilation, padding: padding, imageSize: [h, w])
+    return try conv2d(x, filter, window: PatchWindow(size: [kh, kw], stride: stride, dilation: dilation, padding: padding,
+                                                     imageSize: [h, w]))
+}
+
+/// 2-D convolution of images `x` `[n, h, w, in]` with `filter` `[kh, kw, in, out]` over the
+/// windows `window` says (its size must be the filter's): `[n, oh, ow, out]`.
+///
+/// - Throws: ``KilnError`` if the shapes do not fit one another or the window.
+public func conv2d(_ x: Node, _ filter: Node, window: PatchWindow) throws -> Node {
+    let (_, _, c) = try imageSizes(x, "conv2d")
+    guard filter.shape.rank == 4, filter.shape[0].staticSize == window.size.first, filter.shape[1].staticSize == window.size.last,
+          filter.shape[2].staticSize == c, let cout = filter.shape[3].staticSize else {
+        throw KilnError(.shapeMismatch, "conv2d \(x.id): the filter \(filter.type) is not [\(window.size.map(String.init).joined(separator: ", ")), "
+                        + "\(c), out] for the images \(x.type)")
+    }
     let windows = try naming("conv2d", x) { try patches(x, window: window) }
     let (oh, ow) = (windows.shape[1].staticSize ?? 0, windows.shape[2].staticSize ?? 0)
-    let rows = try reshape(windows, to: Shape([x.shape[0], .size(oh * ow), .size(kh * kw * c)]))
-    let product = try matmul(rows, try reshape(filter, to: Shape([.size(kh * kw * c), .size(cout)])))
+    let rows = try reshape(windows, to: Shape([x.shape[0], .size(oh * ow), .size(window.cells * c)]))
+    let product = try matmul(rows, try reshape(filter, to: Shape([.size(window.cells * c), .size(cout)])))
     return try reshape(product, to: Shape([x.shape[0], .size(oh), .size(ow), .size(cout)]))
+}
+
+/// The transposed 2-D convolution of images `x` `[n, h, w, in]` with `filter` `[kh, kw, out,
+/// in]` (Keras' `Conv2DTranspose` layout): the gradient of a convolution with respect to its
+/// input, `[n, imageSize[0], imageSize[1], out]`, where `window` is the forward convolution's
+/// over an image of `imageSize` (it must give `h × w` windows).
+///
+/// - Throws: ``KilnError`` if the shapes do not fit one another or the window.
+public func conv2dTranspose(_ x: Node, _ filter: Node, window: PatchWindow, imageSize: [Int]) throws -> Node {
+    let (h, w, c) = try imageSizes(x, "conv2d_transpose")
+    guard filter.shape.rank == 4, filter.shape[0].staticSize == window.size.first, filter.shape[1].staticSize == window.size.last,
+          filter.shape[3].staticSize == c, let cout = filter.shape[2].staticSize else {
+        throw KilnError(.shapeMismatch, "conv2d_transpose \(x.id): the filter \(filter.type) is not "
+                        + "[\(window.size.map(String.init).joined(separator: ", ")), out, \(c)] for the images \(x.type)")
+    }
+    let rows = try reshape(x, to: Shape([x.shape[0], .size(h * w), .size(c)]))
+    let cells = try matmul(rows, try reshape(filter, to: Shape([.size(window.cells * cout), .size(c)])), transposeB: true)
+    let windows = try reshape(cells, to: Shape([x.shape[0], .size(h), .size(w), .size(window.cells * cout)]))
+    return try naming("conv2d_transpose", x) { try foldPatches(windows, window: window, imageSize: imageSize) }
 }
 
 /// 2-D max pooling of images `x` `[n, h, w, c]`: the largest value of each window
