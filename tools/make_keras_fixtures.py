@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Makes Tests/KilnTests/Fixtures/keras_parity.json from Keras itself.
+"""Makes Tests/KilnTests/Fixtures/keras_parity.json and keras_conv_parity.json from Keras itself.
 
 For each optimizer (SGD, SGD with momentum, Adam) and loss (mean squared error, binary
 crossentropy, sparse categorical crossentropy), a 3-8-k network starts from weights drawn
 here, trains with train_on_batch on fixed batches (no shuffling), and the fixture records
-the data, the initial weights, each step's loss and the final weights.
+the data, the initial weights, each step's loss and the final weights. The convolution
+fixtures do the same for small image and sequence networks (Conv2D with same and valid
+padding and strides, pooling, Conv1D, global pooling, Conv2DTranspose, padding and
+upsampling), each layer given by its Keras class name and arguments.
 
     python3 -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install keras jax
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tools/make_keras_fixtures.py
@@ -71,15 +74,102 @@ def case(optimizer, loss, seed):
     }
 
 
+# Small convolutional networks: (name, input shape, layers, optimizer, loss, outputs).
+CONV_NETWORKS = [
+    ("conv2d same stride 2, max pooling", [8, 8, 2], [
+        ("Conv2D", {"filters": 3, "kernel_size": [3, 3], "strides": [2, 2], "padding": "same", "activation": "relu"}),
+        ("MaxPooling2D", {"pool_size": [2, 2]}),
+        ("Flatten", {}),
+        ("Dense", {"units": 3, "activation": "softmax"}),
+    ], "sgd", "sparse_categorical_crossentropy"),
+    ("conv2d valid 3x2, max pooling cut, dilated conv2d, global average", [9, 9, 1], [
+        ("Conv2D", {"filters": 4, "kernel_size": [3, 2], "activation": "relu"}),
+        ("MaxPooling2D", {"pool_size": [2, 2]}),
+        ("Conv2D", {"filters": 3, "kernel_size": [2, 2], "dilation_rate": [1, 2], "activation": "tanh"}),
+        ("GlobalAveragePooling2D", {}),
+        ("Dense", {"units": 3, "activation": "softmax"}),
+    ], "adam", "sparse_categorical_crossentropy"),
+    ("conv1d causal, average pooling, conv1d same stride 2, global max", [12, 3], [
+        ("Conv1D", {"filters": 4, "kernel_size": 3, "padding": "causal", "activation": "relu"}),
+        ("AveragePooling1D", {"pool_size": 2}),
+        ("Conv1D", {"filters": 3, "kernel_size": 2, "strides": 2, "padding": "same"}),
+        ("GlobalMaxPooling1D", {}),
+        ("Dense", {"units": 2}),
+    ], "adam", "mean_squared_error"),
+    ("average pooling 3x3 stride 2 same, global max", [6, 6, 3], [
+        ("Conv2D", {"filters": 2, "kernel_size": [3, 3], "padding": "same", "activation": "tanh"}),
+        ("AveragePooling2D", {"pool_size": [3, 3], "strides": [2, 2], "padding": "same"}),
+        ("GlobalMaxPooling2D", {}),
+        ("Dense", {"units": 1, "activation": "sigmoid"}),
+    ], "sgd_momentum", "binary_crossentropy"),
+    ("zero padding, transposed conv same stride 2, upsampling", [4, 4, 1], [
+        ("ZeroPadding2D", {"padding": [[1, 0], [0, 1]]}),
+        ("Conv2DTranspose", {"filters": 2, "kernel_size": [3, 3], "strides": [2, 2], "padding": "same", "activation": "relu"}),
+        ("UpSampling2D", {"size": [1, 2]}),
+        ("Conv2D", {"filters": 2, "kernel_size": [2, 2], "strides": [2, 2]}),
+        ("Flatten", {}),
+        ("Dense", {"units": 3, "activation": "softmax"}),
+    ], "adam", "sparse_categorical_crossentropy"),
+]
+
+
+def conv_data(shape, loss, outputs, rng):
+    x = rng.normal(size=[SAMPLES] + shape).astype(np.float32)
+    score = x.reshape(SAMPLES, -1)
+    if loss == "mean_squared_error":
+        y = np.stack([score[:, 0] - score[:, 1], score[:, 2:].mean(axis=1)], axis=1).astype(np.float32)
+    elif loss == "binary_crossentropy":
+        y = (score.mean(axis=1) > 0).astype(np.float32)[:, None]
+    else:
+        y = np.argmax(score[:, :outputs], axis=1).astype(np.float32)
+    return x, y
+
+
+def f32(values):
+    """Float32 values with the 9 significant digits that give each back exactly."""
+    return [float(f"{v:.9g}") for v in np.asarray(values, dtype=np.float32).flatten()]
+
+
+def conv_case(name, shape, layers, optimizer, loss, seed):
+    rng = np.random.default_rng(seed)
+    outputs = layers[-1][1]["units"]
+    x, y = conv_data(shape, loss, outputs, rng)
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input(shape=tuple(shape))] + [getattr(keras.layers, kind)(**args) for kind, args in layers])
+    initial = [rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32) for w in model.get_weights()]
+    model.set_weights(initial)
+    model.compile(optimizer=OPTIMIZERS[optimizer](), loss=loss)
+    losses = []
+    for _ in range(EPOCHS):
+        for start in range(0, SAMPLES, BATCH):
+            result = model.train_on_batch(x[start:start + BATCH], y[start:start + BATCH])
+            losses.append(float(result if np.isscalar(result) else result[0]))
+    return {
+        "name": name, "layers": [{"type": kind, "args": args} for kind, args in layers],
+        "optimizer": optimizer, "loss": loss, "batch_size": BATCH, "epochs": EPOCHS,
+        "x": f32(x), "x_shape": list(x.shape),
+        "y": f32(y), "y_shape": list(y.shape),
+        "initial_weights": [{"shape": list(w.shape), "values": f32(w)} for w in initial],
+        "step_losses": f32(losses),
+        "final_weights": [{"shape": list(w.shape), "values": f32(w)} for w in model.get_weights()],
+    }
+
+
+def write(name, cases):
+    out = os.path.join(os.path.dirname(__file__), "..", "Tests", "KilnTests", "Fixtures", name)
+    with open(out, "w") as f:
+        json.dump({"keras_version": keras.__version__, "backend": keras.backend.backend(), "cases": cases}, f)
+    print(f"wrote {len(cases)} cases with Keras {keras.__version__} ({keras.backend.backend()}) to {os.path.normpath(out)}")
+
+
 def main():
     cases = []
     for k, optimizer in enumerate(OPTIMIZERS):
         for j, loss in enumerate(LOSSES):
             cases.append(case(optimizer, loss, seed=100 + 10 * k + j))
-    out = os.path.join(os.path.dirname(__file__), "..", "Tests", "KilnTests", "Fixtures", "keras_parity.json")
-    with open(out, "w") as f:
-        json.dump({"keras_version": keras.__version__, "backend": keras.backend.backend(), "cases": cases}, f)
-    print(f"wrote {len(cases)} cases with Keras {keras.__version__} ({keras.backend.backend()}) to {os.path.normpath(out)}")
+    write("keras_parity.json", cases)
+    write("keras_conv_parity.json", [conv_case(name, shape, layers, optimizer, loss, seed=300 + k)
+                                     for k, (name, shape, layers, optimizer, loss) in enumerate(CONV_NETWORKS)])
 
 
 if __name__ == "__main__":
