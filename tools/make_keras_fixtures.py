@@ -45,6 +45,17 @@ def data(loss, rng):
     return x, y
 
 
+def train(model, optimizer, loss, x, y):
+    """Compiles `model` and trains it with train_on_batch over fixed batches; each step's loss."""
+    model.compile(optimizer=OPTIMIZERS[optimizer](), loss=loss)
+    losses = []
+    for _ in range(EPOCHS):
+        for start in range(0, SAMPLES, BATCH):
+            result = model.train_on_batch(x[start:start + BATCH], y[start:start + BATCH])
+            losses.append(float(result if np.isscalar(result) else result[0]))
+    return losses
+
+
 def case(optimizer, loss, seed):
     rng = np.random.default_rng(seed)
     x, y = data(loss, rng)
@@ -57,12 +68,7 @@ def case(optimizer, loss, seed):
     ])
     initial = [rng.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in model.get_weights()]
     model.set_weights(initial)
-    model.compile(optimizer=OPTIMIZERS[optimizer](), loss=loss)
-    losses = []
-    for _ in range(EPOCHS):
-        for start in range(0, SAMPLES, BATCH):
-            result = model.train_on_batch(x[start:start + BATCH], y[start:start + BATCH])
-            losses.append(float(result if np.isscalar(result) else result[0]))
+    losses = train(model, optimizer, loss, x, y)
     return {
         "optimizer": optimizer, "loss": loss, "outputs": outputs, "activation": activation,
         "batch_size": BATCH, "epochs": EPOCHS,
@@ -138,12 +144,7 @@ def conv_case(name, shape, layers, optimizer, loss, seed):
     model = keras.Sequential([keras.Input(shape=tuple(shape))] + [getattr(keras.layers, kind)(**args) for kind, args in layers])
     initial = [rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32) for w in model.get_weights()]
     model.set_weights(initial)
-    model.compile(optimizer=OPTIMIZERS[optimizer](), loss=loss)
-    losses = []
-    for _ in range(EPOCHS):
-        for start in range(0, SAMPLES, BATCH):
-            result = model.train_on_batch(x[start:start + BATCH], y[start:start + BATCH])
-            losses.append(float(result if np.isscalar(result) else result[0]))
+    losses = train(model, optimizer, loss, x, y)
     return {
         "name": name, "layers": [{"type": kind, "args": args} for kind, args in layers],
         "optimizer": optimizer, "loss": loss, "batch_size": BATCH, "epochs": EPOCHS,

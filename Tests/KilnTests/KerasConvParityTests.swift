@@ -6,10 +6,7 @@ import Testing
 /// network given layer by layer (Keras' class name and arguments), its data, its initial
 /// weights, and Keras' per-step losses and final weights.
 struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
-    struct Weight: Decodable, Sendable {
-        let shape: [Int]
-        let values: [Float]
-    }
+    typealias Weight = KerasFixture.Weight
 
     struct LayerSpec: Decodable, Sendable {
         let type: String
@@ -53,17 +50,7 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { "\(name) (\(optimizer), \(loss))" }
 
-    static let all: [KerasConvCase] = {
-        struct File: Decodable { let cases: [KerasConvCase] }
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/keras_conv_parity.json")
-        do {
-            return try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).cases
-        } catch {
-            Issue.record("cannot read \(url.path): \(error)")
-            return []
-        }
-    }()
+    static let all = KerasFixture.cases("keras_conv_parity.json", as: KerasConvCase.self)
 
     /// The Kiln layer for a Keras class name and arguments.
     static func layer(_ spec: LayerSpec) throws -> Layer {
@@ -98,42 +85,13 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
 
 @Suite("Keras parity: convolutional networks, per-step losses and final weights match Keras 3 (JAX)")
 struct KerasConvParityTests {
-    /// Relative tolerance 1e-5, with an absolute floor of 1e-6 for values near zero.
-    static let rtol: Float = 1e-5, atol: Float = 1e-6
-
     @Test("train_on_batch over fixed batches", arguments: KerasConvCase.all, Backend.allCases)
     func matchesKeras(_ c: KerasConvCase, _ backend: Backend) throws {
         let model = Sequential([Input(shape: Array(c.x_shape.dropFirst()))] + (try c.layers.map(KerasConvCase.layer)))
-        try model.setWeights(c.initial_weights.map { try Tensor(shape: $0.shape, scalars: $0.values) })
-        let optimizer: Optimizer
-        switch c.optimizer {
-        case "sgd": optimizer = SGD(learningRate: 0.1)
-        case "sgd_momentum": optimizer = SGD(learningRate: 0.05, momentum: 0.9)
-        default: optimizer = Adam(learningRate: 0.01)
-        }
-        let loss: Loss
-        switch c.loss {
-        case "mean_squared_error": loss = .meanSquaredError
-        case "binary_crossentropy": loss = .binaryCrossentropy
-        default: loss = .sparseCategoricalCrossentropy
-        }
-        model.compile(optimizer: optimizer, loss: loss, backend: backend)
-        let x = try Tensor(shape: c.x_shape, scalars: c.x), y = try Tensor(shape: c.y_shape, scalars: c.y)
-        var losses: [Float] = []
-        for _ in 0..<c.epochs {
-            for start in stride(from: 0, to: c.x_shape[0], by: c.batch_size) {
-                let rows = start..<Swift.min(start + c.batch_size, c.x_shape[0])
-                losses.append(try #require(model.trainOnBatch(x.rows(rows), y.rows(rows))["loss"]))
-            }
-        }
-        let stepLosses = Tensor(losses).compared(to: Tensor(c.step_losses), rtol: Self.rtol, atol: Self.atol)
-        #expect(stepLosses.passes, "per-step losses against Keras': \(stepLosses)")
-        var worst: Float = 0
-        for (index, (ours, keras)) in zip(model.getWeights(), c.final_weights).enumerated() {
-            let expected = try Tensor(shape: keras.shape, scalars: keras.values)
-            expectClose(ours, expected, rtol: Self.rtol, atol: Self.atol, "weight \(index) against Keras'")
-            worst = Swift.max(worst, ours.compared(to: expected, rtol: Self.rtol, atol: Self.atol).maxRelativeError)
-        }
-        print("keras conv parity \(c.testDescription) on \(backend): worst relative error, losses \(stepLosses.maxRelativeError), weights \(worst)")
+        model.compile(optimizer: KerasFixture.optimizer(c.optimizer), loss: KerasFixture.loss(c.loss), backend: backend)
+        let worst = try KerasFixture.expectMatch(model, initial: c.initial_weights, x: try Tensor(shape: c.x_shape, scalars: c.x),
+                                                 y: try Tensor(shape: c.y_shape, scalars: c.y), batchSize: c.batch_size,
+                                                 epochs: c.epochs, stepLosses: c.step_losses, finalWeights: c.final_weights)
+        print("keras conv parity \(c.testDescription) on \(backend): worst relative error, losses \(worst.losses), weights \(worst.weights)")
     }
 }

@@ -8,59 +8,36 @@ import KilnGraph
 /// Shapes: input `[batch, height, width, channels]`, output `[batch, outHeight, outWidth,
 /// filters]` with `outHeight = ceil(height / stride)` for `same` padding and
 /// `(height - dilation·(kernel - 1) - 1) / stride + 1` for `valid`.
-public final class Conv2D: Layer {
-    /// The output channels.
-    public let filters: Int
+public final class Conv2D: Convolution {
     /// `[kh, kw]`.
     public let kernelSize: [Int]
     /// `[sh, sw]`.
     public let strides: [Int]
-    /// How windows meet the image's edges.
-    public let padding: Padding
     /// `[dh, dw]`: the spacing of a window's cells.
     public let dilationRate: [Int]
-    /// The function applied to the result.
-    public let activation: ActivationFunction
-    /// Whether there is a bias.
-    public let useBias: Bool
-    /// How the kernel starts.
-    public let kernelInitializer: Initializer
-    /// How the bias starts.
-    public let biasInitializer: Initializer
 
     /// A convolution with `filters` outputs and windows of `kernelSize` (one number for a
     /// square window, or `[kh, kw]`).
     public init(_ filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
                 dilationRate: [Int] = [1, 1], activation: ActivationFunction = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros, name: String? = nil) {
-        self.filters = filters
         self.kernelSize = WindowArguments.pair(kernelSize)
         self.strides = WindowArguments.pair(strides)
-        self.padding = padding
         self.dilationRate = WindowArguments.pair(dilationRate)
-        self.activation = activation
-        self.useBias = useBias
-        self.kernelInitializer = kernelInitializer
-        self.biasInitializer = biasInitializer
-        super.init(name: name)
+        super.init(filters: filters, padding: padding, activation: activation, useBias: useBias,
+                   kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
     }
 
     override public var config: [String: JSONValue] {
-        ["filters": .number(Double(filters)), "kernel_size": WindowArguments.json(kernelSize),
-         "strides": WindowArguments.json(strides), "padding": .string(padding.rawValue),
-         "data_format": .string("channels_last"), "dilation_rate": WindowArguments.json(dilationRate),
-         "activation": activation.config, "use_bias": .bool(useBias),
-         "kernel_initializer": kernelInitializer.config, "bias_initializer": biasInitializer.config]
+        config(kernelSize: kernelSize, strides: strides, dilationRate: dilationRate)
     }
 
     override public func build(inputShapes: [[Int]]) throws {
         let channels = try WindowArguments.image(inputShapes, rank: 2, Self.typeName)[2]
-        guard filters > 0 else { throw KilnError(.invalidArgument, "filters must be positive, got \(filters)") }
-        try WindowArguments.check(["kernel_size": kernelSize, "strides": strides, "dilation_rate": dilationRate])
         try WindowArguments.requireTwoDimensional(padding)
+        try addKernelAndBias(kernelSize + [channels, filters],
+                             window: ["kernel_size": kernelSize, "strides": strides, "dilation_rate": dilationRate])
         _ = try outputShape(inputShapes: inputShapes)
-        try addWeight("kernel", shape: kernelSize + [channels, filters], initializer: kernelInitializer)
-        if useBias { try addWeight("bias", shape: [filters], initializer: biasInitializer) }
     }
 
     override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
@@ -71,9 +48,8 @@ public final class Conv2D: Layer {
     }
 
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
-        var y = try conv2d(inputs[0], context.variable(variables[0]), stride: strides, padding: padding, dilation: dilationRate)
-        if useBias { y = try y + context.variable(variables[1]) }
-        return try activation.apply(y)
+        try finish(conv2d(inputs[0], context.variable(variables[0]), stride: strides, padding: padding, dilation: dilationRate),
+                   context: context)
     }
 }
 

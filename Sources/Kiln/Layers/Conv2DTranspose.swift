@@ -10,48 +10,27 @@ import KilnGraph
 /// Shapes: input `[batch, height, width, channels]`, output `[batch, outHeight, outWidth,
 /// filters]` with `outHeight = height · stride` for `same` padding and
 /// `(height - 1) · stride + dilation · (kernel - 1) + 1` for `valid`.
-public final class Conv2DTranspose: Layer {
-    /// The output channels.
-    public let filters: Int
+public final class Conv2DTranspose: Convolution {
     /// `[kh, kw]`.
     public let kernelSize: [Int]
     /// `[sh, sw]`.
     public let strides: [Int]
-    /// How the windows of the forward convolution meet the output's edges.
-    public let padding: Padding
     /// `[dh, dw]`.
     public let dilationRate: [Int]
-    /// The function applied to the result.
-    public let activation: ActivationFunction
-    /// Whether there is a bias.
-    public let useBias: Bool
-    /// How the kernel starts.
-    public let kernelInitializer: Initializer
-    /// How the bias starts.
-    public let biasInitializer: Initializer
 
     /// A transposed convolution with `filters` outputs and windows of `kernelSize`.
     public init(_ filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
                 dilationRate: [Int] = [1, 1], activation: ActivationFunction = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros, name: String? = nil) {
-        self.filters = filters
         self.kernelSize = WindowArguments.pair(kernelSize)
         self.strides = WindowArguments.pair(strides)
-        self.padding = padding
         self.dilationRate = WindowArguments.pair(dilationRate)
-        self.activation = activation
-        self.useBias = useBias
-        self.kernelInitializer = kernelInitializer
-        self.biasInitializer = biasInitializer
-        super.init(name: name)
+        super.init(filters: filters, padding: padding, activation: activation, useBias: useBias,
+                   kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
     }
 
     override public var config: [String: JSONValue] {
-        ["filters": .number(Double(filters)), "kernel_size": WindowArguments.json(kernelSize),
-         "strides": WindowArguments.json(strides), "padding": .string(padding.rawValue), "output_padding": .null,
-         "data_format": .string("channels_last"), "dilation_rate": WindowArguments.json(dilationRate),
-         "activation": activation.config, "use_bias": .bool(useBias),
-         "kernel_initializer": kernelInitializer.config, "bias_initializer": biasInitializer.config]
+        config(kernelSize: kernelSize, strides: strides, dilationRate: dilationRate).merging(["output_padding": .null]) { $1 }
     }
 
     /// The output's `[height, width]` for an input of `[h, w]`.
@@ -69,12 +48,10 @@ public final class Conv2DTranspose: Layer {
 
     override public func build(inputShapes: [[Int]]) throws {
         let channels = try WindowArguments.image(inputShapes, rank: 2, Self.typeName)[2]
-        guard filters > 0 else { throw KilnError(.invalidArgument, "filters must be positive, got \(filters)") }
-        try WindowArguments.check(["kernel_size": kernelSize, "strides": strides, "dilation_rate": dilationRate])
         try WindowArguments.requireTwoDimensional(padding)
+        try addKernelAndBias(kernelSize + [filters, channels],
+                             window: ["kernel_size": kernelSize, "strides": strides, "dilation_rate": dilationRate])
         _ = try outputShape(inputShapes: inputShapes)
-        try addWeight("kernel", shape: kernelSize + [filters, channels], initializer: kernelInitializer)
-        if useBias { try addWeight("bias", shape: [filters], initializer: biasInitializer) }
     }
 
     override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
@@ -87,10 +64,8 @@ public final class Conv2DTranspose: Layer {
     }
 
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
-        let shape = try outputShape(inputShapes: inputShapes(inputs))
-        let size = Array(shape.prefix(2))
-        var y = try conv2dTranspose(inputs[0], context.variable(variables[0]), window: window(size), imageSize: size)
-        if useBias { y = try y + context.variable(variables[1]) }
-        return try activation.apply(y)
+        let size = Array(try outputShape(inputShapes: inputShapes(inputs)).prefix(2))
+        return try finish(conv2dTranspose(inputs[0], context.variable(variables[0]), window: window(size), imageSize: size),
+                          context: context)
     }
 }

@@ -55,39 +55,3 @@ public class Pooling1D: Layer {
         return try reshape(pooled, to: Shape([x.shape[0]] + shape.map { .size($0) }))
     }
 }
-
-/// The mean over each sequence's steps, per channel, as Keras' `GlobalAveragePooling1D`.
-///
-/// Shapes: input `[batch, steps, channels]`, output `[batch, channels]` (or `[batch, 1,
-/// channels]` with `keepDims`).
-public final class GlobalAveragePooling1D: GlobalPooling1D {}
-
-/// The largest value over each sequence's steps, per channel, as Keras' `GlobalMaxPooling1D`.
-///
-/// Shapes: as ``GlobalAveragePooling1D``.
-public final class GlobalMaxPooling1D: GlobalPooling1D {}
-
-/// A global 1-D pooling layer: ``GlobalAveragePooling1D`` or ``GlobalMaxPooling1D``.
-public class GlobalPooling1D: Layer {
-    /// Whether the output keeps the pooled axis, with length 1.
-    public let keepDims: Bool
-
-    /// A global pooling layer.
-    public init(keepDims: Bool = false, name: String? = nil) {
-        self.keepDims = keepDims
-        super.init(name: name)
-    }
-
-    override public var config: [String: JSONValue] { ["keepdims": .bool(keepDims), "data_format": .string("channels_last")] }
-
-    override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
-        let sequence = try WindowArguments.image(inputShapes, rank: 1, Self.typeName)
-        return keepDims ? [1, sequence[1]] : [sequence[1]]
-    }
-
-    override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
-        _ = try outputShape(inputShapes: inputShapes(inputs))
-        if self is GlobalMaxPooling1D { return try max(inputs[0], axes: [1], keepDims: keepDims) }
-        return try mean(inputs[0], axes: [1], keepDims: keepDims)
-    }
-}
