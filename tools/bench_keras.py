@@ -10,40 +10,48 @@ together mean anything:
 
 Workloads (as in tools/kiln/BenchTrain.swift): "tabular", 2-16-8-1 with relu and a sigmoid
 output, binary crossentropy, 200,000 samples, batch 32; "mlp784", 784-256-128-10 with relu
-and softmax, sparse categorical crossentropy, 30,000 samples, batch 128; both Adam. Inputs are
-uniform in [-1, 1) and labels come from a random linear rule. Printed: Keras `fit` samples/s
-(median of the epochs after the first), Keras single-sample latency (`predict` and a direct
-call), and the samples/s of a `jax.jit` training step written by hand, with plain SGD and with
-Adam (the update Kiln and Keras run), over the same batches.
+and softmax, sparse categorical crossentropy, 30,000 samples, batch 128; "convnet", the
+classic Keras convnet of Examples/FashionMNIST on 28x28x1 images in [0, 1), 12,800 samples,
+batch 128; all Adam. Inputs are uniform and labels come from a random linear rule. Printed:
+Keras `fit` samples/s (median of the epochs after the first), Keras single-sample latency
+(`predict` and a direct call), and for the dense workloads the samples/s of a `jax.jit`
+training step written by hand, with plain SGD and with Adam (the update Kiln and Keras run),
+over the same batches. `--workload NAME` runs one; the backend is KERAS_BACKEND's
+(`tensorflow` needs `pip install tensorflow`).
 """
 import os
 import statistics
+import sys
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-WORKLOADS = [("tabular", [2, 16, 8, 1], 200_000, 32), ("mlp784", [784, 256, 128, 10], 30_000, 128)]
+WORKLOADS = [("tabular", [2, 16, 8, 1], 200_000, 32), ("mlp784", [784, 256, 128, 10], 30_000, 128),
+             ("convnet", [784, 10], 12_800, 128)]
 EPOCHS = 4
 
 
-def data(sizes, samples):
+def data(sizes, samples, image=False):
     rng = np.random.default_rng(7)
-    x = rng.uniform(-1, 1, (samples, sizes[0])).astype(np.float32)
+    x = rng.uniform(0 if image else -1, 1, (samples, sizes[0])).astype(np.float32)
     classes = max(sizes[-1], 2)
     rule = rng.normal(size=(sizes[0], classes)).astype(np.float32)
     best = np.argmax(x @ rule, axis=1)
     y = (best == 0).astype(np.float32).reshape(-1, 1) if sizes[-1] == 1 else best.astype(np.int32)
-    return x, y
+    return (x.reshape(samples, 28, 28, 1) if image else x), y
 
 
-def keras_model(sizes):
-    layers = [keras.Input((sizes[0],))]
-    layers += [keras.layers.Dense(s, activation="relu") for s in sizes[1:-1]]
+def keras_model(sizes, image=False):
+    if image:
+        layers = [keras.Input((28, 28, 1)), keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+                  keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                  keras.layers.Dropout(0.5)]
+    else:
+        layers = [keras.Input((sizes[0],))]
+        layers += [keras.layers.Dense(s, activation="relu") for s in sizes[1:-1]]
     layers.append(keras.layers.Dense(sizes[-1], activation="sigmoid" if sizes[-1] == 1 else "softmax"))
     model = keras.Sequential(layers)
     loss = "binary_crossentropy" if sizes[-1] == 1 else "sparse_categorical_crossentropy"
@@ -62,9 +70,9 @@ class EpochTimes(keras.callbacks.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-def keras_figures(sizes, samples, batch):
-    x, y = data(sizes, samples)
-    model = keras_model(sizes)
+def keras_figures(sizes, samples, batch, image=False):
+    x, y = data(sizes, samples, image)
+    model = keras_model(sizes, image)
     timer = EpochTimes()
     model.fit(x, y, batch_size=batch, epochs=EPOCHS, verbose=0, callbacks=[timer])
     rate = samples / statistics.median(timer.times[1:])
@@ -87,6 +95,9 @@ def keras_figures(sizes, samples, batch):
 
 
 def jax_step_rate(sizes, samples, batch, adam):
+    import jax
+    import jax.numpy as jnp
+
     x, y = data(sizes, samples)
     key = jax.random.PRNGKey(0)
     params = []
@@ -137,10 +148,17 @@ def jax_step_rate(sizes, samples, batch, adam):
 
 
 def main():
-    print(f"keras {keras.__version__}, jax {jax.__version__}, backend {keras.backend.backend()}, devices {jax.devices()}")
+    print(f"keras {keras.__version__}, backend {keras.backend.backend()}")
     print("workload   keras fit samples/s   keras predict 1   keras call 1   jax jit SGD samples/s   jax jit Adam samples/s")
+    chosen = sys.argv[sys.argv.index("--workload") + 1] if "--workload" in sys.argv else None
     for name, sizes, samples, batch in WORKLOADS:
-        rate, predict, call = keras_figures(sizes, samples, batch)
+        if chosen and name != chosen:
+            continue
+        image = name == "convnet"
+        rate, predict, call = keras_figures(sizes, samples, batch, image)
+        if image:
+            print(f"{name:10} {rate / 1e3:18.2f}k {predict * 1e6:14.0f} µs {call * 1e6:11.0f} µs {'—':>21} {'—':>23}")
+            continue
         sgd = jax_step_rate(sizes, samples, batch, adam=False)
         adam = jax_step_rate(sizes, samples, batch, adam=True)
         print(f"{name:10} {rate / 1e3:18.1f}k {predict * 1e6:14.0f} µs {call * 1e6:11.0f} µs "
