@@ -143,6 +143,8 @@ void kiln_vec_bool_to_f32(int64_t m, const uint8_t *a, int64_t sa, float *y);
 void kiln_vec_f32_to_bool(int64_t m, const float *a, int64_t sa, uint8_t *y);
 /* y[j] += a[j]: one row's contribution to a sum over leading axes. */
 void kiln_vec_sum_rows(int64_t m, const float *a, int64_t sa, float *y);
+/* y[j] = value for `count` elements: a reduction's starting values. */
+void kiln_fill_f32(int64_t count, float value, float *y);
 /* y[j] = kiln_random_uniform(*seed, start + j). */
 void kiln_vec_random_uniform(int64_t m, const int32_t *seed, int64_t start, float *y);
 /* y[j] = a[j] when a[j] is NaN or larger (smaller) than y[j]: one row's part of a max (min). */

@@ -211,6 +211,11 @@ KILN_CLONES void kiln_vec_sum_rows(int64_t m, const float *a, int64_t sa, float 
     }
 }
 
+/* y[j] = value for `count` elements: the start of a sum, max or min over many outputs. */
+KILN_CLONES void kiln_fill_f32(int64_t count, float value, float *y) {
+    KILN_SIMD for (int64_t j = 0; j < count; j++) y[j] = value;
+}
+
 /* y[j] = random_uniform(seed, start + j): the counter-based generator of kiln_prelude.h
    (the same numbers as Reference.uniform), eight or sixteen lanes at a time. */
 KILN_CLONES void kiln_vec_random_uniform(int64_t m, const int32_t *seed, int64_t start, float *y) {

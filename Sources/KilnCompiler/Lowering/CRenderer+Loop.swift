@@ -46,7 +46,14 @@ extension CRenderer {
             case .min: initial = type.dtype == .float32 ? "(1.0f/0.0f)" : "2147483647"
             case .sum, .mean: initial = "0"
             }
-            out += "    for (int64_t o = 0; o < \(CSyntax.product(type.shape.dims)); o++) \(schedule.pointer(reduction))[o] = \(initial);\n"
+            let count = CSyntax.product(type.shape.dims), pointer = schedule.pointer(reduction)
+            // Many elements (a reduction per pixel over a batch) are set by an optimised call:
+            // TinyCC's own loop takes a few nanoseconds an element.
+            if type.dtype == .float32 && (type.shape.hasBatch || (type.shape.staticProduct ?? 0) >= Self.blockLength) {
+                out += "    kiln_fill_f32(\(count), \(initial == "0" ? "0.0f" : initial), \(pointer));\n"
+            } else {
+                out += "    for (int64_t o = 0; o < \(count); o++) \(pointer)[o] = \(initial);\n"
+            }
         }
         return out
     }
