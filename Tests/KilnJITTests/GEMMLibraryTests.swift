@@ -77,6 +77,26 @@ struct GEMMLibraryTests {
         #expect(kiln_peak_read_gbps(1, 1, 0.001) > 0, "a buffer smaller than one row is read as one row")
     }
 
+    @Test("a convolution's kernel gradient is one GEMM over every image's window rows")
+    func kernelGradientIsOneProduct() throws {
+        let graph = Graph()
+        var generator = SeededGenerator(seed: 31)
+        let x = try graph.placeholder("x", shape: [.batch, 5, 5, 2])
+        let w = try graph.variable("w", initialValue: try Tensor.randomUniform(shape: [3, 3, 2, 4], lower: -0.5, upper: 0.5,
+                                                                                 using: &generator))
+        let loss = try sum(square(conv2d(x, w, padding: .same)))
+        let outputs = ["dw": try graph.gradients(of: loss, wrt: [w])[0]]
+        let jit = try JITProgram(graph: graph, outputs: outputs)
+        let source = jit.lowered.unit.source
+        #expect(source.contains("kiln_gemm(1, 0, 18, 4, 25*n, "), "\(source)")
+        let reference = try InterpreterProgram(graph: graph, outputs: outputs)
+        for batch in [0, 1, 7] {
+            let feeds = ["x": try Tensor.randomUniform(shape: [batch, 5, 5, 2], lower: -1, upper: 1, using: &generator)]
+            expectClose(try #require(try jit.run(feeds: feeds)["dw"]), try #require(try reference.run(feeds: feeds)["dw"]),
+                        rtol: 1e-5, atol: 1e-5, "dw at batch \(batch)")
+        }
+    }
+
     @Test("large products in a compiled program agree with the interpreter, forward and backward")
     func largeProductsThroughTheChosenLibrary() throws {
         let graph = Graph()

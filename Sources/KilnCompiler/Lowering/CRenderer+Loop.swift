@@ -8,12 +8,13 @@ extension CRenderer {
     /// - Throws: ``KilnError`` if the kernel holds an op no loop computes (a fusion bug).
     func renderLoopKernel(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> KernelCode {
         if let stray = plan.strays.first { throw unhandled(stray, "cannot be computed in a loop kernel") }
-        var gemms = plan.matmuls.map(renderMatmul).joined()
+        var gemms = renderSummedProducts(plan) ?? plan.matmuls.map(renderMatmul).joined()
         if profile && !gemms.isEmpty {
             let slot = schedule.memory.kernels.count + 2 + k
             gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(Self.profileSymbol)[\(slot)] += kiln_clock_ns() - g;\n"
         }
         if let update = renderAdamUpdate(kernel, plan) { return KernelCode(body: gemms + update) }
+        if isSummedProducts(plan) { return KernelCode(body: gemms) }
         // Rows of up to half a block go several to a call; longer ones, and flat loops, one block a call.
         if let rows = try renderRowBlockLoop(k, kernel, plan) { return KernelCode(ahead: rows.ahead, body: gemms + rows.body) }
         if let blocks = try renderBlockLoop(k, kernel, plan) { return KernelCode(ahead: blocks.ahead, body: gemms + blocks.body) }
@@ -22,6 +23,30 @@ extension CRenderer {
         return KernelCode(body: try gemms + initialiseReductions(plan) + openLoops(plan)
             + loopBody(kernel, plan, indent: indent) + accumulateReductions(plan, indent: indent)
             + closeLoops(loops, reductions: plan.reductions, shape: plan.shape))
+    }
+
+    /// Whether the kernel is a stack of products `aᵀ b` (`[s, m, k]` and `[s, m, n]`) and
+    /// their sum over the stack, which ``FuseMatmulEpilogue`` put together.
+    private func isSummedProducts(_ plan: LoopPlan) -> Bool {
+        guard plan.matmuls.count == 1, plan.elementwise.isEmpty, plan.reductions.count == 1,
+              nodes[plan.reductions[0].index].inputs == [plan.matmuls[0]] else { return false }
+        var byID: [Int?] = Array(repeating: nil, count: nodes.count)
+        byID[plan.reductions[0].index] = 0
+        return FuseMatmulEpilogue.sumsOverBatch([plan.reductions[0]], nodes[plan.matmuls[0].index], schedule.function, groups: byID)
+    }
+
+    /// The sum over the stack of `aᵀ b` as one GEMM: `a` and `b` viewed as `[s·m, k]` and
+    /// `[s·m, n]`, whose rows follow one another in memory, give `[k, n]` straight into the
+    /// sum's output; `nil` for other kernels.
+    private func renderSummedProducts(_ plan: LoopPlan) -> String? {
+        guard isSummedProducts(plan) else { return nil }
+        let product = nodes[plan.matmuls[0].index]
+        let a = nodes[product.inputs[0].index].type.shape, b = nodes[product.inputs[1].index].type.shape
+        let rows = CSyntax.product([a[0], a[1]])
+        let pa = schedule.pointer(schedule.function.aliasRoot(product.inputs[0]))
+        let pb = schedule.pointer(schedule.function.aliasRoot(product.inputs[1]))
+        return "    kiln_gemm(1, 0, \(CSyntax.dim(a[2])), \(CSyntax.dim(b[2])), \(rows), \(pa), \(pb), "
+            + "\(schedule.pointer(plan.reductions[0])));\n"
     }
 
     /// The offset a value of shape `read` is read at in the loop: the flat index, the single
