@@ -77,23 +77,24 @@ extension CRenderer {
             if case .reduce(_, let axes, _) = nodes[id.index].op { return !axes.contains(0) }
             return false
         }) else { return nil }
-        let count = shape.hasBatch ? nil : shape.staticProduct
-        if let count, count < Self.minimumParallelLength { return nil }
         let (name, prologue, arguments) = partFunction(k, kernel, what: "rows of the first axis")
+        guard let run = partsCall(name, total: CSyntax.dim(shape[0]), grain: 1, shape: shape) else { return nil }
         let (open, indent) = openBlockLoops(plan, first: ("begin", "end"))
         var part = prologue + declarations + open
         for line in body.split(separator: "\n") { part += indent + line + "\n" }
         part += closeLoops(rank, reductions: [], shape: shape) + "}\n"
-        let outer = CSyntax.dim(shape[0])
-        let call = "kiln_parallel_for_grain(\(outer), n, 1, \(name), args)"
-        var out = initialiseReductions(plan) + arguments
-        if count != nil {
-            out += "    \(call);\n"
-        } else {
-            out += "    if (\(CSyntax.product(shape.dims)) >= \(Self.minimumParallelLength)) \(call);\n"
-            out += "    else \(name)(0, \(outer), n, args);\n"
-        }
-        return KernelCode(ahead: part, body: out + closeLoops(0, reductions: plan.reductions, shape: shape))
+        return KernelCode(ahead: part, body: initialiseReductions(plan) + arguments + run
+                          + closeLoops(0, reductions: plan.reductions, shape: shape))
+    }
+
+    /// The call that runs part function `name` over `total` in parts of whole `grain`s when
+    /// the loop over `shape` has at least ``minimumParallelLength`` elements (tested at run
+    /// time when the batch size counts), or `nil` when it has fewer whatever the batch.
+    func partsCall(_ name: String, total: String, grain: Int, shape: Shape) -> String? {
+        let call = "kiln_parallel_for_grain(\(total), n, \(grain), \(name), args)"
+        guard shape.hasBatch else { return (shape.staticProduct ?? 0) >= Self.minimumParallelLength ? "    \(call);\n" : nil }
+        return "    if (\(CSyntax.product(shape.dims)) >= \(Self.minimumParallelLength)) \(call);\n"
+            + "    else \(name)(0, \(total), n, args);\n"
     }
 
     /// The part function `k<k>_part` of a kernel run in parts: its name, its opening (the

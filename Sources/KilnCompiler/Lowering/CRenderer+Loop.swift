@@ -8,13 +8,14 @@ extension CRenderer {
     /// - Throws: ``KilnError`` if the kernel holds an op no loop computes (a fusion bug).
     func renderLoopKernel(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> KernelCode {
         if let stray = plan.strays.first { throw unhandled(stray, "cannot be computed in a loop kernel") }
-        var gemms = renderSummedProducts(plan) ?? plan.matmuls.map(renderMatmul).joined()
+        let summed = renderSummedProducts(plan)
+        var gemms = summed ?? plan.matmuls.map(renderMatmul).joined()
         if profile && !gemms.isEmpty {
             let slot = schedule.memory.kernels.count + 2 + k
             gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(Self.profileSymbol)[\(slot)] += kiln_clock_ns() - g;\n"
         }
+        if summed != nil { return KernelCode(body: gemms) }
         if let update = renderAdamUpdate(kernel, plan) { return KernelCode(body: gemms + update) }
-        if isSummedProducts(plan) { return KernelCode(body: gemms) }
         // Rows of up to half a block go several to a call; longer ones, and flat loops, one block a call.
         if let rows = try renderRowBlockLoop(k, kernel, plan) { return KernelCode(ahead: rows.ahead, body: gemms + rows.body) }
         if let blocks = try renderBlockLoop(k, kernel, plan) { return KernelCode(ahead: blocks.ahead, body: gemms + blocks.body) }
@@ -25,21 +26,15 @@ extension CRenderer {
             + closeLoops(loops, reductions: plan.reductions, shape: plan.shape))
     }
 
-    /// Whether the kernel is a stack of products `aᵀ b` (`[s, m, k]` and `[s, m, n]`) and
-    /// their sum over the stack, which ``FuseMatmulEpilogue`` put together.
-    private func isSummedProducts(_ plan: LoopPlan) -> Bool {
-        guard plan.matmuls.count == 1, plan.elementwise.isEmpty, plan.reductions.count == 1,
-              nodes[plan.reductions[0].index].inputs == [plan.matmuls[0]] else { return false }
-        var byID: [Int?] = Array(repeating: nil, count: nodes.count)
-        byID[plan.reductions[0].index] = 0
-        return FuseMatmulEpilogue.sumsOverBatch([plan.reductions[0]], nodes[plan.matmuls[0].index], schedule.function, groups: byID)
-    }
-
-    /// The sum over the stack of `aᵀ b` as one GEMM: `a` and `b` viewed as `[s·m, k]` and
-    /// `[s·m, n]`, whose rows follow one another in memory, give `[k, n]` straight into the
-    /// sum's output; `nil` for other kernels.
+    /// The kernel that sums a stack of products `aᵀ b` (`[s, m, k]` and `[s, m, n]`) over the
+    /// stack, which ``FuseMatmulEpilogue`` put together, as one GEMM: `a` and `b` viewed as
+    /// `[s·m, k]` and `[s·m, n]`, whose rows follow one another in memory, give `[k, n]`
+    /// straight into the sum's output; `nil` for other kernels.
     private func renderSummedProducts(_ plan: LoopPlan) -> String? {
-        guard isSummedProducts(plan) else { return nil }
+        guard plan.matmuls.count == 1, plan.elementwise.isEmpty, plan.reductions.count == 1,
+              nodes[plan.reductions[0].index].inputs == plan.matmuls,
+              FuseMatmulEpilogue.sumsStack(nodes[plan.reductions[0].index], of: nodes[plan.matmuls[0].index], in: nodes)
+        else { return nil }
         let product = nodes[plan.matmuls[0].index]
         let a = nodes[product.inputs[0].index].type.shape, b = nodes[product.inputs[1].index].type.shape
         let rows = CSyntax.product([a[0], a[1]])

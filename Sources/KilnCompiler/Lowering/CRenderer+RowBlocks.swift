@@ -19,7 +19,7 @@ extension CRenderer {
         guard !plan.flat, rank >= 2, let length = shape[rank - 1].staticSize, length > 1, length <= Self.blockLength / 2,
               leading.hasBatch || (leading.staticProduct ?? 0) * length >= Self.minimumBlockLength * 4,
               plan.elementwise.allSatisfy({ blockable($0, shape: shape) && !isRandom($0) }),
-              plan.reductions.allSatisfy({ summedAlongRows($0) || summedOverRows($0) })
+              plan.reductions.allSatisfy({ rowSum($0) != nil })
         else { return nil }
         let outputs = Set(kernel.outputs)
         guard !plan.elementwise.contains(where: { isPassThrough($0) && outputs.contains($0) }) else { return nil }
@@ -52,7 +52,7 @@ extension CRenderer {
         for reduction in plan.reductions {
             guard let x = operands.operand(nodes[reduction.index].inputs[0]) else { return nil }
             body += operands.takeExpansions()
-            if summedOverRows(reduction) {
+            if rowSum(reduction) == .overRows {
                 body += "        kiln_vec_sum_columns(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)));\n"
             } else {
                 body += "        kiln_vec_sum_groups(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + r);\n"
@@ -60,24 +60,15 @@ extension CRenderer {
         }
         let close = closeLoops(0, reductions: plan.reductions, shape: shape)
         // Rows computed alone (no sum over them) split between the cores when there are many.
-        let elements = leading.hasBatch ? nil : (leading.staticProduct ?? 0) * length
-        if !plan.reductions.contains(where: summedOverRows), !canFault(kernel),
-           elements.map({ $0 >= Self.minimumParallelLength }) ?? true {
-            let (name, prologue, arguments) = partFunction(k, kernel, what: "rows")
+        let (name, prologue, arguments) = partFunction(k, kernel, what: "rows")
+        if !plan.reductions.contains(where: { rowSum($0) == .overRows }), !canFault(kernel),
+           let run = partsCall(name, total: rows, grain: group, shape: shape) {
             var part = prologue + operands.declarations + operands.tiles
             part += "    for (int64_t r = begin; r < end; r += \(group)) {\n"
             part += "        int64_t g = end - r < \(group) ? end - r : \(group);\n"
             part += "        int64_t m = g * \(length);\n"
             part += body + "    }\n}\n"
-            var out = initialiseReductions(plan) + arguments
-            let call = "kiln_parallel_for_grain(\(rows), n, \(group), \(name), args)"
-            if elements != nil {
-                out += "    \(call);\n"
-            } else {
-                out += "    if (\(rows) * \(length) >= \(Self.minimumParallelLength)) \(call);\n"
-                out += "    else \(name)(0, \(rows), n, args);\n"
-            }
-            return KernelCode(ahead: part, body: out + close)
+            return KernelCode(ahead: part, body: initialiseReductions(plan) + arguments + run + close)
         }
         var out = operands.declarations + operands.tiles + initialiseReductions(plan)
         out += "    for (int64_t r = 0; r < \(rows); r += \(group)) {\n"
@@ -92,22 +83,21 @@ extension CRenderer {
         return false
     }
 
-    /// A `float32` sum or mean over every axis but the innermost: over all the rows.
-    private func summedOverRows(_ id: NodeID) -> Bool {
-        guard case .reduce(let op, let axes, _) = nodes[id.index].op, nodes[id.index].type.dtype == .float32 else { return false }
+    /// How a reduction adds up rows: along each row (the innermost axis) or over all the rows
+    /// (every axis but the innermost).
+    private enum RowSum { case alongRows, overRows }
+
+    /// The kind of a `float32` sum or mean a row-blocked loop accumulates, or `nil` for any
+    /// other reduction.
+    private func rowSum(_ id: NodeID) -> RowSum? {
+        guard case .reduce(let op, let axes, _) = nodes[id.index].op, nodes[id.index].type.dtype == .float32 else { return nil }
         let rank = nodes[nodes[id.index].inputs[0].index].type.shape.rank
         switch op {
-        case .sum, .mean: return rank >= 2 && axes == Array(0..<(rank - 1))
-        case .max, .min: return false
-        }
-    }
-
-    /// A `float32` sum or mean along the rows (the innermost axis) only.
-    private func summedAlongRows(_ id: NodeID) -> Bool {
-        guard case .reduce(let op, let axes, _) = nodes[id.index].op, nodes[id.index].type.dtype == .float32 else { return false }
-        switch op {
-        case .sum, .mean: return axes == [nodes[nodes[id.index].inputs[0].index].type.shape.rank - 1]
-        case .max, .min: return false
+        case .sum, .mean:
+            if axes == [rank - 1] { return .alongRows }
+            return rank >= 2 && axes == Array(0..<(rank - 1)) ? .overRows : nil
+        case .max, .min:
+            return nil
         }
     }
 

@@ -18,7 +18,8 @@ public enum FuseMatmulEpilogue {
             guard case .matmul = node.op, !results.contains(NodeID(index)),
                   let group = readers.first.flatMap({ result.groups[$0.index] }),
                   readers.allSatisfy({ result.groups[$0.index] == group && reads(function.nodes[$0.index], node) })
-                    || sumsOverBatch(readers, node, function, groups: result.groups),
+                    || (readers.count == 1 && sumsStack(function.nodes[readers[0].index], of: node, in: function.nodes)
+                        && result.groups.filter({ $0 == group }).count == 1),
                   !node.inputs.contains(where: { state.depends($0, on: group) })
             else { continue }
             result.groups[index] = group
@@ -27,16 +28,15 @@ public enum FuseMatmulEpilogue {
         return result
     }
 
-    /// Whether the matmul's one reader, alone in its group, sums it over the leading axis
-    /// of a stack of products `aᵀ b` (the kernel gradient of a convolution, one product per
-    /// image): the kernel then runs as one GEMM over every image's rows
-    /// (`CRenderer.renderSummedProducts`).
-    static func sumsOverBatch(_ readers: [NodeID], _ matmul: NodeDef, _ function: Function, groups: [Int?]) -> Bool {
-        guard readers.count == 1, case .matmul(true, false) = matmul.op, matmul.type.shape.rank == 3,
-              case .reduce(.sum, [0], _) = function.nodes[readers[0].index].op,
-              let group = groups[readers[0].index], groups.filter({ $0 == group }).count == 1 else { return false }
-        let a = function.nodes[matmul.inputs[0].index].type.shape, b = function.nodes[matmul.inputs[1].index].type.shape
-        return a.rank == 3 && b.rank == 3 && a[0] == b[0] && matmul.type.dtype == .float32
+    /// Whether `reader` sums `matmul`, a stack of products `aᵀ b` (`[s, m, k]` and `[s, m, n]`;
+    /// the kernel gradient of a convolution, one product per image), over the stack. Alone in
+    /// its group, such a sum joins the matmul and the kernel runs as one GEMM over every
+    /// product's rows (`CRenderer.renderSummedProducts`).
+    static func sumsStack(_ reader: NodeDef, of matmul: NodeDef, in nodes: [NodeDef]) -> Bool {
+        guard case .matmul(true, false) = matmul.op, matmul.type.shape.rank == 3, matmul.type.dtype == .float32,
+              case .reduce(.sum, [0], _) = reader.op else { return false }
+        let a = nodes[matmul.inputs[0].index].type.shape, b = nodes[matmul.inputs[1].index].type.shape
+        return a.rank == 3 && b.rank == 3 && a[0] == b[0]
     }
 
     /// Whether `reader` reads `matmul` only at its own position (same shape, not broadcast).

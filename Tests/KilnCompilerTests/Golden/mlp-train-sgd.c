@@ -32,7 +32,7 @@ static void k0_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
 static void k0_matmul_add_relu_greater(int64_t n, const float *p0, const float *p1, const float *p2, float *p5, uint8_t *p40, float *p3) {
     kiln_gemm(0, 0, n, 16, 2, p0, p1, p3);
     void *const args[] = {(void *)p0, (void *)p1, (void *)p2, (void *)p5, (void *)p40, (void *)p3};
-    if (n * 16 >= 65536) kiln_parallel_for_grain(n, n, 16, k0_part, args);
+    if (16*n >= 65536) kiln_parallel_for_grain(n, n, 16, k0_part, args);
     else k0_part(0, n, n, args);
 }
 
@@ -67,7 +67,7 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
 static void k1_matmul_add_relu_greater(int64_t n, const float *p5, const float *p6, const float *p7, float *p10, uint8_t *p34, float *p8) {
     kiln_gemm(0, 0, n, 8, 16, p5, p6, p8);
     void *const args[] = {(void *)p5, (void *)p6, (void *)p7, (void *)p10, (void *)p34, (void *)p8};
-    if (n * 8 >= 65536) kiln_parallel_for_grain(n, n, 32, k1_part, args);
+    if (8*n >= 65536) kiln_parallel_for_grain(n, n, 32, k1_part, args);
     else k1_part(0, n, n, args);
 }
 
