@@ -72,9 +72,37 @@ static double now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* The threads a measurement runs on: every core when `threads` < 1, at most 256. */
+static int thread_count(int threads) {
+    if (threads < 1) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (int)cores : 1;
+    }
+    return threads > 256 ? 256 : threads;
+}
+
+/* Runs `body` on `count` jobs at once, each `size` bytes and starting with the `double` seconds
+   `body` records; jobs[0] runs on the calling thread, and a job whose thread cannot start is
+   skipped (its `ran` stays 0). Returns the slowest job's seconds. */
+static double run_jobs(int count, void *(*body)(void *), void *jobs, size_t size, int *ran) {
+    pthread_t ids[256];
+    for (int t = 1; t < count; t++) ran[t] = pthread_create(&ids[t], NULL, body, (char *)jobs + size * t) == 0;
+    body(jobs);
+    ran[0] = 1;
+    double slowest = *(double *)jobs;
+    for (int t = 1; t < count; t++) {
+        if (!ran[t]) continue;
+        pthread_join(ids[t], NULL);
+        double seconds = *(double *)((char *)jobs + size * t);
+        if (seconds > slowest) slowest = seconds;
+    }
+    return slowest;
+}
+
 typedef struct {
+    double seconds;
     int64_t rounds;
-    double flops, seconds;
+    double flops;
     float sink;
 } peak_job;
 
@@ -87,11 +115,7 @@ static void *peak_thread(void *data) {
 }
 
 double kiln_peak_gflops(int threads, double seconds) {
-    if (threads < 1) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cores > 0 ? (int)cores : 1;
-    }
-    if (threads > 256) threads = 256;
+    threads = thread_count(threads);
     /* Calibrate the rounds to last about `seconds` on one thread. */
     float sink = 0.0f;
     int64_t rounds = 1 << 16;
@@ -100,19 +124,11 @@ double kiln_peak_gflops(int threads, double seconds) {
     double took = now() - start;
     if (took > 0) rounds = (int64_t)((double)rounds * seconds / took) + 1;
     peak_job jobs[256];
-    pthread_t ids[256];
-    int started = 0;
-    for (int t = 0; t < threads; t++) {
-        jobs[t] = (peak_job){rounds, 0, 0, 0};
-        if (t > 0 && pthread_create(&ids[t], NULL, peak_thread, &jobs[t]) == 0) started = t;
-    }
-    peak_thread(&jobs[0]);
-    double flops = jobs[0].flops, slowest = jobs[0].seconds;
-    for (int t = 1; t <= started; t++) {
-        pthread_join(ids[t], NULL);
-        flops += jobs[t].flops;
-        if (jobs[t].seconds > slowest) slowest = jobs[t].seconds;
-    }
+    int ran[256];
+    for (int t = 0; t < threads; t++) jobs[t] = (peak_job){0, rounds, 0, 0};
+    double slowest = run_jobs(threads, peak_thread, jobs, sizeof jobs[0], ran);
+    double flops = 0;
+    for (int t = 0; t < threads; t++) flops += ran[t] ? jobs[t].flops : 0;
     return slowest > 0 ? flops / slowest / 1e9 : 0;
 }
 
@@ -146,9 +162,9 @@ static float read_passes(const float *data, int64_t count, int64_t passes) {
 }
 
 typedef struct {
+    double seconds;
     const float *data;
     int64_t count, passes;
-    double seconds;
     float sink;
 } read_job;
 
@@ -162,11 +178,7 @@ static void *read_thread(void *data) {
 }
 
 double kiln_peak_read_gbps(int threads, int64_t bytes, double seconds) {
-    if (threads < 1) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cores > 0 ? (int)cores : 1;
-    }
-    if (threads > 256) threads = 256;
+    threads = thread_count(threads);
     /* Each thread reads its share, rounded up to whole 512-byte rows. */
     int64_t count = (bytes / threads + 511) / 512 * 128;
     if (count < 128) count = 128;
@@ -180,19 +192,12 @@ double kiln_peak_read_gbps(int threads, int64_t bytes, double seconds) {
     double took = now() - start;
     if (took > 0) passes = (int64_t)((double)passes * seconds / took) + 1;
     read_job jobs[256];
-    pthread_t ids[256];
-    int started = 0;
-    for (int t = 0; t < threads; t++) {
-        jobs[t] = (read_job){data + count * t, count, passes, 0, sink};
-        if (t > 0 && pthread_create(&ids[t], NULL, read_thread, &jobs[t]) == 0) started = t;
-    }
-    read_thread(&jobs[0]);
-    double slowest = jobs[0].seconds;
-    for (int t = 1; t <= started; t++) {
-        pthread_join(ids[t], NULL);
-        if (jobs[t].seconds > slowest) slowest = jobs[t].seconds;
-    }
+    int ran[256];
+    for (int t = 0; t < threads; t++) jobs[t] = (read_job){0, data + count * t, count, passes, sink};
+    double slowest = run_jobs(threads, read_thread, jobs, sizeof jobs[0], ran);
     free(data);
-    double read = (double)(count * (started + 1)) * sizeof(float) * (double)passes;
+    int64_t readers = 0;
+    for (int t = 0; t < threads; t++) readers += ran[t];
+    double read = (double)(count * readers) * sizeof(float) * (double)passes;
     return slowest > 0 ? read / slowest / 1e9 : 0;
 }
