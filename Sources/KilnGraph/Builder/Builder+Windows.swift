@@ -169,10 +169,7 @@ private func naming<R>(_ op: String, _ x: Node, _ body: () throws -> R) throws -
 
 /// The cells of window `o` along `axis` that fall inside an image `length` cells long.
 private func cellsInside(_ window: PatchWindow, _ axis: Int, _ o: Int, _ length: Int) -> Int {
-    (0..<window.size[axis]).filter { k in
-        let at = o * window.stride[axis] - window.padLow[axis] + k * window.dilation[axis]
-        return at >= 0 && at < length
-    }.count
+    (0..<window.size[axis]).filter { (0..<length).contains(window.position(axis, window: o, cell: $0)) }.count
 }
 
 /// `h, w, c` of rank-4 images with static sizes.

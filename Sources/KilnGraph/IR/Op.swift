@@ -146,6 +146,12 @@ public struct PatchWindow: Hashable, Sendable {
         return padded < span(axis) ? 0 : (padded - span(axis)) / stride[axis] + 1
     }
 
+    /// The image row (axis 0) or column (axis 1) of cell `k` of window `o` along that axis:
+    /// below 0 or past the image for a cell of the padding.
+    public func position(_ axis: Int, window o: Int, cell k: Int) -> Int {
+        o * stride[axis] - padLow[axis] + k * dilation[axis]
+    }
+
     /// The cells of one window: `kh·kw`.
     public var cells: Int { size[0] * size[1] }
 }

@@ -41,9 +41,9 @@ extension Reference {
             for oy in 0..<windows.0 {
                 for ox in 0..<windows.1 {
                     for ky in 0..<window.size[0] {
-                        let row = oy * window.stride[0] - window.padLow[0] + ky * window.dilation[0]
+                        let row = window.position(0, window: oy, cell: ky)
                         for kx in 0..<window.size[1] {
-                            let column = ox * window.stride[1] - window.padLow[1] + kx * window.dilation[1]
+                            let column = window.position(1, window: ox, cell: kx)
                             let inside = row >= 0 && row < h && column >= 0 && column < w
                             body(inside ? (b * h + row) * w + column : nil)
                         }
