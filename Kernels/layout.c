@@ -34,11 +34,45 @@ void kiln_transpose(int64_t elem_size, int64_t rank, const int64_t *shape, const
     }
 }
 
-/* Walks the rows (last axis) of a box of shape box in a tensor of shape full, starting at
-   origin, calling copy_row with the element offset of each row in both. */
+/* Walks the rows of a box of shape box in a tensor of shape full, starting at origin, calling
+   copy_row with the element offset of each row in both. A row is the last axis, joined with
+   the axes before it while the box spans the whole of the axes after them (so a crop of
+   [n, 11, 11, 64] to [n, 10, 10, 64] copies runs of 10*64 elements); the callers size their
+   rows with for_each_row_length. */
+static int64_t joined_axes(int64_t rank, const int64_t *full, const int64_t *box) {
+    int64_t axis = rank - 1;
+    while (axis > 0 && box[axis] == full[axis]) axis--;
+    return axis;
+}
+
+static int64_t for_each_row_length(int64_t rank, const int64_t *full, const int64_t *box) {
+    int64_t length = 1;
+    for (int64_t axis = rank > 0 ? joined_axes(rank, full, box) : 0; axis < rank; axis++) length *= box[axis];
+    return length;
+}
+
 static void for_each_row(int64_t rank, const int64_t *full, const int64_t *origin, const int64_t *box,
                          void (*copy_row)(int64_t, int64_t, void *), void *context) {
     int64_t strides[16], index[16], rows = 1;
+    if (rank > 1) {
+        /* Joined axes: the last one becomes axis `last` with the product of their lengths. */
+        int64_t last = joined_axes(rank, full, box);
+        if (last < rank - 1) {
+            int64_t joined_full[16], joined_origin[16], joined_box[16];
+            for (int64_t axis = 0; axis <= last; axis++) {
+                joined_full[axis] = full[axis];
+                joined_origin[axis] = origin[axis];
+                joined_box[axis] = box[axis];
+            }
+            for (int64_t axis = last + 1; axis < rank; axis++) {
+                joined_full[last] *= full[axis];
+                joined_origin[last] *= full[axis];
+                joined_box[last] *= box[axis];
+            }
+            for_each_row(last + 1, joined_full, joined_origin, joined_box, copy_row, context);
+            return;
+        }
+    }
     for (int64_t axis = rank - 1, stride = 1; axis >= 0; axis--) {
         strides[axis] = stride;
         stride *= full[axis];
@@ -79,7 +113,7 @@ static void copy_row(int64_t row, int64_t offset, void *context) {
 
 void kiln_slice(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *starts,
                 const int64_t *out_shape, const void *x, void *y) {
-    struct row_copy c = {elem_size, rank > 0 ? out_shape[rank - 1] : 1, x, y, 0};
+    struct row_copy c = {elem_size, for_each_row_length(rank, in_shape, out_shape), x, y, 0};
     for_each_row(rank, in_shape, starts, out_shape, copy_row, &c);
 }
 
@@ -88,7 +122,7 @@ void kiln_pad(int64_t elem_size, int64_t rank, const int64_t *in_shape, const in
     int64_t total = 1;
     for (int64_t axis = 0; axis < rank; axis++) total *= out_shape[axis];
     memset(y, 0, (size_t)(total * elem_size));
-    struct row_copy c = {elem_size, rank > 0 ? in_shape[rank - 1] : 1, x, y, 1};
+    struct row_copy c = {elem_size, for_each_row_length(rank, out_shape, in_shape), x, y, 1};
     for_each_row(rank, out_shape, low, in_shape, copy_row, &c);
 }
 

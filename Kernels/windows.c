@@ -19,34 +19,86 @@ static inline int64_t source(int64_t o, int64_t k, int64_t stride, int64_t dilat
     return at >= 0 && at < length ? at : -1;
 }
 
+/* Copies `count` runs of `run` floats, run r from from + r*from_step to to + r*to_step: the
+   window rows of one image row that lie wholly inside it. A window row of a few-channel image
+   is short (3 floats for a 3x3 window of a grey image), so a call to memcpy per run, or a
+   loop the compiler vectorises for long runs, costs more than the copy; with AVX-512 a run of
+   up to 16 floats is one masked load and store. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx512f"))) static void copy_short_runs_avx512(int64_t count, int64_t run, const float *from,
+                                                                      int64_t from_step, float *to, int64_t to_step) {
+    __mmask16 mask = (__mmask16)((1u << run) - 1);
+    for (int64_t r = 0; r < count; r++, from += from_step, to += to_step) {
+        _mm512_mask_storeu_ps(to, mask, _mm512_maskz_loadu_ps(mask, from));
+    }
+}
+#endif
+
+static int has_avx512f(void) {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+static void copy_runs(int64_t count, int64_t run, const float *from, int64_t from_step, float *to, int64_t to_step) {
+#if defined(__x86_64__)
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = has_avx512f();
+    if (avx512 && run <= 16) {
+        copy_short_runs_avx512(count, run, from, from_step, to, to_step);
+        return;
+    }
+#endif
+    for (int64_t r = 0; r < count; r++, from += from_step, to += to_step) {
+        memcpy(to, from, (size_t)run * sizeof(float));
+    }
+}
+
+/* The window cells of window (oy, ox), window row ky, one at a time: padding, dilation, or a
+   window row that is partly outside the image. */
+static void patches_cells(const window_job *j, const float *image, int64_t iy, int64_t ox, float *cell) {
+    for (int64_t kx = 0; kx < j->kw; kx++, cell += j->c) {
+        int64_t ix = source(ox, kx, j->sw, j->dw, j->left, j->w);
+        if (iy < 0 || ix < 0) {
+            for (int64_t k = 0; k < j->c; k++) cell[k] = j->pad;
+        } else {
+            const float *from = image + (iy * j->w + ix) * j->c;
+            for (int64_t k = 0; k < j->c; k++) cell[k] = from[k];
+        }
+    }
+}
+
 static void patches_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     (void)n;
     const window_job *j = args[0];
-    int64_t length = j->kh * j->kw * j->c;
+    int64_t length = j->kh * j->kw * j->c, run = j->kw * j->c;
+    /* Windows [inside, past) have undilated rows wholly inside the image's columns: each
+       window row is one run of kw*c floats. */
+    int64_t inside = 0, past = 0;
+    if (j->dw == 1) {
+        while (inside < j->ow && inside * j->sw - j->left < 0) inside++;
+        past = inside;
+        while (past < j->ow && past * j->sw - j->left + j->kw <= j->w) past++;
+    }
     for (int64_t b = begin; b < end; b++) {
         const float *image = j->x + b * j->h * j->w * j->c;
-        float *row = j->y + b * j->oh * j->ow * length;
         for (int64_t oy = 0; oy < j->oh; oy++) {
-            for (int64_t ox = 0; ox < j->ow; ox++, row += length) {
-                float *cell = row;
-                /* With undilated columns, a window row inside the image is one run of kw*c floats. */
-                int64_t first = ox * j->sw - j->left, whole = j->dw == 1 && first >= 0 && first + j->kw <= j->w;
-                for (int64_t ky = 0; ky < j->kh; ky++) {
-                    int64_t iy = source(oy, ky, j->sh, j->dh, j->top, j->h);
-                    if (whole && iy >= 0) {
-                        memcpy(cell, image + (iy * j->w + first) * j->c, (size_t)(j->kw * j->c) * sizeof(float));
-                        cell += j->kw * j->c;
+            float *row = j->y + (b * j->oh + oy) * j->ow * length;
+            for (int64_t ky = 0; ky < j->kh; ky++) {
+                int64_t iy = source(oy, ky, j->sh, j->dh, j->top, j->h);
+                float *cells = row + ky * run;
+                for (int64_t ox = 0; ox < j->ow; ox++) {
+                    if (ox == inside && iy >= 0 && past > inside) {
+                        copy_runs(past - inside, run, image + (iy * j->w + inside * j->sw - j->left) * j->c,
+                                  j->sw * j->c, cells + inside * length, length);
+                        ox = past - 1;
                         continue;
                     }
-                    for (int64_t kx = 0; kx < j->kw; kx++, cell += j->c) {
-                        int64_t ix = source(ox, kx, j->sw, j->dw, j->left, j->w);
-                        if (iy < 0 || ix < 0) {
-                            for (int64_t k = 0; k < j->c; k++) cell[k] = j->pad;
-                        } else {
-                            const float *from = image + (iy * j->w + ix) * j->c;
-                            for (int64_t k = 0; k < j->c; k++) cell[k] = from[k];
-                        }
-                    }
+                    patches_cells(j, image, iy, ox, cells + ox * length);
                 }
             }
         }

@@ -37,10 +37,13 @@ struct BenchTrain: ParsableCommand {
         }
         var profiles: [String] = [], floors: [String] = []
         for item in chosen {
-            let (model, stepSeconds, x, y) = try bench(item, backend: backend)
+            let (model, stepSeconds, predictSeconds, x, y) = try bench(item, backend: backend)
             let weights = model.layers.reduce(0) { $0 + $1.parameterCount }
             floors.append("predict 1 sample, \(item.name): " + Peak.readFloor(bytes: weights * MemoryLayout<Float>.size))
-            if profile { profiles.append(try StepProfile.measure(item, model: model, fitStepSeconds: stepSeconds, x: x, y: y)) }
+            if profile {
+                profiles.append(try StepProfile.measure(item, model: model, fitStepSeconds: stepSeconds, x: x, y: y))
+                profiles.append(try StepProfile.measurePredict(item, model: model, predictSeconds: predictSeconds, x: x))
+            }
         }
         for line in floors { print(line) }
         for text in profiles { print("\n" + text, terminator: "") }
@@ -109,8 +112,8 @@ struct BenchTrain: ParsableCommand {
     }
 
     /// Prints the workload's row; returns the trained model, the median seconds of one
-    /// `fit` step, and the data.
-    private func bench(_ workload: Workload, backend: Backend) throws -> (Model, Double, Tensor, Tensor) {
+    /// `fit` step and of one single-sample `predict`, and the data.
+    private func bench(_ workload: Workload, backend: Backend) throws -> (Model, Double, Double, Tensor, Tensor) {
         let (x, y) = try workload.data()
         Kiln.setRandomSeed(1)
 
@@ -141,6 +144,6 @@ struct BenchTrain: ParsableCommand {
               + pad(microseconds(median(predictTimes)), 19, right: true)
               + "   " + Peak.share(try trainingFLOPs(model, batch: workload.batch) * throughput / Double(workload.batch) / 1e9))
         let steps = (workload.samples + workload.batch - 1) / workload.batch
-        return (model, Double(workload.samples) / throughput / Double(steps), x, y)
+        return (model, Double(workload.samples) / throughput / Double(steps), median(predictTimes), x, y)
     }
 }

@@ -1,29 +1,46 @@
 import Kiln
 
-/// `kiln bench train --profile`: where one training step's time goes. The model's training
-/// step is compiled again with every kernel timed (`KILN_PROFILE=1`) and run on the
-/// workload's batches; the table shows each category of kernel, the time in `run` outside
-/// the kernels (binding feeds), and the rest of a `fit` step (batching, shuffling, metrics).
+/// `kiln bench train --profile`: where one training step's time goes, and one single-sample
+/// prediction's. The model's program is compiled again with every kernel timed
+/// (`KILN_PROFILE=1`) and run on the workload's data; the table shows each category of
+/// kernel, the time in `run` outside the kernels (binding feeds), and the rest of a `fit`
+/// step or `predict` call (batching, shuffling, metrics, checks).
 enum StepProfile {
     static let steps = 300
 
+    /// The training step at the workload's batch size; `fitStepSeconds` is one `fit` step.
     static func measure(_ workload: BenchTrain.Workload, model: Model, fitStepSeconds: Double,
                         x: Tensor, y: Tensor) throws -> String {
-        let (graph, outputs) = try model.graph(for: .train)
-        let profiling = DebugSwitches { $0 == "KILN_PROFILE" ? "1" : nil }
-        let program = try JITProgram(graph: graph, outputs: outputs, switches: profiling)
-        let plain = try JITProgram(graph: graph, outputs: outputs, switches: DebugSwitches { _ in nil })
         guard let input = model.inputs.first?.name else { return "" }
         let batches = try (0..<(workload.samples / workload.batch)).map { b -> [String: Tensor] in
             let rows = (b * workload.batch)..<((b + 1) * workload.batch)
             return [input: try x.rows(rows), ModelStep.targetFeed: try y.rows(rows),
                     ModelStep.sampleWeightFeed: try Tensor(shape: [workload.batch], repeating: Float(1))]
         }
+        let (graph, outputs) = try model.graph(for: .train)
+        return try profile(graph: graph, outputs: outputs, feeds: batches, steps: steps, callSeconds: fitStepSeconds,
+                           title: "\(workload.name) training step, batch \(workload.batch)", call: "fit step")
+    }
+
+    /// One single-sample prediction; `predictSeconds` is one `predict` call.
+    static func measurePredict(_ workload: BenchTrain.Workload, model: Model, predictSeconds: Double,
+                               x: Tensor) throws -> String {
+        guard let input = model.inputs.first?.name else { return "" }
+        let (graph, outputs) = try model.graph(for: .predict)
+        return try profile(graph: graph, outputs: outputs, feeds: [[input: try x.rows(0..<1)]], steps: 20 * steps,
+                           callSeconds: predictSeconds, title: "\(workload.name) predict, 1 sample", call: "predict call")
+    }
+
+    private static func profile(graph: Graph, outputs: [String: Node], feeds: [[String: Tensor]], steps: Int,
+                                callSeconds: Double, title: String, call: String) throws -> String {
+        let profiling = DebugSwitches { $0 == "KILN_PROFILE" ? "1" : nil }
+        let program = try JITProgram(graph: graph, outputs: outputs, switches: profiling)
+        let plain = try JITProgram(graph: graph, outputs: outputs, switches: DebugSwitches { _ in nil })
         func time(_ program: JITProgram) throws -> Double {
-            for feeds in batches.prefix(20) { _ = try program.run(feeds: feeds) }
+            for step in 0..<20 { _ = try program.run(feeds: feeds[step % feeds.count]) }
             program.resetKernelProfile()
             let start = ContinuousClock.now
-            for s in 0..<steps { _ = try program.run(feeds: batches[s % batches.count]) }
+            for s in 0..<steps { _ = try program.run(feeds: feeds[s % feeds.count]) }
             return elapsed(since: start) / Double(steps)
         }
         let plainSeconds = try time(plain), profiledSeconds = try time(program)
@@ -32,20 +49,20 @@ enum StepProfile {
         let overhead = Swift.max(0, profiledSeconds - plainSeconds)
         let kernelSeconds = profile.seconds / calls
 
-        var out = "\(workload.name) training step, batch \(workload.batch): \(profile.kernels.count) kernels, "
-            + "\(steps) profiled steps (timing them added \(microseconds(overhead)) per step)\n"
+        var out = "\(title): \(profile.kernels.count) kernels, "
+            + "\(steps) profiled runs (timing them added \(microseconds(overhead)) per run)\n"
         func row(_ label: String, _ seconds: Double, indent: Int = 2) {
             out += String(repeating: " ", count: indent) + pad(label, 46 - indent) + pad(microseconds(seconds), 12, right: true)
-                + pad(fixed(100 * seconds / fitStepSeconds, 1) + "%", 8, right: true) + "\n"
+                + pad(fixed(100 * seconds / callSeconds, 1) + "%", 8, right: true) + "\n"
         }
-        row("fit step (from the samples/s median)", fitStepSeconds)
+        row("\(call) (measured above)", callSeconds)
         row("in the kernels", kernelSeconds)
         for category in KernelCategory.allCases {
             let seconds = profile.seconds(in: category) / calls
             if seconds > 0 { row(category.rawValue, seconds, indent: 4) }
         }
         row("copying assigned values", profile.assignSeconds / calls, indent: 4)
-        row("outside the kernels (feeds, batches, metrics)", Swift.max(0, fitStepSeconds - (kernelSeconds - overhead)))
+        row("outside the kernels (feeds, batches, checks)", Swift.max(0, callSeconds - (kernelSeconds - overhead)))
         out += "  slowest kernels:\n"
         for kernel in profile.kernels.sorted(by: { $0.seconds > $1.seconds }).prefix(8) {
             let detail = kernel.lines.first(where: { $0.contains(" matmul ") }) ?? kernel.lines.last ?? ""
