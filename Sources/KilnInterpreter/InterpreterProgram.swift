@@ -70,6 +70,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
         let batch = try signature.batchSize(of: feeds)
         var values = [Tensor?](repeating: nil, count: nodes.count)
         var updates: [(String, Tensor)] = []
+        var scanResults: [NodeID: [Tensor]] = [:]
         for id in signature.liveNodes {
             let node = nodes[id.index]
             let operands = try node.inputs.map { input in
@@ -80,7 +81,20 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
             }
             let result: Tensor
             do {
-                result = try given[id] ?? evaluate(node, operands: operands, feeds: feeds, batch: batch)
+                switch node.op {
+                case .scan(let scan):
+                    scanResults[id] = try Reference.scan(scan, operands: operands, batch: batch)
+                    result = Tensor(0)
+                case .scanResult(let index, _):
+                    guard let results = scanResults[node.inputs[0]] else {
+                        throw KilnError(.invalidGraph, "operand \(node.inputs[0]) has no results")
+                    }
+                    result = try given[id] ?? results[index]
+                case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
+                     .argmax, .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather,
+                     .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .stopGradient, .assign:
+                    result = try given[id] ?? evaluate(node, operands: operands, feeds: feeds, batch: batch)
+                }
             } catch let error as KilnError {
                 throw KilnError(error.kind, "\(line(id)): \(error.message)")
             }
@@ -94,6 +108,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
             }
             for input in node.inputs where lastUse[input.index] == id && !outputNodes.contains(input) {
                 values[input.index] = nil
+                scanResults[input] = nil
             }
         }
         for (name, value) in updates { try variables.setValue(value, for: name) }
@@ -113,7 +128,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
             return try variables.value(name)
         case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
              .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
-             .randomUniform, .stopGradient, .assign:
+             .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return try Reference.evaluate(node, operands: x, batch: batch)
         }
     }

@@ -157,7 +157,7 @@ struct ForwardStructuralTests {
 
     @Test func everyOpHasForwardCases() {
         let all = unaryCases + binaryCases + comparisonCases + reductionCases + layoutCases + indexingCases
-            + linalgCases + miscellaneousCases + windowCases
+            + linalgCases + miscellaneousCases + windowCases + scanCases
         let covered = Set(all.map(\.op))
         #expect(covered == allOpNames, "missing: \(allOpNames.subtracting(covered).sorted())")
     }
@@ -170,7 +170,7 @@ let allOpNames: Set<String> = Set(
         + ReduceOp.allCases.map { Printer.name(of: .reduce($0, axes: [], keepDims: false)) }
         + ["placeholder", "variable", "constant", "element_count", "select", "cast", "argmax", "reshape", "transpose",
            "broadcast", "slice", "pad", "patches", "fold_patches", "concatenate", "gather", "scatter_add", "one_hot", "matmul", "softmax",
-           "log_softmax", "stop_gradient", "assign"])
+           "log_softmax", "stop_gradient", "assign", "scan", "scan_result"])
 
 @Suite("random_uniform")
 struct RandomUniformTests {

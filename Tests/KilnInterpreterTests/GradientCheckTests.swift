@@ -105,7 +105,7 @@ struct GradientCheckTests {
     }
 
     @Test func everyDifferentiableOpIsChecked() {
-        let checked = Set((unaryGradientCases + binaryGradientCases + structuralGradientCases).map(\.op))
+        let checked = Set((unaryGradientCases + binaryGradientCases + structuralGradientCases + scanGradientCases).map(\.op))
         // Leaves have no operands; these ops have no gradient (their tests expect errors or zeros instead).
         let withoutRule: Set = ["placeholder", "variable", "constant", "element_count", "equal", "not_equal", "less",
                                 "less_equal", "greater", "greater_equal", "argmax", "one_hot", "stop_gradient", "assign"]

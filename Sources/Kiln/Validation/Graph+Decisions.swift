@@ -19,7 +19,7 @@ extension Graph {
             case .cast(let dtype): return floatOperand && dtype != .float32
             case .placeholder, .variable, .constant, .elementCount, .binary, .select, .reduce, .reshape, .transpose,
                  .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
-                 .randomUniform, .stopGradient, .assign:
+                 .randomUniform, .stopGradient, .assign, .scan, .scanResult:
                 return false
             }
         }

@@ -19,7 +19,7 @@ extension Function {
                 shape = "ellipse"
             case .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
                  .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
-                 .randomUniform, .stopGradient, .assign:
+                 .randomUniform, .stopGradient, .assign, .scan, .scanResult:
                 shape = "box"
             }
             let line = "    n\(index) [label=\"\(label.replacing("\"", with: "'"))\", shape=\(shape)];"

@@ -50,7 +50,7 @@ extension Function {
                 // Loops compute counts inline; anything else reads one written by its own kernel.
                 guard needsMemory(id, consumers: consumers, results: results) else { continue }
             case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches,
-                 .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform:
+                 .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .scan, .scanResult:
                 break
             }
             kernelOf[index] = specs.count

@@ -46,7 +46,7 @@ extension Function {
             case .reduce:
                 found.insert(.reduction)
             case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reshape,
-                 .broadcast, .randomUniform, .stopGradient, .assign:
+                 .broadcast, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
                 break
             }
             if assigned.contains(member) { found.insert(.update) }

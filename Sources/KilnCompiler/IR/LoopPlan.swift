@@ -37,7 +37,7 @@ public struct LoopPlan: Sendable, Hashable {
             case .unary, .binary, .compare, .select, .cast, .broadcast, .randomUniform, .elementCount:
                 elementwise.append(member)
             case .placeholder, .variable, .constant, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .concatenate, .gather,
-                 .scatterAdd, .oneHot, .softmax, .logSoftmax, .stopGradient, .assign:
+                 .scatterAdd, .oneHot, .softmax, .logSoftmax, .stopGradient, .assign, .scan, .scanResult:
                 strays.append(member)
             }
         }

@@ -10,7 +10,7 @@ extension Op {
         case .unary, .binary, .compare, .select, .cast, .broadcast, .randomUniform:
             true
         case .placeholder, .variable, .constant, .elementCount, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches,
-             .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign:
+             .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign, .scan, .scanResult:
             false
         }
     }
@@ -25,7 +25,7 @@ extension Op {
             value.scalarCount == 1
         case .placeholder, .variable, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
              .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
-             .randomUniform, .stopGradient, .assign:
+             .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             false
         }
     }
@@ -37,7 +37,7 @@ extension Op {
             true
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
              .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .matmul, .softmax, .logSoftmax,
-             .randomUniform, .stopGradient, .assign:
+             .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             false
         }
     }
@@ -55,7 +55,7 @@ extension Op {
             1
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
              .argmax, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul,
-             .softmax, .logSoftmax, .randomUniform:
+             .softmax, .logSoftmax, .randomUniform, .scan, .scanResult:
             nil
         }
     }

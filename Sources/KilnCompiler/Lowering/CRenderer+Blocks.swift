@@ -255,7 +255,7 @@ extension CRenderer {
                     BlockOperand(pointer: "&c\(id.index)", stride: 0))
         case .placeholder, .variable, .constant, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
              .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
-             .logSoftmax, .randomUniform, .stopGradient, .assign:
+             .logSoftmax, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return nil  // in memory
         }
     }
@@ -270,7 +270,7 @@ extension CRenderer {
             return dtype == nodes[node.inputs[0].index].type.dtype
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .reduce, .argmax,
              .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
-             .logSoftmax, .randomUniform, .stopGradient, .assign:
+             .logSoftmax, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return false
         }
     }
@@ -296,7 +296,7 @@ extension CRenderer {
         case .elementCount:
             return false  // no primitive: the loop stays scalar
         case .placeholder, .variable, .constant, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .concatenate,
-             .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign:
+             .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign, .scan, .scanResult:
             return false  // never an elementwise member
         }
     }
@@ -356,7 +356,7 @@ extension CRenderer {
         case .cast: return input == .bool ? "bool_to_f32" : "f32_to_bool"
         case .placeholder, .variable, .constant, .elementCount, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
              .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
-             .stopGradient, .assign:
+             .stopGradient, .assign, .scan, .scanResult:
             throw unhandled(member, "has no block primitive")
         }
     }

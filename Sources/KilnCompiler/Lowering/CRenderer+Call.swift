@@ -21,7 +21,7 @@ extension CRenderer {
             let x = schedule.pointer(schedule.function.aliasRoot(node.inputs[0]))
             return "    kiln_softmax(\(split(nodes[node.inputs[0].index].type.shape, axis)), \(x), \(schedule.pointer(id)), \(log));\n"
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast,
-             .reduce, .reshape, .broadcast, .stopGradient, .assign, .randomUniform:
+             .reduce, .reshape, .broadcast, .stopGradient, .assign, .randomUniform, .scan, .scanResult:
             // Leaves and aliases have no kernel, and loop ops get loop kernels.
             throw unhandled(id, "has no call kernel")
         }
@@ -76,7 +76,7 @@ extension CRenderer {
             return out
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
              .argmax, .reshape, .broadcast, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
-             .randomUniform, .stopGradient, .assign:
+             .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             throw unhandled(id, "is not a layout op")
         }
     }
@@ -112,7 +112,7 @@ extension CRenderer {
             return "    return kiln_argmax_\(suffix)(\(split(inputShapes[0], axis)), \(inputs[0]), \(y), fault);\n"
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
              .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .matmul, .softmax, .logSoftmax,
-             .randomUniform, .stopGradient, .assign:
+             .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             throw unhandled(id, "is not an indexing op")
         }
     }

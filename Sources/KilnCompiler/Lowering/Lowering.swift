@@ -23,6 +23,10 @@ public enum Lowering {
         let start = Stopwatch.now
         let function = try Pipeline.optimize(try Function(graph: graph, outputs: outputs), switches: switches)
         let optimized = Stopwatch.now
+        if let index = function.nodes.firstIndex(where: { if case .scan = $0.op { true } else { false } }) {
+            throw KilnError(.invalidArgument, "\(Printer.line(function.nodes[index], id: NodeID(index)).prefix { $0 != "\n" }): "
+                            + "the JIT does not lower loops (scan) yet; run this graph on the interpreter backend")
+        }
         let schedule = try Schedule(function)
         let unit = try CRenderer(schedule, profile: switches.profile).render()
         let rendered = Stopwatch.now

@@ -16,7 +16,7 @@ public enum EliminateCommonSubexpressions {
             case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
                  .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
                  .logSoftmax, .stopGradient,
-                 .randomUniform:  // a pure function of its seed and shape: two equal draws are the same numbers
+                 .randomUniform, .scan, .scanResult:  // a pure function of its seed and shape: two equal draws are the same numbers
                 if let earlier = seen[node] {
                     rewriter.map(to: earlier)
                 } else {

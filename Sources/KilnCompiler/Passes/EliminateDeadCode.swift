@@ -14,7 +14,7 @@ public enum EliminateDeadCode {
                 keep = true  // the program's inputs and state, used or not
             case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
                  .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
-                 .logSoftmax, .randomUniform, .stopGradient, .assign:
+                 .logSoftmax, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
                 keep = live[index]
             }
             // A dead node maps to itself; nothing live reads it.

@@ -22,7 +22,7 @@ public enum FoldConstants {
 
     private static func fold(_ node: NodeDef, in rewriter: GraphRewriter) -> NodeDef? {
         switch node.op {
-        case .placeholder, .variable, .constant, .assign, .elementCount:
+        case .placeholder, .variable, .constant, .assign, .elementCount, .scan, .scanResult:
             return nil
         case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
              .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,

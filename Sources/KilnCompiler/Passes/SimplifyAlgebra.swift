@@ -59,7 +59,7 @@ public enum SimplifyAlgebra {
         case .binary, .unary:
             break  // the other arithmetic: no identity
         case .placeholder, .variable, .constant, .elementCount, .compare, .select, .reduce, .argmax, .slice, .pad, .patches, .foldPatches,
-             .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .assign:
+             .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .assign, .scan, .scanResult:
             break
         }
         return nil
@@ -78,7 +78,7 @@ public enum SimplifyAlgebra {
             return NodeDef(op: node.op, inputs: operand.inputs, type: node.type)
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
              .argmax, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
-             .logSoftmax, .randomUniform, .stopGradient, .assign:
+             .logSoftmax, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return nil
         }
     }

@@ -18,7 +18,7 @@ extension Op {
         case .unary(.floor), .unary(.sign), .stopGradient:
             return .zero
         case .unary, .binary, .reduce, .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .matmul,
-             .softmax, .logSoftmax:
+             .softmax, .logSoftmax, .scan, .scanResult:
             return .differentiable
         case .cast(let dtype):
             return dtype == .float32 ? .differentiable : .blocked

@@ -102,20 +102,35 @@ extension Graph {
             }
         }
         var pending: [NodeID: [Node]] = [loss.id: [constant(1)]]
+        // A scan's cotangents, by result index: each scan_result node adds its own.
+        var scanCotangents: [NodeID: [Int: Node]] = [:]
         var adjoints: [NodeID: Node] = [:]
         for index in stride(from: loss.id.index, through: 0, by: -1) where active[index] {
             let id = NodeID(index)
-            guard let parts = pending.removeValue(forKey: id) else { continue }
-            var cotangent = parts[0]
-            for part in parts.dropFirst() { cotangent = try add(cotangent, part) }
-            if targets.contains(id) { adjoints[id] = cotangent }
             let forward = handle(id)
             let needs = forward.definition.inputs.enumerated().map { position, input in
                 active[input.index]
                     && forward.op.gradientFlow(into: position, operand: nodes[input.index].type) == .differentiable
             }
-            guard needs.contains(true) else { continue }
-            let operandGradients = try VJP.rule(forward, cotangent: cotangent, needs: needs)
+            let operandGradients: [Node?]
+            if case .scan(let scan) = forward.op {
+                guard let results = scanCotangents.removeValue(forKey: id), needs.contains(true) else { continue }
+                let cotangents = scan.resultTypes.indices.map { results[$0] }
+                operandGradients = try VJP.scan(forward, cotangents: cotangents, needs: needs)
+            } else {
+                guard let parts = pending.removeValue(forKey: id) else { continue }
+                var cotangent = parts[0]
+                for part in parts.dropFirst() { cotangent = try add(cotangent, part) }
+                if targets.contains(id) { adjoints[id] = cotangent }
+                if case .scanResult(let result, _) = forward.op {
+                    let scan = forward.definition.inputs[0]
+                    let sum = try scanCotangents[scan]?[result].map { try add($0, cotangent) } ?? cotangent
+                    scanCotangents[scan, default: [:]][result] = sum
+                    continue
+                }
+                guard needs.contains(true) else { continue }
+                operandGradients = try VJP.rule(forward, cotangent: cotangent, needs: needs)
+            }
             for (position, input) in forward.definition.inputs.enumerated() where needs[position] {
                 guard let gradient = operandGradients[position] else { continue }
                 pending[input, default: []].append(gradient)

@@ -56,6 +56,8 @@ enum VJP {
         case .logSoftmax(let axis):
             // dx = dy - softmax(x) * sum(dy)
             return [try dy - exp(y) * sum(dy, axes: [axis], keepDims: true)]
+        case .scan, .scanResult:
+            throw KilnError(.gradient, "\(y.id): reverse accumulation takes a scan's cotangents result by result (VJP.scan)\n  \(y)")
         }
     }
 

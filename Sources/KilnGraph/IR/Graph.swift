@@ -46,7 +46,7 @@ public final class Graph {
             case .assign: assignedVariables[node.inputs[0]] = id
             case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
                  .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
-                 .logSoftmax, .randomUniform, .stopGradient:
+                 .logSoftmax, .randomUniform, .stopGradient, .scan, .scanResult:
                 break  // nothing to index by name
             }
         }
@@ -135,7 +135,7 @@ public final class Graph {
                             + "graph.placeholder(_:shape:dtype:) and graph.variable(_:initialValue:)")
         case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
              .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
-             .randomUniform, .stopGradient, .assign:
+             .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return try appendChecked(op, inputs)
         }
     }
@@ -154,9 +154,26 @@ public final class Graph {
         } catch let error as KilnError {
             throw KilnError(error.kind, Printer.failure(opText, error.message, operands: inputs))
         }
+        if case .scanResult(let index, let type) = op {
+            try Graph.checkScanResult(index: index, type: type, of: inputs[0].definition, opText: opText)
+        }
         let node = insert(NodeDef(op: op, inputs: inputs.map(\.id), type: type))
         if case .assign = op { assignedVariables[inputs[0].id] = node.id }
         return node
+    }
+
+    /// Throws unless `scan` is a scan node whose result `index` has `type`.
+    static func checkScanResult(index: Int, type: TensorType, of scan: NodeDef, opText: String) throws {
+        guard case .scan(let loop) = scan.op else {
+            throw KilnError(.invalidGraph, "\(opText): the operand is not a scan node")
+        }
+        let types = loop.resultTypes
+        guard types.indices.contains(index) else {
+            throw KilnError(.invalidGraph, "\(opText): the scan has \(types.count) results, not \(index + 1)")
+        }
+        guard types[index] == type else {
+            throw KilnError(.invalidGraph, "\(opText): result \(index) of the scan is \(types[index]), not \(type)")
+        }
     }
 
     private func checkAssignTarget(_ target: Node, opText: String) throws {

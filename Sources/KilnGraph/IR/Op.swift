@@ -101,6 +101,15 @@ public enum Op: Hashable, Sendable {
     /// (see ``Reference/uniform(seed:index:)``).
     case randomUniform(Shape)
 
+    // MARK: Loops
+    /// A loop over steps (see ``Scan``): operands are the carries' initial values, the
+    /// sequences and the invariants. Its results are read by ``Op/scanResult(index:type:)``
+    /// nodes; the scan node's own value is an empty `f32[]`.
+    case scan(Scan)
+    /// Result `index` of the scan node that is the operand (final carries, stacked per-step
+    /// outputs, stacked carries: see ``Scan``), of that result's `type`.
+    case scanResult(index: Int, type: TensorType)
+
     // MARK: Gradients and state
     /// The input unchanged, with no gradient flowing back through it.
     case stopGradient

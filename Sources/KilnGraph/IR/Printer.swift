@@ -12,9 +12,13 @@ public enum Printer {
         graph.nodes.enumerated().map { line($1, id: NodeID($0)) }.joined(separator: "\n")
     }
 
-    /// `%5 = matmul %3, %4 : f32[?,16]`.
+    /// `%5 = matmul %3, %4 : f32[?,16]`. A scan is followed by its body, indented, and the
+    /// body's results.
     public static func line(_ node: NodeDef, id: NodeID) -> String {
-        "\(id) = \(opText(node.op, inputs: node.inputs)) : \(node.type)"
+        let text = "\(id) = \(opText(node.op, inputs: node.inputs)) : \(node.type)"
+        guard case .scan(let scan) = node.op else { return text }
+        let body = scan.body.enumerated().flatMap { line($1, id: NodeID($0)).split(separator: "\n", omittingEmptySubsequences: false) }
+        return text + body.map { "\n  | " + $0 }.joined() + "\n  | results " + scan.results.map(\.description).joined(separator: ", ")
     }
 
     /// The op with its operands and attributes, without the result: `matmul %3, %4 {transpose_b=true}`.
@@ -57,6 +61,8 @@ public enum Printer {
         case .logSoftmax: "log_softmax"
         case .randomUniform: "random_uniform"
         case .stopGradient: "stop_gradient"
+        case .scan: "scan"
+        case .scanResult: "scan_result"
         case .assign: "assign"
         }
     }
@@ -75,7 +81,7 @@ public enum Printer {
         case .elementCount(let shape): shape.description
         case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
              .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
-             .stopGradient, .assign:
+             .stopGradient, .assign, .scan, .scanResult:
             nil
         }
     }
@@ -97,6 +103,10 @@ public enum Printer {
              .softmax(let axis), .logSoftmax(let axis):
             ["axis=\(axis)"]
         case .oneHot(let depth): ["depth=\(depth)"]
+        case .scan(let scan):
+            ["carries=\(scan.carryCount)", "sequences=\(scan.sequenceCount)", "length=\(scan.length)"]
+                + (scan.reverse ? ["reverse=true"] : [])
+        case .scanResult(let index, _): ["index=\(index)"]
         case .randomUniform(let shape): ["shape=\(shape)"]
         case .matmul(let transposeA, let transposeB):
             (transposeA ? ["transpose_a=true"] : []) + (transposeB ? ["transpose_b=true"] : [])

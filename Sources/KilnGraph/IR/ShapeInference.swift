@@ -5,7 +5,7 @@ extension Op {
         case .placeholder, .variable, .constant, .elementCount:
             0...0
         case .unary, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .oneHot,
-             .softmax, .randomUniform, .logSoftmax, .stopGradient:
+             .softmax, .randomUniform, .logSoftmax, .stopGradient, .scanResult:
             1...1
         case .binary, .compare, .gather, .scatterAdd, .matmul, .assign:
             2...2
@@ -13,6 +13,8 @@ extension Op {
             3...3
         case .concatenate:
             1...Int.max
+        case .scan:
+            0...Int.max
         }
     }
 
@@ -91,6 +93,15 @@ extension Op {
             return TensorType(.float32, shape)
         case .stopGradient:
             return inputs[0]
+        case .scan(let scan):
+            try scan.checkOperands(inputs)
+            return TensorType(.float32, .scalar)
+        case .scanResult(_, let type):
+            // The graph checks that the operand is a scan node with this result.
+            guard inputs[0] == TensorType(.float32, .scalar) else {
+                throw KilnError(.invalidGraph, "scan_result reads a scan node, not a value of type \(inputs[0])")
+            }
+            return type
         case .assign:
             guard inputs[0] == inputs[1] else {
                 throw KilnError(.shapeMismatch, "the value \(inputs[1]) does not match the variable's type \(inputs[0])")

@@ -53,6 +53,14 @@ extension Graph {
                  .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
                  .logSoftmax, .randomUniform, .stopGradient:
                 break  // checked by type inference above
+            case .scan(let scan):
+                do {
+                    try scan.check()
+                } catch let error as KilnError {
+                    throw KilnError(error.kind, "\(line): \(error.message)")
+                }
+            case .scanResult(let index, let type):
+                try Graph.checkScanResult(index: index, type: type, of: nodes[node.inputs[0].index], opText: line)
             }
             if node.usesBatch && batchUser == nil { batchUser = id }
         }

@@ -21,6 +21,8 @@ extension Reference {
         switch node.op {
         case .placeholder, .variable:
             throw KilnError(.invalidArgument, "\(Printer.name(of: node.op)) has no value without feeds and variables")
+        case .scan, .scanResult:
+            throw KilnError(.invalidArgument, "a scan's results come from Reference.scan, not one node at a time")
         case .constant(let value):
             return value
         case .elementCount(let counted):
