@@ -2,7 +2,7 @@ import KilnGraph
 import Testing
 
 /// Differentiable cases: the gradient graph of `sum(out * weights)` must agree on both backends.
-private let gradientCases: [ParityCase] = (elementwiseParityCases + structuralParityCases).filter { c in
+private let gradientCases: [ParityCase] = (elementwiseParityCases + structuralParityCases + scanParityCases).filter { c in
     c.inputs.contains { if case .float = $0 { true } else { false } }
         && !["argmax", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "one_hot",
              "assign", "variable", "element_count", "floor", "sign", "cast"].contains(c.op)

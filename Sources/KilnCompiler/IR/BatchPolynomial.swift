@@ -39,6 +39,14 @@ public struct BatchPolynomial: Hashable, Sendable, CustomStringConvertible {
         return BatchPolynomial(c)
     }
 
+    /// The larger coefficient of each power: at least both for every batch size.
+    public static func maximum(_ a: BatchPolynomial, _ b: BatchPolynomial) -> BatchPolynomial {
+        var c = [Int](repeating: 0, count: max(a.coefficients.count, b.coefficients.count))
+        for (i, x) in a.coefficients.enumerated() { c[i] = max(c[i], x) }
+        for (i, x) in b.coefficients.enumerated() { c[i] = max(c[i], x) }
+        return BatchPolynomial(c)
+    }
+
     /// The C expression, with `n` for the batch size: `256 + 64*n`.
     public var description: String { cExpression(batch: "n") }
 

@@ -44,13 +44,20 @@ extension Function {
             switch node.op {
             case .placeholder, .variable, .constant, .assign:
                 continue
+            case .scanResult:
+                // Written by its scan's kernel, which runs the whole loop.
+                if let k = kernelOf[node.inputs[0].index] {
+                    specs[k].members.append(id)
+                    kernelOf[index] = k
+                }
+                continue
             case .reshape, .stopGradient:
                 continue  // aliases: the operand's memory seen again
             case .elementCount:
                 // Loops compute counts inline; anything else reads one written by its own kernel.
                 guard needsMemory(id, consumers: consumers, results: results) else { continue }
             case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches,
-                 .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .scan, .scanResult:
+                 .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .scan:
                 break
             }
             kernelOf[index] = specs.count
@@ -71,6 +78,7 @@ extension Function {
             specs[k].inputs = inputs
             specs[k].loop = LoopPlan(members: specs[k].members, in: self)
             for member in specs[k].members {
+                if case .scan = nodes[member.index].op { continue }  // its value is empty; its results are the outputs
                 let readOutside = consumers[member.index].contains { !memberSet.contains($0) }
                 if readOutside || results.contains(member) {
                     specs[k].outputs.append(member)

@@ -16,6 +16,8 @@ public enum KernelCategory: String, Sendable, CaseIterable {
     case movement = "data movement"
     /// Gather, scatter-add, one-hot, argmax.
     case indexing = "indexing"
+    /// A loop over steps (a scan), with every kernel of its body.
+    case loop = "loop over steps"
 }
 
 extension Function {
@@ -43,16 +45,18 @@ extension Function {
                 found.insert(.indexing)
             case .transpose, .slice, .pad, .patches, .foldPatches, .concatenate:
                 found.insert(.movement)
+            case .scan:
+                found.insert(.loop)
             case .reduce:
                 found.insert(.reduction)
             case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reshape,
-                 .broadcast, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
+                 .broadcast, .randomUniform, .stopGradient, .assign, .scanResult:
                 break
             }
             if assigned.contains(member) { found.insert(.update) }
         }
         if products == kernel.members.count { return .gemm }
-        let order: [KernelCategory] = [.update, .softmax, .indexing, .movement, .reduction]
+        let order: [KernelCategory] = [.loop, .update, .softmax, .indexing, .movement, .reduction]
         return order.first(where: found.contains) ?? .elementwise
     }
 }

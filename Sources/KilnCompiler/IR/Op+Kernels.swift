@@ -35,9 +35,11 @@ extension Op {
         switch self {
         case .gather, .scatterAdd, .oneHot, .argmax:
             true
+        case .scan(let scan):
+            scan.body.contains { $0.op.canFault }
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
              .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .matmul, .softmax, .logSoftmax,
-             .randomUniform, .stopGradient, .assign, .scan, .scanResult:
+             .randomUniform, .stopGradient, .assign, .scanResult:
             false
         }
     }

@@ -101,7 +101,7 @@ extension CRenderer {
     /// kernel's pointers taken from `args`, in parameter order), and the declaration of the
     /// `args` the kernel passes it.
     func partFunction(_ k: Int, _ kernel: KernelSpec, what: String) -> (name: String, prologue: String, arguments: String) {
-        let name = "k\(k)_part"
+        let name = prefix + "k\(k)_part"
         let values = kernel.inputs + kernel.outputs + kernel.scratch
         var part = "/* \(name): \(what) [begin, end) of kernel k\(k), run in parts on every core. */\n"
             + "static void \(name)(int64_t begin, int64_t end, int64_t n, void *const *args) {\n"

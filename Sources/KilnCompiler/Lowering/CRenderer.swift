@@ -32,14 +32,33 @@ public struct CRenderer {
     let schedule: Schedule
     /// Whether the entry point times each kernel (`KILN_PROFILE=1`).
     let profile: Bool
+    /// The scans' bodies, by scan node.
+    let scans: [NodeID: LoweredScan]
+    /// Where the loops' workspace starts in the arena.
+    let workspace: BatchPolynomial
+    /// What the names of the unit's functions start with: nothing for a program, `s<id>_` for
+    /// the body of scan `%id` (inside its program's unit).
+    let prefix: String
     var nodes: [NodeDef] { schedule.function.nodes }
 
     /// A renderer for `schedule`; with `profile`, the entry point adds the time spent in
-    /// each kernel to ``profileSymbol``.
-    public init(_ schedule: Schedule, profile: Bool = false) {
+    /// each kernel to ``profileSymbol``. `scans` are the bodies of its scan kernels, whose
+    /// workspace starts at byte `workspace` of the arena.
+    public init(_ schedule: Schedule, profile: Bool = false, scans: [NodeID: LoweredScan] = [:],
+                workspace: BatchPolynomial = BatchPolynomial()) {
+        self.init(schedule, profile: profile, scans: scans, workspace: workspace, prefix: "")
+    }
+
+    init(_ schedule: Schedule, profile: Bool, scans: [NodeID: LoweredScan], workspace: BatchPolynomial, prefix: String) {
         self.schedule = schedule
         self.profile = profile
+        self.scans = scans
+        self.workspace = workspace
+        self.prefix = prefix
     }
+
+    /// The entry point's name: ``entry`` for a program, `s<id>_run` for a scan's body.
+    var entryName: String { prefix.isEmpty ? Self.entry : prefix + "run" }
 
     /// The translation unit.
     ///
@@ -55,6 +74,14 @@ public struct CRenderer {
                 + "then nanoseconds in each kernel's GEMMs. */\n"
                 + "int64_t \(Self.profileSymbol)[\(2 * count + 2)] = {0};\n"
         }
+        let (code, names) = try renderFunctions()
+        return CUnit(source: out + code, entry: Self.entry, kernelNames: names, profiled: profile)
+    }
+
+    /// The scans' bodies, the kernels and the entry point; and the kernels' names.
+    func renderFunctions() throws -> (code: String, names: [String]) {
+        var out = ""
+        for (id, scan) in scans.sorted(by: { $0.key < $1.key }) { out += try renderBody(of: id, scan) }
         var names: [String] = []
         for (k, kernel) in schedule.memory.kernels.enumerated() {
             let name = kernelName(k, kernel)
@@ -62,7 +89,7 @@ public struct CRenderer {
             out += "\n" + (try renderKernel(k, kernel, name: name))
         }
         out += "\n" + renderEntry(names)
-        return CUnit(source: out, entry: Self.entry, kernelNames: names, profiled: profile)
+        return (out, names)
     }
 
     // MARK: Kernels
@@ -82,7 +109,7 @@ public struct CRenderer {
             if !parts.contains(name) { parts.append(name) }
         }
         let shown = parts.count > 5 ? Array(parts.prefix(4)) + ["etc"] : parts
-        return "k\(k)_" + shown.joined(separator: "_")
+        return prefix + "k\(k)_" + shown.joined(separator: "_")
     }
 
     /// Whether the kernel can fail at run time (index checks).
@@ -96,6 +123,7 @@ public struct CRenderer {
         for value in kernel.outputs + kernel.scratch {
             parameters.append("\(CSyntax.type(nodes[value.index].type.dtype)) *\(schedule.pointer(value))")
         }
+        if isScan(kernel) { parameters.append("uint8_t *workspace") }
         if canFault(kernel) { parameters.append("int64_t *fault") }
         return parameters
     }
@@ -103,7 +131,8 @@ public struct CRenderer {
     func renderKernel(_ k: Int, _ kernel: KernelSpec, name: String) throws -> String {
         var comment = "/* \(name): computes\n"
         for member in kernel.members {
-            comment += " *   \(CSyntax.commentSafe(Printer.line(nodes[member.index], id: member)))\n"
+            let line = CSyntax.commentSafe(Printer.line(nodes[member.index], id: member))
+            comment += " *   \(line.split(separator: "\n").joined(separator: "\n *   "))\n"
         }
         let reads = kernel.inputs.map { "\(schedule.pointer($0)) \(nodes[$0.index].type)" }
         let writes = (kernel.outputs + kernel.scratch).map { "\(schedule.pointer($0)) \(nodes[$0.index].type)" }
@@ -121,7 +150,7 @@ public struct CRenderer {
     /// `kiln_run`: binds the slots and the arena, calls the kernels in order, then copies
     /// the assigned values that were not written in place.
     func renderEntry(_ names: [String]) -> String {
-        var out = "int \(Self.entry)(uint8_t *arena, int64_t n, void *const *slots, int64_t *fault) {\n"
+        var out = (prefix.isEmpty ? "" : "static ") + "int \(entryName)(uint8_t *arena, int64_t n, void *const *slots, int64_t *fault) {\n"
         out += bindSlots() + bindArena()
         if schedule.memory.kernels.contains(where: canFault) { out += "    int status;\n" }
         if profile { out += "    int64_t t0 = kiln_clock_ns(), t1;\n" }
@@ -177,6 +206,7 @@ public struct CRenderer {
         var out = ""
         for (k, kernel) in schedule.memory.kernels.enumerated() {
             var arguments = ["n"] + (kernel.inputs + kernel.outputs + kernel.scratch).map(schedule.pointer)
+            if isScan(kernel) { arguments.append("arena + (\(workspace))") }
             if canFault(kernel) {
                 arguments.append("fault")
                 let faulting = kernel.members.first { nodes[$0.index].op.canFault } ?? kernel.members[0]

@@ -21,14 +21,11 @@ public enum Lowering {
     public static func lower(_ graph: Graph, outputs: [String: Node],
                              switches: DebugSwitches = .current) throws -> LoweredProgram {
         let start = Stopwatch.now
-        let function = try Pipeline.optimize(try Function(graph: graph, outputs: outputs), switches: switches)
+        var function = try Pipeline.optimize(try Function(graph: graph, outputs: outputs), switches: switches)
+        let (scans, workspace) = try lowerScans(&function, switches: switches)
         let optimized = Stopwatch.now
-        if let index = function.nodes.firstIndex(where: { if case .scan = $0.op { true } else { false } }) {
-            throw KilnError(.invalidArgument, "\(Printer.line(function.nodes[index], id: NodeID(index)).prefix { $0 != "\n" }): "
-                            + "the JIT does not lower loops (scan) yet; run this graph on the interpreter backend")
-        }
         let schedule = try Schedule(function)
-        let unit = try CRenderer(schedule, profile: switches.profile).render()
+        let unit = try CRenderer(schedule, profile: switches.profile, scans: scans, workspace: workspace).render()
         let rendered = Stopwatch.now
         switches.log(4, "--- generated C\n\(unit.source)")
         return LoweredProgram(function: function, schedule: schedule, unit: unit,

@@ -1,0 +1,84 @@
+import KilnGraph
+
+/// A scan's body compiled on its own, once, whatever the number of steps: the body's
+/// optimized function and schedule (rendered as static functions in the same translation
+/// unit), and the workspace the loop uses past the end of the program's arena.
+///
+/// The workspace holds two sets of carries (the ones a step reads, and the ones it writes,
+/// swapped after each step) and the body's own arena.
+public struct LoweredScan {
+    /// The loop.
+    public let scan: Scan
+    /// The body's schedule; its results are named `r0`, `r1`, ... in the scan's result order.
+    public let schedule: Schedule
+    /// The body's own loops.
+    public let nested: [NodeID: LoweredScan]
+    /// Where the body's loops' workspace starts in the body's arena.
+    public let nestedWorkspace: BatchPolynomial
+    /// The byte offsets in the workspace of each carry's two buffers.
+    public let carryOffsets: [(BatchPolynomial, BatchPolynomial)]
+    /// The byte offset in the workspace of the body's arena.
+    public let bodyArenaOffset: BatchPolynomial
+    /// The workspace's size in bytes.
+    public let workspaceBytes: BatchPolynomial
+
+    /// The body's result named for result `index`.
+    static func resultName(_ index: Int) -> String { "r\(index)" }
+
+    /// Lowers `scan`'s body through the pipeline.
+    ///
+    /// - Throws: ``KilnError`` if the body does not verify or a pass fails.
+    init(_ scan: Scan, switches: DebugSwitches) throws {
+        self.scan = scan
+        let body = try scan.bodyGraph()
+        var outputs: [String: Node] = [:]
+        for (index, result) in scan.results.enumerated() {
+            guard let node = body.node(result) else {
+                throw KilnError(.invalidGraph, "scan: result \(result) is not a node of the body")
+            }
+            outputs[Self.resultName(index)] = node
+        }
+        var function = try Pipeline.optimize(try Function(graph: body, outputs: outputs), switches: switches)
+        (nested, nestedWorkspace) = try Lowering.lowerScans(&function, switches: switches)
+        schedule = try Schedule(function)
+
+        var end = BatchPolynomial()
+        func reserve(_ type: TensorType) -> BatchPolynomial {
+            let start = end
+            let bytes = (type.shape.staticProduct ?? 0) * type.dtype.byteSize
+            end = end + .monomial((Swift.max(bytes, 1) + 63) / 64 * 64, degree: type.shape.batchDimCount)
+            return start
+        }
+        let carryTypes = scan.parameterTypes.prefix(scan.carryCount)
+        carryOffsets = carryTypes.map { type in (reserve(type), reserve(type)) }
+        bodyArenaOffset = end
+        workspaceBytes = end + (function.memory?.arenaBytes ?? BatchPolynomial())
+    }
+}
+
+extension Lowering {
+    /// Lowers the body of every scan kernel of `function` and makes room for the loops'
+    /// workspace at the end of its arena (they run one at a time, so they share it).
+    ///
+    /// - Returns: The lowered scans by node, and the workspace's byte offset in the arena.
+    /// - Throws: ``KilnError`` if a body fails to lower.
+    static func lowerScans(_ function: inout Function, switches: DebugSwitches) throws
+        -> (scans: [NodeID: LoweredScan], workspace: BatchPolynomial) {
+        guard var memory = function.memory else { return ([:], BatchPolynomial()) }
+        var scans: [NodeID: LoweredScan] = [:]
+        var workspace = BatchPolynomial()
+        for kernel in memory.kernels {
+            let id = kernel.members[0]
+            guard case .scan(let scan) = function.nodes[id.index].op else { continue }
+            let lowered = try LoweredScan(scan, switches: switches)
+            scans[id] = lowered
+            workspace = .maximum(workspace, lowered.workspaceBytes)
+        }
+        let offset = memory.arenaBytes
+        if !scans.isEmpty {
+            memory.arenaBytes = offset + workspace
+            function.memory = memory
+        }
+        return (scans, offset)
+    }
+}
