@@ -13,6 +13,7 @@ extension Initializer {
         case .glorotNormal: .string("glorot_normal")
         case .heUniform: .string("he_uniform")
         case .heNormal: .string("he_normal")
+        case .orthogonal(let gain): .object(["name": .string("orthogonal"), "gain": .number(Double(gain))])
         }
     }
 
@@ -29,6 +30,7 @@ extension Initializer {
         case "glorot_normal": self = .glorotNormal
         case "he_uniform": self = .heUniform
         case "he_normal": self = .heNormal
+        case "orthogonal": self = .orthogonal(gain: try reader.optionalFloat("gain") ?? 1)
         default: throw KilnError(.file, "\(context): unknown initializer \(config)")
         }
     }

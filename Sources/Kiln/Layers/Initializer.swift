@@ -22,6 +22,10 @@ public enum Initializer: Sendable, Hashable {
     case heUniform
     /// Truncated normal with standard deviation `sqrt(2 / fanIn)`.
     case heNormal
+    /// A random orthogonal matrix times `gain` (Keras' recurrent kernel default): the weight
+    /// seen as `[rows, columns]` (the last axis is the columns) has orthonormal rows or columns,
+    /// whichever are fewer.
+    case orthogonal(gain: Float = 1)
 
     /// A tensor of `shape` drawn from the library's seeded generator (see ``Kiln/setRandomSeed(_:)``).
     ///
@@ -55,7 +59,40 @@ public enum Initializer: Sendable, Hashable {
             return try Initializer.varianceScalingUniform(shape, scale: 2, count: fanIn, &generator)
         case .heNormal:
             return try Initializer.varianceScalingNormal(shape, scale: 2, count: fanIn, &generator)
+        case .orthogonal(let gain):
+            return try Initializer.orthogonal(shape, gain: gain, &generator)
         }
+    }
+
+    /// Keras' `Orthogonal`: a normal `[max(r, c), min(r, c)]` matrix made orthonormal column by
+    /// column (Gram–Schmidt, twice for accuracy, which gives the QR factor whose `R` has a
+    /// positive diagonal), transposed when there are fewer rows than columns.
+    private static func orthogonal(_ shape: [Int], gain: Float, _ generator: inout SeededGenerator) throws -> Tensor {
+        guard let columns = shape.last else { return try Tensor(shape: shape, repeating: gain) }
+        let rows = shape.dropLast().reduce(1, *)
+        let long = Swift.max(rows, columns), short = Swift.min(rows, columns)
+        guard short > 0 else { return try Tensor(shape: shape, repeating: Float(0)) }
+        let a = try Tensor.randomNormal(shape: [long, short], mean: 0, standardDeviation: 1, using: &generator).scalars
+        // q[j] is column j, in Double for the orthogonalisation.
+        var q = (0..<short).map { j in (0..<long).map { Double(a[$0 * short + j]) } }
+        for j in 0..<short {
+            for _ in 0..<2 {
+                for previous in 0..<j {
+                    let dot = zip(q[j], q[previous]).reduce(0) { $0 + $1.0 * $1.1 }
+                    for i in 0..<long { q[j][i] -= dot * q[previous][i] }
+                }
+            }
+            let norm = q[j].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            for i in 0..<long { q[j][i] = norm > 0 ? q[j][i] / norm : 0 }
+        }
+        var values = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            for c in 0..<columns {
+                // [long, short] is [rows, columns] itself, or its transpose.
+                values[r * columns + c] = gain * Float(rows >= columns ? q[c][r] : q[r][c])
+            }
+        }
+        return try Tensor(shape: shape, scalars: values)
     }
 
     /// Keras' `compute_fans`.

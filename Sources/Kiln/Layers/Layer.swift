@@ -63,8 +63,14 @@ open class Layer: SequentialElement, CustomStringConvertible {
     public func addWeight(_ name: String, shape: [Int], initializer: Initializer,
                           trainable: Bool = true) throws -> LayerVariable {
         _ = try Tensor.checkedCount(shape, what: "weight \(name)")
-        let variable = LayerVariable(name: name, layerName: self.name, value: try initializer.tensor(shape: shape),
-                                     isTrainable: trainable)
+        return addWeight(name, value: try initializer.tensor(shape: shape), trainable: trainable)
+    }
+
+    /// Creates a weight during ``build(inputShapes:)`` with a first value made by the layer
+    /// (an LSTM's bias: zeros with the forget gate's block at one).
+    @discardableResult
+    public func addWeight(_ name: String, value: Tensor, trainable: Bool = true) -> LayerVariable {
+        let variable = LayerVariable(name: name, layerName: self.name, value: value, isTrainable: trainable)
         variables.append(variable)
         return variable
     }

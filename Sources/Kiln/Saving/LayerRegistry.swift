@@ -109,12 +109,53 @@ enum LayerRegistry {
                                 name: name)
         case "SpatialDropout2D":
             return SpatialDropout2D(try config.float("rate"), name: name)
+        case "SimpleRNN", "LSTM", "GRU":
+            return try recurrent(typeName, name: name, config: config, fields: fields)
         default:
             throw KilnError(.file, "\(context): unknown layer type \(String(reflecting: typeName)); Kiln can load Dense, "
                             + "Activation, Dropout, Flatten, Reshape, BatchNormalization, LayerNormalization, Embedding, "
                             + "Add, Concatenate, Rescaling, Conv1D, Conv2D, Conv2DTranspose, MaxPooling1D, MaxPooling2D, "
                             + "AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, "
-                            + "GlobalMaxPooling1D, GlobalMaxPooling2D, ZeroPadding2D, UpSampling2D and SpatialDropout2D")
+                            + "GlobalMaxPooling1D, GlobalMaxPooling2D, ZeroPadding2D, UpSampling2D, SpatialDropout2D, "
+                            + "SimpleRNN, LSTM and GRU")
+        }
+    }
+
+    /// A recurrent layer: the arguments the three share, and each one's own.
+    private static func recurrent(_ typeName: String, name: String, config: ConfigReader,
+                                  fields: [String: JSONValue]) throws -> Layer {
+        let context = config.context
+        if let returnState = fields["return_state"], returnState == .bool(true) {
+            throw KilnError(.file, "\(context): return_state is not supported; Kiln's recurrent layers return one output")
+        }
+        func activation(_ key: String, _ fallback: String) throws -> ActivationFunction {
+            try ActivationFunction(config: fields[key] ?? .string(fallback), context: context)
+        }
+        func initializer(_ key: String) throws -> Initializer { try Initializer(config: fields[key] ?? .null, context: context) }
+        let units = try config.int("units", atLeast: 1)
+        let useBias = try config.bool("use_bias"), returnSequences = try config.bool("return_sequences")
+        let goBackwards = try config.bool("go_backwards")
+        switch typeName {
+        case "LSTM":
+            return LSTM(units, activation: try activation("activation", "tanh"),
+                        recurrentActivation: try activation("recurrent_activation", "sigmoid"), useBias: useBias,
+                        unitForgetBias: try config.bool("unit_forget_bias"), returnSequences: returnSequences,
+                        goBackwards: goBackwards, kernelInitializer: try initializer("kernel_initializer"),
+                        recurrentInitializer: try initializer("recurrent_initializer"),
+                        biasInitializer: try initializer("bias_initializer"), name: name)
+        case "GRU":
+            return GRU(units, activation: try activation("activation", "tanh"),
+                       recurrentActivation: try activation("recurrent_activation", "sigmoid"), useBias: useBias,
+                       resetAfter: try config.bool("reset_after"), returnSequences: returnSequences, goBackwards: goBackwards,
+                       kernelInitializer: try initializer("kernel_initializer"),
+                       recurrentInitializer: try initializer("recurrent_initializer"),
+                       biasInitializer: try initializer("bias_initializer"), name: name)
+        default:
+            return SimpleRNN(units, activation: try activation("activation", "tanh"), useBias: useBias,
+                             returnSequences: returnSequences, goBackwards: goBackwards,
+                             kernelInitializer: try initializer("kernel_initializer"),
+                             recurrentInitializer: try initializer("recurrent_initializer"),
+                             biasInitializer: try initializer("bias_initializer"), name: name)
         }
     }
 

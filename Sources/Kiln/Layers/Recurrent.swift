@@ -1,0 +1,150 @@
+import KilnGraph
+
+/// What ``SimpleRNN``, ``LSTM`` and ``GRU`` share: a cell applied along the time axis as one
+/// loop in the graph (a scan), whatever the number of steps.
+///
+/// Shapes: input `[batch, steps, features]`; output `[batch, units]` (the last step's), or
+/// `[batch, steps, units]` with `returnSequences`. Weights, in Keras' order and layout:
+/// `kernel` `[features, gates·units]`, `recurrent_kernel` `[units, gates·units]`, and `bias`.
+///
+/// The product of every step's input with the kernel does not depend on the state, so it is
+/// one matrix product over all steps ahead of the loop; each step multiplies only the state.
+public class Recurrent: Layer {
+    /// The size of the state and of each step's output.
+    public let units: Int
+    /// The cell's output activation (Keras: `tanh`).
+    public let activation: ActivationFunction
+    /// Whether there are biases.
+    public let useBias: Bool
+    /// Whether the output is every step's (`[batch, steps, units]`) or the last one's.
+    public let returnSequences: Bool
+    /// Whether the steps run from the last to the first; the sequence returned is then in
+    /// that order too (its first element is the last step's), as in Keras.
+    public let goBackwards: Bool
+    /// How the kernel starts (Keras: Glorot uniform).
+    public let kernelInitializer: Initializer
+    /// How the recurrent kernel starts (Keras: orthogonal).
+    public let recurrentInitializer: Initializer
+    /// How the bias starts (Keras: zeros).
+    public let biasInitializer: Initializer
+
+    init(units: Int, activation: ActivationFunction, useBias: Bool, returnSequences: Bool, goBackwards: Bool,
+         kernelInitializer: Initializer, recurrentInitializer: Initializer, biasInitializer: Initializer, name: String?) {
+        self.units = units
+        self.activation = activation
+        self.useBias = useBias
+        self.returnSequences = returnSequences
+        self.goBackwards = goBackwards
+        self.kernelInitializer = kernelInitializer
+        self.recurrentInitializer = recurrentInitializer
+        self.biasInitializer = biasInitializer
+        super.init(name: name)
+    }
+
+    // MARK: What a cell defines
+
+    /// How many blocks of `units` columns the kernels have (1, 4 for LSTM, 3 for GRU).
+    var gates: Int { 1 }
+    /// How many states the cell carries (2 for LSTM: `h` and `c`); the first is the output.
+    var stateCount: Int { 1 }
+    /// The bias's shape.
+    var biasShape: [Int] { [gates * units] }
+    /// The bias's first value.
+    func initialBias() throws -> Tensor { try biasInitializer.tensor(shape: biasShape) }
+    /// The bias added to the input's product with the kernel, before the loop.
+    func inputBias(_ bias: Node) throws -> Node { bias }
+    /// The bias (or part of it) each step adds to the state's product, if any.
+    func recurrentBias(_ bias: Node) throws -> Node? { nil }
+
+    /// One step: the new states from the states, the step's input projection `[batch,
+    /// gates·units]` (bias included) and the recurrent kernel (and recurrent bias).
+    func step(states: [Node], input: Node, recurrentKernel: Node, recurrentBias: Node?) throws -> [Node] {
+        [try activation.apply(input + matmul(states[0], recurrentKernel))]
+    }
+
+    // MARK: Layer
+
+    override public var config: [String: JSONValue] {
+        ["units": .number(Double(units)), "activation": activation.config, "use_bias": .bool(useBias),
+         "return_sequences": .bool(returnSequences), "return_state": .bool(false), "go_backwards": .bool(goBackwards),
+         "kernel_initializer": kernelInitializer.config, "recurrent_initializer": recurrentInitializer.config,
+         "bias_initializer": biasInitializer.config]
+    }
+
+    override public func build(inputShapes: [[Int]]) throws {
+        let (_, features) = try sequenceShape(inputShapes)
+        guard units > 0 else { throw KilnError(.invalidArgument, "units must be positive, got \(units)") }
+        try addWeight("kernel", shape: [features, gates * units], initializer: kernelInitializer)
+        try addWeight("recurrent_kernel", shape: [units, gates * units], initializer: recurrentInitializer)
+        if useBias { try addWeight("bias", value: try initialBias()) }
+    }
+
+    override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
+        let (steps, _) = try sequenceShape(inputShapes)
+        return returnSequences ? [steps, units] : [units]
+    }
+
+    /// `[steps, features]` of the one input, each at least 1.
+    func sequenceShape(_ inputShapes: [[Int]]) throws -> (steps: Int, features: Int) {
+        try requireSingleInput(inputShapes)
+        guard inputShapes[0].count == 2 else {
+            throw KilnError(.shapeMismatch, "needs sequences [steps, features] per sample, got \(Layer.shapesText(inputShapes))")
+        }
+        guard inputShapes[0][0] >= 1, inputShapes[0][1] >= 1 else {
+            throw KilnError(.shapeMismatch, "needs at least one step of at least one feature, got \(Layer.shapesText(inputShapes))")
+        }
+        return (inputShapes[0][0], inputShapes[0][1])
+    }
+
+    override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
+        let x = inputs[0], graph = x.graph
+        guard case .size(let steps) = x.shape[1] else {
+            throw KilnError(.shapeMismatch, "needs a static number of steps, got \(x.type)")
+        }
+        let kernel = try context.variable(variables[0]), recurrentKernel = try context.variable(variables[1])
+        let bias = useBias ? try context.variable(variables[2]) : nil
+
+        // Every step's input times the kernel, as one product; then time-major for the loop.
+        var projected = try matmul(x, kernel)
+        if let bias { projected = try projected + inputBias(bias) }
+        let sequence = try transpose(projected, permutation: [1, 0, 2])
+
+        let body = Graph()
+        let width = gates * units
+        let states = try (0..<stateCount).map { try body.placeholder("state\($0)", shape: [.batch, Dim.size(units)]) }
+        let input = try body.placeholder("input", shape: [.batch, Dim.size(width)])
+        let recurrent = try body.placeholder("recurrent_kernel", shape: recurrentKernel.shape)
+        let recurrentBias = try bias.flatMap { try self.recurrentBias($0) }
+        let recurrentBiasParameter = try recurrentBias.map { try body.placeholder("recurrent_bias", shape: $0.shape) }
+        let next = try step(states: states, input: input, recurrentKernel: recurrent, recurrentBias: recurrentBiasParameter)
+        let loop = try Scan(body: body, carries: states, steps: [input],
+                            invariants: [recurrent] + (recurrentBiasParameter.map { [$0] } ?? []),
+                            newCarries: next, outputs: returnSequences ? [next[0]] : [], length: steps, reverse: goBackwards)
+        let zeros = try broadcast(graph.constant(0), to: [.batch, Dim.size(units)])
+        let out = try graph.scan(loop, carries: Array(repeating: zeros, count: stateCount), sequences: [sequence],
+                                 invariants: [recurrentKernel] + (recurrentBias.map { [$0] } ?? []))
+        guard returnSequences else { return out.finalCarries[0] }
+        var outputs = out.outputs[0]
+        if goBackwards {
+            let order = try Tensor(shape: [steps], scalars: (0..<steps).reversed().map { Int32($0) })
+            outputs = try gather(outputs, indices: graph.constant(order), axis: 0)
+        }
+        return try transpose(outputs, permutation: [1, 0, 2])
+    }
+}
+
+/// `h' = activation(x·W + h·U + b)`: Keras' `SimpleRNN`.
+///
+/// Shapes: input `[batch, steps, features]`; output `[batch, units]` or, with
+/// `returnSequences`, `[batch, steps, units]`. Weights: `kernel` `[features, units]`,
+/// `recurrent_kernel` `[units, units]`, `bias` `[units]`.
+public final class SimpleRNN: Recurrent {
+    /// A layer of `units` with Keras' defaults.
+    public init(_ units: Int, activation: ActivationFunction = .tanh, useBias: Bool = true, returnSequences: Bool = false,
+                goBackwards: Bool = false, kernelInitializer: Initializer = .glorotUniform,
+                recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros, name: String? = nil) {
+        super.init(units: units, activation: activation, useBias: useBias, returnSequences: returnSequences,
+                   goBackwards: goBackwards, kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
+                   biasInitializer: biasInitializer, name: name)
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import Kiln
+import Testing
+
+/// Plain-Swift recurrent cells, written from Keras' formulas, over one sample's
+/// `[steps, features]` with row-major weights; the layers are checked against them.
+enum ReferenceCell {
+    static func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
+
+    /// `x·w` for a `[k]` vector and a `[k, m]` matrix.
+    static func product(_ x: [Float], _ w: [Float], columns m: Int) -> [Float] {
+        (0..<m).map { j in x.indices.reduce(Float(0)) { $0 + x[$1] * w[$1 * m + j] } }
+    }
+
+    /// Every step's state (h) of an LSTM.
+    static func lstm(_ x: [[Float]], kernel: [Float], recurrent: [Float], bias: [Float], units u: Int) -> [[Float]] {
+        var h = [Float](repeating: 0, count: u), c = h, out: [[Float]] = []
+        for step in x {
+            let xw = product(step, kernel, columns: 4 * u), hu = product(h, recurrent, columns: 4 * u)
+            let z = (0..<(4 * u)).map { xw[$0] + hu[$0] + bias[$0] }
+            for j in 0..<u {
+                let i = sigmoid(z[j]), f = sigmoid(z[u + j]), g = Foundation.tanh(z[2 * u + j]), o = sigmoid(z[3 * u + j])
+                c[j] = f * c[j] + i * g
+                h[j] = o * Foundation.tanh(c[j])
+            }
+            out.append(h)
+        }
+        return out
+    }
+
+    /// Every step's state of a GRU with `reset_after` (bias `[2, 3u]`) or without (bias `[3u]`).
+    static func gru(_ x: [[Float]], kernel: [Float], recurrent: [Float], bias: [Float], units u: Int, resetAfter: Bool) -> [[Float]] {
+        var h = [Float](repeating: 0, count: u), out: [[Float]] = []
+        for step in x {
+            let xw = product(step, kernel, columns: 3 * u)
+            let xb = (0..<(3 * u)).map { xw[$0] + bias[$0] }
+            var next = h
+            if resetAfter {
+                let hu = product(h, recurrent, columns: 3 * u)
+                let inner = (0..<(3 * u)).map { hu[$0] + bias[3 * u + $0] }
+                for j in 0..<u {
+                    let z = sigmoid(xb[j] + inner[j]), r = sigmoid(xb[u + j] + inner[u + j])
+                    let candidate = Foundation.tanh(xb[2 * u + j] + r * inner[2 * u + j])
+                    next[j] = z * h[j] + (1 - z) * candidate
+                }
+            } else {
+                let hu = product(h, recurrent, columns: 3 * u)
+                let z = (0..<u).map { sigmoid(xb[$0] + hu[$0]) }, r = (0..<u).map { sigmoid(xb[u + $0] + hu[u + $0]) }
+                let reset = (0..<u).map { r[$0] * h[$0] }
+                let stateKernel = (0..<u).flatMap { row in (0..<u).map { recurrent[row * 3 * u + 2 * u + $0] } }
+                let rh = product(reset, stateKernel, columns: u)
+                for j in 0..<u { next[j] = z[j] * h[j] + (1 - z[j]) * Foundation.tanh(xb[2 * u + j] + rh[j]) }
+            }
+            h = next
+            out.append(h)
+        }
+        return out
+    }
+}
+
+/// Random sequences `[count, steps, features]` and a label per sequence: whether its mean is positive.
+func randomSequences(_ count: Int, steps: Int, features: Int, seed: UInt64) throws -> (x: Tensor, y: Tensor) {
+    var generator = SeededGenerator(seed: seed)
+    let values = (0..<(count * steps * features)).map { _ in generator.nextNormal() }
+    let labels = (0..<count).map { i -> Float in
+        let row = values[(i * steps * features)..<((i + 1) * steps * features)]
+        return row.reduce(0, +) > 0 ? 1 : 0
+    }
+    return (try Tensor(shape: [count, steps, features], scalars: values), try Tensor(shape: [count], scalars: labels))
+}
+
+@Suite("Recurrent layers")
+struct RecurrentLayerTests {
+    @Test("SimpleRNN by hand: last output, every output, backwards")
+    func simpleRNNByHand() throws {
+        let x = try Tensor(shape: [1, 2, 1], scalars: [1, 2])
+        for backend in Backend.allCases {
+            func run(returnSequences: Bool, goBackwards: Bool) throws -> [Float] {
+                let layer = SimpleRNN(1, returnSequences: returnSequences, goBackwards: goBackwards)
+                let model = Sequential([Input(shape: [2, 1]), layer])
+                model.compile(loss: .meanSquaredError, backend: backend)
+                try layer.setWeights([Tensor([[0.5]]), Tensor([[0.5]]), Tensor([0])])
+                return try model.predict(x).scalars
+            }
+            // h1 = tanh(0.5), h2 = tanh(2·0.5 + 0.5·h1); backwards: tanh(1), then tanh(0.5 + 0.5·tanh(1)).
+            #expect(zip(try run(returnSequences: false, goBackwards: false), [0.842_886_1]).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+            #expect(zip(try run(returnSequences: true, goBackwards: false), [0.462_117_16, 0.842_886_1]).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+            #expect(zip(try run(returnSequences: true, goBackwards: true), [0.761_594_2, 0.706_818_4]).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+        }
+    }
+
+    @Test("LSTM and GRU follow Keras' formulas and gate order on both backends")
+    func cellsMatchTheirFormulas() throws {
+        let (x, _) = try randomSequences(3, steps: 5, features: 4, seed: 3)
+        let samples = (0..<3).map { i in (0..<5).map { t in (0..<4).map { x.scalars[(i * 5 + t) * 4 + $0] } } }
+        var generator = SeededGenerator(seed: 11)
+        func weights(_ shape: [Int]) throws -> Tensor {
+            try .randomUniform(shape: shape, lower: -0.6, upper: 0.6, using: &generator)
+        }
+        let u = 3
+        let lstmWeights = [try weights([4, 4 * u]), try weights([u, 4 * u]), try weights([4 * u])]
+        let gruWeights = [try weights([4, 3 * u]), try weights([u, 3 * u]), try weights([2, 3 * u])]
+        let gruBeforeWeights = [try weights([4, 3 * u]), try weights([u, 3 * u]), try weights([3 * u])]
+        for backend in Backend.allCases {
+            let cases: [(Recurrent, [Tensor], ([[Float]]) -> [[Float]])] = [
+                (LSTM(u, returnSequences: true), lstmWeights, {
+                    ReferenceCell.lstm($0, kernel: lstmWeights[0].scalars, recurrent: lstmWeights[1].scalars,
+                                       bias: lstmWeights[2].scalars, units: u)
+                }),
+                (GRU(u, returnSequences: true), gruWeights, {
+                    ReferenceCell.gru($0, kernel: gruWeights[0].scalars, recurrent: gruWeights[1].scalars,
+                                      bias: gruWeights[2].scalars, units: u, resetAfter: true)
+                }),
+                (GRU(u, resetAfter: false, returnSequences: true), gruBeforeWeights, {
+                    ReferenceCell.gru($0, kernel: gruBeforeWeights[0].scalars, recurrent: gruBeforeWeights[1].scalars,
+                                      bias: gruBeforeWeights[2].scalars, units: u, resetAfter: false)
+                }),
+            ]
+            for (layer, values, reference) in cases {
+                let model = Sequential([Input(shape: [5, 4]), layer])
+                model.compile(loss: .meanSquaredError, backend: backend)
+                try layer.setWeights(values)
+                let got = try model.predict(x).scalars
+                let expected = samples.flatMap { reference($0).flatMap { $0 } }
+                #expect(got.count == expected.count)
+                #expect(zip(got, expected).allSatisfy { Swift.abs($0 - $1) <= 2e-6 }, "\(layer) on \(backend)")
+            }
+        }
+    }
+
+    @Test("summaries give Keras' shapes and parameter counts; weights have Keras' names and layout")
+    func summaryAndWeights() throws {
+        let model = Sequential([
+            Input(shape: [100, 32]), LSTM(64, returnSequences: true), GRU(64, returnSequences: true), SimpleRNN(64), Dense(1),
+        ])
+        let text = model.summaryText()
+        for expected in ["(LSTM)", "(None, 100, 64)", "24,832", "(GRU)", "24,960", "(SimpleRNN)",
+                         "(None, 64)", "8,256", "Total params: 58,113"] {
+            #expect(text.contains(expected), "\(expected) not in\n\(text)")
+        }
+        let lstm = try #require(model.layers.first as? LSTM)
+        #expect(lstm.variables.map(\.name) == ["kernel", "recurrent_kernel", "bias"])
+        #expect(lstm.variables.map(\.shape) == [[32, 256], [64, 256], [256]])
+        // unit_forget_bias: the forget gate's block starts at one, the others at zero.
+        let bias = lstm.weights[2].scalars
+        #expect(bias[0..<64].allSatisfy { $0 == 0 } && bias[64..<128].allSatisfy { $0 == 1 } && bias[128...].allSatisfy { $0 == 0 })
+        // The recurrent kernel starts orthogonal: U·Uᵀ = I for [64, 256].
+        let recurrent = lstm.weights[1].scalars
+        for (i, j) in [(0, 0), (0, 1), (5, 5), (7, 40)] {
+            let dot = (0..<256).reduce(Float(0)) { $0 + recurrent[i * 256 + $1] * recurrent[j * 256 + $1] }
+            #expect(Swift.abs(dot - (i == j ? 1 : 0)) < 1e-5)
+        }
+    }
+
+    @Test("a sequence of the wrong rank is an error naming the layer")
+    func badInput() throws {
+        expectModelError("lstm", "sequences [steps, features]", "(None, 8)") { Sequential([Input(shape: [8]), LSTM(4)]) }
+        expectModelError("gru", "sequences [steps, features]") { Sequential([Input(shape: [2, 3, 4]), GRU(4)]) }
+        expectModelError("units must be positive") { Sequential([Input(shape: [2, 3]), SimpleRNN(0)]) }
+    }
+
+    @Test("stacked and backwards networks train alike on both backends and survive saving")
+    func trainsAndSaves() throws {
+        seededRuns.lock()
+        defer { seededRuns.unlock() }
+        let (x, y) = try randomSequences(32, steps: 6, features: 3, seed: 5)
+        var weights: [[Tensor]] = [], losses: [Float] = []
+        for backend in Backend.allCases {
+            Kiln.setRandomSeed(4)
+            let model = Sequential([
+                Input(shape: [6, 3]), GRU(5, returnSequences: true, goBackwards: true), LSTM(4, returnSequences: true),
+                SimpleRNN(3), Dense(1, activation: .sigmoid),
+            ])
+            model.compile(optimizer: Adam(learningRate: 0.01), loss: .binaryCrossentropy, backend: backend)
+            let history = try model.fit(x, y, batchSize: 8, epochs: 3, verbose: 0)
+            weights.append(model.getWeights())
+            losses.append(history.history["loss"]?.last ?? .nan)
+
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-recurrent-\(UUID()).kiln").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try model.save(to: path)
+            let again = try Model.load(from: path)
+            #expect(again.layers.map(\.description) == model.layers.map(\.description))
+            #expect(zip(try again.predict(x).scalars, try model.predict(x).scalars).allSatisfy { Swift.abs($0 - $1) <= 1e-6 })
+        }
+        #expect(Swift.abs(losses[0] - losses[1]) <= 1e-4 * Swift.abs(losses[1]))
+        for (u, v) in zip(weights[0], weights[1]) {
+            #expect(zip(u.scalars, v.scalars).allSatisfy { Swift.abs($0 - $1) <= 1e-4 * Swift.abs($1) + 1e-5 })
+        }
+    }
+}
