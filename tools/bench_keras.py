@@ -12,7 +12,8 @@ Workloads (as in tools/kiln/BenchTrain.swift): "tabular", 2-16-8-1 with relu and
 output, binary crossentropy, 200,000 samples, batch 32; "mlp784", 784-256-128-10 with relu
 and softmax, sparse categorical crossentropy, 30,000 samples, batch 128; "convnet", the
 classic Keras convnet of Examples/FashionMNIST on 28x28x1 images in [0, 1), 12,800 samples,
-batch 128; all Adam. Inputs are uniform and labels come from a random linear rule. Printed:
+batch 128; "lstm" and "gru", 100 steps of 32 features into 64 units and Dense(1), mean squared
+error, 6,400 samples, batch 64; all Adam. Inputs are uniform and labels come from a random linear rule. Printed:
 Keras `fit` samples/s (median of the epochs after the first), Keras single-sample latency
 (`predict` and a direct call), and for the dense workloads the samples/s of a `jax.jit`
 training step written by hand, with plain SGD and with Adam (the update Kiln and Keras run),
@@ -30,8 +31,23 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 WORKLOADS = [("tabular", [2, 16, 8, 1], 200_000, 32), ("mlp784", [784, 256, 128, 10], 30_000, 128),
-             ("convnet", [784, 10], 12_800, 128)]
+             ("convnet", [784, 10], 12_800, 128), ("lstm", [32, 1], 6_400, 64), ("gru", [32, 1], 6_400, 64)]
+STEPS = 100
 EPOCHS = 4
+
+
+def sequence_data(sizes, samples):
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-1, 1, (samples, STEPS, sizes[0])).astype(np.float32)
+    rule = rng.normal(size=(sizes[0],)).astype(np.float32)
+    return x, (x @ rule).mean(axis=1, keepdims=True).astype(np.float32)
+
+
+def sequence_model(sizes, kind):
+    cell = keras.layers.GRU(64) if kind == "gru" else keras.layers.LSTM(64)
+    model = keras.Sequential([keras.Input((STEPS, sizes[0])), cell, keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(), loss="mean_squared_error")
+    return model
 
 
 def data(sizes, samples, image=False):
@@ -70,27 +86,29 @@ class EpochTimes(keras.callbacks.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-def keras_figures(sizes, samples, batch, image=False):
-    x, y = data(sizes, samples, image)
-    model = keras_model(sizes, image)
+def keras_figures(sizes, samples, batch, image=False, sequence=None):
+    x, y = sequence_data(sizes, samples) if sequence else data(sizes, samples, image)
+    model = sequence_model(sizes, sequence) if sequence else keras_model(sizes, image)
     timer = EpochTimes()
     model.fit(x, y, batch_size=batch, epochs=EPOCHS, verbose=0, callbacks=[timer])
     rate = samples / statistics.median(timer.times[1:])
     one = x[:1]
     model.predict(one, verbose=0)
+    # A direct call of a recurrent model runs the loop eagerly (about 0.2 s with JAX): fewer repeats.
+    predicts, calls = (10, 5) if sequence else (50, 500)
     predict = []
     for _ in range(5):
         start = time.perf_counter()
-        for _ in range(50):
+        for _ in range(predicts):
             model.predict(one, verbose=0)
-        predict.append((time.perf_counter() - start) / 50)
+        predict.append((time.perf_counter() - start) / predicts)
     call = []
     model(one, training=False)
     for _ in range(5):
         start = time.perf_counter()
-        for _ in range(500):
+        for _ in range(calls):
             np.asarray(model(one, training=False))
-        call.append((time.perf_counter() - start) / 500)
+        call.append((time.perf_counter() - start) / calls)
     return rate, statistics.median(predict), statistics.median(call)
 
 
@@ -155,8 +173,9 @@ def main():
         if chosen and name != chosen:
             continue
         image = name == "convnet"
-        rate, predict, call = keras_figures(sizes, samples, batch, image)
-        if image:
+        sequence = name if name in ("lstm", "gru") else None
+        rate, predict, call = keras_figures(sizes, samples, batch, image, sequence)
+        if image or sequence:
             print(f"{name:10} {rate / 1e3:18.2f}k {predict * 1e6:14.0f} µs {call * 1e6:11.0f} µs {'—':>21} {'—':>23}")
             continue
         sgd = jax_step_rate(sizes, samples, batch, adam=False)

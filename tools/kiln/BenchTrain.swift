@@ -30,10 +30,12 @@ struct BenchTrain: ParsableCommand {
             Workload(name: "tabular", sizes: [2, 16, 8, 1], samples: 200_000, batch: 32),
             Workload(name: "mlp784", sizes: [784, 256, 128, 10], samples: 30_000, batch: 128),
             Workload(name: "convnet", sizes: [784, 10], samples: 12_800, batch: 128, image: 28),
+            Workload(name: "lstm", sizes: [32, 1], samples: 6_400, batch: 64, recurrent: "lstm"),
+            Workload(name: "gru", sizes: [32, 1], samples: 6_400, batch: 64, recurrent: "gru"),
         ]
         let chosen = workloads.filter { workload == nil || $0.name == workload }
         guard !chosen.isEmpty else {
-            throw ValidationError("unknown workload \(String(reflecting: workload ?? "")); choose tabular, mlp784 or convnet")
+            throw ValidationError("unknown workload \(String(reflecting: workload ?? "")); choose tabular, mlp784, convnet, lstm or gru")
         }
         var profiles: [String] = [], floors: [String] = []
         for item in chosen {
@@ -56,14 +58,24 @@ struct BenchTrain: ParsableCommand {
         let batch: Int
         /// The side of square grey images (the sample is `[image, image, 1]`), or 0 for vectors.
         var image = 0
+        /// `lstm` or `gru` for sequences of ``steps`` steps of `sizes[0]` features into 64 units.
+        var recurrent: String? = nil
+        /// The steps of a recurrent workload's sequences.
+        let steps = 100
 
         var classes: Int { sizes.last ?? 1 }
 
         /// 2-16-8-1 with relu and sigmoid for binary crossentropy, or relu layers and softmax
         /// for sparse categorical crossentropy; for images, the classic Keras convnet
-        /// (Examples/FashionMNIST); Adam.
+        /// (Examples/FashionMNIST); for sequences, LSTM or GRU of 64 units and Dense(1) with
+        /// mean squared error; Adam.
         func model(backend: Backend) -> Model {
             var elements: [any SequentialElement]
+            if let recurrent {
+                let model = Sequential([Input(shape: [steps, sizes[0]]), recurrent == "gru" ? GRU(64) : LSTM(64), Dense(1)])
+                model.compile(optimizer: Adam(), loss: .meanSquaredError, backend: backend)
+                return model
+            }
             if image > 0 {
                 elements = [Input(shape: [image, image, 1]), Conv2D(32, kernelSize: [3], activation: .relu),
                             MaxPooling2D(poolSize: [2]), Conv2D(64, kernelSize: [3], activation: .relu),
@@ -82,6 +94,16 @@ struct BenchTrain: ParsableCommand {
         /// Random inputs in [-1, 1) and labels from a fixed random linear rule.
         func data() throws -> (Tensor, Tensor) {
             var generator = SeededGenerator(seed: 7)
+            if recurrent != nil {
+                // Targets: the mean over the steps of a fixed random projection of the features.
+                let x = try Tensor.randomUniform(shape: [samples, steps, sizes[0]], lower: -1, upper: 1, using: &generator)
+                let rule = (0..<sizes[0]).map { _ in generator.nextNormal() }
+                let values = x.scalars, width = steps * sizes[0]
+                let y = (0..<samples).map { row in
+                    (0..<width).reduce(Float(0)) { $0 + values[row * width + $1] * rule[$1 % sizes[0]] } / Float(steps)
+                }
+                return (x, try Tensor(shape: [samples, 1], scalars: y))
+            }
             let shape = image > 0 ? [samples, image, image, 1] : [samples, sizes[0]]
             let x = try Tensor.randomUniform(shape: shape, lower: image > 0 ? 0 : -1, upper: 1, using: &generator)
             let rule = (0..<(sizes[0] * Swift.max(classes, 2))).map { _ in generator.nextNormal() }
