@@ -189,3 +189,119 @@ struct RecurrentLayerTests {
         }
     }
 }
+
+@Suite("Masking: Embedding(maskZero:) and recurrent layers")
+struct RecurrentMaskingTests {
+    @Test("a masked step keeps the state, on both backends, also backwards and stacked")
+    func maskedStepsKeepTheState() throws {
+        // Padding ids (0) before, between and after the data: the result must equal the
+        // same network run on the unpadded sequence.
+        let padded = try Tensor(shape: [2, 6], scalars: [0, 0, 3, 1, 2, 0, 4, 0, 4, 2, 0, 0])
+        let plain = [[Float(3), 1, 2], [4, 4, 2]]
+        for backend in Backend.allCases {
+            for (goBackwards, stacked) in [(false, false), (true, false), (false, true)] {
+                Kiln.setRandomSeed(9)
+                func network(steps: Int, maskZero: Bool) -> Sequential {
+                    var elements: [any SequentialElement] = [Input(shape: [steps]), Embedding(inputDim: 5, outputDim: 3, maskZero: maskZero)]
+                    if stacked { elements.append(GRU(4, returnSequences: true)) }
+                    elements += [LSTM(3, goBackwards: goBackwards), Dense(2)]
+                    return Sequential(elements)
+                }
+                let masked = network(steps: 6, maskZero: true)
+                masked.compile(loss: .meanSquaredError, backend: backend)
+                let reference = network(steps: 3, maskZero: false)
+                reference.compile(loss: .meanSquaredError, backend: backend)
+                try reference.setWeights(masked.getWeights())
+                let got = try masked.predict(padded).scalars
+                let expected = try reference.predict(try Tensor(shape: [2, 3], scalars: plain.flatMap { $0 })).scalars
+                #expect(zip(got, expected).allSatisfy { Swift.abs($0 - $1) <= 1e-6 },
+                        "\(backend), backwards \(goBackwards), stacked \(stacked): \(got) vs \(expected)")
+            }
+        }
+    }
+
+    @Test("masked networks train alike on both backends, and the mask survives saving")
+    func maskedTraining() throws {
+        seededRuns.lock()
+        defer { seededRuns.unlock() }
+        let x = try padSequences([[1, 2, 3], [4], [2, 2], [3, 1, 4, 1]], maxLength: 5)
+        let y = try Tensor(shape: [4, 1], scalars: [1, 0, 1, 0])
+        var losses: [Float] = []
+        for backend in Backend.allCases {
+            Kiln.setRandomSeed(2)
+            let model = Sequential([Input(shape: [5]), Embedding(inputDim: 5, outputDim: 4, maskZero: true),
+                                    SimpleRNN(3, returnSequences: true), GRU(2), Dense(1, activation: .sigmoid)])
+            model.compile(optimizer: Adam(learningRate: 0.05), loss: .binaryCrossentropy, backend: backend)
+            losses.append(try model.fit(x, y, batchSize: 2, epochs: 3, shuffle: false, verbose: 0).history["loss"]?.last ?? .nan)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-masked-\(UUID()).kiln").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try model.save(to: path)
+            let again = try Model.load(from: path)
+            #expect(zip(try again.predict(x).scalars, try model.predict(x).scalars).allSatisfy { Swift.abs($0 - $1) <= 1e-6 })
+        }
+        #expect(Swift.abs(losses[0] - losses[1]) <= 1e-5 * Swift.abs(losses[1]) + 1e-6, "\(losses)")
+    }
+}
+
+@Suite("Sequence data: padSequences and timeseriesWindows")
+struct SequenceDataTests {
+    @Test func padsAndCutsLikeKeras() throws {
+        let sequences: [[Int]] = [[1, 2, 3], [4, 5], [6, 7, 8, 9, 10]]
+        #expect(try padSequences(sequences).scalars == [0, 0, 1, 2, 3, 0, 0, 0, 4, 5, 6, 7, 8, 9, 10])
+        #expect(try padSequences(sequences, maxLength: 4).scalars == [0, 1, 2, 3, 0, 0, 4, 5, 7, 8, 9, 10])
+        #expect(try padSequences(sequences, maxLength: 4, padding: .post, truncating: .post, value: -1).scalars
+                == [1, 2, 3, -1, 4, 5, -1, -1, 6, 7, 8, 9])
+        #expect(try padSequences([[Int]]()).shape == [0, 0])
+        expectError("maxLength must not be negative") { _ = try padSequences(sequences, maxLength: -1) }
+    }
+
+    @Test func windowsLikeKerasTimeseriesDatasetFromArray() throws {
+        // Keras: timeseries_dataset_from_array(data=range(10), targets=data[3:], sequence_length=3)
+        let data = try Tensor(shape: [10, 1], scalars: (0..<10).map(Float.init))
+        let (x, y) = try timeseriesWindows(data, targets: try Tensor(shape: [7, 1], scalars: (3..<10).map(Float.init)), sequenceLength: 3)
+        #expect(x.shape == [7, 3, 1] && y.shape == [7, 1])
+        #expect(Array(x.scalars.prefix(6)) == [0, 1, 2, 1, 2, 3] && y.scalars == [3, 4, 5, 6, 7, 8, 9])
+        // Stride 2, sampling rate 2: windows [0,2,4], [2,4,6], [4,6,8].
+        let (strided, none) = try timeseriesWindows(data, sequenceLength: 3, sequenceStride: 2, samplingRate: 2)
+        #expect(strided.scalars == [0, 2, 4, 2, 4, 6, 4, 6, 8] && none.scalarCount == 0)
+        expectError("a window spans 11 rows", "the series has 10") { _ = try timeseriesWindows(data, sequenceLength: 11) }
+        expectError("must be at least 1") { _ = try timeseriesWindows(data, sequenceLength: 2, sequenceStride: 0) }
+    }
+}
+
+@Suite("TextVectorization")
+struct TextVectorizationTests {
+    @Test func standardizesSplitsAndCountsLikeKeras() throws {
+        let vectorize = TextVectorization(maxTokens: 6, outputSequenceLength: 5)
+        vectorize.adapt(["The cat sat.", "the CAT, the dog!", "a dog's day"])
+        // the ×3, cat ×2, then dog, dogs, day, sat, a once each: ties in decreasing order.
+        #expect(vectorize.vocabulary == ["", "[UNK]", "the", "cat", "sat", "dogs"])
+        #expect(vectorize.tokens("It's  a\tDOG-day!") == ["its", "a", "dogday"])
+        let ids = try vectorize(["the cat sat on the mat", "cat", ""])
+        #expect(ids.shape == [3, 5])
+        #expect(ids.scalars == [2, 3, 4, 1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    @Test func isSavedWithTheModel() throws {
+        let vectorize = TextVectorization(outputSequenceLength: 4, vocabulary: ["good", "bad"])
+        let model = Sequential([Input(shape: [4]), vectorize, Embedding(inputDim: 4, outputDim: 2, maskZero: true), LSTM(2), Dense(1)])
+        model.compile(loss: .meanSquaredError)
+        let x = try vectorize(["good good", "bad", "so good"])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-text-\(UUID()).kiln").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.save(to: path)
+        let again = try Model.load(from: path)
+        let loaded = try #require(again.layers.first as? TextVectorization)
+        #expect(loaded.vocabulary == ["", "[UNK]", "good", "bad"])
+        #expect(try loaded(["so good"]) == x.rows(2..<3))
+        #expect(try again.predict(x) == model.predict(x))
+    }
+
+    @Test func badVocabulariesAreErrors() throws {
+        expectError("token \"a\" appears twice") { _ = try TextVectorization(outputSequenceLength: 2, vocabulary: ["a", "b", "a"])(["a"]) }
+        expectError("vocabulary entry 3 is empty") { _ = try TextVectorization(outputSequenceLength: 2, vocabulary: ["a", ""])(["a"]) }
+        expectModelError("takes the ids of texts, [3] per sample") {
+            Sequential([Input(shape: [4]), TextVectorization(outputSequenceLength: 3)])
+        }
+    }
+}

@@ -31,12 +31,7 @@ public struct CSVTable: Sendable {
     /// - Throws: ``KilnError`` naming the file, and the row and column of a cell that is not a
     ///   number or a row with the wrong number of fields (rows count from 1, as lines do).
     public init(contentsOf path: String, hasHeader: Bool = false, delimiter: Character = ",") throws {
-        var data = try readFile(path)
-        if Gzip.isCompressed(data) { data = try Gzip.decompress(data, path: path) }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw KilnError(.invalidData, "\(path): the file is not UTF-8 text")
-        }
-        try self.init(string: text, source: path, hasHeader: hasHeader, delimiter: delimiter)
+        try self.init(string: try readText(contentsOf: path), source: path, hasHeader: hasHeader, delimiter: delimiter)
     }
 
     /// Parses CSV text; `source` names it in errors.

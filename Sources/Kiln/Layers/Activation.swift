@@ -15,5 +15,8 @@ public final class Activation: Layer {
 
     override public var config: [String: JSONValue] { ["activation": function.config] }
 
+    /// The input's mask, unchanged: the steps are the same.
+    override public func computeMask(_ inputs: [Node], masks: [Node?]) throws -> Node? { masks.first ?? nil }
+
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node { try function.apply(inputs[0]) }
 }

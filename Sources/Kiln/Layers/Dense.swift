@@ -50,6 +50,9 @@ public final class Dense: Layer {
         return inputShapes[0].dropLast() + [units]
     }
 
+    /// The input's mask, unchanged: the steps are the same.
+    override public func computeMask(_ inputs: [Node], masks: [Node?]) throws -> Node? { masks.first ?? nil }
+
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
         var y = try matmul(inputs[0], context.variable(variables[0]))
         if useBias { y = try y + context.variable(variables[1]) }

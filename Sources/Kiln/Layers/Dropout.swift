@@ -23,6 +23,9 @@ public final class Dropout: Layer {
         guard rate >= 0 && rate < 1 else { throw KilnError(.invalidArgument, "rate must be in [0, 1), got \(rate)") }
     }
 
+    /// The input's mask, unchanged: the steps are the same.
+    override public func computeMask(_ inputs: [Node], masks: [Node?]) throws -> Node? { masks.first ?? nil }
+
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
         let x = inputs[0]
         guard context.training, rate > 0 else { return x }

@@ -5,6 +5,9 @@ import KilnGraph
 /// Float inputs are truncated to integers. An id out of range stops the run with an error
 /// naming it and its position; no memory outside the table is read.
 ///
+/// With `maskZero`, id 0 is padding: the layer's mask (`[batch, ...]`, true where the id is
+/// not 0) tells the recurrent layers after it to skip those steps, as in Keras.
+///
 /// Shapes: input `[batch, ...]` of ids, output `[batch, ..., outputDim]`; the table is
 /// `[inputDim, outputDim]`.
 public final class Embedding: Layer {
@@ -14,19 +17,29 @@ public final class Embedding: Layer {
     public let outputDim: Int
     /// How the table starts (Keras: uniform in `[-0.05, 0.05)`).
     public let embeddingsInitializer: Initializer
+    /// Whether id 0 is padding that later layers skip (Keras' `mask_zero`).
+    public let maskZero: Bool
 
     /// A table of `inputDim` vectors of length `outputDim`.
-    public init(inputDim: Int, outputDim: Int, embeddingsInitializer: Initializer = .randomUniform(),
+    public init(inputDim: Int, outputDim: Int, embeddingsInitializer: Initializer = .randomUniform(), maskZero: Bool = false,
                 name: String? = nil) {
         self.inputDim = inputDim
         self.outputDim = outputDim
         self.embeddingsInitializer = embeddingsInitializer
+        self.maskZero = maskZero
         super.init(name: name)
     }
 
     override public var config: [String: JSONValue] {
         ["input_dim": .number(Double(inputDim)), "output_dim": .number(Double(outputDim)),
-         "embeddings_initializer": embeddingsInitializer.config]
+         "embeddings_initializer": embeddingsInitializer.config, "mask_zero": .bool(maskZero)]
+    }
+
+    /// With `maskZero`, true where the id is not 0.
+    override public func computeMask(_ inputs: [Node], masks: [Node?]) throws -> Node? {
+        guard maskZero else { return nil }
+        let ids = inputs[0].type.dtype == .int32 ? inputs[0] : try cast(inputs[0], to: .int32)
+        return try notEqual(ids, ids.graph.constant(try Tensor(shape: [], scalars: [Int32(0)])))
     }
 
     override public func build(inputShapes: [[Int]]) throws {

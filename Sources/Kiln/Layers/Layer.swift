@@ -54,6 +54,19 @@ open class Layer: SequentialElement, CustomStringConvertible {
         throw KilnError(.invalidArgument, "\(Self.typeName) does not override call(_:context:)")
     }
 
+    /// The output from `inputs` and their masks (`[batch, steps]` booleans, true where a step
+    /// holds data; `nil` for an input without one), as Keras passes `mask` to `call`. Layers
+    /// that use masks (recurrent layers) override it; the others compute as without one.
+    open func call(_ inputs: [Node], masks: [Node?], context: LayerContext) throws -> Node {
+        try call(inputs, context: context)
+    }
+
+    /// The mask of the output (Keras' `compute_mask`): `nil` by default, so a mask stops at a
+    /// layer that does not pass it on. ``Embedding`` with `maskZero` makes one; layers that
+    /// keep the steps (``Dropout``, ``Dense``, ``Activation``, recurrent layers returning
+    /// sequences) pass it on.
+    open func computeMask(_ inputs: [Node], masks: [Node?]) throws -> Node? { nil }
+
     /// Creates a weight during ``build(inputShapes:)``, drawn from `initializer` with the
     /// library's seeded generator.
     ///

@@ -97,39 +97,68 @@ public class Recurrent: Layer {
     }
 
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
+        try call(inputs, masks: [nil], context: context)
+    }
+
+    /// With a mask (`[batch, steps]`, from an ``Embedding`` with `maskZero`), a masked step
+    /// keeps the states it began with, and its output is the last unmasked step's, as in Keras.
+    override public func call(_ inputs: [Node], masks: [Node?], context: LayerContext) throws -> Node {
         let x = inputs[0], graph = x.graph
-        guard case .size(let steps) = x.shape[1] else {
+        guard case .size(let stepCount) = x.shape[1] else {
             throw KilnError(.shapeMismatch, "needs a static number of steps, got \(x.type)")
         }
         let kernel = try context.variable(variables[0]), recurrentKernel = try context.variable(variables[1])
         let bias = useBias ? try context.variable(variables[2]) : nil
 
-        // Every step's input times the kernel, as one product; then time-major for the loop.
-        var projected = try matmul(x, kernel)
-        if let bias { projected = try projected + inputBias(bias) }
-        let sequence = try transpose(projected, permutation: [1, 0, 2])
+        // Every step's input times the kernel, as one product, time-major for the loop (the
+        // narrower of the input and the product is the one reordered).
+        let width = gates * units
+        let reorderInput = (x.shape[2].staticSize ?? 0) <= width
+        var sequence = try matmul(reorderInput ? transpose(x, permutation: [1, 0, 2]) : x, kernel)
+        if let bias { sequence = try sequence + inputBias(bias) }
+        if !reorderInput { sequence = try transpose(sequence, permutation: [1, 0, 2]) }
 
         let body = Graph()
-        let width = gates * units
         let states = try (0..<stateCount).map { try body.placeholder("state\($0)", shape: [.batch, Dim.size(units)]) }
         let input = try body.placeholder("input", shape: [.batch, Dim.size(width)])
         let recurrent = try body.placeholder("recurrent_kernel", shape: recurrentKernel.shape)
         let recurrentBias = try bias.flatMap { try self.recurrentBias($0) }
         let recurrentBiasParameter = try recurrentBias.map { try body.placeholder("recurrent_bias", shape: $0.shape) }
-        let next = try step(states: states, input: input, recurrentKernel: recurrent, recurrentBias: recurrentBiasParameter)
-        let loop = try Scan(body: body, carries: states, steps: [input],
+        var next = try step(states: states, input: input, recurrentKernel: recurrent, recurrentBias: recurrentBiasParameter)
+        var steps = [input], sequences = [sequence]
+        if let mask = masks.first ?? nil {
+            guard mask.shape == [.batch, Dim.size(stepCount)] else {
+                throw KilnError(.shapeMismatch, "the mask \(mask.type) does not fit sequences \(x.type)")
+            }
+            let keep = try body.placeholder("mask", shape: [.batch, 1], dtype: .bool)
+            next = try zip(next, states).map { try select(keep, $0, $1) }
+            steps.append(keep)
+            sequences.append(try reshape(transpose(mask, permutation: [1, 0]), to: [Dim.size(stepCount), .batch, 1]))
+        }
+        let loop = try Scan(body: body, carries: states, steps: steps,
                             invariants: [recurrent] + (recurrentBiasParameter.map { [$0] } ?? []),
-                            newCarries: next, outputs: returnSequences ? [next[0]] : [], length: steps, reverse: goBackwards)
+                            newCarries: next, outputs: returnSequences ? [next[0]] : [], length: stepCount, reverse: goBackwards)
         let zeros = try broadcast(graph.constant(0), to: [.batch, Dim.size(units)])
-        let out = try graph.scan(loop, carries: Array(repeating: zeros, count: stateCount), sequences: [sequence],
+        let out = try graph.scan(loop, carries: Array(repeating: zeros, count: stateCount), sequences: sequences,
                                  invariants: [recurrentKernel] + (recurrentBias.map { [$0] } ?? []))
         guard returnSequences else { return out.finalCarries[0] }
-        var outputs = out.outputs[0]
-        if goBackwards {
-            let order = try Tensor(shape: [steps], scalars: (0..<steps).reversed().map { Int32($0) })
-            outputs = try gather(outputs, indices: graph.constant(order), axis: 0)
-        }
+        let outputs = goBackwards ? try reversed(out.outputs[0], axis: 0) : out.outputs[0]
         return try transpose(outputs, permutation: [1, 0, 2])
+    }
+
+    /// With `returnSequences`, the input's mask, in the order of the steps returned.
+    override public func computeMask(_ inputs: [Node], masks: [Node?]) throws -> Node? {
+        guard returnSequences, let mask = masks.first ?? nil else { return nil }
+        return goBackwards ? try reversed(mask, axis: 1) : mask
+    }
+
+    /// `x` with the order of axis `axis` (of static length) reversed.
+    private func reversed(_ x: Node, axis: Int) throws -> Node {
+        guard case .size(let length) = x.shape[axis] else {
+            throw KilnError(.shapeMismatch, "cannot reverse the batch axis of \(x.type)")
+        }
+        let order = try Tensor(shape: [length], scalars: (0..<length).reversed().map { Int32($0) })
+        return try gather(x, indices: x.graph.constant(order), axis: axis)
     }
 }
 

@@ -129,7 +129,7 @@ open class Model: @unchecked Sendable {
 
     /// Adds the model's nodes to `context.graph`, from input nodes to the output node.
     func forward(_ inputNodes: [Node], context: LayerContext) throws -> Node {
-        var values: [ObjectIdentifier: Node] = [:]
+        var values: [ObjectIdentifier: Node] = [:], masks: [ObjectIdentifier: Node] = [:]
         for (input, node) in zip(inputs, inputNodes) { values[ObjectIdentifier(input)] = node }
         for call in calls {
             let operands = try call.inputs.map { input in
@@ -139,8 +139,10 @@ open class Model: @unchecked Sendable {
                 }
                 return node
             }
+            let operandMasks = call.inputs.map { masks[ObjectIdentifier($0)] }
             do {
-                values[ObjectIdentifier(call.output)] = try call.layer.call(operands, context: context)
+                values[ObjectIdentifier(call.output)] = try call.layer.call(operands, masks: operandMasks, context: context)
+                masks[ObjectIdentifier(call.output)] = try call.layer.computeMask(operands, masks: operandMasks)
             } catch {
                 throw call.layer.failure(error)
             }

@@ -35,7 +35,7 @@ enum LayerRegistry {
             return Embedding(inputDim: try config.int("input_dim", atLeast: 1), outputDim: try config.int("output_dim", atLeast: 1),
                              embeddingsInitializer: try Initializer(config: fields["embeddings_initializer"] ?? .null,
                                                                     context: context),
-                             name: name)
+                             maskZero: fields["mask_zero"] == .bool(true), name: name)
         case "Add":
             return Add(name: name)
         case "Rescaling":
@@ -111,13 +111,33 @@ enum LayerRegistry {
             return SpatialDropout2D(try config.float("rate"), name: name)
         case "SimpleRNN", "LSTM", "GRU":
             return try recurrent(typeName, name: name, config: config, fields: fields)
+        case "TextVectorization":
+            for (key, expected) in [("split", "whitespace"), ("output_mode", "int")] {
+                if let value = fields[key], value != .string(expected) {
+                    throw KilnError(.file, "\(context): \(key) \(value) is not supported; Kiln's TextVectorization has \(key) \"\(expected)\"")
+                }
+            }
+            let text = try config.string("standardize")
+            guard let standardize = TextVectorization.Standardize(rawValue: text) else {
+                throw KilnError(.file, "\(context): standardize \(String(reflecting: text)) is not one Kiln knows")
+            }
+            guard let entries = fields["vocabulary"]?.array else {
+                throw KilnError(.file, "\(context): the vocabulary is missing or not a list")
+            }
+            let vocabulary = try entries.enumerated().map { index, entry in
+                guard let token = entry.string else { throw KilnError(.file, "\(context): vocabulary entry \(index) is not a string") }
+                return token
+            }
+            let maxTokens = fields["max_tokens"]?.number.map { Int($0) }
+            return TextVectorization(maxTokens: maxTokens, outputSequenceLength: try config.int("output_sequence_length", atLeast: 1),
+                                     standardize: standardize, vocabulary: vocabulary, name: name)
         default:
             throw KilnError(.file, "\(context): unknown layer type \(String(reflecting: typeName)); Kiln can load Dense, "
                             + "Activation, Dropout, Flatten, Reshape, BatchNormalization, LayerNormalization, Embedding, "
                             + "Add, Concatenate, Rescaling, Conv1D, Conv2D, Conv2DTranspose, MaxPooling1D, MaxPooling2D, "
                             + "AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, "
                             + "GlobalMaxPooling1D, GlobalMaxPooling2D, ZeroPadding2D, UpSampling2D, SpatialDropout2D, "
-                            + "SimpleRNN, LSTM and GRU")
+                            + "SimpleRNN, LSTM, GRU and TextVectorization")
         }
     }
 
