@@ -59,6 +59,8 @@ let package = Package(
         .executableTarget(name: "PricePrediction", dependencies: ["Kiln"], path: "Examples/PricePrediction"),
         .executableTarget(name: "Digits", dependencies: ["Kiln"], path: "Examples/Digits"),
         .executableTarget(name: "FashionMNIST", dependencies: ["Kiln"], path: "Examples/FashionMNIST"),
+        .executableTarget(name: "Sunspots", dependencies: ["Kiln"], path: "Examples/Sunspots"),
+        .executableTarget(name: "TextGeneration", dependencies: ["Kiln"], path: "Examples/TextGeneration"),
         .executableTarget(name: "Diabetes", dependencies: ["Kiln"], path: "Examples/Diabetes"),
         .executableTarget(name: "Clustering", dependencies: ["Kiln"], path: "Examples/Clustering"),
         .executableTarget(name: "SemiSupervised", dependencies: ["Kiln"], path: "Examples/SemiSupervised"),

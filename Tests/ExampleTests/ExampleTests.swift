@@ -47,6 +47,24 @@ struct ExampleTests {
         #expect(missing.status == 1 && missing.errors.contains("dataset-fashion-mnist"), "\(missing.errors)")
     }
 
+    @Test("Sunspots forecasts held-out months better than the naive forecast")
+    func sunspots() throws {
+        let result = try runProgram("Sunspots", ["--epochs", "12", "--units", "16", "--data", Self.data])
+        let figures = result.result
+        #expect(result.status == 0, "\(result.errors)")
+        #expect((figures["mae"] ?? .infinity) < (figures["baseline"] ?? 0), "\(result.output)")
+    }
+
+    @Test("TextGeneration learns more than character frequencies and writes at three temperatures")
+    func textGeneration() throws {
+        let result = try runProgram("TextGeneration", ["--epochs", "3", "--characters", "30000", "--units", "48", "--length", "24",
+                                                       "--data", Self.data])
+        let figures = result.result
+        #expect(result.status == 0, "\(result.errors)")
+        #expect((figures["loss"] ?? .infinity) < 0.85 * (figures["unigram"] ?? 0), "\(result.output)")
+        #expect(result.output.contains("temperature 0.2") && result.output.contains("temperature 1.0"), "\(result.output)")
+    }
+
     @Test func pricePrediction() throws {
         let result = try runProgram("PricePrediction", ["--epochs", "40"])
         let figures = result.result
