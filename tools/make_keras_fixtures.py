@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Makes Tests/KilnTests/Fixtures/keras_parity.json and keras_conv_parity.json from Keras itself.
+"""Makes Tests/KilnTests/Fixtures/keras_parity.json, keras_conv_parity.json and
+keras_recurrent_parity.json from Keras itself.
 
 For each optimizer (SGD, SGD with momentum, Adam) and loss (mean squared error, binary
 crossentropy, sparse categorical crossentropy), a 3-8-k network starts from weights drawn
@@ -7,7 +8,9 @@ here, trains with train_on_batch on fixed batches (no shuffling), and the fixtur
 the data, the initial weights, each step's loss and the final weights. The convolution
 fixtures do the same for small image and sequence networks (Conv2D with same and valid
 padding and strides, pooling, Conv1D, global pooling, Conv2DTranspose, padding and
-upsampling), each layer given by its Keras class name and arguments.
+upsampling), and the recurrent fixtures for SimpleRNN, LSTM and GRU networks (last output and
+sequences, stacked, backwards, GRU with and without reset_after), each layer given by its
+Keras class name and arguments.
 
     python3 -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install keras jax
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tools/make_keras_fixtures.py
@@ -119,6 +122,34 @@ CONV_NETWORKS = [
 ]
 
 
+RECURRENT_NETWORKS = [
+    ("simple rnn, last output", [5, 3], [
+        ("SimpleRNN", {"units": 4}),
+        ("Dense", {"units": 2}),
+    ], "sgd", "mean_squared_error"),
+    ("lstm, last output", [6, 3], [
+        ("LSTM", {"units": 4}),
+        ("Dense", {"units": 1, "activation": "sigmoid"}),
+    ], "adam", "binary_crossentropy"),
+    ("lstm sequences, then lstm", [5, 2], [
+        ("LSTM", {"units": 3, "return_sequences": True}),
+        ("LSTM", {"units": 2}),
+        ("Dense", {"units": 3, "activation": "softmax"}),
+    ], "adam", "sparse_categorical_crossentropy"),
+    ("gru backwards, gru sequences, global average", [6, 3], [
+        ("GRU", {"units": 4, "go_backwards": True, "return_sequences": True}),
+        ("GRU", {"units": 3, "return_sequences": True}),
+        ("GlobalAveragePooling1D", {}),
+        ("Dense", {"units": 2}),
+    ], "sgd_momentum", "mean_squared_error"),
+    ("gru without reset_after, simple rnn backwards", [4, 2], [
+        ("GRU", {"units": 3, "reset_after": False, "return_sequences": True}),
+        ("SimpleRNN", {"units": 2, "go_backwards": True}),
+        ("Dense", {"units": 1, "activation": "sigmoid"}),
+    ], "adam", "binary_crossentropy"),
+]
+
+
 def conv_data(shape, loss, outputs, rng):
     x = rng.normal(size=[SAMPLES] + shape).astype(np.float32)
     score = x.reshape(SAMPLES, -1)
@@ -171,6 +202,8 @@ def main():
     write("keras_parity.json", cases)
     write("keras_conv_parity.json", [conv_case(name, shape, layers, optimizer, loss, seed=300 + k)
                                      for k, (name, shape, layers, optimizer, loss) in enumerate(CONV_NETWORKS)])
+    write("keras_recurrent_parity.json", [conv_case(name, shape, layers, optimizer, loss, seed=400 + k)
+                                          for k, (name, shape, layers, optimizer, loss) in enumerate(RECURRENT_NETWORKS)])
 
 
 if __name__ == "__main__":

@@ -13,13 +13,15 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
         let args: [String: Argument]
     }
 
-    /// A layer argument: a number, a string, or a list of numbers or of lists.
+    /// A layer argument: a flag, a number, a string, or a list of numbers or of lists.
     enum Argument: Decodable, Sendable {
-        case number(Double), text(String), list([Argument])
+        case flag(Bool), number(Double), text(String), list([Argument])
 
         init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let n = try? container.decode(Double.self) {
+            if let b = try? container.decode(Bool.self) {
+                self = .flag(b)
+            } else if let n = try? container.decode(Double.self) {
                 self = .number(n)
             } else if let s = try? container.decode(String.self) {
                 self = .text(s)
@@ -31,6 +33,7 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
         var int: Int? { if case .number(let n) = self { Int(n) } else { nil } }
         var ints: [Int]? { if case .list(let a) = self { a.compactMap(\.int) } else { int.map { [$0] } } }
         var text: String? { if case .text(let s) = self { s } else { nil } }
+        var flag: Bool? { if case .flag(let b) = self { b } else { nil } }
         var pairs: [[Int]]? { if case .list(let a) = self { a.compactMap(\.ints) } else { nil } }
     }
 
@@ -51,6 +54,7 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
     var testDescription: String { "\(name) (\(optimizer), \(loss))" }
 
     static let all = KerasFixture.cases("keras_conv_parity.json", as: KerasConvCase.self)
+    static let recurrent = KerasFixture.cases("keras_recurrent_parity.json", as: KerasConvCase.self)
 
     /// The Kiln layer for a Keras class name and arguments.
     static func layer(_ spec: LayerSpec) throws -> Layer {
@@ -78,6 +82,16 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
         case "UpSampling2D": return UpSampling2D(size: a["size"]?.ints ?? [2, 2])
         case "Flatten": return Flatten()
         case "Dense": return Dense(a["units"]?.int ?? 0, activation: activation)
+        case "GlobalAveragePooling1D": return GlobalAveragePooling1D()
+        case "SimpleRNN":
+            return SimpleRNN(a["units"]?.int ?? 0, returnSequences: a["return_sequences"]?.flag ?? false,
+                             goBackwards: a["go_backwards"]?.flag ?? false)
+        case "LSTM":
+            return LSTM(a["units"]?.int ?? 0, returnSequences: a["return_sequences"]?.flag ?? false,
+                        goBackwards: a["go_backwards"]?.flag ?? false)
+        case "GRU":
+            return GRU(a["units"]?.int ?? 0, resetAfter: a["reset_after"]?.flag ?? true,
+                       returnSequences: a["return_sequences"]?.flag ?? false, goBackwards: a["go_backwards"]?.flag ?? false)
         default: throw KilnError(.invalidArgument, "the fixture names layer \(spec.type), which this test does not build")
         }
     }
@@ -93,5 +107,18 @@ struct KerasConvParityTests {
                                                  y: try Tensor(shape: c.y_shape, scalars: c.y), batchSize: c.batch_size,
                                                  epochs: c.epochs, stepLosses: c.step_losses, finalWeights: c.final_weights)
         print("keras conv parity \(c.testDescription) on \(backend): worst relative error, losses \(worst.losses), weights \(worst.weights)")
+    }
+}
+
+@Suite("Keras parity: recurrent networks, per-step losses and final weights match Keras 3 (JAX)")
+struct KerasRecurrentParityTests {
+    @Test("train_on_batch over fixed batches", arguments: KerasConvCase.recurrent, Backend.allCases)
+    func matchesKeras(_ c: KerasConvCase, _ backend: Backend) throws {
+        let model = Sequential([Input(shape: Array(c.x_shape.dropFirst()))] + (try c.layers.map(KerasConvCase.layer)))
+        model.compile(optimizer: KerasFixture.optimizer(c.optimizer), loss: KerasFixture.loss(c.loss), backend: backend)
+        let worst = try KerasFixture.expectMatch(model, initial: c.initial_weights, x: try Tensor(shape: c.x_shape, scalars: c.x),
+                                                 y: try Tensor(shape: c.y_shape, scalars: c.y), batchSize: c.batch_size,
+                                                 epochs: c.epochs, stepLosses: c.step_losses, finalWeights: c.final_weights)
+        print("keras recurrent parity \(c.testDescription) on \(backend): worst relative error, losses \(worst.losses), weights \(worst.weights)")
     }
 }
