@@ -305,3 +305,72 @@ struct TextVectorizationTests {
         }
     }
 }
+
+@Suite("Bidirectional")
+struct BidirectionalTests {
+    @Test("each merge mode combines a forward run and a backward run of the same layer")
+    func mergesBothDirections() throws {
+        let (x, _) = try randomSequences(3, steps: 4, features: 2, seed: 8)
+        for backend in Backend.allCases {
+            for mode in [Bidirectional.MergeMode.concat, .sum, .mul, .ave] {
+                for sequences in [false, true] {
+                    let both = Bidirectional(GRU(3, returnSequences: sequences), mergeMode: mode)
+                    let model = Sequential([Input(shape: [4, 2]), both])
+                    model.compile(loss: .meanSquaredError, backend: backend)
+                    let forward = Sequential([Input(shape: [4, 2]), GRU(3, returnSequences: sequences)])
+                    let backward = Sequential([Input(shape: [4, 2]), GRU(3, returnSequences: sequences, goBackwards: true)])
+                    forward.compile(loss: .meanSquaredError, backend: backend)
+                    backward.compile(loss: .meanSquaredError, backend: backend)
+                    let weights = model.getWeights()
+                    #expect(weights.count == 6)
+                    try forward.setWeights(Array(weights.prefix(3)))
+                    try backward.setWeights(Array(weights.suffix(3)))
+                    let f = try forward.predict(x).scalars
+                    var b = try backward.predict(x).scalars
+                    if sequences {  // back in the input's step order
+                        var aligned: [Float] = []
+                        for i in 0..<3 {
+                            for t in (0..<4).reversed() {
+                                let start: Int = (i * 4 + t) * 3
+                                aligned += b[start..<(start + 3)]
+                            }
+                        }
+                        b = aligned
+                    }
+                    let rows = f.count / 3
+                    let expected: [Float] = (0..<rows).flatMap { r -> [Float] in
+                        let u = Array(f[(r * 3)..<(r * 3 + 3)]), v = Array(b[(r * 3)..<(r * 3 + 3)])
+                        switch mode {
+                        case .concat: return u + v
+                        case .sum: return zip(u, v).map { $0 + $1 }
+                        case .mul: return zip(u, v).map { $0 * $1 }
+                        case .ave: return zip(u, v).map { ($0 + $1) * 0.5 }
+                        }
+                    }
+                    let got = try model.predict(x).scalars
+                    #expect(got.count == expected.count && zip(got, expected).allSatisfy { Swift.abs($0 - $1) <= 1e-6 },
+                            "\(mode) sequences \(sequences) on \(backend)")
+                }
+            }
+        }
+    }
+
+    @Test("summary, weight names and saving")
+    func summaryAndSaving() throws {
+        let model = Sequential([Input(shape: [10, 8]), Bidirectional(LSTM(16)), Dense(1)])
+        let text = model.summaryText()
+        for expected in ["bidirectional", "(Bidirectiona", "(None, 32)", "3,200", "Total params: 3,233"] {
+            #expect(text.contains(expected), "\(expected) not in\n\(text)")
+        }
+        let names = model.variables.map(\.path)
+        #expect(names.count == 8 && names[0].hasSuffix("/forward_lstm/kernel") && names[3].hasSuffix("/backward_lstm/kernel"), "\(names)")
+        model.compile(loss: .meanSquaredError)
+        let (x, _) = try randomSequences(2, steps: 10, features: 8, seed: 1)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bidirectional-\(UUID()).kiln").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.save(to: path)
+        let again = try Model.load(from: path)
+        #expect(again.variables.map(\.path) == names)
+        #expect(try again.predict(x) == model.predict(x))
+    }
+}

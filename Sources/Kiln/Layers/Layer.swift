@@ -88,6 +88,12 @@ open class Layer: SequentialElement, CustomStringConvertible {
         return variable
     }
 
+    /// Makes another layer's weights also this layer's (a wrapper such as ``Bidirectional``
+    /// owns the weights of the layers it wraps).
+    func adoptWeights(of layer: Layer) {
+        variables += layer.variables
+    }
+
     /// The weight called `name` (`kernel`).
     ///
     /// - Throws: ``KilnError`` naming the layer and its weights if it has none called `name`.

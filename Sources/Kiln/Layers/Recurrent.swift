@@ -153,7 +153,7 @@ public class Recurrent: Layer {
     }
 
     /// `x` with the order of axis `axis` (of static length) reversed.
-    private func reversed(_ x: Node, axis: Int) throws -> Node {
+    func reversed(_ x: Node, axis: Int) throws -> Node {
         guard case .size(let length) = x.shape[axis] else {
             throw KilnError(.shapeMismatch, "cannot reverse the batch axis of \(x.type)")
         }

@@ -111,6 +111,19 @@ enum LayerRegistry {
             return SpatialDropout2D(try config.float("rate"), name: name)
         case "SimpleRNN", "LSTM", "GRU":
             return try recurrent(typeName, name: name, config: config, fields: fields)
+        case "Bidirectional":
+            let inner = try config.object("layer")
+            let innerType = try ConfigReader(inner, context: context + ": layer").string("class_name")
+            let innerConfig = try ConfigReader(inner, context: context + ": layer").object("config")
+            let innerName = try ConfigReader(inner, context: context + ": layer").string("name")
+            guard let layer = try make(innerType, name: innerName, config: innerConfig, file: file) as? Recurrent else {
+                throw KilnError(.file, "\(context): wraps \(innerType), not a recurrent layer (SimpleRNN, LSTM or GRU)")
+            }
+            let text = try config.string("merge_mode")
+            guard let mergeMode = Bidirectional.MergeMode(rawValue: text) else {
+                throw KilnError(.file, "\(context): merge_mode must be concat, sum, mul or ave, got \(String(reflecting: text))")
+            }
+            return Bidirectional(layer, mergeMode: mergeMode, name: name)
         case "TextVectorization":
             for (key, expected) in [("split", "whitespace"), ("output_mode", "int")] {
                 if let value = fields[key], value != .string(expected) {
@@ -137,7 +150,7 @@ enum LayerRegistry {
                             + "Add, Concatenate, Rescaling, Conv1D, Conv2D, Conv2DTranspose, MaxPooling1D, MaxPooling2D, "
                             + "AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, "
                             + "GlobalMaxPooling1D, GlobalMaxPooling2D, ZeroPadding2D, UpSampling2D, SpatialDropout2D, "
-                            + "SimpleRNN, LSTM, GRU and TextVectorization")
+                            + "SimpleRNN, LSTM, GRU, Bidirectional and TextVectorization")
         }
     }
 
