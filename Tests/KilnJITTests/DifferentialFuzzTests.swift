@@ -40,7 +40,7 @@ struct DifferentialFuzzTests {
     static func randomOp(_ pool: [Node], _ g: inout SeededGenerator) throws -> Node {
         func pick() -> Node { pool[g.nextIndex(below: pool.count)] }
         let a = pick(), b = pick()
-        switch g.nextIndex(below: 17) {
+        switch g.nextIndex(below: 18) {
         case 0: return try neg(a)
         case 1: return try tanh(a)
         case 2: return try sigmoid(a) * 2
@@ -77,6 +77,26 @@ struct DifferentialFuzzTests {
             let windows = try patches(reshape(a, to: [.batch, 2, 2, 1]), window: window, padValue: Float(g.nextIndex(below: 3)) - 1)
             if g.nextIndex(below: 2) == 0 { return try reshape(max(windows, axes: [3]), to: [.batch, 4]) }
             return try reshape(foldPatches(windows * 0.5, window: window, imageSize: [2, 2]), to: [.batch, 4])
+        case 16:
+            // A loop of 1-3 steps: carry a, steps from b scaled per step, an invariant weight;
+            // the final carry, the outputs summed over the steps, or the carries each step read.
+            guard a.type.shape == [.batch, 4], b.type.shape == [.batch, 4] else { return try tanh(a) * 0.5 }
+            let steps = 1 + g.nextIndex(below: 3)
+            let scales = a.graph.constant(try Tensor(shape: [steps, 1, 1], scalars: (0..<steps).map { 1 - 0.4 * Float($0) }))
+            let sequence = try broadcast(reshape(b, to: [1, .batch, 4]), to: [Dim.size(steps), .batch, 4]) * scales
+            let body = Graph()
+            let c = try body.placeholder("c", shape: [.batch, 4]), x = try body.placeholder("x", shape: [.batch, 4])
+            let w = try body.placeholder("w", shape: [4])
+            let next = try tanh(c * w + x)
+            let loop = try Scan(body: body, carries: [c], steps: [x], invariants: [w], newCarries: [next], outputs: [next * x],
+                                length: steps, reverse: g.nextIndex(below: 2) == 0)
+            let weight = pool.first { $0.type.shape == [4] } ?? a.graph.constant(Tensor([0.5, -1, 1.5, 0.25]))
+            let out = try a.graph.scan(loop, carries: [a], sequences: [sequence], invariants: [weight])
+            switch g.nextIndex(below: 3) {
+            case 0: return out.finalCarries[0]
+            case 1: return try sum(out.outputs[0], axes: [0])
+            default: return try sum(out.stepCarries[0], axes: [0])
+            }
         default:
             return try log(square(a) + 1)
         }
