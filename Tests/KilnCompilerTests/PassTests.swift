@@ -41,6 +41,29 @@ struct PassTests {
         """)
     }
 
+    @Test("the gradient of slices side by side is one concatenation, not padded copies and additions")
+    func simplifyJoinsPadsSideBySide() throws {
+        let graph = Graph()
+        let x = try graph.placeholder("x", shape: [.batch, 6])
+        let parts = try (0..<3).map { try slice(x, starts: [0, 2 * $0], sizes: [-1, 2]) }
+        let loss = try sum(tanh(parts[0]) * sigmoid(parts[1]) + square(parts[2]))
+        let gradient = try graph.gradients(of: loss, wrt: [x])[0]
+        let function = try Function(graph: graph, outputs: ["dx": gradient])
+        let after = EliminateDeadCode.run(SimplifyAlgebra.run(function))
+        try after.graph.verify()
+        #expect(!after.text.contains(" pad "), "\(after.text)")
+        #expect(after.text.contains("concatenate"), "\(after.text)")
+        // Partial sums keep their padding; a sum with a gap between its parts is left alone.
+        let (_, partial) = try apply(SimplifyAlgebra.run) { g in
+            let a = try g.placeholder("a", shape: [2, 2]), b = try g.placeholder("b", shape: [2, 1])
+            let joined = try pad(a, low: [0, 1], high: [0, 1]) + pad(b, low: [0, 3], high: [0, 0])
+            let gap = try pad(a, low: [0, 0], high: [0, 2]) + pad(b, low: [0, 3], high: [0, 0])
+            return ["joined": joined, "gap": gap]
+        }
+        #expect(partial.contains("concatenate %0, %1 {axis=1} : f32[2,3]") && partial.contains("pad %") , "\(partial)")
+        #expect(partial.contains("add %"), "\(partial)")
+    }
+
     @Test func simplifyKeepsBroadcastingIdentities() throws {
         let (_, after) = try apply(SimplifyAlgebra.run) { g in
             let x = try g.placeholder("x", shape: [2])

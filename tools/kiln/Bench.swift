@@ -102,5 +102,21 @@ struct BenchKernels: ParsableCommand {
         if let memory, let arena = memory.arenaBytes.value(n: 128), let unplanned = memory.unplannedBytes.value(n: 128) {
             print("  arena \(memory.arenaBytes) bytes = \(arena / 1024) KiB at batch 128 (unplanned \(unplanned / 1024) KiB)")
         }
+
+        // A loop compiles once, whatever its length: an LSTM training step at three sequence lengths.
+        print("\ncompile an LSTM training step (steps x 32 features, LSTM(64), Dense(1), Adam):")
+        print("  steps   compile (median)   lines of C   bytes of C   kernels")
+        for steps in [10, 100, 1000] {
+            let model = Sequential([Input(shape: [steps, 32]), LSTM(64), Dense(1)])
+            model.compile(optimizer: Adam(), loss: .meanSquaredError)
+            let (graph, outputs) = try model.graph(for: .train)
+            var program: JITProgram? = nil
+            let seconds = try median { program = try JITProgram(graph: graph, outputs: outputs, switches: DebugSwitches { _ in nil }) }
+            guard let program else { continue }
+            let source = program.lowered.unit.source
+            print(pad(String(steps), 7, right: true) + pad(fixed(seconds * 1e3, 2) + " ms", 19, right: true)
+                  + pad(String(source.count { $0 == "\n" }), 13, right: true) + pad(String(source.utf8.count), 13, right: true)
+                  + pad(String(program.lowered.unit.kernelCount), 10, right: true))
+        }
     }
 }

@@ -7,6 +7,10 @@ import KilnGraph
 /// - a reshape of a reshape becomes one reshape; a reshape, broadcast or cast to the
 ///   operand's own type disappears
 /// - `stop_gradient` disappears (it matters only to differentiation, which is done)
+/// - the sum of two zero-padded values whose parts lie side by side along one axis becomes
+///   one padded concatenation, and a concatenation once the padding is gone (a gradient
+///   flowing back through slices of one value, as an LSTM's gates: one copy instead of a
+///   padded copy and an addition per slice)
 ///
 /// An identity applies only when the result has exactly the type of the value kept, so
 /// broadcasting by a constant is never lost.
@@ -16,13 +20,50 @@ public enum SimplifyAlgebra {
         var rewriter = GraphRewriter(function)
         for index in function.nodes.indices {
             let node = rewriter.remapped(NodeID(index))
-            if let kept = identity(node, in: rewriter) {
+            if let joined = joinedPads(node, in: &rewriter) {
+                rewriter.map(to: joined)
+            } else if let kept = identity(node, in: rewriter) {
                 rewriter.map(to: kept)
             } else {
                 rewriter.map(to: rewriter.append(combined(node, in: rewriter) ?? node))
             }
         }
         return rewriter.finish()
+    }
+
+    /// `pad(p) + pad(q)` with `p` and `q` side by side along one axis and nothing else
+    /// padded: `pad(concatenate(p, q))`, or the concatenation alone when it fills the axis.
+    private static func joinedPads(_ node: NodeDef, in rewriter: inout GraphRewriter) -> NodeID? {
+        guard case .binary(.add) = node.op, node.type.dtype == .float32 else { return nil }
+        let first = rewriter.node(node.inputs[0]), second = rewriter.node(node.inputs[1])
+        guard first.type == node.type, second.type == node.type,
+              case .pad(let lowA, let highA) = first.op, case .pad(let lowB, let highB) = second.op else { return nil }
+        let rank = node.type.shape.rank
+        let padded = (0..<rank).filter { lowA[$0] != 0 || highA[$0] != 0 || lowB[$0] != 0 || highB[$0] != 0 }
+        guard padded.count == 1, let axis = padded.first, case .size(let length) = node.type.shape[axis] else { return nil }
+        // Order the two parts along the axis; they must touch.
+        let (left, right, leftLow, rightHigh): (NodeDef, NodeDef, Int, Int)
+        if lowA[axis] + (length - lowA[axis] - highA[axis]) == lowB[axis] {
+            (left, right, leftLow, rightHigh) = (first, second, lowA[axis], highB[axis])
+        } else if lowB[axis] + (length - lowB[axis] - highB[axis]) == lowA[axis] {
+            (left, right, leftLow, rightHigh) = (second, first, lowB[axis], highA[axis])
+        } else {
+            return nil
+        }
+        // Parts already joined along the same axis are spliced in, so a chain of sums gives one concatenation.
+        func parts(_ value: NodeID) -> [NodeID] {
+            if case .concatenate(let joinedAxis) = rewriter.node(value).op, joinedAxis == axis { return rewriter.node(value).inputs }
+            return [value]
+        }
+        let inputs = parts(left.inputs[0]) + parts(right.inputs[0])
+        var shape = node.type.shape
+        shape[axis] = .size(length - leftLow - rightHigh)
+        let joined = rewriter.append(NodeDef(op: .concatenate(axis: axis), inputs: inputs, type: TensorType(.float32, shape)))
+        guard leftLow > 0 || rightHigh > 0 else { return joined }
+        var low = [Int](repeating: 0, count: rank), high = low
+        low[axis] = leftLow
+        high[axis] = rightHigh
+        return rewriter.append(NodeDef(op: .pad(low: low, high: high), inputs: [joined], type: node.type))
     }
 
     /// The operand the node equals, if it is an identity.
