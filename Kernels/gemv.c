@@ -52,17 +52,9 @@ static void gemv_plain(int64_t k, int64_t n, int64_t j0, int64_t j1, const float
     }
 }
 
-static int has_avx512f(void) {
-#if defined(__x86_64__)
-    return __builtin_cpu_supports("avx512f");
-#else
-    return 0;
-#endif
-}
-
 static void gemv_columns(int64_t k, int64_t n, int64_t j0, int64_t j1, const float *a, const float *b, float *c) {
 #if defined(__x86_64__)
-    if (has_avx512f()) {
+    if (kiln_cpu_has_avx512f()) {
         gemv_avx512(k, n, j0, j1, a, b, c);
         return;
     }
@@ -84,7 +76,7 @@ static void gemv_part(int64_t begin, int64_t end, int64_t n, void *const *args) 
 
 /* Matrices of at least this many bytes are split between the cores, in parts of whole
    multiples of this many columns (eight registers). */
-#define KILN_GEMV_SPLIT (64 * 1024)
+#define KILN_GEMV_SPLIT (256 * 1024)
 #define KILN_GEMV_GRAIN 128
 
 void kiln_gemv(int64_t k, int64_t n, const float *a, const float *b, float *c) {

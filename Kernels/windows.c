@@ -36,19 +36,9 @@ __attribute__((target("avx512f"))) static void copy_short_runs_avx512(int64_t co
 }
 #endif
 
-static int has_avx512f(void) {
-#if defined(__x86_64__)
-    return __builtin_cpu_supports("avx512f");
-#else
-    return 0;
-#endif
-}
-
 static void copy_runs(int64_t count, int64_t run, const float *from, int64_t from_step, float *to, int64_t to_step) {
 #if defined(__x86_64__)
-    static int avx512 = -1;
-    if (avx512 < 0) avx512 = has_avx512f();
-    if (avx512 && run <= 16) {
+    if (run <= 16 && kiln_cpu_has_avx512f()) {
         copy_short_runs_avx512(count, run, from, from_step, to, to_step);
         return;
     }

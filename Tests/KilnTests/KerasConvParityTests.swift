@@ -97,16 +97,24 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
     }
 }
 
+extension KerasConvCase {
+    /// Builds the case's network, trains it on `backend` as Keras did, and expects Keras'
+    /// per-step losses and final weights; prints the worst relative errors under `label`.
+    func expectKerasMatch(on backend: Backend, label: String) throws {
+        let model = Sequential([Input(shape: Array(x_shape.dropFirst()))] + (try layers.map(KerasConvCase.layer)))
+        model.compile(optimizer: KerasFixture.optimizer(optimizer), loss: KerasFixture.loss(loss), backend: backend)
+        let worst = try KerasFixture.expectMatch(model, initial: initial_weights, x: try Tensor(shape: x_shape, scalars: x),
+                                                 y: try Tensor(shape: y_shape, scalars: y), batchSize: batch_size,
+                                                 epochs: epochs, stepLosses: step_losses, finalWeights: final_weights)
+        print("keras \(label) parity \(testDescription) on \(backend): worst relative error, losses \(worst.losses), weights \(worst.weights)")
+    }
+}
+
 @Suite("Keras parity: convolutional networks, per-step losses and final weights match Keras 3 (JAX)")
 struct KerasConvParityTests {
     @Test("train_on_batch over fixed batches", arguments: KerasConvCase.all, Backend.allCases)
     func matchesKeras(_ c: KerasConvCase, _ backend: Backend) throws {
-        let model = Sequential([Input(shape: Array(c.x_shape.dropFirst()))] + (try c.layers.map(KerasConvCase.layer)))
-        model.compile(optimizer: KerasFixture.optimizer(c.optimizer), loss: KerasFixture.loss(c.loss), backend: backend)
-        let worst = try KerasFixture.expectMatch(model, initial: c.initial_weights, x: try Tensor(shape: c.x_shape, scalars: c.x),
-                                                 y: try Tensor(shape: c.y_shape, scalars: c.y), batchSize: c.batch_size,
-                                                 epochs: c.epochs, stepLosses: c.step_losses, finalWeights: c.final_weights)
-        print("keras conv parity \(c.testDescription) on \(backend): worst relative error, losses \(worst.losses), weights \(worst.weights)")
+        try c.expectKerasMatch(on: backend, label: "conv")
     }
 }
 
@@ -114,11 +122,6 @@ struct KerasConvParityTests {
 struct KerasRecurrentParityTests {
     @Test("train_on_batch over fixed batches", arguments: KerasConvCase.recurrent, Backend.allCases)
     func matchesKeras(_ c: KerasConvCase, _ backend: Backend) throws {
-        let model = Sequential([Input(shape: Array(c.x_shape.dropFirst()))] + (try c.layers.map(KerasConvCase.layer)))
-        model.compile(optimizer: KerasFixture.optimizer(c.optimizer), loss: KerasFixture.loss(c.loss), backend: backend)
-        let worst = try KerasFixture.expectMatch(model, initial: c.initial_weights, x: try Tensor(shape: c.x_shape, scalars: c.x),
-                                                 y: try Tensor(shape: c.y_shape, scalars: c.y), batchSize: c.batch_size,
-                                                 epochs: c.epochs, stepLosses: c.step_losses, finalWeights: c.final_weights)
-        print("keras recurrent parity \(c.testDescription) on \(backend): worst relative error, losses \(worst.losses), weights \(worst.weights)")
+        try c.expectKerasMatch(on: backend, label: "recurrent")
     }
 }
