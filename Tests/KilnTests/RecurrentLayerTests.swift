@@ -157,9 +157,10 @@ struct RecurrentLayerTests {
         expectModelError("lstm", "sequences [steps, features]", "(None, 8)") { Sequential([Input(shape: [8]), LSTM(4)]) }
         expectModelError("gru", "sequences [steps, features]") { Sequential([Input(shape: [2, 3, 4]), GRU(4)]) }
         expectModelError("units must be positive") { Sequential([Input(shape: [2, 3]), SimpleRNN(0)]) }
+        expectModelError("dropout must be in [0, 1)") { Sequential([Input(shape: [2, 3]), LSTM(2, dropout: 1)]) }
     }
 
-    @Test("stacked and backwards networks train alike on both backends and survive saving")
+    @Test("stacked and backwards networks, with input dropout, train alike on both backends and survive saving")
     func trainsAndSaves() throws {
         seededRuns.lock()
         defer { seededRuns.unlock() }
@@ -168,8 +169,8 @@ struct RecurrentLayerTests {
         for backend in Backend.allCases {
             Kiln.setRandomSeed(4)
             let model = Sequential([
-                Input(shape: [6, 3]), GRU(5, returnSequences: true, goBackwards: true), LSTM(4, returnSequences: true),
-                SimpleRNN(3), Dense(1, activation: .sigmoid),
+                Input(shape: [6, 3]), GRU(5, returnSequences: true, goBackwards: true, dropout: 0.3), LSTM(4, returnSequences: true),
+                SimpleRNN(3, dropout: 0.2), Dense(1, activation: .sigmoid),
             ])
             model.compile(optimizer: Adam(learningRate: 0.01), loss: .binaryCrossentropy, backend: backend)
             let history = try model.fit(x, y, batchSize: 8, epochs: 3, verbose: 0)

@@ -17,12 +17,12 @@ public final class LSTM: Recurrent {
     public init(_ units: Int, activation: ActivationFunction = .tanh, recurrentActivation: ActivationFunction = .sigmoid,
                 useBias: Bool = true, unitForgetBias: Bool = true, returnSequences: Bool = false, goBackwards: Bool = false,
                 kernelInitializer: Initializer = .glorotUniform, recurrentInitializer: Initializer = .orthogonal(),
-                biasInitializer: Initializer = .zeros, name: String? = nil) {
+                biasInitializer: Initializer = .zeros, dropout: Float = 0, name: String? = nil) {
         self.recurrentActivation = recurrentActivation
         self.unitForgetBias = unitForgetBias
         super.init(units: units, activation: activation, useBias: useBias, returnSequences: returnSequences,
                    goBackwards: goBackwards, kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
-                   biasInitializer: biasInitializer, name: name)
+                   biasInitializer: biasInitializer, dropout: dropout, name: name)
     }
 
     override var gates: Int { 4 }
@@ -67,12 +67,12 @@ public final class GRU: Recurrent {
     public init(_ units: Int, activation: ActivationFunction = .tanh, recurrentActivation: ActivationFunction = .sigmoid,
                 useBias: Bool = true, resetAfter: Bool = true, returnSequences: Bool = false, goBackwards: Bool = false,
                 kernelInitializer: Initializer = .glorotUniform, recurrentInitializer: Initializer = .orthogonal(),
-                biasInitializer: Initializer = .zeros, name: String? = nil) {
+                biasInitializer: Initializer = .zeros, dropout: Float = 0, name: String? = nil) {
         self.recurrentActivation = recurrentActivation
         self.resetAfter = resetAfter
         super.init(units: units, activation: activation, useBias: useBias, returnSequences: returnSequences,
                    goBackwards: goBackwards, kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
-                   biasInitializer: biasInitializer, name: name)
+                   biasInitializer: biasInitializer, dropout: dropout, name: name)
     }
 
     override var gates: Int { 3 }

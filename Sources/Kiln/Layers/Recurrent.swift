@@ -27,9 +27,14 @@ public class Recurrent: Layer {
     public let recurrentInitializer: Initializer
     /// How the bias starts (Keras: zeros).
     public let biasInitializer: Initializer
+    /// The fraction of input features dropped in training, with one mask per sequence for
+    /// every step (Keras' `dropout`); Keras' `recurrent_dropout` is not supported.
+    public let dropout: Float
 
     init(units: Int, activation: ActivationFunction, useBias: Bool, returnSequences: Bool, goBackwards: Bool,
-         kernelInitializer: Initializer, recurrentInitializer: Initializer, biasInitializer: Initializer, name: String?) {
+         kernelInitializer: Initializer, recurrentInitializer: Initializer, biasInitializer: Initializer, dropout: Float,
+         name: String?) {
+        self.dropout = dropout
         self.units = units
         self.activation = activation
         self.useBias = useBias
@@ -68,12 +73,13 @@ public class Recurrent: Layer {
         ["units": .number(Double(units)), "activation": activation.config, "use_bias": .bool(useBias),
          "return_sequences": .bool(returnSequences), "return_state": .bool(false), "go_backwards": .bool(goBackwards),
          "kernel_initializer": kernelInitializer.config, "recurrent_initializer": recurrentInitializer.config,
-         "bias_initializer": biasInitializer.config]
+         "bias_initializer": biasInitializer.config, "dropout": .number(Double(dropout)), "recurrent_dropout": .number(0)]
     }
 
     override public func build(inputShapes: [[Int]]) throws {
         let (_, features) = try sequenceShape(inputShapes)
         guard units > 0 else { throw KilnError(.invalidArgument, "units must be positive, got \(units)") }
+        guard dropout >= 0 && dropout < 1 else { throw KilnError(.invalidArgument, "dropout must be in [0, 1), got \(dropout)") }
         try addWeight("kernel", shape: [features, gates * units], initializer: kernelInitializer)
         try addWeight("recurrent_kernel", shape: [units, gates * units], initializer: recurrentInitializer)
         if useBias { try addWeight("bias", value: try initialBias()) }
@@ -103,7 +109,13 @@ public class Recurrent: Layer {
     /// With a mask (`[batch, steps]`, from an ``Embedding`` with `maskZero`), a masked step
     /// keeps the states it began with, and its output is the last unmasked step's, as in Keras.
     override public func call(_ inputs: [Node], masks: [Node?], context: LayerContext) throws -> Node {
-        let x = inputs[0], graph = x.graph
+        var x = inputs[0]
+        let graph = x.graph
+        if context.training && dropout > 0 {
+            // One mask of the features per sequence, the same at every step.
+            let keep = try less(context.randomUniform(shape: [.batch, 1, x.shape[2]]), graph.constant(1 - dropout))
+            x = try select(keep, x / (1 - dropout), graph.constant(0))
+        }
         guard case .size(let stepCount) = x.shape[1] else {
             throw KilnError(.shapeMismatch, "needs a static number of steps, got \(x.type)")
         }
@@ -171,9 +183,10 @@ public final class SimpleRNN: Recurrent {
     /// A layer of `units` with Keras' defaults.
     public init(_ units: Int, activation: ActivationFunction = .tanh, useBias: Bool = true, returnSequences: Bool = false,
                 goBackwards: Bool = false, kernelInitializer: Initializer = .glorotUniform,
-                recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros, name: String? = nil) {
+                recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros, dropout: Float = 0,
+                name: String? = nil) {
         super.init(units: units, activation: activation, useBias: useBias, returnSequences: returnSequences,
                    goBackwards: goBackwards, kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
-                   biasInitializer: biasInitializer, name: name)
+                   biasInitializer: biasInitializer, dropout: dropout, name: name)
     }
 }

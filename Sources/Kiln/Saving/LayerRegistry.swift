@@ -161,6 +161,10 @@ enum LayerRegistry {
         if let returnState = fields["return_state"], returnState == .bool(true) {
             throw KilnError(.file, "\(context): return_state is not supported; Kiln's recurrent layers return one output")
         }
+        if let rate = fields["recurrent_dropout"]?.number, rate != 0 {
+            throw KilnError(.file, "\(context): recurrent_dropout \(rate) is not supported; Kiln's recurrent layers take dropout only")
+        }
+        let dropout = try config.optionalFloat("dropout") ?? 0
         func activation(_ key: String, _ fallback: String) throws -> ActivationFunction {
             try ActivationFunction(config: fields[key] ?? .string(fallback), context: context)
         }
@@ -175,20 +179,20 @@ enum LayerRegistry {
                         unitForgetBias: try config.bool("unit_forget_bias"), returnSequences: returnSequences,
                         goBackwards: goBackwards, kernelInitializer: try initializer("kernel_initializer"),
                         recurrentInitializer: try initializer("recurrent_initializer"),
-                        biasInitializer: try initializer("bias_initializer"), name: name)
+                        biasInitializer: try initializer("bias_initializer"), dropout: dropout, name: name)
         case "GRU":
             return GRU(units, activation: try activation("activation", "tanh"),
                        recurrentActivation: try activation("recurrent_activation", "sigmoid"), useBias: useBias,
                        resetAfter: try config.bool("reset_after"), returnSequences: returnSequences, goBackwards: goBackwards,
                        kernelInitializer: try initializer("kernel_initializer"),
                        recurrentInitializer: try initializer("recurrent_initializer"),
-                       biasInitializer: try initializer("bias_initializer"), name: name)
+                       biasInitializer: try initializer("bias_initializer"), dropout: dropout, name: name)
         default:
             return SimpleRNN(units, activation: try activation("activation", "tanh"), useBias: useBias,
                              returnSequences: returnSequences, goBackwards: goBackwards,
                              kernelInitializer: try initializer("kernel_initializer"),
                              recurrentInitializer: try initializer("recurrent_initializer"),
-                             biasInitializer: try initializer("bias_initializer"), name: name)
+                             biasInitializer: try initializer("bias_initializer"), dropout: dropout, name: name)
         }
     }
 
