@@ -376,3 +376,71 @@ struct BidirectionalTests {
         #expect(try again.predict(x) == model.predict(x))
     }
 }
+
+@Suite("TimeDistributed")
+struct TimeDistributedTests {
+    @Test("a layer applied to every step equals the layer applied to each step alone, on both backends")
+    func appliesTheLayerAtEveryStep() throws {
+        seededRuns.lock()
+        defer { seededRuns.unlock() }
+        let (x, _) = try randomSequences(5, steps: 4, features: 3, seed: 4)
+        var losses: [Float] = []
+        for backend in Backend.allCases {
+            Kiln.setRandomSeed(3)
+            let dense = Dense(2, activation: .tanh)
+            let model = Sequential([Input(shape: [4, 3]), TimeDistributed(dense), LSTM(2), Dense(1)])
+            model.compile(optimizer: Adam(learningRate: 0.05), loss: .meanSquaredError, backend: backend)
+            #expect(model.layers[0].variables.map(\.shape) == [[3, 2], [2]])
+            // The wrapped Dense alone, on one step.
+            let single = Sequential([Input(shape: [3]), Dense(2, activation: .tanh)])
+            single.compile(loss: .meanSquaredError, backend: backend)
+            try single.setWeights(dense.weights)
+            let probe = Sequential([Input(shape: [4, 3]), model.layers[0]])
+            probe.compile(loss: .meanSquaredError, backend: backend)
+            let all = try probe.predict(x).scalars
+            let values = x.scalars
+            for t in 0..<4 {
+                var rows: [Float] = [], together: [Float] = []
+                for i in 0..<5 {
+                    let at: Int = i * 4 + t
+                    rows += values[(at * 3)..<(at * 3 + 3)]
+                    together += all[(at * 2)..<(at * 2 + 2)]
+                }
+                let alone = try single.predict(try Tensor(shape: [5, 3], scalars: rows)).scalars
+                #expect(zip(alone, together).allSatisfy { Swift.abs($0 - $1) <= 1e-6 }, "step \(t) on \(backend)")
+            }
+            let y = try Tensor(shape: [5, 1], scalars: [0.5, -0.5, 1, 0, 0.25])
+            losses.append(try model.fit(x, y, batchSize: 5, epochs: 3, verbose: 0).history["loss"]?.last ?? .nan)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-distributed-\(UUID()).kiln").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try model.save(to: path)
+            #expect(try Model.load(from: path).predict(x) == model.predict(x))
+        }
+        #expect(Swift.abs(losses[0] - losses[1]) <= 1e-5 * Swift.abs(losses[1]) + 1e-6, "\(losses)")
+    }
+
+    @Test("frames of a video through a convolution and pooling, alike on both backends")
+    func framesThroughAConvolution() throws {
+        let conv = Conv2D(2, kernelSize: [2], activation: .relu)
+        let video = Sequential([Input(shape: [3, 5, 5, 1]), TimeDistributed(conv), TimeDistributed(GlobalAveragePooling2D())])
+        #expect(video.layers[0].description.hasSuffix("(TimeDistributed)") && video.summaryText().contains("(None, 3, 4, 4, 2)"))
+        var generator = SeededGenerator(seed: 6)
+        let frames = try Tensor.randomUniform(shape: [2, 3, 5, 5, 1], lower: 0, upper: 1, using: &generator)
+        var results: [Tensor] = []
+        for backend in Backend.allCases {
+            video.compile(loss: .meanSquaredError, backend: backend)
+            results.append(try video.predict(frames))
+        }
+        #expect(results[0].shape == [2, 3, 2])
+        #expect(zip(results[0].scalars, results[1].scalars).allSatisfy { Swift.abs($0 - $1) <= 1e-6 })
+    }
+
+    @Test("a wrapped layer with randomness or statistics in training is an error naming it")
+    func statefulLayersAreErrors() throws {
+        let model = Sequential([Input(shape: [4, 3]), TimeDistributed(Dropout(0.5)), LSTM(2)])
+        model.compile(loss: .meanSquaredError)
+        let (x, _) = try randomSequences(2, steps: 4, features: 3, seed: 1)
+        expectError("TimeDistributed(dropout", "draws random numbers") { try model.trainOnBatch(x, try Tensor(shape: [2, 2], repeating: Float(0))) }
+        #expect(try model.predict(x).shape == [2, 2])
+    }
+}

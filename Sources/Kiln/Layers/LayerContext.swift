@@ -14,14 +14,30 @@ public final class LayerContext {
     /// The name of the `int32` variable dropout masks are drawn from; each training step adds one.
     public static let seedVariable = "seed_generator/state"
 
+    /// What a layer run inside a loop's body (``TimeDistributed``) may not do, if it is one.
+    private let loopOwner: String?
+
     init(graph: Graph, training: Bool) {
         self.graph = graph
         self.training = training
+        loopOwner = nil
+    }
+
+    /// The context of a loop's body: `weights` are the body's placeholders standing for the
+    /// layers' weights; random numbers and weight updates are errors naming `owner`.
+    init(body: Graph, training: Bool, weights: [(LayerVariable, Node)], owner: String) {
+        graph = body
+        self.training = training
+        loopOwner = owner
+        for (weight, node) in weights { variableNodes[ObjectIdentifier(weight)] = node }
     }
 
     /// The graph node reading `weight`.
     public func variable(_ weight: LayerVariable) throws -> Node {
         if let node = variableNodes[ObjectIdentifier(weight)] { return node }
+        if let loopOwner {
+            throw KilnError(.invalidArgument, "\(loopOwner): weight \(weight.path) is not one of the wrapped layer's")
+        }
         let node = try graph.variable(weight.path, initialValue: weight.value)
         variableNodes[ObjectIdentifier(weight)] = node
         return node
@@ -31,12 +47,20 @@ public final class LayerContext {
     /// moving statistics). Outside training, does nothing.
     public func update(_ weight: LayerVariable, to value: Node) throws {
         guard training else { return }
+        if let loopOwner {
+            throw KilnError(.invalidArgument, "\(loopOwner): the wrapped layer updates \(weight.path) in training "
+                            + "(moving statistics), which a loop over the steps cannot do; apply it outside")
+        }
         _ = try graph.assign(try variable(weight), value)
     }
 
     /// Uniform numbers in `[0, 1)`, new at every training step and different for every call,
     /// drawn identically by every backend.
     public func randomUniform(shape: Shape) throws -> Node {
+        if let loopOwner {
+            throw KilnError(.invalidArgument, "\(loopOwner): the wrapped layer draws random numbers in training (dropout), "
+                            + "which a loop over the steps cannot do; apply it outside")
+        }
         let state: Node
         if let seed { state = seed } else {
             let initial = try Kiln.withRandomGenerator { Int32(truncatingIfNeeded: $0.next()) }

@@ -111,6 +111,10 @@ enum LayerRegistry {
             return SpatialDropout2D(try config.float("rate"), name: name)
         case "SimpleRNN", "LSTM", "GRU":
             return try recurrent(typeName, name: name, config: config, fields: fields)
+        case "TimeDistributed":
+            let inner = ConfigReader(try config.object("layer"), context: context + ": layer")
+            return TimeDistributed(try make(try inner.string("class_name"), name: try inner.string("name"),
+                                            config: try inner.object("config"), file: file), name: name)
         case "Bidirectional":
             let inner = try config.object("layer")
             let innerType = try ConfigReader(inner, context: context + ": layer").string("class_name")
@@ -150,7 +154,7 @@ enum LayerRegistry {
                             + "Add, Concatenate, Rescaling, Conv1D, Conv2D, Conv2DTranspose, MaxPooling1D, MaxPooling2D, "
                             + "AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, "
                             + "GlobalMaxPooling1D, GlobalMaxPooling2D, ZeroPadding2D, UpSampling2D, SpatialDropout2D, "
-                            + "SimpleRNN, LSTM, GRU, Bidirectional and TextVectorization")
+                            + "SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed and TextVectorization")
         }
     }
 
