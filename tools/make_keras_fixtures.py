@@ -142,6 +142,11 @@ RECURRENT_NETWORKS = [
         ("GlobalAveragePooling1D", {}),
         ("Dense", {"units": 2}),
     ], "sgd_momentum", "mean_squared_error"),
+    ("bidirectional lstm sequences (concat), bidirectional gru (ave)", [5, 2], [
+        ("Bidirectional", {"layer": "LSTM", "args": {"units": 3, "return_sequences": True}, "merge_mode": "concat"}),
+        ("Bidirectional", {"layer": "GRU", "args": {"units": 2}, "merge_mode": "ave"}),
+        ("Dense", {"units": 2}),
+    ], "adam", "mean_squared_error"),
     ("gru without reset_after, simple rnn backwards", [4, 2], [
         ("GRU", {"units": 3, "reset_after": False, "return_sequences": True}),
         ("SimpleRNN", {"units": 2, "go_backwards": True}),
@@ -167,12 +172,19 @@ def f32(values):
     return [float(f"{v:.9g}") for v in np.asarray(values, dtype=np.float32).flatten()]
 
 
+def make_layer(kind, args):
+    """A Keras layer from its class name and arguments; a wrapper names the wrapped layer's."""
+    if kind == "Bidirectional":
+        return keras.layers.Bidirectional(getattr(keras.layers, args["layer"])(**args["args"]), merge_mode=args["merge_mode"])
+    return getattr(keras.layers, kind)(**args)
+
+
 def conv_case(name, shape, layers, optimizer, loss, seed):
     rng = np.random.default_rng(seed)
     outputs = layers[-1][1]["units"]
     x, y = conv_data(shape, loss, outputs, rng)
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input(shape=tuple(shape))] + [getattr(keras.layers, kind)(**args) for kind, args in layers])
+    model = keras.Sequential([keras.Input(shape=tuple(shape))] + [make_layer(kind, args) for kind, args in layers])
     initial = [rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32) for w in model.get_weights()]
     model.set_weights(initial)
     losses = train(model, optimizer, loss, x, y)

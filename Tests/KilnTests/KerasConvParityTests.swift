@@ -13,13 +13,16 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
         let args: [String: Argument]
     }
 
-    /// A layer argument: a flag, a number, a string, or a list of numbers or of lists.
-    enum Argument: Decodable, Sendable {
-        case flag(Bool), number(Double), text(String), list([Argument])
+    /// A layer argument: a flag, a number, a string, a list of numbers or of lists, or the
+    /// arguments of a wrapped layer.
+    indirect enum Argument: Decodable, Sendable {
+        case flag(Bool), number(Double), text(String), list([Argument]), object([String: Argument])
 
         init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let b = try? container.decode(Bool.self) {
+            if let o = try? container.decode([String: Argument].self) {
+                self = .object(o)
+            } else if let b = try? container.decode(Bool.self) {
                 self = .flag(b)
             } else if let n = try? container.decode(Double.self) {
                 self = .number(n)
@@ -34,6 +37,7 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
         var ints: [Int]? { if case .list(let a) = self { a.compactMap(\.int) } else { int.map { [$0] } } }
         var text: String? { if case .text(let s) = self { s } else { nil } }
         var flag: Bool? { if case .flag(let b) = self { b } else { nil } }
+        var object: [String: Argument]? { if case .object(let o) = self { o } else { nil } }
         var pairs: [[Int]]? { if case .list(let a) = self { a.compactMap(\.ints) } else { nil } }
     }
 
@@ -83,6 +87,12 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
         case "Flatten": return Flatten()
         case "Dense": return Dense(a["units"]?.int ?? 0, activation: activation)
         case "GlobalAveragePooling1D": return GlobalAveragePooling1D()
+        case "Bidirectional":
+            guard let inner = try layer(LayerSpec(type: a["layer"]?.text ?? "", args: a["args"]?.object ?? [:])) as? Recurrent,
+                  let mode = Bidirectional.MergeMode(rawValue: a["merge_mode"]?.text ?? "concat") else {
+                throw KilnError(.invalidArgument, "the fixture's Bidirectional wraps no recurrent layer")
+            }
+            return Bidirectional(inner, mergeMode: mode)
         case "SimpleRNN":
             return SimpleRNN(a["units"]?.int ?? 0, returnSequences: a["return_sequences"]?.flag ?? false,
                              goBackwards: a["go_backwards"]?.flag ?? false)
