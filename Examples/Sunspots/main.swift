@@ -3,6 +3,7 @@
 // forecast (next month = this month) on the last 20% of the series, which training never sees.
 //
 //   swift run -c release Sunspots [--epochs 30] [--window 24] [--units 32] [--data Examples/Data]
+//                                 [--save sunspots.kiln]
 import Foundation
 import Kiln
 
@@ -12,6 +13,7 @@ Kiln.run {
     let window: Int = try Kiln.option("window", default: 24)
     let units: Int = try Kiln.option("units", default: 32)
     let data: String = try Kiln.option("data", default: "Examples/Data")
+    let save: String = try Kiln.option("save", default: "")
 
     let table = try CSVTable(contentsOf: data + "/sunspots_monthly.csv.gz", hasHeader: true)
     let series = try table.column(2)
@@ -52,6 +54,10 @@ Kiln.run {
     print("last test months (true, LSTM, naive):")
     for k in stride(from: max(0, truth.count - 6), to: truth.count, by: 1) {
         print("  \(fixed(truth[k], 1))  \(fixed(predicted[k], 1))  \(fixed(lastSeen[k], 1))")
+    }
+    if !save.isEmpty {
+        try model.save(to: save)
+        print("\nsaved the trained model (it takes \(window) months divided by \(fixed(peak, 1))) to \(save)")
     }
     print("RESULT mae=\(fixed(lstm)) baseline=\(fixed(naive))")
 }
