@@ -152,6 +152,42 @@ struct RecurrentLayerTests {
         }
     }
 
+    @Test("initial states computed in the model start the loop, and train alike on both backends")
+    func initialStates() throws {
+        seededRuns.lock()
+        defer { seededRuns.unlock() }
+        let (x, y) = try randomSequences(8, steps: 5, features: 3, seed: 2)
+        var results: [[Float]] = []
+        for backend in Backend.allCases {
+            Kiln.setRandomSeed(5)
+            let input = Input(shape: [5, 3])
+            let summary = GlobalAveragePooling1D()(input)
+            let h0 = Dense(4, activation: .tanh)(summary), c0 = Dense(4)(summary)
+            let lstm = LSTM(4)
+            let model = Model(inputs: input, outputs: Dense(1, activation: .sigmoid)(lstm([input, h0, c0])))
+            model.compile(optimizer: Adam(learningRate: 0.05), loss: .binaryCrossentropy, backend: backend)
+            let start = model.getWeights()
+            #expect(lstm.variables.map(\.shape) == [[3, 16], [4, 16], [16]])
+            try model.fit(x, y, batchSize: 4, epochs: 2, verbose: 0)
+            let after = model.getWeights()
+            // The Dense layers that make the initial states are trained through the loop.
+            #expect(zip(start[0].scalars, after[0].scalars).contains { $0 != $1 })
+            results.append(try model.predict(x).scalars)
+        }
+        #expect(zip(results[0], results[1]).allSatisfy { Swift.abs($0 - $1) <= 1e-5 })
+        let input = Input(shape: [5, 3])
+        let summary = GlobalAveragePooling1D()(input)
+        expectModelError("initial state 1 must be [4] per sample", "(None, 3)") {
+            Model(inputs: input, outputs: LSTM(4)([input, Dense(4)(summary), summary]))
+        }
+        expectModelError("takes a sequence, or a sequence and its 1 initial state(s)") {
+            Model(inputs: input, outputs: GRU(3)([input, Dense(3)(summary), Dense(3)(summary)]))
+        }
+        expectModelError("initial states for the two directions are not supported") {
+            Model(inputs: input, outputs: Bidirectional(GRU(3))([input, Dense(3)(summary)]))
+        }
+    }
+
     @Test("a sequence of the wrong rank is an error naming the layer")
     func badInput() throws {
         expectModelError("lstm", "sequences [steps, features]", "(None, 8)") { Sequential([Input(shape: [8]), LSTM(4)]) }

@@ -55,6 +55,10 @@ public final class Bidirectional: Layer {
     }
 
     override public func build(inputShapes: [[Int]]) throws {
+        guard inputShapes.count == 1 else {
+            throw KilnError(.invalidArgument, "takes one sequence; initial states for the two directions are not supported, "
+                            + "got \(inputShapes.count) inputs \(Layer.shapesText(inputShapes))")
+        }
         guard forwardLayer !== backwardLayer else {
             throw KilnError(.invalidArgument, "cannot make the backward copy of the wrapped layer from its configuration")
         }

@@ -3,8 +3,10 @@ import KilnGraph
 /// What ``SimpleRNN``, ``LSTM`` and ``GRU`` share: a cell applied along the time axis as one
 /// loop in the graph (a scan), whatever the number of steps.
 ///
-/// Shapes: input `[batch, steps, features]`; output `[batch, units]` (the last step's), or
-/// `[batch, steps, units]` with `returnSequences`. Weights, in Keras' order and layout:
+/// Shapes: input `[batch, steps, features]`, optionally followed by the initial states
+/// (`[batch, units]` each; zeros without them), as Keras' `initial_state`; output
+/// `[batch, units]` (the last step's), or `[batch, steps, units]` with `returnSequences`.
+/// Weights, in Keras' order and layout:
 /// `kernel` `[features, gates·units]`, `recurrent_kernel` `[units, gates·units]`, and `bias`.
 ///
 /// The product of every step's input with the kernel does not depend on the state, so it is
@@ -90,9 +92,17 @@ public class Recurrent: Layer {
         return returnSequences ? [steps, units] : [units]
     }
 
-    /// `[steps, features]` of the one input, each at least 1.
+    /// `[steps, features]` of the sequence, each at least 1, after checking the initial
+    /// states, if given (Keras' `initial_state`: one `[units]` per state after the sequence).
     func sequenceShape(_ inputShapes: [[Int]]) throws -> (steps: Int, features: Int) {
-        try requireSingleInput(inputShapes)
+        guard inputShapes.count == 1 || inputShapes.count == 1 + stateCount else {
+            throw KilnError(.invalidArgument, "takes a sequence, or a sequence and its \(stateCount) initial state(s), "
+                            + "got \(inputShapes.count) inputs \(Layer.shapesText(inputShapes))")
+        }
+        for (index, shape) in inputShapes.dropFirst().enumerated() where shape != [units] {
+            throw KilnError(.shapeMismatch, "initial state \(index) must be [\(units)] per sample (the units), "
+                            + "got \(Layer.shapesText([shape]))")
+        }
         guard inputShapes[0].count == 2 else {
             throw KilnError(.shapeMismatch, "needs sequences [steps, features] per sample, got \(Layer.shapesText(inputShapes))")
         }
@@ -151,7 +161,8 @@ public class Recurrent: Layer {
                             invariants: [recurrent] + (recurrentBiasParameter.map { [$0] } ?? []),
                             newCarries: next, outputs: returnSequences ? [next[0]] : [], length: stepCount, reverse: goBackwards)
         let zeros = try broadcast(graph.constant(0), to: [.batch, Dim.size(units)])
-        let out = try graph.scan(loop, carries: Array(repeating: zeros, count: stateCount), sequences: sequences,
+        let initial = inputs.count > 1 ? Array(inputs.dropFirst()) : Array(repeating: zeros, count: stateCount)
+        let out = try graph.scan(loop, carries: initial, sequences: sequences,
                                  invariants: [recurrentKernel] + (recurrentBias.map { [$0] } ?? []))
         guard returnSequences else { return out.finalCarries[0] }
         let outputs = goBackwards ? try reversed(out.outputs[0], axis: 0) : out.outputs[0]
