@@ -37,6 +37,34 @@ struct ScanParityTests {
                          atol: c.atol, context: c.testDescription)
     }
 
+    @Test("a loop whose rows are independent runs on two halves of the batch; one that mixes rows does not")
+    func splitsTheBatchWhenRowsAreIndependent() throws {
+        let graph = Graph()
+        let h0 = try graph.placeholder("h0", shape: [.batch, 3]), xs = try graph.placeholder("xs", shape: [4, .batch, 2])
+        let w = try graph.variable("w", initialValue: Tensor(shape: [2, 3], repeating: Float(0.1)))
+        let u = try graph.variable("u", initialValue: Tensor(shape: [3, 3], repeating: Float(0.1)))
+        let b = try graph.variable("b", initialValue: Tensor(shape: [3], repeating: Float(0)))
+        let out = try elman(h0, xs, w, u, b)
+        let loss = try sum(out.outputs[0])
+        let grads = try graph.gradients(of: loss, wrt: [w, u, b])
+        let split = try Lowering.lower(graph, outputs: ["loss": loss, "du": grads[1]]).unit.source
+        // The forward loop and the backward loop (whose weight gradients are accumulators) both split.
+        #expect(split.components(separatedBy: "const int64_t parts = n >= 16 ? 2 : 1;").count == 3, "\(split)")
+
+        // A step that normalizes over the batch mixes the rows: the loop runs whole.
+        let mixed = Graph()
+        let c0 = try mixed.placeholder("x0", shape: [.batch, 2]), ys = try mixed.placeholder("x1", shape: [3, .batch, 2])
+        let body = Graph()
+        let c = try body.placeholder("c", shape: [.batch, 2]), y = try body.placeholder("y", shape: [.batch, 2])
+        let next = try c + y - mean(y, axes: [0], keepDims: true)
+        let loop = try Scan(body: body, carries: [c], steps: [y], invariants: [], newCarries: [next], outputs: [], length: 3)
+        let whole = try mixed.scan(loop, carries: [c0], sequences: [ys], invariants: [])
+        let source = try Lowering.lower(mixed, outputs: ["c": whole.finalCarries[0]]).unit.source
+        #expect(!source.contains("parts = n"), "\(source)")
+        try expectParity(mixed, outputs: ["c": whole.finalCarries[0]], inputs: [.float([.batch, 2], -1, 1), .float([3, .batch, 2], -1, 1)],
+                         seed: 3, rtol: 1e-5, atol: 1e-5, context: "a loop over mixed rows")
+    }
+
     @Test func theGeneratedCDoesNotGrowWithTheNumberOfSteps() throws {
         func source(steps: Int) throws -> String {
             let graph = Graph()

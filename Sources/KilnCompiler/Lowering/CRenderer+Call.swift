@@ -14,8 +14,6 @@ extension CRenderer {
             return try renderLayout(id)
         case .gather, .scatterAdd, .oneHot, .argmax:
             return try renderIndexing(id)
-        case .scan:
-            return try renderScan(kernel)
         case .softmax(let axis), .logSoftmax(let axis):
             let node = nodes[id.index]
             let log: Int
@@ -23,8 +21,8 @@ extension CRenderer {
             let x = schedule.pointer(schedule.function.aliasRoot(node.inputs[0]))
             return "    kiln_softmax(\(split(nodes[node.inputs[0].index].type.shape, axis)), \(x), \(schedule.pointer(id)), \(log));\n"
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast,
-             .reduce, .reshape, .broadcast, .stopGradient, .assign, .randomUniform, .scanResult:
-            // Leaves and aliases have no kernel, loop ops get loop kernels, and scan results their scan's.
+             .reduce, .reshape, .broadcast, .stopGradient, .assign, .randomUniform, .scan, .scanResult:
+            // Leaves and aliases have no kernel, loop ops get loop kernels, and scans theirs (CRenderer+Scan).
             throw unhandled(id, "has no call kernel")
         }
     }

@@ -29,65 +29,159 @@ extension CRenderer {
     /// The kernel of a scan: copies the initial carries into the workspace, then per step
     /// points the body's slots at the carries, the step's slices of the sequences and the
     /// invariants, runs the body, and copies its results to the next carries and to the
-    /// step's slice of each stacked result.
-    func renderScan(_ kernel: KernelSpec) throws -> String {
+    /// step's slice of each stacked result. A loop whose body keeps the batch's rows apart
+    /// (``ScanRows``) runs on two halves of the batch at once, one per core, each with its own
+    /// half of the workspace; the halves' accumulators are added at the end.
+    func renderScan(_ k: Int, _ kernel: KernelSpec) throws -> KernelCode {
         let id = kernel.members[0]
-        let node = nodes[id.index]
-        guard case .scan(let scan) = node.op, let lowered = scans[id] else {
+        guard case .scan(let scan) = nodes[id.index].op, let lowered = scans[id] else {
             throw unhandled(id, "is a scan without a lowered body")
         }
-        let k = scan.carryCount, s = scan.sequenceCount, m = scan.outputCount
-        let bodyPrefix = prefix + "s\(id.index)_"
-        let body = lowered.schedule
-        let operands = node.inputs.map { schedule.pointer(schedule.function.aliasRoot($0)) }
-        let types = scan.parameterTypes
-        func bytes(_ type: TensorType) -> String { CSyntax.product(type.shape.dims + [.size(type.dtype.byteSize)]) }
-        func elements(_ type: TensorType) -> String { CSyntax.product(type.shape.dims) }
-
-        var out = "    uint8_t *body = workspace + (\(lowered.bodyArenaOffset));\n"
-        if !canFault(kernel) { out += "    int64_t fault[8] = {0}; /* the body cannot fail */\n" }
-        for (carry, (first, second)) in lowered.carryOffsets.enumerated() {
-            let type = CSyntax.type(types[carry].dtype)
-            out += "    \(type) *carry\(carry) = (\(type) *)(workspace + (\(first))), "
-                + "*next\(carry) = (\(type) *)(workspace + (\(second)));\n"
-            out += "    memcpy(carry\(carry), \(operands[carry]), \(bytes(types[carry])));\n"
+        let loop = try ScanLoop(self, kernel: kernel, scan: scan, lowered: lowered)
+        guard loop.splits else {
+            var body = "    uint8_t *ws = workspace;\n"
+            if !canFault(kernel) { body += "    int64_t fault[8] = {0}; /* the body cannot fail */\n" }
+            return KernelCode(body: body + (try loop.code(part: nil)))
         }
+        // The halves: rows [p·n/parts, (p+1)·n/parts) with the workspace's part p.
+        let values = kernel.inputs + kernel.outputs
+        let name = prefix + "k\(k)_part"
+        var ahead = "/* \(name): the loop of kernel k\(k) for rows [p·n/parts, (p+1)·n/parts) of the batch, parts [begin, end). */\n"
+            + "static void \(name)(int64_t begin, int64_t end, int64_t n, void *const *args) {\n"
+        for (index, value) in values.enumerated() {
+            let readOnly = kernel.inputs.contains(value) ? "const " : ""
+            let type = CSyntax.type(nodes[value.index].type.dtype)
+            ahead += "    \(readOnly)\(type) *\(schedule.pointer(value)) = (\(readOnly)\(type) *)args[\(index)];\n"
+        }
+        ahead += "    uint8_t *workspace = (uint8_t *)args[\(values.count)];\n"
+            + "    const int64_t parts = *(const int64_t *)args[\(values.count + 1)];\n"
+            + "    int64_t fault[8] = {0}; /* the body cannot fail */\n"
+            + "    for (int64_t p = begin; p < end; p++) {\n"
+            + "        int64_t r0 = p * n / parts, rows = (p + 1) * n / parts - r0;\n"
+            + "        uint8_t *ws = workspace + p * (\(lowered.workspaceBytes));\n"
+        ahead += try loop.code(part: "p").split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.isEmpty ? "" : "    " + $0 }.joined(separator: "\n")
+        ahead += "    }\n}\n"
+        let pointers = values.map { "(void *)\(schedule.pointer($0))" } + ["(void *)workspace", "(void *)&parts"]
+        var body = "    /* Two halves of the batch on two cores from \(ScanLoop.splitRows) rows on. */\n"
+            + "    const int64_t parts = n >= \(ScanLoop.splitRows) ? 2 : 1;\n"
+            + "    void *const args[] = {\(pointers.joined(separator: ", "))};\n"
+            + "    kiln_parallel_for_grain(parts, n, 1, \(name), args);\n"
+        body += loop.sumAccumulators()
+        return KernelCode(ahead: ahead, body: body)
+    }
+}
 
-        // The body's slots, by parameter name; and where each of its results is.
+/// The C of one scan's loop over the steps, for the whole batch or for a part of its rows.
+struct ScanLoop {
+    /// Loops over at least this many rows run on two halves of the batch.
+    static let splitRows = 16
+
+    let renderer: CRenderer
+    let scan: Scan
+    let lowered: LoweredScan
+    let operands: [String]
+    let written: [Int: [NodeID]]
+    let accumulators: Set<Int>
+    /// Whether the loop runs on two halves of the batch.
+    let splits: Bool
+    let slots: [(kind: Schedule.Slot.Kind, node: NodeID)]
+    let bodyPrefix: String
+    let id: NodeID
+
+    init(_ renderer: CRenderer, kernel: KernelSpec, scan: Scan, lowered: LoweredScan) throws {
+        self.renderer = renderer
+        self.scan = scan
+        self.lowered = lowered
+        id = kernel.members[0]
+        let schedule = renderer.schedule
+        operands = renderer.nodes[id.index].inputs.map { schedule.pointer(schedule.function.aliasRoot($0)) }
+        let nodes = renderer.nodes
+        let written: [Int: [NodeID]] = Dictionary(grouping: kernel.outputs) { member in
+            if case .scanResult(let index, _) = nodes[member.index].op { return index }
+            return -1
+        }
+        self.written = written
+        let rows = ScanRows(scan)
+        accumulators = rows.accumulators
+        let k = scan.carryCount, m = scan.outputCount
+        // An accumulator's value at each step would be a part's, not the whole batch's.
+        let accumulatorsStacked = rows.accumulators.contains { written[k + m + $0] != nil }
+        splits = rows.separable && lowered.splits && !accumulatorsStacked && !renderer.canFault(kernel)
+        slots = lowered.schedule.slots.map { ($0.kind, $0.node) }
+        bodyPrefix = renderer.prefix + "s\(id.index)_"
+    }
+
+    private func type(_ position: Int) -> TensorType { scan.parameterTypes[position] }
+
+    private static func batchFirst(_ type: TensorType) -> Bool { type.shape.dims.first == .batch && type.shape.batchDimCount == 1 }
+
+    /// The elements of one row of a batch-first type.
+    private static func rowElements(_ type: TensorType) -> Int { type.shape.dims.dropFirst().compactMap(\.staticSize).reduce(1, *) }
+
+    private func bytes(_ type: TensorType, part: String?) -> String {
+        if part != nil, Self.batchFirst(type) { return "rows*\(Self.rowElements(type) * type.dtype.byteSize)" }
+        return CSyntax.product(type.shape.dims + [.size(type.dtype.byteSize)])
+    }
+
+    /// Where the part's rows start in a value of `type` (whole, or batch first).
+    private func rowOffset(_ type: TensorType, part: String?) -> String {
+        part != nil && Self.batchFirst(type) ? " + r0*\(Self.rowElements(type))" : ""
+    }
+
+    /// Where step `t`'s slice (of `type`, one step) starts in its stack, for the part's rows.
+    private func stepOffset(_ type: TensorType, part: String?) -> String {
+        if part != nil, Self.batchFirst(type) { return " + (t*n + r0)*\(Self.rowElements(type))" }
+        return " + t*(\(CSyntax.product(type.shape.dims)))"
+    }
+
+    /// The loop over the steps, with the workspace at `ws`; `part` names the part's index for
+    /// a loop over rows [r0, r0 + rows), or is `nil` for the whole batch.
+    func code(part: String?) throws -> String {
+        let k = scan.carryCount, s = scan.sequenceCount, m = scan.outputCount
+        let schedule = renderer.schedule
+        var out = "    uint8_t *body = ws + (\(lowered.bodyArenaOffset));\n"
+        for (carry, (first, second)) in lowered.carryOffsets.enumerated() {
+            let c = CSyntax.type(type(carry).dtype)
+            out += "    \(c) *carry\(carry) = (\(c) *)(ws + (\(first))), *next\(carry) = (\(c) *)(ws + (\(second)));\n"
+            if let part, accumulators.contains(carry) {
+                out += "    if (\(part) == 0) memcpy(carry\(carry), \(operands[carry]), \(bytes(type(carry), part: part))); "
+                    + "else memset(carry\(carry), 0, \(bytes(type(carry), part: part)));\n"
+            } else {
+                out += "    memcpy(carry\(carry), \(operands[carry])\(rowOffset(type(carry), part: part)), \(bytes(type(carry), part: part)));\n"
+            }
+        }
         var parameterOf: [String: Int] = [:]
         for (position, parameter) in scan.parameters.enumerated() {
             if case .placeholder(let name, _) = scan.body[parameter.index].op { parameterOf[name] = position }
         }
         var slotValues: [String] = []
-        for slot in body.slots {
+        for slot in slots {
             switch slot.kind {
             case .feed(let name):
-                guard let position = parameterOf[name] else { throw unhandled(id, "has a body feed \(name) that is no parameter") }
+                guard let position = parameterOf[name] else { throw renderer.unhandled(id, "has a body feed \(name) that is no parameter") }
                 if position < k {
                     slotValues.append("carry\(position)")
                 } else if position < k + s {
-                    slotValues.append("(void *)(\(operands[position]) + t*(\(elements(types[position]))))")
+                    slotValues.append("(void *)(\(operands[position])\(stepOffset(type(position), part: part)))")
                 } else {
                     slotValues.append("(void *)\(operands[position])")
                 }
             case .constant:
                 slotValues.append("(void *)\(bodyPrefix)c\(slot.node.index)")
             case .variable(let name):
-                throw unhandled(id, "has a body variable \(name)")
+                throw renderer.unhandled(id, "has a body variable \(name)")
             }
         }
         func result(_ index: Int) throws -> String {
-            guard let output = body.outputs.first(where: { $0.name == LoweredScan.resultName(index) }) else {
-                throw unhandled(id, "has no body result \(index)")
+            guard let output = lowered.schedule.outputs.first(where: { $0.name == LoweredScan.resultName(index) }) else {
+                throw renderer.unhandled(id, "has no body result \(index)")
             }
             switch output.place {
             case .slot(let slot): return "slots[\(slot)]"
-            case .arena(let offset): return "(body + (\(offset)))"
+            // The body lays out its arena for the rows it was given.
+            case .arena(let offset): return "(body + (\(offset.cExpression(batch: part == nil ? "n" : "rows"))))"
             }
-        }
-        let written: [Int: [NodeID]] = Dictionary(grouping: kernel.outputs) { member in
-            if case .scanResult(let index, _) = nodes[member.index].op { return index }
-            return -1
         }
 
         out += "    for (int64_t step = 0; step < \(scan.length); step++) {\n"
@@ -96,28 +190,57 @@ extension CRenderer {
         for (index, value) in slotValues.enumerated() { out += "        slots[\(index)] = \(value);\n" }
         for carry in 0..<k {
             for destination in written[k + m + carry] ?? [] {
-                out += "        memcpy(\(schedule.pointer(destination)) + t*(\(elements(types[carry]))), carry\(carry), \(bytes(types[carry])));\n"
+                out += "        memcpy(\(schedule.pointer(destination))\(stepOffset(type(carry), part: part)), carry\(carry), "
+                    + "\(bytes(type(carry), part: part)));\n"
             }
         }
-        let call = "\(bodyPrefix)run(body, n, slots, fault)"
-        out += canFault(kernel) ? "        int status = \(call);\n        if (status != 0) return status;\n"
-            : "        \(call);\n"
-        for carry in 0..<k { out += "        memcpy(next\(carry), \(try result(carry)), \(bytes(types[carry])));\n" }
+        let call = "\(bodyPrefix)run(body, \(part == nil ? "n" : "rows"), slots, fault)"
+        out += part == nil && canFault ? "        int status = \(call);\n        if (status != 0) return status;\n" : "        \(call);\n"
+        for carry in 0..<k { out += "        memcpy(next\(carry), \(try result(carry)), \(bytes(type(carry), part: part)));\n" }
         for output in 0..<m {
             let stacked = scan.resultTypes[k + output]
             let stepType = TensorType(stacked.dtype, Shape(Array(stacked.shape.dims.dropFirst())))
             for destination in written[k + output] ?? [] {
-                out += "        memcpy(\(schedule.pointer(destination)) + t*(\(elements(stepType))), \(try result(k + output)), \(bytes(stepType)));\n"
+                out += "        memcpy(\(schedule.pointer(destination))\(stepOffset(stepType, part: part)), \(try result(k + output)), "
+                    + "\(bytes(stepType, part: part)));\n"
             }
         }
         for carry in 0..<k {
-            let type = CSyntax.type(types[carry].dtype)
-            out += "        { \(type) *swap = carry\(carry); carry\(carry) = next\(carry); next\(carry) = swap; }\n"
+            let c = CSyntax.type(type(carry).dtype)
+            out += "        { \(c) *swap = carry\(carry); carry\(carry) = next\(carry); next\(carry) = swap; }\n"
         }
         out += "    }\n"
         for carry in 0..<k {
+            if part != nil && accumulators.contains(carry) {
+                // The part's sum, where sumAccumulators reads it: its first buffer.
+                let (first, _) = lowered.carryOffsets[carry]
+                let c = CSyntax.type(type(carry).dtype)
+                out += "    { \(c) *first = (\(c) *)(ws + (\(first))); "
+                    + "if (carry\(carry) != first) memcpy(first, carry\(carry), \(bytes(type(carry), part: part))); }\n"
+                continue
+            }
             for final in written[carry] ?? [] {
-                out += "    memcpy(\(schedule.pointer(final)), carry\(carry), \(bytes(types[carry])));\n"
+                out += "    memcpy(\(schedule.pointer(final))\(rowOffset(type(carry), part: part)), carry\(carry), "
+                    + "\(bytes(type(carry), part: part)));\n"
+            }
+        }
+        return out
+    }
+
+    private var canFault: Bool { scan.body.contains { $0.op.canFault } }
+
+    /// After the parts: each accumulator's final value, the first part's sum plus the second's.
+    func sumAccumulators() -> String {
+        var out = ""
+        for carry in accumulators.sorted() {
+            let (first, _) = lowered.carryOffsets[carry]
+            let count = CSyntax.product(type(carry).shape.dims)
+            for final in written[carry] ?? [] {
+                let p = renderer.schedule.pointer(final)
+                out += "    for (int64_t i = 0; i < \(count); i++) {\n"
+                    + "        \(p)[i] = ((const float *)(workspace + (\(first))))[i]"
+                    + " + (parts > 1 ? ((const float *)(workspace + (\(lowered.workspaceBytes)) + (\(first))))[i] : 0.0f);\n"
+                    + "    }\n"
             }
         }
         return out

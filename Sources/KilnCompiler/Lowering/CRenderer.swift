@@ -139,7 +139,8 @@ public struct CRenderer {
         comment += " * reads \(reads.isEmpty ? "nothing" : reads.joined(separator: ", "))"
         comment += "; writes \(writes.joined(separator: ", ")) */\n"
         let returnType = canFault(kernel) ? "int" : "void"
-        var code = try kernel.loop.map { try renderLoopKernel(k, kernel, $0) } ?? KernelCode(body: renderCallKernel(kernel))
+        var code = try kernel.loop.map { try renderLoopKernel(k, kernel, $0) }
+            ?? (isScan(kernel) ? try renderScan(k, kernel) : KernelCode(body: renderCallKernel(kernel)))
         if canFault(kernel) && !code.body.contains("return ") { code.body += "    return 0;\n" }
         let ahead = code.ahead.isEmpty ? "" : code.ahead + "\n"
         return ahead + comment + "static \(returnType) \(name)(\(parameters(kernel).joined(separator: ", "))) {\n" + code.body + "}\n"

@@ -19,8 +19,11 @@ public struct LoweredScan {
     public let carryOffsets: [(BatchPolynomial, BatchPolynomial)]
     /// The byte offset in the workspace of the body's arena.
     public let bodyArenaOffset: BatchPolynomial
-    /// The workspace's size in bytes.
+    /// The size in bytes of the workspace of the loop over the whole batch, or of one part.
     public let workspaceBytes: BatchPolynomial
+    /// Whether the loop may run on two parts of the batch (``ScanRows``): its kernel then
+    /// needs twice ``workspaceBytes``.
+    public let splits: Bool
 
     /// The body's result named for result `index`.
     static func resultName(_ index: Int) -> String { "r\(index)" }
@@ -53,6 +56,7 @@ public struct LoweredScan {
         carryOffsets = carryTypes.map { type in (reserve(type), reserve(type)) }
         bodyArenaOffset = end
         workspaceBytes = end + (function.memory?.arenaBytes ?? BatchPolynomial())
+        splits = ScanRows(scan).separable
     }
 }
 
@@ -72,7 +76,7 @@ extension Lowering {
             guard case .scan(let scan) = function.nodes[id.index].op else { continue }
             let lowered = try LoweredScan(scan, switches: switches)
             scans[id] = lowered
-            workspace = .maximum(workspace, lowered.workspaceBytes)
+            workspace = .maximum(workspace, lowered.splits ? lowered.workspaceBytes + lowered.workspaceBytes : lowered.workspaceBytes)
         }
         let offset = memory.arenaBytes
         if !scans.isEmpty {
