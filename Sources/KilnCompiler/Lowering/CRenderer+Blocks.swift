@@ -98,9 +98,11 @@ extension CRenderer {
     }
 
     /// The part function `k<k>_part` of a kernel run in parts: its name, its opening (the
-    /// kernel's pointers taken from `args`, in parameter order), and the declaration of the
-    /// `args` the kernel passes it.
-    func partFunction(_ k: Int, _ kernel: KernelSpec, what: String) -> (name: String, prologue: String, arguments: String) {
+    /// kernel's pointers taken from `args`, in parameter order, then `extra`: a declaration
+    /// taking `args[i]` for each `%ARG%`, and the value the kernel passes there), and the
+    /// declaration of the `args` the kernel passes it.
+    func partFunction(_ k: Int, _ kernel: KernelSpec, what: String, extra: [(declaration: String, value: String)] = [])
+        -> (name: String, prologue: String, arguments: String) {
         let name = prefix + "k\(k)_part"
         let values = kernel.inputs + kernel.outputs + kernel.scratch
         var part = "/* \(name): \(what) [begin, end) of kernel k\(k), run in parts on every core. */\n"
@@ -110,8 +112,11 @@ extension CRenderer {
             let type = CSyntax.type(nodes[value.index].type.dtype)
             part += "    \(readOnly)\(type) *\(schedule.pointer(value)) = (\(readOnly)\(type) *)args[\(index)];\n"
         }
+        for (offset, item) in extra.enumerated() {
+            part += "    " + item.declaration.replacing("%ARG%", with: "args[\(values.count + offset)]") + "\n"
+        }
         part += "    (void)n;\n"
-        let pointers = values.map { "(void *)\(schedule.pointer($0))" }.joined(separator: ", ")
+        let pointers = (values.map { "(void *)\(schedule.pointer($0))" } + extra.map(\.value)).joined(separator: ", ")
         return (name, part, "    void *const args[] = {\(pointers)};\n")
     }
 

@@ -44,28 +44,19 @@ extension CRenderer {
             return KernelCode(body: body + (try loop.code(part: nil)))
         }
         // The halves: rows [p·n/parts, (p+1)·n/parts) with the workspace's part p.
-        let values = kernel.inputs + kernel.outputs
-        let name = prefix + "k\(k)_part"
-        var ahead = "/* \(name): the loop of kernel k\(k) for rows [p·n/parts, (p+1)·n/parts) of the batch, parts [begin, end). */\n"
-            + "static void \(name)(int64_t begin, int64_t end, int64_t n, void *const *args) {\n"
-        for (index, value) in values.enumerated() {
-            let readOnly = kernel.inputs.contains(value) ? "const " : ""
-            let type = CSyntax.type(nodes[value.index].type.dtype)
-            ahead += "    \(readOnly)\(type) *\(schedule.pointer(value)) = (\(readOnly)\(type) *)args[\(index)];\n"
-        }
-        ahead += "    uint8_t *workspace = (uint8_t *)args[\(values.count)];\n"
-            + "    const int64_t parts = *(const int64_t *)args[\(values.count + 1)];\n"
-            + "    int64_t fault[8] = {0}; /* the body cannot fail */\n"
+        let (name, prologue, arguments) = partFunction(k, kernel, what: "the loop over the steps for the batch's parts", extra: [
+            ("uint8_t *workspace = (uint8_t *)%ARG%;", "(void *)workspace"),
+            ("const int64_t parts = *(const int64_t *)%ARG%;", "(void *)&parts"),
+        ])
+        var ahead = prologue + "    int64_t fault[8] = {0}; /* the body cannot fail */\n"
             + "    for (int64_t p = begin; p < end; p++) {\n"
             + "        int64_t r0 = p * n / parts, rows = (p + 1) * n / parts - r0;\n"
             + "        uint8_t *ws = workspace + p * (\(lowered.workspaceBytes));\n"
         ahead += try loop.code(part: "p").split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.isEmpty ? "" : "    " + $0 }.joined(separator: "\n")
         ahead += "    }\n}\n"
-        let pointers = values.map { "(void *)\(schedule.pointer($0))" } + ["(void *)workspace", "(void *)&parts"]
         var body = "    /* Two halves of the batch on two cores from \(ScanLoop.splitRows) rows on. */\n"
-            + "    const int64_t parts = n >= \(ScanLoop.splitRows) ? 2 : 1;\n"
-            + "    void *const args[] = {\(pointers.joined(separator: ", "))};\n"
+            + "    const int64_t parts = n >= \(ScanLoop.splitRows) ? 2 : 1;\n" + arguments
             + "    kiln_parallel_for_grain(parts, n, 1, \(name), args);\n"
         body += loop.sumAccumulators()
         return KernelCode(ahead: ahead, body: body)
