@@ -39,15 +39,7 @@ struct ScanParityTests {
 
     @Test("a loop whose rows are independent runs on two halves of the batch; one that mixes rows does not")
     func splitsTheBatchWhenRowsAreIndependent() throws {
-        let graph = Graph()
-        let h0 = try graph.placeholder("h0", shape: [.batch, 3]), xs = try graph.placeholder("xs", shape: [4, .batch, 2])
-        let w = try graph.variable("w", initialValue: Tensor(shape: [2, 3], repeating: Float(0.1)))
-        let u = try graph.variable("u", initialValue: Tensor(shape: [3, 3], repeating: Float(0.1)))
-        let b = try graph.variable("b", initialValue: Tensor(shape: [3], repeating: Float(0)))
-        let out = try elman(h0, xs, w, u, b)
-        let loss = try sum(out.outputs[0])
-        let grads = try graph.gradients(of: loss, wrt: [w, u, b])
-        let split = try Lowering.lower(graph, outputs: ["loss": loss, "du": grads[1]]).unit.source
+        let split = try elmanTrainingStepC(steps: 4, features: 2, units: 3)
         // The forward loop and the backward loop (whose weight gradients are accumulators) both split.
         #expect(split.components(separatedBy: "const int64_t parts = n >= 16 ? 2 : 1;").count == 3, "\(split)")
 
@@ -66,22 +58,25 @@ struct ScanParityTests {
     }
 
     @Test func theGeneratedCDoesNotGrowWithTheNumberOfSteps() throws {
-        func source(steps: Int) throws -> String {
-            let graph = Graph()
-            let h0 = try graph.placeholder("h0", shape: [.batch, 8]), xs = try graph.placeholder("xs", shape: [Dim.size(steps), .batch, 4])
-            let w = try graph.variable("w", initialValue: Tensor(shape: [4, 8], repeating: Float(0.1)))
-            let u = try graph.variable("u", initialValue: Tensor(shape: [8, 8], repeating: Float(0.1)))
-            let b = try graph.variable("b", initialValue: Tensor(shape: [8], repeating: Float(0)))
-            let out = try elman(h0, xs, w, u, b)
-            let loss = try sum(out.outputs[0])
-            let grads = try graph.gradients(of: loss, wrt: [w, u, b])
-            return try Lowering.lower(graph, outputs: ["loss": loss, "dw": grads[0], "du": grads[1], "db": grads[2]]).unit.source
-        }
-        let short = try source(steps: 10), long = try source(steps: 1000)
+        let short = try elmanTrainingStepC(steps: 10, features: 4, units: 8)
+        let long = try elmanTrainingStepC(steps: 1000, features: 4, units: 8)
         #expect(short.count > 0)
         // The same C apart from numbers (the step count, and arena offsets that hold all steps).
         func shape(_ text: String) -> String { text.replacing(/[0-9]+/, with: "#") }
         #expect(shape(short) == shape(long))
         #expect(Swift.abs(short.count - long.count) < 200, "\(short.count) vs \(long.count) characters")
     }
+}
+
+/// The C of an Elman network's loss and its gradients with respect to its three weights.
+private func elmanTrainingStepC(steps: Int, features: Int, units: Int) throws -> String {
+    let graph = Graph()
+    let h0 = try graph.placeholder("h0", shape: [.batch, Dim.size(units)])
+    let xs = try graph.placeholder("xs", shape: [Dim.size(steps), .batch, Dim.size(features)])
+    let w = try graph.variable("w", initialValue: Tensor(shape: [features, units], repeating: Float(0.1)))
+    let u = try graph.variable("u", initialValue: Tensor(shape: [units, units], repeating: Float(0.1)))
+    let b = try graph.variable("b", initialValue: Tensor(shape: [units], repeating: Float(0)))
+    let loss = try sum(elman(h0, xs, w, u, b).outputs[0])
+    let grads = try graph.gradients(of: loss, wrt: [w, u, b])
+    return try Lowering.lower(graph, outputs: ["loss": loss, "dw": grads[0], "du": grads[1], "db": grads[2]]).unit.source
 }

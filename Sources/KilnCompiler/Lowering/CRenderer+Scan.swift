@@ -76,7 +76,8 @@ struct ScanLoop {
     let accumulators: Set<Int>
     /// Whether the loop runs on two halves of the batch.
     let splits: Bool
-    let slots: [(kind: Schedule.Slot.Kind, node: NodeID)]
+    /// Whether the body can fail (an index out of range), which a loop over parts cannot report.
+    let canFault: Bool
     let bodyPrefix: String
     let id: NodeID
 
@@ -93,19 +94,18 @@ struct ScanLoop {
             return -1
         }
         self.written = written
-        let rows = ScanRows(scan)
-        accumulators = rows.accumulators
+        accumulators = lowered.rows.accumulators
+        canFault = renderer.canFault(kernel)
         let k = scan.carryCount, m = scan.outputCount
         // An accumulator's value at each step would be a part's, not the whole batch's.
-        let accumulatorsStacked = rows.accumulators.contains { written[k + m + $0] != nil }
-        splits = rows.separable && lowered.splits && !accumulatorsStacked && !renderer.canFault(kernel)
-        slots = lowered.schedule.slots.map { ($0.kind, $0.node) }
+        let accumulatorsStacked = accumulators.contains { written[k + m + $0] != nil }
+        splits = lowered.splits && !accumulatorsStacked && !canFault
         bodyPrefix = renderer.prefix + "s\(id.index)_"
     }
 
     private func type(_ position: Int) -> TensorType { scan.parameterTypes[position] }
 
-    private static func batchFirst(_ type: TensorType) -> Bool { type.shape.dims.first == .batch && type.shape.batchDimCount == 1 }
+    private static func batchFirst(_ type: TensorType) -> Bool { ScanRows.batchFirst(type.shape) }
 
     /// The elements of one row of a batch-first type.
     private static func rowElements(_ type: TensorType) -> Int { type.shape.dims.dropFirst().compactMap(\.staticSize).reduce(1, *) }
@@ -147,7 +147,7 @@ struct ScanLoop {
             if case .placeholder(let name, _) = scan.body[parameter.index].op { parameterOf[name] = position }
         }
         var slotValues: [String] = []
-        for slot in slots {
+        for slot in lowered.schedule.slots {
             switch slot.kind {
             case .feed(let name):
                 guard let position = parameterOf[name] else { throw renderer.unhandled(id, "has a body feed \(name) that is no parameter") }
@@ -217,8 +217,6 @@ struct ScanLoop {
         }
         return out
     }
-
-    private var canFault: Bool { scan.body.contains { $0.op.canFault } }
 
     /// After the parts: each accumulator's final value, the first part's sum plus the second's.
     func sumAccumulators() -> String {

@@ -21,9 +21,11 @@ public struct LoweredScan {
     public let bodyArenaOffset: BatchPolynomial
     /// The size in bytes of the workspace of the loop over the whole batch, or of one part.
     public let workspaceBytes: BatchPolynomial
-    /// Whether the loop may run on two parts of the batch (``ScanRows``): its kernel then
-    /// needs twice ``workspaceBytes``.
-    public let splits: Bool
+    /// Whether the body keeps the batch's rows apart, and its accumulators (``ScanRows``).
+    let rows: ScanRows
+    /// Whether the loop may run on two parts of the batch: its kernel then needs twice
+    /// ``workspaceBytes``.
+    public var splits: Bool { rows.separable }
 
     /// The body's result named for result `index`.
     static func resultName(_ index: Int) -> String { "r\(index)" }
@@ -56,7 +58,7 @@ public struct LoweredScan {
         carryOffsets = carryTypes.map { type in (reserve(type), reserve(type)) }
         bodyArenaOffset = end
         workspaceBytes = end + (function.memory?.arenaBytes ?? BatchPolynomial())
-        splits = ScanRows(scan).separable
+        rows = ScanRows(scan)
     }
 }
 

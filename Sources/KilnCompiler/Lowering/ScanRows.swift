@@ -66,7 +66,8 @@ struct ScanRows {
         accumulators = accumulatorCandidates
     }
 
-    private static func batchFirst(_ shape: Shape) -> Bool { shape.dims.first == .batch && shape.batchDimCount == 1 }
+    /// Whether the batch is the first axis, and the only one.
+    static func batchFirst(_ shape: Shape) -> Bool { shape.dims.first == .batch && shape.batchDimCount == 1 }
 
     /// The kind of a body node from its operands' kinds.
     private static func kind(of node: NodeDef, operands: [Kind], inputs: [NodeDef]) -> Kind {
