@@ -49,9 +49,7 @@ public final class Bidirectional: Layer {
     }
 
     override public var config: [String: JSONValue] {
-        ["layer": .object(["class_name": .string(type(of: forwardLayer).typeName), "config": .object(forwardLayer.config),
-                           "name": .string(wrappedName)]),
-         "merge_mode": .string(mergeMode.rawValue)]
+        ["layer": Layer.wrappedConfig(forwardLayer, name: wrappedName), "merge_mode": .string(mergeMode.rawValue)]
     }
 
     override public func build(inputShapes: [[Int]]) throws {

@@ -27,9 +27,6 @@ public final class Dropout: Layer {
     override public func computeMask(_ inputs: [Node], masks: [Node?]) throws -> Node? { masks.first ?? nil }
 
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
-        let x = inputs[0]
-        guard context.training, rate > 0 else { return x }
-        let keep = try less(context.randomUniform(shape: x.shape), x.graph.constant(1 - rate))
-        return try select(keep, x / (1 - rate), x.graph.constant(0))
+        try context.dropout(inputs[0], rate: rate, maskShape: inputs[0].shape)
     }
 }

@@ -38,7 +38,7 @@ public final class Embedding: Layer {
     /// With `maskZero`, true where the id is not 0.
     override public func computeMask(_ inputs: [Node], masks: [Node?]) throws -> Node? {
         guard maskZero else { return nil }
-        let ids = inputs[0].type.dtype == .int32 ? inputs[0] : try cast(inputs[0], to: .int32)
+        let ids = try Self.ids(inputs[0])
         return try notEqual(ids, ids.graph.constant(try Tensor(shape: [], scalars: [Int32(0)])))
     }
 
@@ -55,8 +55,11 @@ public final class Embedding: Layer {
         return inputShapes[0] + [outputDim]
     }
 
+    /// The input as `int32` ids (floats truncated).
+    private static func ids(_ x: Node) throws -> Node { x.type.dtype == .int32 ? x : try cast(x, to: .int32) }
+
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
-        let ids = inputs[0].type.dtype == .int32 ? inputs[0] : try cast(inputs[0], to: .int32)
+        let ids = try Self.ids(inputs[0])
         return try gather(context.variable(variables[0]), indices: ids)
     }
 }

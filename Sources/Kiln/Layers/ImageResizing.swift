@@ -108,9 +108,6 @@ public final class SpatialDropout2D: Layer {
 
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
         let x = inputs[0]
-        guard context.training, rate > 0 else { return x }
-        let channels = x.shape[3]
-        let keep = try less(context.randomUniform(shape: Shape([x.shape[0], 1, 1, channels])), x.graph.constant(1 - rate))
-        return try select(keep, x / (1 - rate), x.graph.constant(0))
+        return try context.dropout(x, rate: rate, maskShape: Shape([x.shape[0], 1, 1, x.shape[3]]))
     }
 }

@@ -88,6 +88,12 @@ open class Layer: SequentialElement, CustomStringConvertible {
         return variable
     }
 
+    /// The `layer` entry of a wrapper's configuration (``Bidirectional``, ``TimeDistributed``):
+    /// the wrapped layer's type, configuration and `name` (``LayerRegistry`` reads it back).
+    static func wrappedConfig(_ layer: Layer, name: String) -> JSONValue {
+        .object(["class_name": .string(type(of: layer).typeName), "config": .object(layer.config), "name": .string(name)])
+    }
+
     /// Makes another layer's weights also this layer's (a wrapper such as ``Bidirectional``
     /// owns the weights of the layers it wraps).
     func adoptWeights(of layer: Layer) {

@@ -72,6 +72,16 @@ public final class LayerContext {
         return try KilnGraph.randomUniform(shape: shape, seed: state + key)
     }
 
+    /// `x` in training with a fraction `rate` of it set to zero and the rest scaled by
+    /// `1 / (1 - rate)`, by a mask of `maskShape` broadcast over `x` (one mask element per
+    /// element for Dropout, per channel for SpatialDropout2D, per feature of a whole sequence
+    /// for recurrent layers); `x` unchanged outside training or with a rate of 0.
+    public func dropout(_ x: Node, rate: Float, maskShape: Shape) throws -> Node {
+        guard training, rate > 0 else { return x }
+        let keep = try less(randomUniform(shape: maskShape), x.graph.constant(1 - rate))
+        return try select(keep, x / (1 - rate), x.graph.constant(0))
+    }
+
     /// Adds the step that advances the random state, if anything drew from it.
     func advanceRandomState() throws {
         guard let seed else { return }

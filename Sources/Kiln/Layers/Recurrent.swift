@@ -119,13 +119,9 @@ public class Recurrent: Layer {
     /// With a mask (`[batch, steps]`, from an ``Embedding`` with `maskZero`), a masked step
     /// keeps the states it began with, and its output is the last unmasked step's, as in Keras.
     override public func call(_ inputs: [Node], masks: [Node?], context: LayerContext) throws -> Node {
-        var x = inputs[0]
+        // One mask of the features per sequence, the same at every step.
+        let x = try context.dropout(inputs[0], rate: dropout, maskShape: [.batch, 1, inputs[0].shape[2]])
         let graph = x.graph
-        if context.training && dropout > 0 {
-            // One mask of the features per sequence, the same at every step.
-            let keep = try less(context.randomUniform(shape: [.batch, 1, x.shape[2]]), graph.constant(1 - dropout))
-            x = try select(keep, x / (1 - dropout), graph.constant(0))
-        }
         guard case .size(let stepCount) = x.shape[1] else {
             throw KilnError(.shapeMismatch, "needs a static number of steps, got \(x.type)")
         }

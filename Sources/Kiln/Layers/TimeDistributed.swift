@@ -19,8 +19,7 @@ public final class TimeDistributed: Layer {
     }
 
     override public var config: [String: JSONValue] {
-        ["layer": .object(["class_name": .string(type(of: layer).typeName), "config": .object(layer.config),
-                           "name": .string(layer.name)])]
+        ["layer": Layer.wrappedConfig(layer, name: layer.name)]
     }
 
     /// The shape of one step, after checking there are steps.

@@ -112,16 +112,11 @@ enum LayerRegistry {
         case "SimpleRNN", "LSTM", "GRU":
             return try recurrent(typeName, name: name, config: config, fields: fields)
         case "TimeDistributed":
-            let inner = ConfigReader(try config.object("layer"), context: context + ": layer")
-            return TimeDistributed(try make(try inner.string("class_name"), name: try inner.string("name"),
-                                            config: try inner.object("config"), file: file), name: name)
+            return TimeDistributed(try wrapped(config, file: file), name: name)
         case "Bidirectional":
-            let inner = try config.object("layer")
-            let innerType = try ConfigReader(inner, context: context + ": layer").string("class_name")
-            let innerConfig = try ConfigReader(inner, context: context + ": layer").object("config")
-            let innerName = try ConfigReader(inner, context: context + ": layer").string("name")
-            guard let layer = try make(innerType, name: innerName, config: innerConfig, file: file) as? Recurrent else {
-                throw KilnError(.file, "\(context): wraps \(innerType), not a recurrent layer (SimpleRNN, LSTM or GRU)")
+            let inner = try wrapped(config, file: file)
+            guard let layer = inner as? Recurrent else {
+                throw KilnError(.file, "\(context): wraps \(type(of: inner).typeName), not a recurrent layer (SimpleRNN, LSTM or GRU)")
             }
             let text = try config.string("merge_mode")
             guard let mergeMode = Bidirectional.MergeMode(rawValue: text) else {
@@ -156,6 +151,12 @@ enum LayerRegistry {
                             + "GlobalMaxPooling1D, GlobalMaxPooling2D, ZeroPadding2D, UpSampling2D, SpatialDropout2D, "
                             + "SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed and TextVectorization")
         }
+    }
+
+    /// The layer a wrapper's `layer` entry describes (``Layer/wrappedConfig(_:name:)``).
+    private static func wrapped(_ config: ConfigReader, file: String) throws -> Layer {
+        let inner = ConfigReader(try config.object("layer"), context: config.context + ": layer")
+        return try make(try inner.string("class_name"), name: try inner.string("name"), config: try inner.object("config"), file: file)
     }
 
     /// A recurrent layer: the arguments the three share, and each one's own.
