@@ -64,6 +64,40 @@ struct PassTests {
         #expect(partial.contains("add %"), "\(partial)")
     }
 
+    @Test("the wider copy of a scan its gradient stacks values with runs as one loop with the scan")
+    func mergeScansRunsTheForwardLoopOnce() throws {
+        let graph = Graph()
+        let xs = try graph.placeholder("xs", shape: [5, .batch, 3]), h0 = try graph.placeholder("h0", shape: [.batch, 4])
+        let w = try graph.variable("w", initialValue: Tensor(shape: [3, 4], repeating: Float(0.1)))
+        let u = try graph.variable("u", initialValue: Tensor(shape: [4, 4], repeating: Float(0.2)))
+        let body = Graph()
+        let h = try body.placeholder("h", shape: [.batch, 4]), x = try body.placeholder("x", shape: [.batch, 3])
+        let wb = try body.placeholder("w", shape: [3, 4]), ub = try body.placeholder("u", shape: [4, 4])
+        // No per-step output: the tanh the derivative reads must be stacked by a wider scan.
+        let next = try tanh(matmul(x, wb) + matmul(h, ub))
+        let loop = try Scan(body: body, carries: [h], steps: [x], invariants: [wb, ub], newCarries: [next], outputs: [],
+                            length: 5)
+        let out = try graph.scan(loop, carries: [h0], sequences: [xs], invariants: [w, u])
+        let loss = try sum(out.finalCarries[0])
+        let gradients = try graph.gradients(of: loss, wrt: [w, u, h0])
+        let function = try Function(graph: graph, outputs: ["loss": loss, "dw": gradients[0], "du": gradients[1], "dh0": gradients[2]])
+        func scans(_ function: Function) -> [Scan] {
+            function.nodes.compactMap { node in if case .scan(let scan) = node.op { return scan } else { return nil } }
+        }
+        #expect(scans(function).count == 3)
+        let merged = EliminateDeadCode.run(EliminateCommonSubexpressions.run(MergeScans.run(function)))
+        try merged.graph.verify()
+        let loops = scans(merged)
+        #expect(loops.count == 2)
+        #expect(loops.first { !$0.reverse }?.outputCount == 1)
+        // The backward body reads the saved tanh instead of computing it (and the matmuls before it) again.
+        let backward = try #require(loops.first { $0.reverse })
+        #expect(!backward.body.contains { if case .unary(.tanh) = $0.op { return true } else { return false } })
+        #expect(backward.body.contains { if case .placeholder(let name, _) = $0.op { return name == "saved_0" } else { return false } })
+        // Forward: final carry, saved tanh, stacked carries; backward: dh0, dw, du.
+        #expect(merged.text.components(separatedBy: "scan_result").count - 1 == 6, "\(merged.text)")
+    }
+
     @Test func simplifyKeepsBroadcastingIdentities() throws {
         let (_, after) = try apply(SimplifyAlgebra.run) { g in
             let x = try g.placeholder("x", shape: [2])
@@ -181,7 +215,7 @@ struct PassTests {
 
     @Test func thePipelineRunsEveryPassInOrder() throws {
         #expect(Pipeline.passes.map(\.name) == [
-            "fold-constants", "simplify-algebra", "eliminate-common-subexpressions", "eliminate-dead-code",
+            "merge-scans", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions", "eliminate-dead-code",
             "fuse-elementwise", "fuse-matmul-epilogue", "plan-memory",
         ])
     }

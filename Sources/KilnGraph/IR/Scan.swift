@@ -24,7 +24,7 @@ public struct Scan: Hashable, Sendable {
     /// The body's placeholders: the carries, then one step of each sequence, then the invariants.
     public let parameters: [NodeID]
     /// The body's nodes giving the new carries, then the per-step outputs.
-    public let results: [NodeID]
+    public private(set) var results: [NodeID]
     /// How many operands (and body results) are carries.
     public let carryCount: Int
     /// How many operands are sequences.
@@ -57,6 +57,15 @@ public struct Scan: Hashable, Sendable {
             throw KilnError(.invalidArgument, "scan: \(carries.count) carries but \(newCarries.count) new carries")
         }
         try check()
+    }
+
+    /// This scan with the body's nodes `outputs` added after its per-step outputs: the same loop,
+    /// also stacking those values. Its results keep their indices, except the stacked carries,
+    /// which move up by `outputs.count`.
+    package func addingOutputs(_ outputs: [NodeID]) -> Scan {
+        var wider = self
+        wider.results += outputs
+        return wider
     }
 
     /// The body as a graph, after checking it.
