@@ -58,7 +58,7 @@ public class Recurrent: Layer {
     var biasShape: [Int] { [gates * units] }
     /// The bias's first value.
     func initialBias() throws -> Tensor { try biasInitializer.tensor(shape: biasShape) }
-    /// The bias added to the input's product with the kernel, before the loop.
+    /// The bias added to the input's product with the kernel.
     func inputBias(_ bias: Node) throws -> Node { bias }
     /// The bias (or part of it) each step adds to the state's product, if any.
     func recurrentBias(_ bias: Node) throws -> Node? { nil }
@@ -133,16 +133,20 @@ public class Recurrent: Layer {
         let width = gates * units
         let reorderInput = (x.shape[2].staticSize ?? 0) <= width
         var sequence = try matmul(reorderInput ? transpose(x, permutation: [1, 0, 2]) : x, kernel)
-        if let bias { sequence = try sequence + inputBias(bias) }
         if !reorderInput { sequence = try transpose(sequence, permutation: [1, 0, 2]) }
 
+        // The bias is added in the loop, where the step's slice is read anyway (and its
+        // gradient is summed there), rather than in a pass over every step's product.
         let body = Graph()
         let states = try (0..<stateCount).map { try body.placeholder("state\($0)", shape: [.batch, Dim.size(units)]) }
         let input = try body.placeholder("input", shape: [.batch, Dim.size(width)])
         let recurrent = try body.placeholder("recurrent_kernel", shape: recurrentKernel.shape)
+        let inputBias = try bias.map { try self.inputBias($0) }
+        let inputBiasParameter = try inputBias.map { try body.placeholder("bias", shape: $0.shape) }
         let recurrentBias = try bias.flatMap { try self.recurrentBias($0) }
         let recurrentBiasParameter = try recurrentBias.map { try body.placeholder("recurrent_bias", shape: $0.shape) }
-        var next = try step(states: states, input: input, recurrentKernel: recurrent, recurrentBias: recurrentBiasParameter)
+        let biased = try inputBiasParameter.map { try input + $0 } ?? input
+        var next = try step(states: states, input: biased, recurrentKernel: recurrent, recurrentBias: recurrentBiasParameter)
         var steps = [input], sequences = [sequence]
         if let mask = masks.first ?? nil {
             guard mask.shape == [.batch, Dim.size(stepCount)] else {
@@ -154,12 +158,12 @@ public class Recurrent: Layer {
             sequences.append(try reshape(transpose(mask, permutation: [1, 0]), to: [Dim.size(stepCount), .batch, 1]))
         }
         let loop = try Scan(body: body, carries: states, steps: steps,
-                            invariants: [recurrent] + (recurrentBiasParameter.map { [$0] } ?? []),
+                            invariants: [recurrent] + [inputBiasParameter, recurrentBiasParameter].compactMap { $0 },
                             newCarries: next, outputs: returnSequences ? [next[0]] : [], length: stepCount, reverse: goBackwards)
         let zeros = try broadcast(graph.constant(0), to: [.batch, Dim.size(units)])
         let initial = inputs.count > 1 ? Array(inputs.dropFirst()) : Array(repeating: zeros, count: stateCount)
         let out = try graph.scan(loop, carries: initial, sequences: sequences,
-                                 invariants: [recurrentKernel] + (recurrentBias.map { [$0] } ?? []))
+                                 invariants: [recurrentKernel] + [inputBias, recurrentBias].compactMap { $0 })
         guard returnSequences else { return out.finalCarries[0] }
         let outputs = goBackwards ? try reversed(out.outputs[0], axis: 0) : out.outputs[0]
         return try transpose(outputs, permutation: [1, 0, 2])

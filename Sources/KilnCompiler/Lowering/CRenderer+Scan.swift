@@ -14,8 +14,14 @@ extension CRenderer {
     /// and its entry point.
     func renderBody(of id: NodeID, _ lowered: LoweredScan) throws -> String {
         let bodyPrefix = prefix + "s\(id.index)_"
+        var placed: [NodeID: Int] = [:]
+        if let kernel = schedule.memory.kernels.first(where: { $0.members[0] == id }) {
+            for (position, result) in ScanLoop.placedResults(lowered, written: ScanLoop.written(kernel, nodes)).enumerated() {
+                placed[result.root] = lowered.schedule.slots.count + position
+            }
+        }
         let body = CRenderer(lowered.schedule, profile: false, scans: lowered.nested, workspace: lowered.nestedWorkspace,
-                             prefix: bodyPrefix)
+                             prefix: bodyPrefix, placed: placed)
         var out = "\n/* The body of scan \(prefix.isEmpty ? "" : "\(prefix)")%\(id.index), run once per step by its kernel. */\n"
         for slot in lowered.schedule.slots {
             guard case .constant(let value) = slot.kind else { continue }
@@ -28,8 +34,8 @@ extension CRenderer {
 
     /// The kernel of a scan: copies the initial carries into the workspace, then per step
     /// points the body's slots at the carries, the step's slices of the sequences and the
-    /// invariants, runs the body, and copies its results to the next carries and to the
-    /// step's slice of each stacked result. A loop whose body keeps the batch's rows apart
+    /// invariants and the places of the results the body writes itself (the next carries, the
+    /// step's slices of the stacks), runs the body, and copies any other result there. A loop whose body keeps the batch's rows apart
     /// (``ScanRows``) runs on two halves of the batch at once, one per core, each with its own
     /// half of the workspace; the halves' accumulators are added at the end.
     func renderScan(_ k: Int, _ kernel: KernelSpec) throws -> KernelCode {
@@ -73,6 +79,8 @@ struct ScanLoop {
     let lowered: LoweredScan
     let operands: [String]
     let written: [Int: [NodeID]]
+    /// The results the body writes where the loop keeps them (see ``placedResults(_:written:)``).
+    let placed: [(index: Int, root: NodeID)]
     let accumulators: Set<Int>
     /// Whether the loop runs on two halves of the batch.
     let splits: Bool
@@ -88,12 +96,9 @@ struct ScanLoop {
         id = kernel.members[0]
         let schedule = renderer.schedule
         operands = renderer.nodes[id.index].inputs.map { schedule.pointer(schedule.function.aliasRoot($0)) }
-        let nodes = renderer.nodes
-        let written: [Int: [NodeID]] = Dictionary(grouping: kernel.outputs) { member in
-            if case .scanResult(let index, _) = nodes[member.index].op { return index }
-            return -1
-        }
+        let written = Self.written(kernel, renderer.nodes)
         self.written = written
+        placed = Self.placedResults(lowered, written: written)
         accumulators = lowered.rows.accumulators
         canFault = renderer.canFault(kernel)
         let k = scan.carryCount, m = scan.outputCount
@@ -104,6 +109,33 @@ struct ScanLoop {
     }
 
     private func type(_ position: Int) -> TensorType { scan.parameterTypes[position] }
+
+    /// The scan's results the kernel writes, by result index (final carries, stacked outputs,
+    /// stacked carries).
+    static func written(_ kernel: KernelSpec, _ nodes: [NodeDef]) -> [Int: [NodeID]] {
+        Dictionary(grouping: kernel.outputs) { member in
+            if case .scanResult(let index, _) = nodes[member.index].op { return index }
+            return -1
+        }
+    }
+
+    /// The body's results it writes straight where the loop keeps them, instead of into its
+    /// arena for the loop to copy: a new carry into the buffer the next step reads, a per-step
+    /// output into its step's slice of the stack the kernel writes. Each is a value of the
+    /// body's arena (not one of its inputs), and the first result computed by its node.
+    static func placedResults(_ lowered: LoweredScan, written: [Int: [NodeID]]) -> [(index: Int, root: NodeID)] {
+        let function = lowered.schedule.function, memory = lowered.schedule.memory
+        let k = lowered.scan.carryCount
+        var seen = Set<NodeID>(), placed: [(index: Int, root: NodeID)] = []
+        for index in lowered.scan.results.indices where index < k || written[index] != nil {
+            guard let id = function.outputs[LoweredScan.resultName(index)] else { continue }
+            let root = function.aliasRoot(id)
+            guard memory.offsets[root] != nil, memory.inPlace[root] == nil, memory.snapshots[root] == nil,
+                  seen.insert(root).inserted else { continue }
+            placed.append((index, root))
+        }
+        return placed
+    }
 
     private static func batchFirst(_ type: TensorType) -> Bool { ScanRows.batchFirst(type.shape) }
 
@@ -164,16 +196,27 @@ struct ScanLoop {
                 throw renderer.unhandled(id, "has a body variable \(name)")
             }
         }
+        // Where a placed result goes: the next carry, or the step's slice of the first stack written.
+        func destination(_ index: Int) -> String {
+            if index < k { return "next\(index)" }
+            let stacked = scan.resultTypes[index]
+            let stepType = TensorType(stacked.dtype, Shape(Array(stacked.shape.dims.dropFirst())))
+            return "(void *)(\(schedule.pointer(written[index]![0]))\(stepOffset(stepType, part: part)))"
+        }
+        for result in placed { slotValues.append(destination(result.index)) }
         func result(_ index: Int) throws -> String {
             guard let output = lowered.schedule.outputs.first(where: { $0.name == LoweredScan.resultName(index) }) else {
                 throw renderer.unhandled(id, "has no body result \(index)")
             }
+            let root = lowered.schedule.function.aliasRoot(lowered.schedule.function.outputs[output.name]!)
+            if let place = placed.first(where: { $0.root == root }) { return destination(place.index) }
             switch output.place {
             case .slot(let slot): return "slots[\(slot)]"
             // The body lays out its arena for the rows it was given.
             case .arena(let offset): return "(body + (\(offset.cExpression(batch: part == nil ? "n" : "rows"))))"
             }
         }
+        let isPlaced = Set(placed.map(\.index))
 
         out += "    for (int64_t step = 0; step < \(scan.length); step++) {\n"
         out += "        int64_t t = \(scan.reverse ? "\(scan.length - 1) - step" : "step");\n"
@@ -187,11 +230,14 @@ struct ScanLoop {
         }
         let call = "\(bodyPrefix)run(body, \(part == nil ? "n" : "rows"), slots, fault)"
         out += part == nil && canFault ? "        int status = \(call);\n        if (status != 0) return status;\n" : "        \(call);\n"
-        for carry in 0..<k { out += "        memcpy(next\(carry), \(try result(carry)), \(bytes(type(carry), part: part)));\n" }
+        for carry in 0..<k where !isPlaced.contains(carry) {
+            out += "        memcpy(next\(carry), \(try result(carry)), \(bytes(type(carry), part: part)));\n"
+        }
         for output in 0..<m {
             let stacked = scan.resultTypes[k + output]
             let stepType = TensorType(stacked.dtype, Shape(Array(stacked.shape.dims.dropFirst())))
-            for destination in written[k + output] ?? [] {
+            for (position, destination) in (written[k + output] ?? []).enumerated()
+            where !(position == 0 && isPlaced.contains(k + output)) {
                 out += "        memcpy(\(schedule.pointer(destination))\(stepOffset(stepType, part: part)), \(try result(k + output)), "
                     + "\(bytes(stepType, part: part)));\n"
             }

@@ -39,6 +39,9 @@ public struct CRenderer {
     /// What the names of the unit's functions start with: nothing for a program, `s<id>_` for
     /// the body of scan `%id` (inside its program's unit).
     let prefix: String
+    /// Values the caller gives memory for, each by the index of the slot holding its address:
+    /// a scan's body writes these results straight into the loop's carries and stacks.
+    let placed: [NodeID: Int]
     var nodes: [NodeDef] { schedule.function.nodes }
 
     /// A renderer for `schedule`; with `profile`, the entry point adds the time spent in
@@ -49,8 +52,10 @@ public struct CRenderer {
         self.init(schedule, profile: profile, scans: scans, workspace: workspace, prefix: "")
     }
 
-    init(_ schedule: Schedule, profile: Bool, scans: [NodeID: LoweredScan], workspace: BatchPolynomial, prefix: String) {
+    init(_ schedule: Schedule, profile: Bool, scans: [NodeID: LoweredScan], workspace: BatchPolynomial, prefix: String,
+         placed: [NodeID: Int] = [:]) {
         self.schedule = schedule
+        self.placed = placed
         self.profile = profile
         self.scans = scans
         self.workspace = workspace
@@ -188,6 +193,11 @@ public struct CRenderer {
         var out = ""
         for (node, offset) in memory.offsets.sorted(by: { $0.key < $1.key }) {
             let type = nodes[node.index].type
+            if let slot = placed[node] {
+                out += "    \(CSyntax.type(type.dtype)) *\(schedule.pointer(node)) = (\(CSyntax.type(type.dtype)) *)slots[\(slot)]; "
+                    + "/* \(type), where the loop keeps it */\n"
+                continue
+            }
             out += "    \(CSyntax.type(type.dtype)) *\(schedule.pointer(node)) = (\(CSyntax.type(type.dtype)) *)(arena + \(offset)); /* \(type) */\n"
         }
         for (node, variable) in memory.inPlace.sorted(by: { $0.key < $1.key }) {
