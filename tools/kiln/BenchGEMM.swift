@@ -9,7 +9,7 @@ import KilnKernels
 struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
-        abstract: "Each GEMM library (oneDNN, OpenBLAS, BLIS) on the mlp784 step's shapes and square sizes.")
+        abstract: "Each GEMM library (oneDNN, OpenBLAS, BLIS) on the products of the tabular, mlp784 and LSTM loop steps, and square sizes.")
 
     @Option(help: "Rounds per figure (the median is printed).") var repeats = 9
 
@@ -28,6 +28,14 @@ struct BenchGEMM: ParsableCommand {
         Shape(label: "h2ᵀ·g3      [32,8]ᵀ·[32,1]", transA: true, transB: false, m: 8, n: 1, k: 32),
         Shape(label: "h1ᵀ·g2      [32,16]ᵀ·[32,8]", transA: true, transB: false, m: 16, n: 8, k: 32),
         Shape(label: "xᵀ·g1       [32,2]ᵀ·[32,16]", transA: true, transB: false, m: 2, n: 16, k: 32),
+    ]
+
+    /// The products in each step of the loop of an LSTM(64) training step (`kiln bench train
+    /// --workload lstm`) on one half of a batch of 64, as each core runs them in the loop.
+    static let recurrent: [Shape] = [
+        Shape(label: "h·U         [32,64]·[64,256]", transA: false, transB: false, m: 32, n: 256, k: 64),
+        Shape(label: "dz·Uᵀ       [32,256]·[64,256]ᵀ", transA: false, transB: true, m: 32, n: 64, k: 256),
+        Shape(label: "hᵀ·dz       [32,64]ᵀ·[32,256]", transA: true, transB: false, m: 64, n: 256, k: 32),
     ]
 
     /// The eight products of one 784-256-128-10 training step at batch 128, then squares.
@@ -69,6 +77,8 @@ struct BenchGEMM: ParsableCommand {
         print(header + pad("kiln_gemm's choice", 20, right: true))
         print("tabular step (2-16-8-1, batch 32):")
         try table(Self.tabular, usable, totalLabel: "the step's eight products", totalAfter: 7)
+        print("one step of an LSTM(64)'s loop, half of a batch of 64:")
+        try table(Self.recurrent, usable, totalLabel: "the loop step's three products", totalAfter: 2)
         print("mlp784 step (784-256-128-10, batch 128), then square sizes:")
         try table(Self.shapes, usable, totalLabel: "the step's eight products", totalAfter: 7)
         print("kiln_gemm runs products of m·n·k ≤ \(kiln_gemm_small_limit()) with openblas, the others with "
