@@ -104,6 +104,13 @@ struct PassTests {
             return ["y": try x + g.constant(Tensor(shape: [3, 2], repeating: Float(0)))]
         }
         #expect(after.contains("add %0, %1 : f32[3,2]"))
+        // A one spread over the batch (a gradient's seed) multiplies nothing away.
+        let (_, spread) = try apply(SimplifyAlgebra.run) { g in
+            let x = try g.placeholder("x", shape: [.batch, 2])
+            let ones = try broadcast(reshape(g.constant(1), to: [1, 1]), to: [.batch, 2])
+            return ["y": try tanh(ones * x)]
+        }
+        #expect(!spread.contains("mul"), "\(spread)")
     }
 
     @Test func cseMergesEqualNodesAndConstants() throws {

@@ -2,7 +2,8 @@ import KilnGraph
 
 /// Algebraic simplification: identities that leave a value unchanged are removed.
 ///
-/// - `x + 0`, `0 + x`, `x - 0`, `x * 1`, `1 * x`, `x / 1`, `x ** 1`, `-(-x)`
+/// - `x + 0`, `0 + x`, `x - 0`, `x * 1`, `1 * x`, `x / 1`, `x ** 1`, `-(-x)`, also with the
+///   constant reshaped or broadcast
 /// - a transpose of a transpose becomes one transpose (or none, if the two cancel)
 /// - a reshape of a reshape becomes one reshape; a reshape, broadcast or cast to the
 ///   operand's own type disappears
@@ -70,9 +71,13 @@ public enum SimplifyAlgebra {
     private static func identity(_ node: NodeDef, in rewriter: GraphRewriter) -> NodeID? {
         let inputs = node.inputs
         func same(_ id: NodeID) -> NodeID? { rewriter.node(id).type == node.type ? id : nil }
+        // A constant, or a reshape or broadcast of one (a gradient's seed spread over a batch).
         func isConstant(_ id: NodeID, _ value: Float) -> Bool {
-            guard case .constant(let tensor) = rewriter.node(id).op, tensor.dtype != .bool else { return false }
-            return tensor.scalars.allSatisfy { $0 == value }
+            let node = rewriter.node(id)
+            if case .constant(let tensor) = node.op { return tensor.dtype != .bool && tensor.scalars.allSatisfy { $0 == value } }
+            if case .reshape = node.op { return isConstant(node.inputs[0], value) }
+            if case .broadcast = node.op { return isConstant(node.inputs[0], value) }
+            return false
         }
         switch node.op {
         case .binary(.add):
