@@ -6,12 +6,12 @@ import Kiln
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training samples/s, first-step latency and 1-sample predict latency (tabular, mlp784, convnet).")
+        abstract: "Training samples/s, first-step latency and 1-sample predict latency (tabular, mlp784, convnet, lstm, gru).")
 
     @Option(help: "Epochs per workload; the first is excluded from the samples/s median.") var epochs = 6
     @Option(help: "Fresh models timed for the first-step latency (the median is printed).") var repeats = 5
     @Option(help: "The backend: jit or interpreter.") var backend = "jit"
-    @Option(help: "Run only this workload (tabular, mlp784 or convnet).") var workload: String?
+    @Option(help: "Run only this workload (tabular, mlp784, convnet, lstm or gru).") var workload: String?
     @Flag(help: "Also time each kernel of the training step and show where a step's time goes.") var profile = false
 
     func validate() throws {
