@@ -33,11 +33,12 @@ extension CRenderer {
     }
 
     /// The kernel of a scan: copies the initial carries into the workspace, then per step
-    /// points the body's slots at the carries, the step's slices of the sequences and the
+    /// points the body's slots at the carries, the step's slices of the sequences, the
     /// invariants and the places of the results the body writes itself (the next carries, the
-    /// step's slices of the stacks), runs the body, and copies any other result there. A loop whose body keeps the batch's rows apart
-    /// (``ScanRows``) runs on two halves of the batch at once, one per core, each with its own
-    /// half of the workspace; the halves' accumulators are added at the end.
+    /// step's slices of the stacks), runs the body, and copies any other result there. A loop
+    /// whose body keeps the batch's rows apart (``ScanRows``) runs on two halves of the batch
+    /// at once, one per core, each with its own half of the workspace; the halves'
+    /// accumulators are added at the end.
     func renderScan(_ k: Int, _ kernel: KernelSpec) throws -> KernelCode {
         let id = kernel.members[0]
         guard case .scan(let scan) = nodes[id.index].op, let lowered = scans[id] else {
@@ -199,9 +200,7 @@ struct ScanLoop {
         // Where a placed result goes: the next carry, or the step's slice of the first stack written.
         func destination(_ index: Int) -> String {
             if index < k { return "next\(index)" }
-            let stacked = scan.resultTypes[index]
-            let stepType = TensorType(stacked.dtype, Shape(Array(stacked.shape.dims.dropFirst())))
-            return "(void *)(\(schedule.pointer(written[index]![0]))\(stepOffset(stepType, part: part)))"
+            return "(void *)(\(schedule.pointer(written[index]![0]))\(stepOffset(scan.stepType(ofResult: index), part: part)))"
         }
         for result in placed { slotValues.append(destination(result.index)) }
         func result(_ index: Int) throws -> String {
@@ -234,8 +233,7 @@ struct ScanLoop {
             out += "        memcpy(next\(carry), \(try result(carry)), \(bytes(type(carry), part: part)));\n"
         }
         for output in 0..<m {
-            let stacked = scan.resultTypes[k + output]
-            let stepType = TensorType(stacked.dtype, Shape(Array(stacked.shape.dims.dropFirst())))
+            let stepType = scan.stepType(ofResult: k + output)
             for (position, destination) in (written[k + output] ?? []).enumerated()
             where !(position == 0 && isPlaced.contains(k + output)) {
                 out += "        memcpy(\(schedule.pointer(destination))\(stepOffset(stepType, part: part)), \(try result(k + output)), "

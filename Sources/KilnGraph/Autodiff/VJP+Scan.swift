@@ -39,7 +39,7 @@ extension VJP {
         let sums = try neededInvariants.map { try parameter("invariant_grad_\($0)", forward.parameterTypes[k + s + $0]) }
         let stepCarries = try (0..<k).map { try parameter("carry_\($0)", forward.parameterTypes[$0]) }
         let steps = try (0..<s).map { try parameter("step_\($0)", forward.parameterTypes[k + $0]) }
-        let outputCotangents = try outputGradients.map { try parameter("output_grad_\($0)", unstacked(types[k + $0])) }
+        let outputCotangents = try outputGradients.map { try parameter("output_grad_\($0)", forward.stepType(ofResult: k + $0)) }
         let stepCarryCotangents = try stepCarryGradients.map { try parameter("carry_in_grad_\($0)", forward.parameterTypes[$0]) }
         let invariants = try (0..<forward.invariantCount).map { try parameter("invariant_\($0)", forward.parameterTypes[k + s + $0]) }
         let (results, copies) = try inline(forward, into: body, parameters: stepCarries + steps + invariants)
@@ -134,11 +134,7 @@ extension VJP {
         for (value, copy) in copies where !parameters.contains(value) && varies[value.index] { origin[copy.id] = value }
 
         let nodes = body.nodes
-        var live = [Bool](repeating: false, count: nodes.count)
-        for result in results { live[result.id.index] = true }
-        for index in stride(from: nodes.count - 1, through: 0, by: -1) where live[index] {
-            for input in nodes[index].inputs { live[input.index] = true }
-        }
+        let live = reached(from: results, in: nodes)
         var saved = Set<NodeID>()
         for result in results where origin[result.id] != nil { saved.insert(result.id) }
         for (index, node) in nodes.enumerated() where live[index] && origin[NodeID(index)] == nil {
@@ -161,11 +157,7 @@ extension VJP {
         throws -> (graph: Graph, carries: [Node], sequences: [Kept], invariants: [Kept], saved: [Node], newCarries: [Node], outputs: [Node]) {
         let nodes = body.nodes
         let savedIndex = Dictionary(uniqueKeysWithValues: saving.enumerated().map { ($1.id, $0) })
-        var needed = [Bool](repeating: false, count: nodes.count)
-        for node in carries + newCarries + outputs { needed[node.id.index] = true }
-        for index in stride(from: nodes.count - 1, through: 0, by: -1) where needed[index] && savedIndex[NodeID(index)] == nil {
-            for input in nodes[index].inputs { needed[input.index] = true }
-        }
+        let needed = reached(from: carries + newCarries + outputs, in: nodes, stoppingAt: Set(savedIndex.keys))
         let graph = Graph()
         var copies: [NodeID: Node] = [:]
         var saved = [Node?](repeating: nil, count: saving.count)
@@ -186,11 +178,17 @@ extension VJP {
         return (graph, carries.map { copies[$0.id]! }, kept(sequences), kept(invariants), saved.map { $0! },
                 newCarries.map { copies[$0.id]! }, outputs.map { copies[$0.id]! })
     }
-    /// `type` without its leading (step) axis.
-    private static func unstacked(_ type: TensorType) -> TensorType {
-        TensorType(type.dtype, Shape(Array(type.shape.dims.dropFirst())))
-    }
 
+    /// `result[i]` is true when node `i` is one of `roots` or an operand of one, transitively,
+    /// not looking past the nodes of `stop` (which are reached themselves).
+    private static func reached(from roots: [Node], in nodes: [NodeDef], stoppingAt stop: Set<NodeID> = []) -> [Bool] {
+        var reached = [Bool](repeating: false, count: nodes.count)
+        for root in roots { reached[root.id.index] = true }
+        for index in stride(from: nodes.count - 1, through: 0, by: -1) where reached[index] && !stop.contains(NodeID(index)) {
+            for input in nodes[index].inputs { reached[input.index] = true }
+        }
+        return reached
+    }
     /// Appends a copy of `scan`'s body to `graph` with its parameters replaced by
     /// `parameters`; returns the copies of the body's results and of each body node.
     private static func inline(_ scan: Scan, into graph: Graph, parameters: [Node]) throws -> ([Node], [NodeID: Node]) {

@@ -87,6 +87,13 @@ public struct Scan: Hashable, Sendable {
         return carries + (outputs + carries).map(stacked)
     }
 
+    /// One step's slice of stacked result `index` (an output or a carry stacked over the
+    /// steps): its type without the leading axis.
+    public func stepType(ofResult index: Int) -> TensorType {
+        let stacked = resultTypes[index]
+        return TensorType(stacked.dtype, Shape(Array(stacked.shape.dims.dropFirst())))
+    }
+
     /// `type` with a leading axis of ``length`` steps.
     public func stacked(_ type: TensorType) -> TensorType {
         TensorType(type.dtype, Shape([.size(length)] + type.shape.dims))
