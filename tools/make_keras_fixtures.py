@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Makes Tests/KilnTests/Fixtures/keras_parity.json, keras_conv_parity.json and
-keras_recurrent_parity.json from Keras itself.
+"""Makes Tests/KilnTests/Fixtures/keras_parity.json, keras_conv_parity.json,
+keras_recurrent_parity.json and keras_state_parity.json from Keras itself.
 
 For each optimizer (SGD, SGD with momentum, Adam) and loss (mean squared error, binary
 crossentropy, sparse categorical crossentropy), a 3-8-k network starts from weights drawn
@@ -10,7 +10,8 @@ fixtures do the same for small image and sequence networks (Conv2D with same and
 padding and strides, pooling, Conv1D, global pooling, Conv2DTranspose, padding and
 upsampling), and the recurrent fixtures for SimpleRNN, LSTM and GRU networks (last output and
 sequences, stacked, backwards, GRU with and without reset_after), each layer given by its
-Keras class name and arguments.
+Keras class name and arguments. The state fixtures are functional networks, named, whose
+recurrent layers return their states or start from states another layer returned.
 
     python3 -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install keras jax
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tools/make_keras_fixtures.py
@@ -199,6 +200,51 @@ def conv_case(name, shape, layers, optimizer, loss, seed):
     }
 
 
+def functional_network(name, shape):
+    """The functional networks of keras_state_parity.json, which the Swift test builds by name:
+    recurrent layers returning their states, and states given as initial states."""
+    x = keras.Input(shape=tuple(shape))
+    if name == "lstm encoder states start an lstm decoder":
+        _, h, c = keras.layers.LSTM(3, return_state=True)(x)
+        decoded = keras.layers.LSTM(3, return_sequences=True)(x, initial_state=[h, c])
+        y = keras.layers.Dense(1, activation="sigmoid")(keras.layers.GlobalAveragePooling1D()(decoded))
+    elif name == "bidirectional gru states (sum), concatenated":
+        out, forward, backward = keras.layers.Bidirectional(keras.layers.GRU(2, return_state=True), merge_mode="sum")(x)
+        y = keras.layers.Dense(2)(keras.layers.Concatenate()([out, forward, backward]))
+    elif name == "simple rnn states start a bidirectional simple rnn":
+        sequence, h = keras.layers.SimpleRNN(2, return_sequences=True, return_state=True)(x)
+        merged = keras.layers.Bidirectional(keras.layers.SimpleRNN(2))(sequence, initial_state=[h, h])
+        y = keras.layers.Dense(3, activation="softmax")(merged)
+    else:
+        raise ValueError(name)
+    return keras.Model(x, y)
+
+
+FUNCTIONAL_NETWORKS = [
+    ("lstm encoder states start an lstm decoder", [6, 3], "adam", "binary_crossentropy"),
+    ("bidirectional gru states (sum), concatenated", [5, 2], "sgd_momentum", "mean_squared_error"),
+    ("simple rnn states start a bidirectional simple rnn", [4, 2], "adam", "sparse_categorical_crossentropy"),
+]
+
+
+def functional_case(name, shape, optimizer, loss, seed):
+    rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)
+    model = functional_network(name, shape)
+    x, y = conv_data(shape, loss, model.outputs[0].shape[-1], rng)
+    initial = [rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32) for w in model.get_weights()]
+    model.set_weights(initial)
+    losses = train(model, optimizer, loss, x, y)
+    return {
+        "name": name, "layers": [], "optimizer": optimizer, "loss": loss, "batch_size": BATCH, "epochs": EPOCHS,
+        "x": f32(x), "x_shape": list(x.shape),
+        "y": f32(y), "y_shape": list(y.shape),
+        "initial_weights": [{"shape": list(w.shape), "values": f32(w)} for w in initial],
+        "step_losses": f32(losses),
+        "final_weights": [{"shape": list(w.shape), "values": f32(w)} for w in model.get_weights()],
+    }
+
+
 def write(name, cases):
     out = os.path.join(os.path.dirname(__file__), "..", "Tests", "KilnTests", "Fixtures", name)
     with open(out, "w") as f:
@@ -216,6 +262,8 @@ def main():
                                      for k, (name, shape, layers, optimizer, loss) in enumerate(CONV_NETWORKS)])
     write("keras_recurrent_parity.json", [conv_case(name, shape, layers, optimizer, loss, seed=400 + k)
                                           for k, (name, shape, layers, optimizer, loss) in enumerate(RECURRENT_NETWORKS)])
+    write("keras_state_parity.json", [functional_case(name, shape, optimizer, loss, seed=500 + k)
+                                      for k, (name, shape, optimizer, loss) in enumerate(FUNCTIONAL_NETWORKS)])
 
 
 if __name__ == "__main__":

@@ -111,12 +111,38 @@ extension KerasConvCase {
     /// Builds the case's network, trains it on `backend` as Keras did, and expects Keras'
     /// per-step losses and final weights; prints the worst relative errors under `label`.
     func expectKerasMatch(on backend: Backend, label: String) throws {
-        let model = Sequential([Input(shape: Array(x_shape.dropFirst()))] + (try layers.map(KerasConvCase.layer)))
+        let model = layers.isEmpty ? try functionalNetwork()
+            : Sequential([Input(shape: Array(x_shape.dropFirst()))] + (try layers.map(KerasConvCase.layer)))
         model.compile(optimizer: KerasFixture.optimizer(optimizer), loss: KerasFixture.loss(loss), backend: backend)
         let worst = try KerasFixture.expectMatch(model, initial: initial_weights, x: try Tensor(shape: x_shape, scalars: x),
                                                  y: try Tensor(shape: y_shape, scalars: y), batchSize: batch_size,
                                                  epochs: epochs, stepLosses: step_losses, finalWeights: final_weights)
         print("keras \(label) parity \(testDescription) on \(backend): worst relative error, losses \(worst.losses), weights \(worst.weights)")
+    }
+}
+
+extension KerasConvCase {
+    static let states = KerasFixture.cases("keras_state_parity.json", as: KerasConvCase.self)
+
+    /// The functional network the fixture names, as tools/make_keras_fixtures.py builds it.
+    func functionalNetwork() throws -> Model {
+        let x = Input(shape: Array(x_shape.dropFirst()))
+        let y: SymbolicTensor
+        switch name {
+        case "lstm encoder states start an lstm decoder":
+            let encoded = LSTM(3, returnState: true).callAll(x)
+            let decoded = LSTM(3, returnSequences: true)([x, encoded[1], encoded[2]])
+            y = Dense(1, activation: .sigmoid)(GlobalAveragePooling1D()(decoded))
+        case "bidirectional gru states (sum), concatenated":
+            let parts = Bidirectional(GRU(2, returnState: true), mergeMode: .sum).callAll(x)
+            y = Dense(2)(Concatenate()(parts))
+        case "simple rnn states start a bidirectional simple rnn":
+            let parts = SimpleRNN(2, returnSequences: true, returnState: true).callAll(x)
+            y = Dense(3, activation: .softmax)(Bidirectional(SimpleRNN(2))([parts[0], parts[1], parts[1]]))
+        default:
+            throw KilnError(.invalidArgument, "the fixture names network \(name), which this test does not build")
+        }
+        return Model(inputs: x, outputs: y)
     }
 }
 
@@ -133,5 +159,13 @@ struct KerasRecurrentParityTests {
     @Test("train_on_batch over fixed batches", arguments: KerasConvCase.recurrent, Backend.allCases)
     func matchesKeras(_ c: KerasConvCase, _ backend: Backend) throws {
         try c.expectKerasMatch(on: backend, label: "recurrent")
+    }
+}
+
+@Suite("Keras parity: recurrent layers returning and taking states, per-step losses and final weights match Keras 3 (JAX)")
+struct KerasStateParityTests {
+    @Test("train_on_batch over fixed batches", arguments: KerasConvCase.states, Backend.allCases)
+    func matchesKeras(_ c: KerasConvCase, _ backend: Backend) throws {
+        try c.expectKerasMatch(on: backend, label: "state")
     }
 }

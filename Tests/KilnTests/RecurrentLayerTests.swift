@@ -14,6 +14,12 @@ enum ReferenceCell {
 
     /// Every step's state (h) of an LSTM.
     static func lstm(_ x: [[Float]], kernel: [Float], recurrent: [Float], bias: [Float], units u: Int) -> [[Float]] {
+        lstmStates(x, kernel: kernel, recurrent: recurrent, bias: bias, units: u).h
+    }
+
+    /// Every step's h of an LSTM, and its last c.
+    static func lstmStates(_ x: [[Float]], kernel: [Float], recurrent: [Float], bias: [Float],
+                           units u: Int) -> (h: [[Float]], c: [Float]) {
         var h = [Float](repeating: 0, count: u), c = h, out: [[Float]] = []
         for step in x {
             let xw = product(step, kernel, columns: 4 * u), hu = product(h, recurrent, columns: 4 * u)
@@ -25,7 +31,7 @@ enum ReferenceCell {
             }
             out.append(h)
         }
-        return out
+        return (out, c)
     }
 
     /// Every step's state of a GRU with `reset_after` (bias `[2, 3u]`) or without (bias `[3u]`).
@@ -183,7 +189,7 @@ struct RecurrentLayerTests {
         expectModelError("takes a sequence, or a sequence and its 1 initial state(s)") {
             Model(inputs: input, outputs: GRU(3)([input, Dense(3)(summary), Dense(3)(summary)]))
         }
-        expectModelError("initial states for the two directions are not supported") {
+        expectModelError("takes a sequence, or a sequence and 2 initial states (the forward layer's 1, then the backward layer's)") {
             Model(inputs: input, outputs: Bidirectional(GRU(3))([input, Dense(3)(summary)]))
         }
     }

@@ -15,14 +15,16 @@ public final class LSTM: Recurrent {
 
     /// A layer of `units` with Keras' defaults.
     public init(_ units: Int, activation: ActivationFunction = .tanh, recurrentActivation: ActivationFunction = .sigmoid,
-                useBias: Bool = true, unitForgetBias: Bool = true, returnSequences: Bool = false, goBackwards: Bool = false,
-                kernelInitializer: Initializer = .glorotUniform, recurrentInitializer: Initializer = .orthogonal(),
-                biasInitializer: Initializer = .zeros, dropout: Float = 0, name: String? = nil) {
+                useBias: Bool = true, unitForgetBias: Bool = true, returnSequences: Bool = false, returnState: Bool = false,
+                goBackwards: Bool = false, kernelInitializer: Initializer = .glorotUniform,
+                recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros, dropout: Float = 0,
+                recurrentDropout: Float = 0, name: String? = nil) {
         self.recurrentActivation = recurrentActivation
         self.unitForgetBias = unitForgetBias
         super.init(units: units, activation: activation, useBias: useBias, returnSequences: returnSequences,
-                   goBackwards: goBackwards, kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
-                   biasInitializer: biasInitializer, dropout: dropout, name: name)
+                   returnState: returnState, goBackwards: goBackwards, kernelInitializer: kernelInitializer,
+                   recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, dropout: dropout,
+                   recurrentDropout: recurrentDropout, name: name)
     }
 
     override var gates: Int { 4 }
@@ -38,8 +40,8 @@ public final class LSTM: Recurrent {
         return try Tensor(shape: [4 * units], scalars: input.scalars + [Float](repeating: 1, count: units) + rest.scalars)
     }
 
-    override func step(states: [Node], input: Node, recurrentKernel: Node, recurrentBias: Node?) throws -> [Node] {
-        let z = try input + matmul(states[0], recurrentKernel)
+    override func step(states: [Node], input: Node, recurrent: StateProducts, recurrentBias: Node?) throws -> [Node] {
+        let z = try input + recurrent.product(0..<4)
         func gate(_ k: Int) throws -> Node { try slice(z, starts: [0, k * units], sizes: [-1, units]) }
         let i = try recurrentActivation.apply(gate(0)), f = try recurrentActivation.apply(gate(1))
         let candidate = try activation.apply(gate(2)), o = try recurrentActivation.apply(gate(3))
@@ -65,14 +67,16 @@ public final class GRU: Recurrent {
 
     /// A layer of `units` with Keras' defaults.
     public init(_ units: Int, activation: ActivationFunction = .tanh, recurrentActivation: ActivationFunction = .sigmoid,
-                useBias: Bool = true, resetAfter: Bool = true, returnSequences: Bool = false, goBackwards: Bool = false,
-                kernelInitializer: Initializer = .glorotUniform, recurrentInitializer: Initializer = .orthogonal(),
-                biasInitializer: Initializer = .zeros, dropout: Float = 0, name: String? = nil) {
+                useBias: Bool = true, resetAfter: Bool = true, returnSequences: Bool = false, returnState: Bool = false,
+                goBackwards: Bool = false, kernelInitializer: Initializer = .glorotUniform,
+                recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros, dropout: Float = 0,
+                recurrentDropout: Float = 0, name: String? = nil) {
         self.recurrentActivation = recurrentActivation
         self.resetAfter = resetAfter
         super.init(units: units, activation: activation, useBias: useBias, returnSequences: returnSequences,
-                   goBackwards: goBackwards, kernelInitializer: kernelInitializer, recurrentInitializer: recurrentInitializer,
-                   biasInitializer: biasInitializer, dropout: dropout, name: name)
+                   returnState: returnState, goBackwards: goBackwards, kernelInitializer: kernelInitializer,
+                   recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, dropout: dropout,
+                   recurrentDropout: recurrentDropout, name: name)
     }
 
     override var gates: Int { 3 }
@@ -92,23 +96,22 @@ public final class GRU: Recurrent {
         return try reshape(slice(bias, starts: [1, 0], sizes: [1, 3 * units]), to: [Dim.size(3 * units)])
     }
 
-    override func step(states: [Node], input: Node, recurrentKernel: Node, recurrentBias: Node?) throws -> [Node] {
+    override func step(states: [Node], input: Node, recurrent: StateProducts, recurrentBias: Node?) throws -> [Node] {
         let h = states[0]
         func part(_ x: Node, _ k: Int) throws -> Node { try slice(x, starts: [0, k * units], sizes: [-1, units]) }
         let z: Node, candidate: Node
         if resetAfter {
-            var inner = try matmul(h, recurrentKernel)
+            var inner = try recurrent.product(0..<3)
             if let recurrentBias { inner = try inner + recurrentBias }
             z = try recurrentActivation.apply(part(input, 0) + part(inner, 0))
             let r = try recurrentActivation.apply(part(input, 1) + part(inner, 1))
             candidate = try activation.apply(part(input, 2) + r * part(inner, 2))
         } else {
-            let gatesKernel = try slice(recurrentKernel, starts: [0, 0], sizes: [units, 2 * units])
-            let stateKernel = try slice(recurrentKernel, starts: [0, 2 * units], sizes: [units, units])
-            let inner = try matmul(h, gatesKernel)
+            let inner = try recurrent.product(0..<2)
             z = try recurrentActivation.apply(part(input, 0) + part(inner, 0))
             let r = try recurrentActivation.apply(part(input, 1) + part(inner, 1))
-            candidate = try activation.apply(part(input, 2) + matmul(r * h, stateKernel))
+            let stateKernel = try slice(recurrent.kernel, starts: [0, 2 * units], sizes: [units, units])
+            candidate = try activation.apply(part(input, 2) + matmul(r * recurrent.masked(2), stateKernel))
         }
         return [try z * h + (h.graph.constant(1) - z) * candidate]
     }

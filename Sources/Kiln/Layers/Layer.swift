@@ -46,8 +46,17 @@ open class Layer: SequentialElement, CustomStringConvertible {
         return inputShapes[0]
     }
 
-    /// The output's element type for inputs of these types (`float32` unless overridden).
+    /// The output's element type for inputs of these types (`float32` unless overridden);
+    /// all outputs of a layer with several have it.
     open func outputDType(inputDTypes: [DType]) -> DType { .float32 }
+
+    /// How many outputs a call gives: one, or more for a layer that returns several tensors
+    /// (a recurrent layer with `returnState`: its output, then its final states).
+    open var outputCount: Int { 1 }
+
+    /// The shapes (without the batch dimension) of all ``outputCount`` outputs; by default
+    /// the one of ``outputShape(inputShapes:)``.
+    open func outputShapes(inputShapes: [[Int]]) throws -> [[Int]] { [try outputShape(inputShapes: inputShapes)] }
 
     /// Adds the nodes computing the output from `inputs` (each with a leading batch dimension).
     open func call(_ inputs: [Node], context: LayerContext) throws -> Node {
@@ -66,6 +75,18 @@ open class Layer: SequentialElement, CustomStringConvertible {
     /// keep the steps (``Dropout``, ``Dense``, ``Activation``, recurrent layers returning
     /// sequences) pass it on.
     open func computeMask(_ inputs: [Node], masks: [Node?]) throws -> Node? { nil }
+
+    /// All ``outputCount`` outputs from `inputs` and their masks; by default the one of
+    /// ``call(_:masks:context:)``. Layers with several outputs override it.
+    open func callAll(_ inputs: [Node], masks: [Node?], context: LayerContext) throws -> [Node] {
+        [try call(inputs, masks: masks, context: context)]
+    }
+
+    /// The masks of all ``outputCount`` outputs: ``computeMask(_:masks:)``'s for the first,
+    /// none for the others unless overridden.
+    open func computeMasks(_ inputs: [Node], masks: [Node?]) throws -> [Node?] {
+        [try computeMask(inputs, masks: masks)] + Array(repeating: nil, count: max(outputCount - 1, 0))
+    }
 
     /// Creates a weight during ``build(inputShapes:)``, drawn from `initializer` with the
     /// library's seeded generator.

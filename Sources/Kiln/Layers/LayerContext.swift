@@ -82,6 +82,15 @@ public final class LayerContext {
         return try select(keep, x / (1 - rate), x.graph.constant(0))
     }
 
+    /// A dropout mask of `shape` in training: each element `1 / (1 - rate)` with probability
+    /// `1 - rate` and 0 otherwise, as Keras' `dropout(ones)`; `nil` outside training or with
+    /// a rate of 0.
+    public func dropoutMask(rate: Float, shape: Shape) throws -> Node? {
+        guard training, rate > 0 else { return nil }
+        let keep = try less(randomUniform(shape: shape), graph.constant(1 - rate))
+        return try select(keep, graph.constant(1 / (1 - rate)), graph.constant(0))
+    }
+
     /// Adds the step that advances the random state, if anything drew from it.
     func advanceRandomState() throws {
         guard let seed else { return }

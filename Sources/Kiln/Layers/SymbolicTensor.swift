@@ -1,5 +1,21 @@
 import KilnGraph
 
+/// One call of a layer in a functional model: the layer and the tensors it was called on.
+/// Its outputs (one, or several for a layer such as a recurrent one with `returnState`) are
+/// the ``SymbolicTensor``s that name it as their producer.
+final class LayerCall {
+    let layer: Layer
+    let inputs: [SymbolicTensor]
+    /// The outputs' shapes (without the batch dimension); empty if the call failed.
+    let outputShapes: [[Int]]
+
+    init(layer: Layer, inputs: [SymbolicTensor], outputShapes: [[Int]]) {
+        self.layer = layer
+        self.inputs = inputs
+        self.outputShapes = outputShapes
+    }
+}
+
 /// The symbolic output of a layer in a functional model (Keras' `KerasTensor`): its shape
 /// and the layer call that produces it. No values are computed until the model runs.
 ///
@@ -11,15 +27,29 @@ public class SymbolicTensor {
     /// The element type.
     public let dtype: DType
     /// The layer call producing this tensor; `nil` for an ``Input``.
-    let producer: (layer: Layer, inputs: [SymbolicTensor])?
+    let producer: LayerCall?
+    /// Which of the call's outputs this is (0 but for a layer with several outputs).
+    let outputIndex: Int
     /// Why this tensor could not be made, if it could not.
     public let failure: KilnError?
 
-    init(shape: [Int], dtype: DType, producer: (layer: Layer, inputs: [SymbolicTensor])?, failure: KilnError? = nil) {
+    init(shape: [Int], dtype: DType, producer: LayerCall?, outputIndex: Int = 0, failure: KilnError? = nil) {
         self.shape = shape
         self.dtype = dtype
         self.producer = producer
+        self.outputIndex = outputIndex
         self.failure = failure
+    }
+
+    /// What identifies the tensor's value while a model's graph is built: its call and
+    /// output index, or the tensor itself for an ``Input``.
+    struct Key: Hashable {
+        let source: ObjectIdentifier
+        let index: Int
+    }
+
+    var key: Key {
+        producer.map { Key(source: ObjectIdentifier($0), index: outputIndex) } ?? Key(source: ObjectIdentifier(self), index: 0)
     }
 }
 
@@ -57,19 +87,43 @@ extension Layer {
     /// Calls the layer on one symbolic tensor, building it on first use.
     public func callAsFunction(_ input: SymbolicTensor) -> SymbolicTensor { callAsFunction([input]) }
 
-    /// Calls the layer on several symbolic tensors (``Add``, ``Concatenate``).
-    public func callAsFunction(_ inputs: [SymbolicTensor]) -> SymbolicTensor {
-        if let failure = inputs.lazy.compactMap(\.failure).first {
-            return SymbolicTensor(shape: [], dtype: .float32, producer: (self, inputs), failure: failure)
+    /// Calls the layer on several symbolic tensors (``Add``, ``Concatenate``, or a recurrent
+    /// layer's sequence and initial states). For a layer with several outputs, this is the
+    /// first; ``callAll(_:)-([SymbolicTensor])`` gives them all.
+    public func callAsFunction(_ inputs: [SymbolicTensor]) -> SymbolicTensor { callAll(inputs)[0] }
+
+    /// Calls the layer on one symbolic tensor and returns all its outputs (see
+    /// ``callAll(_:)-([SymbolicTensor])``).
+    public func callAll(_ input: SymbolicTensor) -> [SymbolicTensor] { callAll([input]) }
+
+    /// Calls the layer on symbolic tensors and returns all its outputs, ``outputCount`` of
+    /// them, as Keras returns a list: a recurrent layer with `returnState` gives its output
+    /// and then its final states.
+    ///
+    /// ```swift
+    /// let encoded = LSTM(64, returnState: true).callAll(source)   // [output, h, c]
+    /// let decoded = LSTM(64)([target, encoded[1], encoded[2]])    // starts from h and c
+    /// ```
+    public func callAll(_ inputs: [SymbolicTensor]) -> [SymbolicTensor] {
+        func failed(_ error: KilnError) -> [SymbolicTensor] {
+            let call = LayerCall(layer: self, inputs: inputs, outputShapes: [])
+            return (0..<max(outputCount, 1)).map {
+                SymbolicTensor(shape: [], dtype: .float32, producer: call, outputIndex: $0, failure: error)
+            }
         }
+        if let failure = inputs.lazy.compactMap(\.failure).first { return failed(failure) }
         do {
             let shapes = inputs.map(\.shape)
             try prepare(inputShapes: shapes)
-            let shape = try outputShape(inputShapes: shapes)
-            return SymbolicTensor(shape: shape, dtype: outputDType(inputDTypes: inputs.map(\.dtype)),
-                                  producer: (self, inputs))
+            let outputShapes = try self.outputShapes(inputShapes: shapes)
+            guard outputShapes.count == outputCount, outputCount >= 1 else {
+                throw KilnError(.invalidGraph, "gives \(outputShapes.count) output shapes but has \(outputCount) outputs")
+            }
+            let call = LayerCall(layer: self, inputs: inputs, outputShapes: outputShapes)
+            let dtype = outputDType(inputDTypes: inputs.map(\.dtype))
+            return outputShapes.enumerated().map { SymbolicTensor(shape: $1, dtype: dtype, producer: call, outputIndex: $0) }
         } catch {
-            return SymbolicTensor(shape: [], dtype: .float32, producer: (self, inputs), failure: failure(error))
+            return failed(failure(error))
         }
     }
 

@@ -26,9 +26,10 @@ extension Model {
         lines.append(rule("┏", "━", "┳", "┓"))
         lines.append(row(["Layer (type)", "Output Shape", "Param #"], "┃", "┃", "┃"))
         lines.append(rule("┡", "━", "╇", "┩"))
-        let outputs = Dictionary(calls.map { (ObjectIdentifier($0.layer), $0.output.shape) }) { first, _ in first }
+        let outputs = Dictionary(calls.map { (ObjectIdentifier($0.layer), $0.outputShapes) }) { first, _ in first }
         for (index, layer) in layers.enumerated() {
-            let shape = outputs[ObjectIdentifier(layer)].map { Layer.shapesText([$0]) } ?? "?"
+            // A layer with several outputs shows them as Keras does: `[(None, 4), (None, 4)]`.
+            let shape = outputs[ObjectIdentifier(layer)].map { $0.count == 1 ? Layer.shapesText($0) : "[\(Layer.shapesText($0))]" } ?? "?"
             lines.append(row([layer.description, shape, Self.grouped(layer.parameterCount)], "│", "│", "│"))
             lines.append(index == layers.count - 1 ? rule("└", "─", "┴", "┘") : rule("├", "─", "┼", "┤"))
         }

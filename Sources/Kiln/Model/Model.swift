@@ -33,7 +33,7 @@ open class Model: @unchecked Sendable {
     /// The layers in call order.
     public internal(set) var layers: [Layer] = []
     /// The layer calls from inputs to output, in order.
-    var calls: [(layer: Layer, inputs: [SymbolicTensor], output: SymbolicTensor)] = []
+    var calls: [LayerCall] = []
     /// Why the model cannot run, if a shape did not fit while it was built.
     var failure: KilnError?
 
@@ -80,7 +80,6 @@ open class Model: @unchecked Sendable {
         var seenLayers = Set<ObjectIdentifier>()
         let known = Set(inputs.map(ObjectIdentifier.init))
         func visit(_ tensor: SymbolicTensor) throws {
-            guard visited.insert(ObjectIdentifier(tensor)).inserted else { return }
             guard let producer = tensor.producer else {
                 guard known.contains(ObjectIdentifier(tensor)) else {
                     let name = (tensor as? Input)?.name ?? "?"
@@ -89,8 +88,9 @@ open class Model: @unchecked Sendable {
                 }
                 return
             }
+            guard visited.insert(ObjectIdentifier(producer)).inserted else { return }
             for input in producer.inputs { try visit(input) }
-            calls.append((producer.layer, producer.inputs, tensor))
+            calls.append(producer)
             if seenLayers.insert(ObjectIdentifier(producer.layer)).inserted { layers.append(producer.layer) }
         }
         do { try visit(output) } catch { failure = error as? KilnError }
@@ -129,25 +129,35 @@ open class Model: @unchecked Sendable {
 
     /// Adds the model's nodes to `context.graph`, from input nodes to the output node.
     func forward(_ inputNodes: [Node], context: LayerContext) throws -> Node {
-        var values: [ObjectIdentifier: Node] = [:], masks: [ObjectIdentifier: Node] = [:]
-        for (input, node) in zip(inputs, inputNodes) { values[ObjectIdentifier(input)] = node }
+        var values: [SymbolicTensor.Key: Node] = [:], masks: [SymbolicTensor.Key: Node] = [:]
+        for (input, node) in zip(inputs, inputNodes) { values[input.key] = node }
         for call in calls {
             let operands = try call.inputs.map { input in
-                guard let node = values[ObjectIdentifier(input)] else {
+                guard let node = values[input.key] else {
                     throw KilnError(.invalidGraph, "model \(String(reflecting: name)): layer \(call.layer.name) is called on a "
                                     + "value computed after it")
                 }
                 return node
             }
-            let operandMasks = call.inputs.map { masks[ObjectIdentifier($0)] }
+            let operandMasks = call.inputs.map { masks[$0.key] }
             do {
-                values[ObjectIdentifier(call.output)] = try call.layer.call(operands, masks: operandMasks, context: context)
-                masks[ObjectIdentifier(call.output)] = try call.layer.computeMask(operands, masks: operandMasks)
+                let results = try call.layer.callAll(operands, masks: operandMasks, context: context)
+                let resultMasks = try call.layer.computeMasks(operands, masks: operandMasks)
+                guard results.count == call.outputShapes.count, resultMasks.count == results.count else {
+                    throw KilnError(.invalidGraph, "gave \(results.count) outputs and \(resultMasks.count) masks, "
+                                    + "expected \(call.outputShapes.count)")
+                }
+                let source = ObjectIdentifier(call)
+                for (index, (result, mask)) in zip(results, resultMasks).enumerated() {
+                    let key = SymbolicTensor.Key(source: source, index: index)
+                    values[key] = result
+                    masks[key] = mask
+                }
             } catch {
                 throw call.layer.failure(error)
             }
         }
-        guard let output, let node = values[ObjectIdentifier(output)] else {
+        guard let output, let node = values[output.key] else {
             throw KilnError(.invalidGraph, "model \(String(reflecting: name)) has no output")
         }
         return node

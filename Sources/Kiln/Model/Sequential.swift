@@ -35,6 +35,11 @@ public final class Sequential: Model {
                 self.input = input
             }
         case let layer as Layer:
+            if layer.outputCount != 1 {
+                elementFailure = elementFailure ?? KilnError(.invalidArgument, "model \(String(reflecting: name)): layer "
+                    + "\(layer.description) has \(layer.outputCount) outputs; every layer of a Sequential model must have one "
+                    + "(use a functional Model for layers with several outputs, such as a recurrent layer with returnState)")
+            }
             stack.append(layer)
         default:
             elementFailure = KilnError(.invalidArgument, "model \(String(reflecting: name)): \(element) is neither a layer nor an Input")

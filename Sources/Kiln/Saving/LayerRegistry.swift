@@ -163,13 +163,9 @@ enum LayerRegistry {
     private static func recurrent(_ typeName: String, name: String, config: ConfigReader,
                                   fields: [String: JSONValue]) throws -> Layer {
         let context = config.context
-        if let returnState = fields["return_state"], returnState == .bool(true) {
-            throw KilnError(.file, "\(context): return_state is not supported; Kiln's recurrent layers return one output")
-        }
-        if let rate = fields["recurrent_dropout"]?.number, rate != 0 {
-            throw KilnError(.file, "\(context): recurrent_dropout \(rate) is not supported; Kiln's recurrent layers take dropout only")
-        }
         let dropout = try config.optionalFloat("dropout") ?? 0
+        let recurrentDropout = try config.optionalFloat("recurrent_dropout") ?? 0
+        let returnState = fields["return_state"] == nil ? false : try config.bool("return_state")
         func activation(_ key: String, _ fallback: String) throws -> ActivationFunction {
             try ActivationFunction(config: fields[key] ?? .string(fallback), context: context)
         }
@@ -182,22 +178,25 @@ enum LayerRegistry {
             return LSTM(units, activation: try activation("activation", "tanh"),
                         recurrentActivation: try activation("recurrent_activation", "sigmoid"), useBias: useBias,
                         unitForgetBias: try config.bool("unit_forget_bias"), returnSequences: returnSequences,
-                        goBackwards: goBackwards, kernelInitializer: try initializer("kernel_initializer"),
+                        returnState: returnState, goBackwards: goBackwards, kernelInitializer: try initializer("kernel_initializer"),
                         recurrentInitializer: try initializer("recurrent_initializer"),
-                        biasInitializer: try initializer("bias_initializer"), dropout: dropout, name: name)
+                        biasInitializer: try initializer("bias_initializer"), dropout: dropout,
+                       recurrentDropout: recurrentDropout, name: name)
         case "GRU":
             return GRU(units, activation: try activation("activation", "tanh"),
                        recurrentActivation: try activation("recurrent_activation", "sigmoid"), useBias: useBias,
-                       resetAfter: try config.bool("reset_after"), returnSequences: returnSequences, goBackwards: goBackwards,
-                       kernelInitializer: try initializer("kernel_initializer"),
+                       resetAfter: try config.bool("reset_after"), returnSequences: returnSequences, returnState: returnState,
+                       goBackwards: goBackwards, kernelInitializer: try initializer("kernel_initializer"),
                        recurrentInitializer: try initializer("recurrent_initializer"),
-                       biasInitializer: try initializer("bias_initializer"), dropout: dropout, name: name)
+                       biasInitializer: try initializer("bias_initializer"), dropout: dropout,
+                       recurrentDropout: recurrentDropout, name: name)
         default:
             return SimpleRNN(units, activation: try activation("activation", "tanh"), useBias: useBias,
-                             returnSequences: returnSequences, goBackwards: goBackwards,
+                             returnSequences: returnSequences, returnState: returnState, goBackwards: goBackwards,
                              kernelInitializer: try initializer("kernel_initializer"),
                              recurrentInitializer: try initializer("recurrent_initializer"),
-                             biasInitializer: try initializer("bias_initializer"), dropout: dropout, name: name)
+                             biasInitializer: try initializer("bias_initializer"), dropout: dropout,
+                       recurrentDropout: recurrentDropout, name: name)
         }
     }
 

@@ -90,18 +90,23 @@ extension Model {
     /// The model's `config.json`: inputs, layers with their configurations, the calls
     /// connecting them, the output, and the compile settings.
     func configuration() throws -> [String: JSONValue] {
-        var names: [ObjectIdentifier: String] = [:]
-        for input in inputs { names[ObjectIdentifier(input)] = input.name }
+        var names: [SymbolicTensor.Key: String] = [:]
+        for input in inputs { names[input.key] = input.name }
         var callCounts: [ObjectIdentifier: Int] = [:]
         var calls: [JSONValue] = []
         for call in self.calls {
             let k = callCounts[ObjectIdentifier(call.layer), default: 0]
             callCounts[ObjectIdentifier(call.layer)] = k + 1
-            let outputName = "\(call.layer.name)#\(k)"
-            names[ObjectIdentifier(call.output)] = outputName
-            calls.append(.object(["layer": .string(call.layer.name),
-                                  "inputs": .array(call.inputs.map { .string(names[ObjectIdentifier($0)] ?? "?") }),
-                                  "output": .string(outputName)]))
+            // The first output is `lstm#0`; the others of a layer with several, `lstm#0:1`, ….
+            let outputNames = call.outputShapes.indices.map { $0 == 0 ? "\(call.layer.name)#\(k)" : "\(call.layer.name)#\(k):\($0)" }
+            for (index, outputName) in outputNames.enumerated() {
+                names[SymbolicTensor.Key(source: ObjectIdentifier(call), index: index)] = outputName
+            }
+            var entry: [String: JSONValue] = ["layer": .string(call.layer.name),
+                                              "inputs": .array(call.inputs.map { .string(names[$0.key] ?? "?") }),
+                                              "output": .string(outputNames[0])]
+            if outputNames.count > 1 { entry["outputs"] = .array(outputNames.map { .string($0) }) }
+            calls.append(.object(entry))
         }
         var config: [String: JSONValue] = [
             "format": .string("kiln"), "version": .number(1), "class_name": .string(typeName), "name": .string(name),
@@ -110,7 +115,7 @@ extension Model {
             "layers": .array(layers.map { .object(["class_name": .string(type(of: $0).typeName), "name": .string($0.name),
                                                    "trainable": .bool($0.trainable), "config": .object($0.config)]) }),
             "calls": .array(calls),
-            "output": .string(output.flatMap { names[ObjectIdentifier($0)] } ?? ""),
+            "output": .string(output.flatMap { names[$0.key] } ?? ""),
         ]
         if let options = compileOptions, let loss = options.loss.config {
             try options.optimizer.requireSavable()
@@ -161,9 +166,17 @@ extension Model {
                 }
                 return tensor
             }
-            let output = layer(operands)
-            if let failure = output.failure { throw KilnError(.file, "\(file): \(failure.message)") }
-            tensors[try call.string("output")] = output
+            let outputs = layer.callAll(operands)
+            if let failure = outputs[0].failure { throw KilnError(.file, "\(file): \(failure.message)") }
+            let outputNames = call.fields["outputs"] == nil ? [try call.string("output")] : try call.array("outputs").map { name in
+                guard let text = name.string else { throw KilnError(.file, "\(call.context): an output name is not a string") }
+                return text
+            }
+            guard outputNames.count == outputs.count else {
+                throw KilnError(.file, "\(call.context): layer \(String(reflecting: layerName)) gives \(outputs.count) outputs, "
+                                + "the file names \(outputNames.count)")
+            }
+            for (name, output) in zip(outputNames, outputs) { tensors[name] = output }
         }
         let outputName = try reader.string("output")
         guard let output = tensors[outputName] else { throw KilnError(.file, "\(file): unknown output \(String(reflecting: outputName))") }

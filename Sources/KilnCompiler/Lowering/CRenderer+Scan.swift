@@ -189,7 +189,9 @@ struct ScanLoop {
                 } else if position < k + s {
                     slotValues.append("(void *)(\(operands[position])\(stepOffset(type(position), part: part)))")
                 } else {
-                    slotValues.append("(void *)\(operands[position])")
+                    // An invariant with the batch first (recurrent dropout's masks): the part's rows.
+                    let offset = rowOffset(type(position), part: part)
+                    slotValues.append(offset.isEmpty ? "(void *)\(operands[position])" : "(void *)(\(operands[position])\(offset))")
                 }
             case .constant:
                 slotValues.append("(void *)\(bodyPrefix)c\(slot.node.index)")

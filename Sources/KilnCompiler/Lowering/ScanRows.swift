@@ -2,8 +2,9 @@ import KilnGraph
 
 /// Whether a scan's body treats the rows of its batch independently, so that the loop can run
 /// on parts of the batch at once, one part per core, each for every step (no joining at each
-/// step): every value either has the batch as its first axis and is computed row by row, or
-/// has no batch axis and comes from the invariants, or is an accumulator: a carry without a
+/// step): every value either has the batch as its first axis and is computed row by row (from
+/// carries, step slices and invariants with the batch first, such as recurrent dropout's
+/// masks), or has no batch axis and comes from the invariants, or is an accumulator: a carry without a
 /// batch axis that only ever has sums over the rows added to it, through linear steps (a
 /// gradient of a weight in a backward scan), which each part sums over its own rows and the
 /// parts' sums are added at the end.
