@@ -2,7 +2,7 @@ import KilnGraph
 
 /// The optimizer: the passes every program goes through, in order.
 ///
-/// merge scans → fold constants → simplify → CSE → DCE → fuse elementwise → fuse matmul epilogues → plan memory
+/// merge scans → hoist loop invariants → fold constants → simplify → CSE → DCE → fuse elementwise → fuse matmul epilogues → plan memory
 public enum Pipeline {
     /// A named pass.
     public struct Pass: Sendable {
@@ -15,6 +15,7 @@ public enum Pipeline {
     /// The passes, in the order they run.
     public static let passes: [Pass] = [
         Pass(name: "merge-scans", run: MergeScans.run),
+        Pass(name: "hoist-loop-invariants", run: HoistLoopInvariants.run),
         Pass(name: "fold-constants", run: FoldConstants.run),
         Pass(name: "simplify-algebra", run: SimplifyAlgebra.run),
         Pass(name: "eliminate-common-subexpressions", run: EliminateCommonSubexpressions.run),

@@ -220,9 +220,40 @@ struct PassTests {
         #expect(variables == [function.nodes[w.id.index].op])
     }
 
+    @Test("a loop's products with a transposed invariant and slices of invariants move out of the loop")
+    func hoistLoopInvariants() throws {
+        let graph = Graph()
+        let xs = try graph.placeholder("xs", shape: [3, .batch, 4]), h0 = try graph.placeholder("h0", shape: [.batch, 2])
+        let u = try graph.placeholder("u", shape: [2, 4]), mask = try graph.placeholder("mask", shape: [.batch, 4])
+        let body = Graph()
+        let h = try body.placeholder("h", shape: [.batch, 2]), x = try body.placeholder("x", shape: [.batch, 4])
+        let ub = try body.placeholder("u", shape: [2, 4]), maskb = try body.placeholder("mask", shape: [.batch, 4])
+        // x·uᵀ with u invariant, times a slice of the invariant mask; a constant's broadcast stays.
+        let product = try matmul(x * maskb, ub, transposeB: true)
+        let next = try tanh(product * slice(maskb, starts: [0, 0], sizes: [-1, 2]) + broadcast(body.constant(0.5), to: [.batch, 2]) + h)
+        let loop = try Scan(body: body, carries: [h], steps: [x], invariants: [ub, maskb], newCarries: [next], outputs: [], length: 3)
+        let out = try graph.scan(loop, carries: [h0], sequences: [xs], invariants: [u, mask])
+        let function = try Function(graph: graph, outputs: ["h": out.finalCarries[0]])
+        let hoisted = HoistLoopInvariants.run(function)
+        try hoisted.graph.verify()
+        let scans = hoisted.nodes.compactMap { node -> Scan? in if case .scan(let scan) = node.op { return scan } else { return nil } }
+        let after = try #require(scans.first)
+        #expect(after.invariantCount == 4)
+        #expect(!after.body.contains { if case .slice = $0.op { return true } else { return false } })
+        #expect(!after.body.contains { if case .transpose = $0.op { return true } else { return false } })
+        #expect(after.body.contains { if case .matmul(false, false) = $0.op { return true } else { return false } })
+        #expect(after.body.contains { if case .broadcast = $0.op { return true } else { return false } })
+        // Before the loop: u transposed once, the mask's slice taken once.
+        #expect(hoisted.text.contains("transpose %2 {permutation=[1,0]} : f32[4,2]"), "\(hoisted.text)")
+        #expect(hoisted.text.contains("slice %3 {starts=[0,0]} : f32[?,2]"), "\(hoisted.text)")
+        // A loop with nothing invariant to move is left as it was.
+        #expect(HoistLoopInvariants.run(hoisted).text == hoisted.text)
+    }
+
     @Test func thePipelineRunsEveryPassInOrder() throws {
         #expect(Pipeline.passes.map(\.name) == [
-            "merge-scans", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions", "eliminate-dead-code",
+            "merge-scans", "hoist-loop-invariants", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions",
+            "eliminate-dead-code",
             "fuse-elementwise", "fuse-matmul-epilogue", "plan-memory",
         ])
     }
