@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Makes Tests/KilnTests/Fixtures/keras_parity.json, keras_conv_parity.json,
-keras_recurrent_parity.json and keras_state_parity.json from Keras itself.
+keras_recurrent_parity.json, keras_state_parity.json and keras_regularization_parity.json
+from Keras itself.
 
 For each optimizer (SGD, SGD with momentum, Adam) and loss (mean squared error, binary
 crossentropy, sparse categorical crossentropy), a 3-8-k network starts from weights drawn
@@ -11,7 +12,8 @@ padding and strides, pooling, Conv1D, global pooling, Conv2DTranspose, padding a
 upsampling), and the recurrent fixtures for SimpleRNN, LSTM and GRU networks (last output and
 sequences, stacked, backwards, GRU with and without reset_after), each layer given by its
 Keras class name and arguments. The state fixtures are functional networks, named, whose
-recurrent layers return their states or start from states another layer returned.
+recurrent layers return their states or start from states another layer returned. The
+regularization fixtures give layers weight and activity regularizers and constraints.
 
     python3 -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install keras jax
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tools/make_keras_fixtures.py
@@ -200,6 +202,35 @@ def conv_case(name, shape, layers, optimizer, loss, seed):
     }
 
 
+def reg(kind, **config):
+    """A regularizer or constraint as Keras serializes it, which Keras and the Swift test both read."""
+    return {"class_name": kind, "config": config}
+
+
+# Networks with weight and activity regularizers and constraints (Keras adds the penalties to
+# the loss it reports and applies the constraints after each update).
+REGULARIZED_NETWORKS = [
+    ("dense: l2 kernel, l1 bias, l2 activity; l1l2 kernel", [3], [
+        ("Dense", {"units": 8, "activation": "relu", "kernel_regularizer": reg("L2", l2=0.01),
+                   "bias_regularizer": reg("L1", l1=0.01), "activity_regularizer": reg("L2", l2=0.001)}),
+        ("Dense", {"units": 2, "kernel_regularizer": reg("L1L2", l1=0.005, l2=0.01)}),
+    ], "adam", "mean_squared_error"),
+    ("dense: max-norm kernel, non-negative bias; unit-norm kernel", [3], [
+        ("Dense", {"units": 8, "activation": "relu", "kernel_constraint": reg("MaxNorm", max_value=0.5, axis=0),
+                   "bias_constraint": reg("NonNeg")}),
+        ("Dense", {"units": 3, "activation": "softmax", "kernel_constraint": reg("UnitNorm", axis=0)}),
+    ], "sgd_momentum", "sparse_categorical_crossentropy"),
+    ("conv2d: l2 and max-norm over the window, lstm: l1 recurrent, max-norm recurrent", [6, 6, 1], [
+        ("Conv2D", {"filters": 3, "kernel_size": [3, 3], "activation": "relu", "kernel_regularizer": reg("L2", l2=0.02),
+                    "kernel_constraint": reg("MaxNorm", max_value=1.0, axis=[0, 1, 2])}),
+        ("Reshape", {"target_shape": [16, 3]}),
+        ("LSTM", {"units": 3, "kernel_regularizer": reg("L2", l2=0.01), "recurrent_regularizer": reg("L1", l1=0.001),
+                  "recurrent_constraint": reg("MaxNorm", max_value=1.0, axis=0)}),
+        ("Dense", {"units": 1, "activation": "sigmoid"}),
+    ], "adam", "binary_crossentropy"),
+]
+
+
 def functional_network(name, shape):
     """The functional networks of keras_state_parity.json, which the Swift test builds by name:
     recurrent layers returning their states, and states given as initial states."""
@@ -264,6 +295,8 @@ def main():
                                           for k, (name, shape, layers, optimizer, loss) in enumerate(RECURRENT_NETWORKS)])
     write("keras_state_parity.json", [functional_case(name, shape, optimizer, loss, seed=500 + k)
                                       for k, (name, shape, optimizer, loss) in enumerate(FUNCTIONAL_NETWORKS)])
+    write("keras_regularization_parity.json", [conv_case(name, shape, layers, optimizer, loss, seed=600 + k)
+                                               for k, (name, shape, layers, optimizer, loss) in enumerate(REGULARIZED_NETWORKS)])
 
 
 if __name__ == "__main__":

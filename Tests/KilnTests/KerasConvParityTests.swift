@@ -60,8 +60,31 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
     static let all = KerasFixture.cases("keras_conv_parity.json", as: KerasConvCase.self)
     static let recurrent = KerasFixture.cases("keras_recurrent_parity.json", as: KerasConvCase.self)
 
-    /// The Kiln layer for a Keras class name and arguments.
+    /// The Kiln layer for a Keras class name and arguments, with its regularizers and constraints.
     static func layer(_ spec: LayerSpec) throws -> Layer {
+        let layer = try unregularizedLayer(spec)
+        for (key, value) in spec.args {
+            let kind = value.object?["class_name"]?.text ?? ""
+            let config = value.object?["config"]?.object ?? [:]
+            func number(_ name: String) -> Float { if case .number(let n)? = config[name] { Float(n) } else { 0 } }
+            let axis = config["axis"]?.ints ?? [0]
+            let weight = key.hasPrefix("recurrent_") ? "recurrent_kernel" : String(key.prefix { $0 != "_" })
+            if key.hasSuffix("_regularizer") {
+                let regularizer = Regularizer(l1: number("l1"), l2: number("l2"))
+                if key == "activity_regularizer" { layer.activityRegularizer = regularizer } else { layer.weightRegularizers[weight] = regularizer }
+            } else if key.hasSuffix("_constraint") {
+                switch kind {
+                case "MaxNorm": layer.weightConstraints[weight] = .maxNorm(number("max_value"), axis: axis)
+                case "UnitNorm": layer.weightConstraints[weight] = .unitNorm(axis: axis)
+                case "NonNeg": layer.weightConstraints[weight] = .nonNeg
+                default: throw KilnError(.invalidArgument, "the fixture names constraint \(kind), which this test does not build")
+                }
+            }
+        }
+        return layer
+    }
+
+    private static func unregularizedLayer(_ spec: LayerSpec) throws -> Layer {
         let a = spec.args
         let activation = try ActivationFunction(named: a["activation"]?.text ?? "linear")
         let padding = Padding(rawValue: a["padding"]?.text ?? "valid") ?? .valid
@@ -85,10 +108,11 @@ struct KerasConvCase: Decodable, CustomTestStringConvertible, Sendable {
         case "ZeroPadding2D": return ZeroPadding2D(padding: a["padding"]?.pairs ?? [])
         case "UpSampling2D": return UpSampling2D(size: a["size"]?.ints ?? [2, 2])
         case "Flatten": return Flatten()
+        case "Reshape": return Reshape(a["target_shape"]?.ints ?? [])
         case "Dense": return Dense(a["units"]?.int ?? 0, activation: activation)
         case "GlobalAveragePooling1D": return GlobalAveragePooling1D()
         case "Bidirectional":
-            guard let inner = try layer(LayerSpec(type: a["layer"]?.text ?? "", args: a["args"]?.object ?? [:])) as? Recurrent,
+            guard let inner = try unregularizedLayer(LayerSpec(type: a["layer"]?.text ?? "", args: a["args"]?.object ?? [:])) as? Recurrent,
                   let mode = Bidirectional.MergeMode(rawValue: a["merge_mode"]?.text ?? "concat") else {
                 throw KilnError(.invalidArgument, "the fixture's Bidirectional wraps no recurrent layer")
             }
@@ -122,6 +146,7 @@ extension KerasConvCase {
 }
 
 extension KerasConvCase {
+    static let regularized = KerasFixture.cases("keras_regularization_parity.json", as: KerasConvCase.self)
     static let states = KerasFixture.cases("keras_state_parity.json", as: KerasConvCase.self)
 
     /// The functional network the fixture names, as tools/make_keras_fixtures.py builds it.
@@ -167,5 +192,13 @@ struct KerasStateParityTests {
     @Test("train_on_batch over fixed batches", arguments: KerasConvCase.states, Backend.allCases)
     func matchesKeras(_ c: KerasConvCase, _ backend: Backend) throws {
         try c.expectKerasMatch(on: backend, label: "state")
+    }
+}
+
+@Suite("Keras parity: weight and activity regularizers and constraints, per-step losses and final weights match Keras 3 (JAX)")
+struct KerasRegularizationParityTests {
+    @Test("train_on_batch over fixed batches", arguments: KerasConvCase.regularized, Backend.allCases)
+    func matchesKeras(_ c: KerasConvCase, _ backend: Backend) throws {
+        try c.expectKerasMatch(on: backend, label: "regularization")
     }
 }

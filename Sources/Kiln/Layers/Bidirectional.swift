@@ -46,7 +46,7 @@ public final class Bidirectional: Layer {
 
     /// `layer` made again from its configuration under `name`, its direction flipped or not.
     private static func copy(_ layer: Recurrent, name: String, flip: Bool) -> Recurrent? {
-        var config = layer.config
+        var config = layer.savedConfig
         if flip { config["go_backwards"] = .bool(!layer.goBackwards) }
         return try? LayerRegistry.make(type(of: layer).typeName, name: name, config: config, file: "Bidirectional") as? Recurrent
     }

@@ -21,12 +21,18 @@ public final class Conv2DTranspose: Convolution {
     /// A transposed convolution with `filters` outputs and windows of `kernelSize`.
     public init(_ filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
                 dilationRate: [Int] = [1, 1], activation: ActivationFunction = .linear, useBias: Bool = true,
-                kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros, name: String? = nil) {
+                kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
+                kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil,
+                activityRegularizer: Regularizer? = nil, kernelConstraint: Constraint? = nil, biasConstraint: Constraint? = nil,
+                name: String? = nil) {
         self.kernelSize = WindowArguments.pair(kernelSize)
         self.strides = WindowArguments.pair(strides)
         self.dilationRate = WindowArguments.pair(dilationRate)
         super.init(filters: filters, padding: padding, activation: activation, useBias: useBias,
                    kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
+        regularize("kernel", kernelRegularizer, kernelConstraint)
+        regularize("bias", biasRegularizer, biasConstraint)
+        self.activityRegularizer = activityRegularizer
     }
 
     override public var config: [String: JSONValue] {

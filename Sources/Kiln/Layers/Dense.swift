@@ -21,6 +21,8 @@ public final class Dense: Layer {
     /// A layer of `units` outputs.
     public init(_ units: Int, activation: ActivationFunction = .linear, useBias: Bool = true,
                 kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
+                kernelRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil,
+                activityRegularizer: Regularizer? = nil, kernelConstraint: Constraint? = nil, biasConstraint: Constraint? = nil,
                 name: String? = nil) {
         self.units = units
         self.activation = activation
@@ -28,6 +30,9 @@ public final class Dense: Layer {
         self.kernelInitializer = kernelInitializer
         self.biasInitializer = biasInitializer
         super.init(name: name)
+        regularize("kernel", kernelRegularizer, kernelConstraint)
+        regularize("bias", biasRegularizer, biasConstraint)
+        self.activityRegularizer = activityRegularizer
     }
 
     override public var config: [String: JSONValue] {

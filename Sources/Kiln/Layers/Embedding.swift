@@ -22,12 +22,15 @@ public final class Embedding: Layer {
 
     /// A table of `inputDim` vectors of length `outputDim`.
     public init(inputDim: Int, outputDim: Int, embeddingsInitializer: Initializer = .randomUniform(), maskZero: Bool = false,
-                name: String? = nil) {
+                embeddingsRegularizer: Regularizer? = nil, activityRegularizer: Regularizer? = nil,
+                embeddingsConstraint: Constraint? = nil, name: String? = nil) {
         self.inputDim = inputDim
         self.outputDim = outputDim
         self.embeddingsInitializer = embeddingsInitializer
         self.maskZero = maskZero
         super.init(name: name)
+        regularize("embeddings", embeddingsRegularizer, embeddingsConstraint)
+        self.activityRegularizer = activityRegularizer
     }
 
     override public var config: [String: JSONValue] {

@@ -18,13 +18,20 @@ public final class LSTM: Recurrent {
                 useBias: Bool = true, unitForgetBias: Bool = true, returnSequences: Bool = false, returnState: Bool = false,
                 goBackwards: Bool = false, kernelInitializer: Initializer = .glorotUniform,
                 recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros, dropout: Float = 0,
-                recurrentDropout: Float = 0, name: String? = nil) {
+                recurrentDropout: Float = 0, kernelRegularizer: Regularizer? = nil,
+                recurrentRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil,
+                activityRegularizer: Regularizer? = nil, kernelConstraint: Constraint? = nil,
+                recurrentConstraint: Constraint? = nil, biasConstraint: Constraint? = nil, name: String? = nil) {
         self.recurrentActivation = recurrentActivation
         self.unitForgetBias = unitForgetBias
         super.init(units: units, activation: activation, useBias: useBias, returnSequences: returnSequences,
                    returnState: returnState, goBackwards: goBackwards, kernelInitializer: kernelInitializer,
                    recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, dropout: dropout,
                    recurrentDropout: recurrentDropout, name: name)
+        regularize("kernel", kernelRegularizer, kernelConstraint)
+        regularize("recurrent_kernel", recurrentRegularizer, recurrentConstraint)
+        regularize("bias", biasRegularizer, biasConstraint)
+        self.activityRegularizer = activityRegularizer
     }
 
     override var gates: Int { 4 }
@@ -70,13 +77,20 @@ public final class GRU: Recurrent {
                 useBias: Bool = true, resetAfter: Bool = true, returnSequences: Bool = false, returnState: Bool = false,
                 goBackwards: Bool = false, kernelInitializer: Initializer = .glorotUniform,
                 recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros, dropout: Float = 0,
-                recurrentDropout: Float = 0, name: String? = nil) {
+                recurrentDropout: Float = 0, kernelRegularizer: Regularizer? = nil,
+                recurrentRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil,
+                activityRegularizer: Regularizer? = nil, kernelConstraint: Constraint? = nil,
+                recurrentConstraint: Constraint? = nil, biasConstraint: Constraint? = nil, name: String? = nil) {
         self.recurrentActivation = recurrentActivation
         self.resetAfter = resetAfter
         super.init(units: units, activation: activation, useBias: useBias, returnSequences: returnSequences,
                    returnState: returnState, goBackwards: goBackwards, kernelInitializer: kernelInitializer,
                    recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, dropout: dropout,
                    recurrentDropout: recurrentDropout, name: name)
+        regularize("kernel", kernelRegularizer, kernelConstraint)
+        regularize("recurrent_kernel", recurrentRegularizer, recurrentConstraint)
+        regularize("bias", biasRegularizer, biasConstraint)
+        self.activityRegularizer = activityRegularizer
     }
 
     override var gates: Int { 3 }

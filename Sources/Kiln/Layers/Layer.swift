@@ -25,6 +25,17 @@ open class Layer: SequentialElement, CustomStringConvertible {
     public private(set) var variables: [LayerVariable] = []
     /// The input shapes (without the batch dimension) the layer was built for, once built.
     public private(set) var builtInputShapes: [[Int]]?
+    /// Penalties on the layer's weights, by weight name (`kernel`, `bias`, `recurrent_kernel`,
+    /// `embeddings`), added to the loss in training and evaluation while the layer is
+    /// trainable: what Keras' `kernel_regularizer`, `bias_regularizer`, ... set. Set them
+    /// before the layer is built.
+    public var weightRegularizers: [String: Regularizer] = [:]
+    /// Constraints on the layer's weights, by weight name, applied after each update (Keras'
+    /// `kernel_constraint`, ...). Set them before the layer is built.
+    public var weightConstraints: [String: Constraint] = [:]
+    /// A penalty on the layer's outputs, divided by the batch size and added to the loss in
+    /// training and evaluation (Keras' `activity_regularizer`).
+    public var activityRegularizer: Regularizer?
 
     /// A layer called `name`, or a fresh Keras-style name from its type (`dense_2`).
     public init(name: String? = nil) {
@@ -104,7 +115,8 @@ open class Layer: SequentialElement, CustomStringConvertible {
     /// (an LSTM's bias: zeros with the forget gate's block at one).
     @discardableResult
     public func addWeight(_ name: String, value: Tensor, trainable: Bool = true) -> LayerVariable {
-        let variable = LayerVariable(name: name, layerName: self.name, value: value, isTrainable: trainable)
+        let variable = LayerVariable(name: name, layerName: self.name, value: value, isTrainable: trainable,
+                                     regularizer: weightRegularizers[name], constraint: weightConstraints[name])
         variables.append(variable)
         return variable
     }
@@ -112,7 +124,7 @@ open class Layer: SequentialElement, CustomStringConvertible {
     /// The `layer` entry of a wrapper's configuration (``Bidirectional``, ``TimeDistributed``):
     /// the wrapped layer's type, configuration and `name` (``LayerRegistry`` reads it back).
     static func wrappedConfig(_ layer: Layer, name: String) -> JSONValue {
-        .object(["class_name": .string(type(of: layer).typeName), "config": .object(layer.config), "name": .string(name)])
+        .object(["class_name": .string(type(of: layer).typeName), "config": .object(layer.savedConfig), "name": .string(name)])
     }
 
     /// Makes another layer's weights also this layer's (a wrapper such as ``Bidirectional``
@@ -171,8 +183,40 @@ open class Layer: SequentialElement, CustomStringConvertible {
             return
         }
         try build(inputShapes: inputShapes)
+        for variable in variables {
+            try variable.regularizer?.check("the regularizer of weight \(variable.name)")
+            try variable.constraint?.check(rank: variable.shape.count, "the constraint of weight \(variable.name)")
+        }
+        // A bias's regularizer or constraint on a layer without a bias does nothing, as in Keras.
+        for name in Set(weightRegularizers.keys).union(weightConstraints.keys)
+        where name != "bias" && !variables.contains(where: { $0.name == name }) {
+            throw KilnError(.invalidArgument, "has a regularizer or constraint for weight \(String(reflecting: name)), but no such "
+                            + "weight; its weights are: \(variables.map(\.name).joined(separator: ", "))")
+        }
+        try activityRegularizer?.check("the activity regularizer")
         builtInputShapes = inputShapes
     }
+
+    /// Sets the regularizer and constraint of weight `name` (the layers' `kernelRegularizer:`,
+    /// `kernelConstraint:`, ... arguments).
+    func regularize(_ name: String, _ regularizer: Regularizer?, _ constraint: Constraint?) {
+        if let regularizer { weightRegularizers[name] = regularizer }
+        if let constraint { weightConstraints[name] = constraint }
+    }
+
+    /// The configuration saved for the layer: ``config`` with its regularizers and constraints
+    /// under Keras' keys (`kernel_regularizer`, `recurrent_constraint`, `activity_regularizer`, ...).
+    var savedConfig: [String: JSONValue] {
+        var saved = config
+        for (name, regularizer) in weightRegularizers { saved["\(Self.configPrefix(name))_regularizer"] = regularizer.config }
+        for (name, constraint) in weightConstraints { saved["\(Self.configPrefix(name))_constraint"] = constraint.config }
+        if let activityRegularizer { saved["activity_regularizer"] = activityRegularizer.config }
+        return saved
+    }
+
+    /// Keras' name for a weight in its regularizer and constraint arguments (`recurrent` for
+    /// `recurrent_kernel`).
+    static func configPrefix(_ weight: String) -> String { weight == "recurrent_kernel" ? "recurrent" : weight }
 
     /// Throws unless there is exactly one input.
     public func requireSingleInput(_ inputShapes: [[Int]]) throws {
@@ -210,11 +254,18 @@ public final class LayerVariable {
     public let isTrainable: Bool
     /// The elements.
     public let buffer: VariableBuffer
+    /// The penalty on the weight added to the loss, if any.
+    public let regularizer: Regularizer?
+    /// The constraint applied after each update, if any.
+    public let constraint: Constraint?
 
-    init(name: String, layerName: String, value: Tensor, isTrainable: Bool) {
+    init(name: String, layerName: String, value: Tensor, isTrainable: Bool, regularizer: Regularizer? = nil,
+         constraint: Constraint? = nil) {
         self.name = name
         self.path = "\(layerName)/\(name)"
         self.isTrainable = isTrainable
+        self.regularizer = regularizer
+        self.constraint = constraint
         buffer = VariableBuffer(value)
     }
 

@@ -10,6 +10,17 @@ public final class LayerContext {
     private var variableNodes: [ObjectIdentifier: Node] = [:]
     private var seed: Node?
     private var randomCalls: Int32 = 0
+    /// Scalar losses the layers added (activity regularizers' penalties), which training and
+    /// evaluation add to the loss (Keras' `add_loss`).
+    public private(set) var addedLosses: [Node] = []
+
+    /// Adds a scalar `loss` to the training and evaluation loss (Keras' `add_loss`).
+    public func addLoss(_ loss: Node) throws {
+        guard loss.shape.rank == 0, loss.dtype == .float32 else {
+            throw KilnError(.shapeMismatch, "an added loss must be an f32 scalar, got \(loss.type)")
+        }
+        addedLosses.append(loss)
+    }
 
     /// The name of the `int32` variable dropout masks are drawn from; each training step adds one.
     public static let seedVariable = "seed_generator/state"

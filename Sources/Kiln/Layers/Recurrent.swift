@@ -272,10 +272,17 @@ public final class SimpleRNN: Recurrent {
     public init(_ units: Int, activation: ActivationFunction = .tanh, useBias: Bool = true, returnSequences: Bool = false,
                 returnState: Bool = false, goBackwards: Bool = false, kernelInitializer: Initializer = .glorotUniform,
                 recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros, dropout: Float = 0,
-                recurrentDropout: Float = 0, name: String? = nil) {
+                recurrentDropout: Float = 0, kernelRegularizer: Regularizer? = nil,
+                recurrentRegularizer: Regularizer? = nil, biasRegularizer: Regularizer? = nil,
+                activityRegularizer: Regularizer? = nil, kernelConstraint: Constraint? = nil,
+                recurrentConstraint: Constraint? = nil, biasConstraint: Constraint? = nil, name: String? = nil) {
         super.init(units: units, activation: activation, useBias: useBias, returnSequences: returnSequences,
                    returnState: returnState, goBackwards: goBackwards, kernelInitializer: kernelInitializer,
                    recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, dropout: dropout,
                    recurrentDropout: recurrentDropout, name: name)
+        regularize("kernel", kernelRegularizer, kernelConstraint)
+        regularize("recurrent_kernel", recurrentRegularizer, recurrentConstraint)
+        regularize("bias", biasRegularizer, biasConstraint)
+        self.activityRegularizer = activityRegularizer
     }
 }

@@ -147,6 +147,13 @@ open class Model: @unchecked Sendable {
                     throw KilnError(.invalidGraph, "gave \(results.count) outputs and \(resultMasks.count) masks, "
                                     + "expected \(call.outputShapes.count)")
                 }
+                if let activity = call.layer.activityRegularizer {
+                    // Each output's penalty per sample, as Keras 3 divides it by the batch size.
+                    for result in results where result.dtype == .float32 {
+                        let penalty = try activity.penalty(result)
+                        try context.addLoss(result.shape.rank == 0 ? penalty : try penalty / result.graph.elementCount([.batch]))
+                    }
+                }
                 let source = ObjectIdentifier(call)
                 for (index, (result, mask)) in zip(results, resultMasks).enumerated() {
                     let key = SymbolicTensor.Key(source: source, index: index)
@@ -165,6 +172,13 @@ open class Model: @unchecked Sendable {
 
     /// Every weight of every layer, in layer order.
     public var variables: [LayerVariable] { layers.flatMap(\.variables) }
+
+    /// The penalties of the regularized trainable weights at their current values, in weight
+    /// order (Keras' `model.losses`). The training and evaluation losses include them, and
+    /// the activity regularizers' penalties, which depend on a batch.
+    public var losses: [Float] {
+        layers.flatMap(\.trainableVariables).compactMap { variable in variable.regularizer.map { $0.penalty(of: variable.value) } }
+    }
 
     /// The weights' values, in layer order (Keras' `get_weights`).
     public func getWeights() -> [Tensor] { variables.map(\.value) }

@@ -128,8 +128,10 @@ open class Optimizer {
     /// - Parameters:
     ///   - weights: Each weight's variable node with the name its slots are filed under.
     ///   - gradients: The loss's gradient for each weight, in the same order.
+    ///   - constraints: Each weight's constraint, applied to its updated value (none when empty).
     /// - Throws: ``KilnError`` if a gradient's shape differs from its weight's.
-    public func apply(to graph: Graph, weights: [(path: String, node: Node)], gradients: [Node]) throws {
+    public func apply(to graph: Graph, weights: [(path: String, node: Node)], gradients: [Node],
+                      constraints: [Constraint?] = []) throws {
         let iterations = try graph.variable(iterationsVariable, initialValue: Tensor(Float(0)))
         let learningRate: Node
         switch rate {
@@ -137,11 +139,14 @@ open class Optimizer {
         case .fixed(let value): learningRate = try graph.variable(learningRateVariable, initialValue: Tensor(value))
         }
         let step = try iterations + 1
-        for ((path, weight), gradient) in zip(weights, gradients) {
+        for (index, ((path, weight), gradient)) in zip(weights, gradients).enumerated() {
             var current = weight
             if let weightDecay, weightDecay != 0 { current = try weight - weight * learningRate * weightDecay }
             let slots = Slots(graph: graph, prefix: "\(name)/\(path)", shape: weight.shape.staticSizes ?? [])
-            _ = try graph.assign(weight, update(current, gradient: gradient, learningRate: learningRate, step: step, slots: slots))
+            var next = try update(current, gradient: gradient, learningRate: learningRate, step: step, slots: slots)
+            // As Keras: the constraint projects the updated value.
+            if index < constraints.count, let constraint = constraints[index] { next = try constraint.apply(next) }
+            _ = try graph.assign(weight, next)
         }
         _ = try graph.assign(iterations, step)
     }

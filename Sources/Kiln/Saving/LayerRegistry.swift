@@ -7,6 +7,25 @@ enum LayerRegistry {
     /// - Throws: ``KilnError`` naming `file`, the layer and the field that is missing or
     ///   wrong, or the unknown type.
     static func make(_ typeName: String, name: String, config fields: [String: JSONValue], file: String) throws -> Layer {
+        let layer = try makeLayer(typeName, name: name, config: fields, file: file)
+        // Regularizers and constraints, under Keras' keys, for any layer.
+        let context = "\(file): layer \(String(reflecting: name)) (\(typeName))"
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+            if key == "activity_regularizer" {
+                layer.activityRegularizer = try Regularizer.make(config: value, context: "\(context): \(key)")
+            } else if key.hasSuffix("_regularizer"), let regularizer = try Regularizer.make(config: value, context: "\(context): \(key)") {
+                layer.weightRegularizers[weightName(key.dropLast("_regularizer".count))] = regularizer
+            } else if key.hasSuffix("_constraint"), let constraint = try Constraint.make(config: value, context: "\(context): \(key)") {
+                layer.weightConstraints[weightName(key.dropLast("_constraint".count))] = constraint
+            }
+        }
+        return layer
+    }
+
+    /// The weight a Keras argument prefix names (`recurrent` is `recurrent_kernel`).
+    private static func weightName(_ prefix: Substring) -> String { prefix == "recurrent" ? "recurrent_kernel" : String(prefix) }
+
+    private static func makeLayer(_ typeName: String, name: String, config fields: [String: JSONValue], file: String) throws -> Layer {
         let config = ConfigReader(fields, context: "\(file): layer \(String(reflecting: name)) (\(typeName))")
         let context = config.context
         switch typeName {

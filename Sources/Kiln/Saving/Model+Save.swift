@@ -113,7 +113,7 @@ extension Model {
             "inputs": .array(inputs.map { .object(["name": .string($0.name), "shape": .ints($0.shape),
                                                     "dtype": .string($0.dtype.description)]) }),
             "layers": .array(layers.map { .object(["class_name": .string(type(of: $0).typeName), "name": .string($0.name),
-                                                   "trainable": .bool($0.trainable), "config": .object($0.config)]) }),
+                                                   "trainable": .bool($0.trainable), "config": .object($0.savedConfig)]) }),
             "calls": .array(calls),
             "output": .string(output.flatMap { names[$0.key] } ?? ""),
         ]

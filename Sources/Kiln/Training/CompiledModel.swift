@@ -124,7 +124,13 @@ extension Model {
         let yPred = try forward(inputPlaceholders(graph), context: context)
         let yTrue = try graph.placeholder(ModelStep.targetFeed, shape: Shape([.batch] + targetShape.map { .size($0) }))
         let sampleWeight = try graph.placeholder(ModelStep.sampleWeightFeed, shape: [.batch])
-        let loss = try lossNode(options.loss, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, targetShape: targetShape)
+        var loss = try lossNode(options.loss, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, targetShape: targetShape)
+        // Regularization, as Keras adds it to the loss it reports and differentiates: each
+        // trainable weight's penalty and the layers' added losses.
+        for variable in layers.flatMap(\.trainableVariables) {
+            if let regularizer = variable.regularizer { loss = try loss + regularizer.penalty(context.variable(variable)) }
+        }
+        for added in context.addedLosses { loss = try loss + added }
         let accumulators = try addAccumulators(options, loss: loss, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight,
                                                prefix: training ? "metrics/train" : "metrics/test", targetShape: targetShape)
         if training {
@@ -132,7 +138,7 @@ extension Model {
             if !nodes.isEmpty {
                 let gradients = try graph.gradients(of: loss, wrt: nodes, unconnected: .zero)
                 try options.optimizer.apply(to: graph, weights: zip(trainable, nodes).map { ($0.path, $1) },
-                                            gradients: gradients)
+                                            gradients: gradients, constraints: trainable.map(\.constraint))
             }
             try context.advanceRandomState()
         }
