@@ -3,9 +3,10 @@ import KilnGraph
 
 /// A learning rate that depends on the step number.
 ///
-/// Kiln can save an optimizer with an ``ExponentialDecay`` schedule in a `.kiln` file; a
-/// model compiled with another schedule can be trained but not saved with its compile
-/// settings (save its weights with ``Model/saveWeights(to:)``).
+/// Kiln can save an optimizer with an ``ExponentialDecay``, ``PiecewiseConstantDecay``,
+/// ``InverseTimeDecay`` or ``CosineDecay`` schedule in a `.kiln` file; a model compiled with
+/// a schedule of its own can be trained but not saved with its compile settings (save its
+/// weights with ``Model/saveWeights(to:)``).
 public protocol LearningRateSchedule: Sendable {
     /// The rate at step `step` (0 for the first), computed in the training graph from the
     /// optimizer's `f32` iteration count.
@@ -87,9 +88,15 @@ enum LearningRateSchedules {
         switch try reader.string("class_name") {
         case ExponentialDecay.className:
             return try ExponentialDecay(config: ConfigReader(try reader.object("config"), context: reader.context))
+        case PiecewiseConstantDecay.className:
+            return try PiecewiseConstantDecay(config: ConfigReader(try reader.object("config"), context: reader.context))
+        case InverseTimeDecay.className:
+            return try InverseTimeDecay(config: ConfigReader(try reader.object("config"), context: reader.context))
+        case CosineDecay.className:
+            return try CosineDecay(config: ConfigReader(try reader.object("config"), context: reader.context))
         case let other:
             throw KilnError(.file, "\(reader.context): unknown learning-rate schedule \(String(reflecting: other)); "
-                            + "Kiln reads ExponentialDecay")
+                            + "Kiln reads ExponentialDecay, PiecewiseConstantDecay, InverseTimeDecay and CosineDecay")
         }
     }
 }
