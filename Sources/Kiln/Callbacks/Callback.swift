@@ -12,6 +12,11 @@ public protocol Callback: AnyObject {
     func onEpochBegin(_ epoch: Int, model: Model) throws
     /// After each epoch, with its logs.
     func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws
+    /// Before each training batch (0-based within the epoch); keep it cheap.
+    func onBatchBegin(_ batch: Int, model: Model) throws
+    /// After each training batch, with the epoch's mean loss and metrics so far (Keras'
+    /// `on_train_batch_end` logs); by default calls ``onBatchEnd(_:model:)``.
+    func onBatchEnd(_ batch: Int, logs: [String: Float], model: Model) throws
     /// After each training batch (0-based within the epoch); keep it cheap.
     func onBatchEnd(_ batch: Int, model: Model) throws
 }
@@ -26,6 +31,10 @@ extension Callback {
     public func onEpochBegin(_ epoch: Int, model: Model) throws {}
     /// Does nothing.
     public func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws {}
+    /// Does nothing.
+    public func onBatchBegin(_ batch: Int, model: Model) throws {}
+    /// Calls ``onBatchEnd(_:model:)``.
+    public func onBatchEnd(_ batch: Int, logs: [String: Float], model: Model) throws { try onBatchEnd(batch, model: model) }
     /// Does nothing.
     public func onBatchEnd(_ batch: Int, model: Model) throws {}
 }

@@ -15,6 +15,8 @@ public final class EarlyStopping: Callback {
     /// The first epoch (0-based) that is watched; earlier ones are warm-up.
     public let startFromEpoch: Int
     /// The epoch (0-based) training stopped at, if it stopped early.
+    /// Whether to print when training stops and when the best weights are restored.
+    public let verbose: Int
     public private(set) var stoppedEpoch: Int?
     /// The best epoch seen (0-based).
     public private(set) var bestEpoch: Int?
@@ -24,7 +26,8 @@ public final class EarlyStopping: Callback {
 
     /// A callback watching `monitor`, with Keras' defaults.
     public init(monitor: String = "val_loss", minDelta: Float = 0, patience: Int = 0, mode: MonitorMode = .auto,
-                baseline: Float? = nil, restoreBestWeights: Bool = false, startFromEpoch: Int = 0) {
+                baseline: Float? = nil, restoreBestWeights: Bool = false, startFromEpoch: Int = 0, verbose: Int = 0) {
+        self.verbose = verbose
         self.monitor = monitor
         self.minDelta = minDelta
         self.patience = patience
@@ -48,7 +51,7 @@ public final class EarlyStopping: Callback {
     /// - Throws: ``KilnError`` if the logs have no `monitor`.
     public func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws {
         guard epoch >= startFromEpoch else { return }
-        let value = try monitored(monitor, in: logs, by: "EarlyStopping")
+        guard let value = monitored(monitor, in: logs, by: "EarlyStopping", skipping: "does not stop this epoch") else { return }
         wait += 1
         if mode.improves(value, on: best, delta: minDelta, monitor: monitor) {
             best = value
@@ -65,6 +68,10 @@ public final class EarlyStopping: Callback {
 
     /// Puts back the best epoch's weights when ``restoreBestWeights`` is set.
     public func onTrainEnd(model: Model) throws {
-        if restoreBestWeights, let bestWeights { try model.setWeights(bestWeights) }
+        if verbose > 0, let stoppedEpoch { print("Epoch \(stoppedEpoch + 1): early stopping") }
+        if restoreBestWeights, let bestWeights {
+            if verbose > 0, let bestEpoch { print("Restoring model weights from the end of the best epoch: \(bestEpoch + 1).") }
+            try model.setWeights(bestWeights)
+        }
     }
 }

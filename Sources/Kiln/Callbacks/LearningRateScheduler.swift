@@ -9,10 +9,10 @@ public final class LearningRateScheduler: Callback {
     /// The rate for an epoch (0-based), given the current rate.
     public let schedule: (Int, Float) -> Float
     /// Whether to print each change.
-    public let verbose: Bool
+    public let verbose: Int
 
     /// A callback setting the rate from `schedule`.
-    public init(verbose: Bool = false, _ schedule: @escaping (_ epoch: Int, _ rate: Float) -> Float) {
+    public init(verbose: Int = 0, _ schedule: @escaping (_ epoch: Int, _ rate: Float) -> Float) {
         self.schedule = schedule
         self.verbose = verbose
     }
@@ -34,6 +34,6 @@ public final class LearningRateScheduler: Callback {
             throw KilnError(.invalidArgument, "LearningRateScheduler: the schedule gave \(rate) for epoch \(epoch), not a finite rate")
         }
         optimizer.learningRate = rate
-        if verbose { print("\nEpoch \(epoch + 1): LearningRateScheduler setting learning rate to \(rate).") }
+        if verbose > 0 { print("\nEpoch \(epoch + 1): LearningRateScheduler setting learning rate to \(rate).") }
     }
 }

@@ -16,10 +16,13 @@ public final class ModelCheckpoint: Callback {
     public let mode: MonitorMode
     /// The best monitored value saved so far.
     public private(set) var best: Float?
+    /// Whether to print each save (and each epoch that did not improve).
+    public let verbose: Int
 
     /// A callback saving to `path`, with Keras' defaults.
     public init(path: String, monitor: String = "val_loss", saveBestOnly: Bool = false, saveWeightsOnly: Bool = false,
-                mode: MonitorMode = .auto) {
+                mode: MonitorMode = .auto, verbose: Int = 0) {
+        self.verbose = verbose
         self.path = path
         self.monitor = monitor
         self.saveBestOnly = saveBestOnly
@@ -34,12 +37,20 @@ public final class ModelCheckpoint: Callback {
     ///
     /// - Throws: ``KilnError`` if the logs have no `monitor` or the file cannot be written.
     public func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws {
-        if saveBestOnly {
-            let value = try monitored(monitor, in: logs, by: "ModelCheckpoint")
-            guard mode.improves(value, on: best, delta: 0, monitor: monitor) else { return }
-            best = value
-        }
         let file = Self.substitute(path, epoch: epoch + 1)
+        if saveBestOnly {
+            guard let value = monitored(monitor, in: logs, by: "ModelCheckpoint", skipping: "does not save this epoch") else { return }
+            guard mode.improves(value, on: best, delta: 0, monitor: monitor) else {
+                if verbose > 0, let best { print("\nEpoch \(epoch + 1): \(monitor) did not improve from \(best)") }
+                return
+            }
+            if verbose > 0 {
+                print("\nEpoch \(epoch + 1): \(monitor) improved from \(best.map { "\($0)" } ?? "inf") to \(value), saving model to \(file)")
+            }
+            best = value
+        } else if verbose > 0 {
+            print("\nEpoch \(epoch + 1): saving model to \(file)")
+        }
         if saveWeightsOnly { try model.saveWeights(to: file) } else { try model.save(to: file) }
     }
 

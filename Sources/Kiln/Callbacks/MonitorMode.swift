@@ -20,11 +20,13 @@ public enum MonitorMode: String, Sendable {
     }
 }
 
-/// Reads the monitored value from the logs, or says which names there are.
-func monitored(_ monitor: String, in logs: [String: Float], by callback: String) throws -> Float {
+/// Reads the monitored value from the logs; when it is missing, warns naming the ones there
+/// are, as Keras does, and gives `nil` (the callback skips the epoch).
+func monitored(_ monitor: String, in logs: [String: Float], by callback: String, skipping action: String) -> Float? {
     guard let value = logs[monitor] else {
-        throw KilnError(.invalidArgument, "\(callback) monitors \(String(reflecting: monitor)), which is not in the logs; "
-                        + "they have: \(logs.keys.sorted().joined(separator: ", "))")
+        Kiln.warn("\(callback) monitors \(String(reflecting: monitor)), which is not in the logs, so it \(action); "
+                  + "they have: \(logs.keys.sorted().joined(separator: ", "))")
+        return nil
     }
     return value
 }

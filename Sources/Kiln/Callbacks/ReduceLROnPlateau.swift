@@ -15,13 +15,16 @@ public final class ReduceLROnPlateau: Callback {
     public let cooldown: Int
     /// The rate is never reduced below this.
     public let minLearningRate: Float
+    /// Whether to print each reduction.
+    public let verbose: Int
     private var best: Float?
     private var wait = 0
     private var cooldownLeft = 0
 
     /// A callback watching `monitor`, with Keras' defaults.
     public init(monitor: String = "val_loss", factor: Float = 0.1, patience: Int = 10, mode: MonitorMode = .auto,
-                minDelta: Float = 1e-4, cooldown: Int = 0, minLearningRate: Float = 0) {
+                minDelta: Float = 1e-4, cooldown: Int = 0, minLearningRate: Float = 0, verbose: Int = 0) {
+        self.verbose = verbose
         self.monitor = monitor
         self.factor = factor
         self.patience = patience
@@ -41,9 +44,10 @@ public final class ReduceLROnPlateau: Callback {
     /// Records an improvement, or multiplies the optimizer's learning rate by ``factor``
     /// once patience runs out.
     ///
-    /// - Throws: ``KilnError`` if the logs have no `monitor`.
     public func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws {
-        let value = try monitored(monitor, in: logs, by: "ReduceLROnPlateau")
+        guard let value = monitored(monitor, in: logs, by: "ReduceLROnPlateau", skipping: "does not reduce the rate this epoch") else {
+            return
+        }
         if cooldownLeft > 0 {
             cooldownLeft -= 1
             wait = 0
@@ -55,6 +59,7 @@ public final class ReduceLROnPlateau: Callback {
             wait += 1
             if wait >= patience, let optimizer = model.optimizer, optimizer.learningRate > minLearningRate {
                 optimizer.learningRate = Swift.max(optimizer.learningRate * factor, minLearningRate)
+                if verbose > 0 { print("\nEpoch \(epoch + 1): ReduceLROnPlateau reducing learning rate to \(optimizer.learningRate).") }
                 cooldownLeft = cooldown
                 wait = 0
             }

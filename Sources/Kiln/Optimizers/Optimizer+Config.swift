@@ -13,6 +13,23 @@ extension Optimizer {
     /// The optimizer a saved configuration describes.
     ///
     /// - Throws: ``KilnError`` naming `context` and the field that is missing or wrong.
+    /// The optimizer Keras names `name`, with Keras' defaults: `sgd`, `adam`, `adamw`,
+    /// `rmsprop`, `adagrad`.
+    ///
+    /// - Throws: ``KilnError`` naming an unknown optimizer and listing the known ones.
+    public static func named(_ name: String) throws -> Optimizer {
+        switch name.lowercased() {
+        case "sgd": return SGD()
+        case "adam": return Adam()
+        case "adamw": return AdamW()
+        case "rmsprop": return RMSprop()
+        case "adagrad": return Adagrad()
+        default:
+            throw KilnError(.invalidArgument, "unknown optimizer \(String(reflecting: name)); the optimizers are: sgd, adam, "
+                            + "adamw, rmsprop, adagrad")
+        }
+    }
+
     static func make(config: [String: JSONValue], context: String) throws -> Optimizer {
         let reader = ConfigReader(config, context: "\(context): optimizer")
         let decay = try reader.optionalFloat("weight_decay")

@@ -132,6 +132,26 @@ public struct Loss {
         return try log(clip(yPred / sum(yPred, axes: [last], keepDims: true)))
     }
 
+    /// The loss Keras names `name`, with its defaults: `mean_squared_error` (`mse`),
+    /// `mean_absolute_error` (`mae`), `huber`, `binary_crossentropy`, `categorical_crossentropy`,
+    /// `sparse_categorical_crossentropy`.
+    ///
+    /// - Throws: ``KilnError`` naming an unknown loss and listing the known ones.
+    public init(named name: String) throws {
+        switch name {
+        case "mean_squared_error", "mse": self = .meanSquaredError
+        case "mean_absolute_error", "mae": self = .meanAbsoluteError
+        case "huber": self = .huber()
+        case "binary_crossentropy": self = .binaryCrossentropy()
+        case "categorical_crossentropy": self = .categoricalCrossentropy()
+        case "sparse_categorical_crossentropy": self = .sparseCategoricalCrossentropy()
+        default:
+            throw KilnError(.invalidArgument, "unknown loss \(String(reflecting: name)); the losses are: mean_squared_error (mse), "
+                            + "mean_absolute_error (mae), huber, binary_crossentropy, categorical_crossentropy, "
+                            + "sparse_categorical_crossentropy")
+        }
+    }
+
     /// The loss a saved configuration describes.
     init(config: JSONValue) throws {
         let name = config.string ?? config.object?["name"]?.string ?? ""

@@ -13,6 +13,17 @@ extension Model {
         building.withLock { _ in setCompileOptions(optimizer: optimizer, loss: loss, metrics: metrics, backend: backend) }
     }
 
+    /// Compiles with Keras' string shortcuts:
+    /// `compile(optimizer: "adam", loss: "sparse_categorical_crossentropy", metrics: ["accuracy"])`.
+    /// Each name stands for the object with Keras' defaults (``Optimizer/named(_:)``,
+    /// ``Loss/init(named:)``, ``Metric/init(named:)``).
+    ///
+    /// - Throws: ``KilnError`` naming an unknown optimizer, loss or metric and listing the known ones.
+    public func compile(optimizer: String = "rmsprop", loss: String, metrics: [String] = [], backend: Backend = .default) throws {
+        compile(optimizer: try Optimizer.named(optimizer), loss: try Loss(named: loss), metrics: try metrics.map(Metric.init(named:)),
+                backend: backend)
+    }
+
     private func setCompileOptions(optimizer: Optimizer, loss: Loss, metrics: [Metric], backend: Backend) {
         if let previous = compileOptions?.optimizer, previous !== optimizer, previous.store === store {
             previous.moveState(to: VariableStore())

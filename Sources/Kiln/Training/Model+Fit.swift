@@ -68,9 +68,13 @@ extension Model {
             try order.withUnsafeBufferPointer { permutation in
                 for batch in 0..<steps {
                     let start = batch * batchSize
+                    for callback in callbacks { try callback.onBatchBegin(batch, model: self) }
                     try feeder.run(order: shuffle ? permutation : nil, start: start,
                                    count: Swift.min(batchSize, train.count - start))
-                    for callback in callbacks { try callback.onBatchEnd(batch, model: self) }
+                    if !callbacks.isEmpty {
+                        let batchLogs = try step.results(store)
+                        for callback in callbacks { try callback.onBatchEnd(batch, logs: batchLogs, model: self) }
+                    }
                     if progress.due(batch + 1) { progress.draw(batch + 1, logs: try step.results(store)) }
                 }
             }
