@@ -21,8 +21,8 @@ extension Model {
     /// - Throws: ``KilnError`` if the model is not compiled, the data does not fit the model
     ///   (naming the input, row and column, or the shapes), or a callback throws.
     @discardableResult
-    public func fit(_ x: Tensor, _ y: Tensor, batchSize: Int = 32, epochs: Int = 1, validationSplit: Float = 0,
-                    validationData: (x: Tensor, y: Tensor)? = nil, shuffle: Bool = true,
+    public func fit(_ x: some ModelInputs, _ y: Tensor, batchSize: Int = 32, epochs: Int = 1, validationSplit: Float = 0,
+                    validationData: (x: any ModelInputs, y: Tensor)? = nil, shuffle: Bool = true,
                     classWeight: [Int: Float]? = nil, sampleWeight: Tensor? = nil, initialEpoch: Int = 0,
                     verbose: Int = 1, callbacks: [any Callback] = []) throws -> History {
         guard compileOptions != nil else {
@@ -37,11 +37,11 @@ extension Model {
         guard validationSplit >= 0 && validationSplit < 1 else {
             throw KilnError(.invalidArgument, "validationSplit must be in [0, 1), got \(validationSplit)")
         }
-        let all = try dataSet([x], y, sampleWeight: sampleWeight, classWeight: classWeight)
+        let all = try dataSet(try arrays(x), y, sampleWeight: sampleWeight, classWeight: classWeight)
         var train = all
         var validation: DataSet?
         if let validationData {
-            validation = try dataSet([validationData.x], validationData.y, what: "validation x")
+            validation = try dataSet(try arrays(validationData.x), validationData.y, what: "validation x")
         } else if validationSplit > 0 {
             let splitAt = Int((Float(all.count) * (1 - validationSplit)).rounded(.down))
             guard splitAt > 0, splitAt < all.count else {
@@ -95,10 +95,10 @@ extension Model {
     ///
     /// - Throws: ``KilnError`` if the model is not compiled or the data does not fit it.
     @discardableResult
-    public func evaluate(_ x: Tensor, _ y: Tensor, batchSize: Int = 32, sampleWeight: Tensor? = nil,
+    public func evaluate(_ x: some ModelInputs, _ y: Tensor, batchSize: Int = 32, sampleWeight: Tensor? = nil,
                          verbose: Int = 1) throws -> [String: Float] {
         guard batchSize > 0 else { throw KilnError(.invalidArgument, "batchSize must be positive, got \(batchSize)") }
-        let data = try dataSet([x], y, sampleWeight: sampleWeight)
+        let data = try dataSet(try arrays(x), y, sampleWeight: sampleWeight)
         let progress = ProgressBar(steps: data.batchCount(batchSize), verbose: verbose)
         let results = try evaluate(data, batchSize: batchSize)
         progress.finish(logs: results)
@@ -117,33 +117,48 @@ extension Model {
 
     /// The model's outputs for `x`, computed in batches of `batchSize` (Keras' `predict`).
     ///
-    /// - Throws: ``KilnError`` if `x` does not fit the model's input (naming the shapes) or
-    ///   holds NaN or infinity (naming the row and column).
-    public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
+    /// - Throws: ``KilnError`` if `x` does not fit the model's inputs (naming the input and
+    ///   the shapes) or holds NaN or infinity (naming the row and column).
+    public func predict(_ x: some ModelInputs, batchSize: Int = 32) throws -> Tensor {
         guard batchSize > 0 else { throw KilnError(.invalidArgument, "batchSize must be positive, got \(batchSize)") }
-        buildIfNeeded(from: [x])
+        let xs = try arrays(x)
+        buildIfNeeded(from: xs)
         try requireBuilt()
-        guard inputs.count == 1 else {
-            throw KilnError(.invalidData, "model \(String(reflecting: name)) has \(inputs.count) inputs, got one array")
+        guard xs.count == inputs.count else {
+            throw KilnError(.invalidData, "model \(String(reflecting: name)) has \(inputs.count) inputs, got \(xs.count) arrays")
         }
-        let input = inputs[0]
-        guard x.shape.count >= 1, Array(x.shape.dropFirst()) == input.shape, x.dtype != .bool else {
-            throw KilnError(.invalidData, "input \(String(reflecting: input.name)) expects samples of shape "
-                            + "\(Layer.shapesText([input.shape])), got x of shape \(x.shape)")
+        let count = xs[0].shape.first ?? 0
+        var feeds: [Tensor] = []
+        for (x, input) in zip(xs, inputs) {
+            guard x.shape.count >= 1, Array(x.shape.dropFirst()) == input.shape, x.dtype != .bool else {
+                throw KilnError(.invalidData, "input \(String(reflecting: input.name)) expects samples of shape "
+                                + "\(Layer.shapesText([input.shape])), got x of shape \(x.shape)")
+            }
+            guard x.shape[0] == count else {
+                throw KilnError(.invalidData, "the inputs have different numbers of samples: \(xs.map { $0.shape.first ?? 0 })")
+            }
+            if checksFiniteInputs { try Self.requireFinite(x, xs.count == 1 ? "x" : "input \(String(reflecting: input.name))") }
+            feeds.append(x.dtype == input.dtype ? x : Tensor(converting: x, to: input.dtype))
         }
-        let count = x.shape[0]
         guard count > 0 else { throw KilnError(.invalidData, "x is empty: there are no samples") }
-        if checksFiniteInputs { try Self.requireFinite(x, "x") }
-        let feed = x.dtype == input.dtype ? x : Tensor(converting: x, to: input.dtype)
         let program = try predictProgram()
-        func outputs(_ rows: Tensor) throws -> Tensor { try program.run(rows, output: "y") }
-        if count <= batchSize { return try outputs(feed) }
+        func outputs(_ rows: [Tensor]) throws -> Tensor {
+            if rows.count == 1 { return try program.run(rows[0], output: "y") }
+            let named = Dictionary(uniqueKeysWithValues: zip(inputs.map(\.name), rows))
+            guard let y = try program.run(feeds: named)["y"] else { throw KilnError(.invalidGraph, "the program has no output y") }
+            return y
+        }
+        if count <= batchSize { return try outputs(feeds) }
         var parts: [Tensor] = []
         for start in stride(from: 0, to: count, by: batchSize) {
-            parts.append(try outputs(feed.rows(start..<(start + Swift.min(batchSize, count - start)))))
+            let range = start..<(start + Swift.min(batchSize, count - start))
+            parts.append(try outputs(try feeds.map { try $0.rows(range) }))
         }
         return try Tensor(stacking: parts)
     }
+
+    /// `x` as one array per input of the model.
+    private func arrays(_ x: some ModelInputs) throws -> [Tensor] { try x.arrays(for: inputs, model: name) }
 
     /// One training step on one batch, with metrics reset first; returns the batch's loss
     /// and metrics (Keras' `train_on_batch`). Per-sample weights make policy-gradient
@@ -151,12 +166,12 @@ extension Model {
     ///
     /// - Throws: ``KilnError`` if the model is not compiled or the data does not fit it.
     @discardableResult
-    public func trainOnBatch(_ x: Tensor, _ y: Tensor, sampleWeight: Tensor? = nil,
+    public func trainOnBatch(_ x: some ModelInputs, _ y: Tensor, sampleWeight: Tensor? = nil,
                              classWeight: [Int: Float]? = nil) throws -> [String: Float] {
         guard compileOptions != nil else {
             throw KilnError(.notReady, "model \(String(reflecting: name)) must be compiled before trainOnBatch")
         }
-        let data = try dataSet([x], y, sampleWeight: sampleWeight, classWeight: classWeight)
+        let data = try dataSet(try arrays(x), y, sampleWeight: sampleWeight, classWeight: classWeight)
         let step = try stepProgram(training: true, targetShape: data.targetShape)
         try step.resetAccumulators(store)
         try BatchFeeder(program: step.program, data: data, inputNames: inputs.map(\.name), batchSize: data.count)
@@ -166,11 +181,13 @@ extension Model {
 
     /// The loss and metrics on one batch (Keras' `test_on_batch`).
     @discardableResult
-    public func testOnBatch(_ x: Tensor, _ y: Tensor, sampleWeight: Tensor? = nil) throws -> [String: Float] {
-        let data = try dataSet([x], y, sampleWeight: sampleWeight)
+    public func testOnBatch(_ x: some ModelInputs, _ y: Tensor, sampleWeight: Tensor? = nil) throws -> [String: Float] {
+        let data = try dataSet(try arrays(x), y, sampleWeight: sampleWeight)
         return try evaluate(data, batchSize: data.count)
     }
 
     /// The outputs for one batch (Keras' `predict_on_batch`).
-    public func predictOnBatch(_ x: Tensor) throws -> Tensor { try predict(x, batchSize: Swift.max(1, x.shape.first ?? 1)) }
+    public func predictOnBatch(_ x: some ModelInputs) throws -> Tensor {
+        try predict(x, batchSize: Swift.max(1, try arrays(x).first?.shape.first ?? 1))
+    }
 }
