@@ -25,9 +25,8 @@ public final class Conv1D: Convolution {
         self.dilationRate = dilationRate
         super.init(filters: filters, padding: padding, activation: activation, useBias: useBias,
                    kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
-        regularize("kernel", kernelRegularizer, kernelConstraint)
-        regularize("bias", biasRegularizer, biasConstraint)
-        self.activityRegularizer = activityRegularizer
+        regularize(kernel: (kernelRegularizer, kernelConstraint), bias: (biasRegularizer, biasConstraint),
+                   activity: activityRegularizer)
     }
 
     override public var config: [String: JSONValue] {

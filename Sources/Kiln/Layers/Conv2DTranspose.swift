@@ -30,9 +30,8 @@ public final class Conv2DTranspose: Convolution {
         self.dilationRate = WindowArguments.pair(dilationRate)
         super.init(filters: filters, padding: padding, activation: activation, useBias: useBias,
                    kernelInitializer: kernelInitializer, biasInitializer: biasInitializer, name: name)
-        regularize("kernel", kernelRegularizer, kernelConstraint)
-        regularize("bias", biasRegularizer, biasConstraint)
-        self.activityRegularizer = activityRegularizer
+        regularize(kernel: (kernelRegularizer, kernelConstraint), bias: (biasRegularizer, biasConstraint),
+                   activity: activityRegularizer)
     }
 
     override public var config: [String: JSONValue] {

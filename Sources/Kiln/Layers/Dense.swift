@@ -30,9 +30,8 @@ public final class Dense: Layer {
         self.kernelInitializer = kernelInitializer
         self.biasInitializer = biasInitializer
         super.init(name: name)
-        regularize("kernel", kernelRegularizer, kernelConstraint)
-        regularize("bias", biasRegularizer, biasConstraint)
-        self.activityRegularizer = activityRegularizer
+        regularize(kernel: (kernelRegularizer, kernelConstraint), bias: (biasRegularizer, biasConstraint),
+                   activity: activityRegularizer)
     }
 
     override public var config: [String: JSONValue] {

@@ -28,10 +28,8 @@ public final class LSTM: Recurrent {
                    returnState: returnState, goBackwards: goBackwards, kernelInitializer: kernelInitializer,
                    recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, dropout: dropout,
                    recurrentDropout: recurrentDropout, name: name)
-        regularize("kernel", kernelRegularizer, kernelConstraint)
-        regularize("recurrent_kernel", recurrentRegularizer, recurrentConstraint)
-        regularize("bias", biasRegularizer, biasConstraint)
-        self.activityRegularizer = activityRegularizer
+        regularize(kernel: (kernelRegularizer, kernelConstraint), recurrent: (recurrentRegularizer, recurrentConstraint),
+                   bias: (biasRegularizer, biasConstraint), activity: activityRegularizer)
     }
 
     override var gates: Int { 4 }
@@ -87,10 +85,8 @@ public final class GRU: Recurrent {
                    returnState: returnState, goBackwards: goBackwards, kernelInitializer: kernelInitializer,
                    recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, dropout: dropout,
                    recurrentDropout: recurrentDropout, name: name)
-        regularize("kernel", kernelRegularizer, kernelConstraint)
-        regularize("recurrent_kernel", recurrentRegularizer, recurrentConstraint)
-        regularize("bias", biasRegularizer, biasConstraint)
-        self.activityRegularizer = activityRegularizer
+        regularize(kernel: (kernelRegularizer, kernelConstraint), recurrent: (recurrentRegularizer, recurrentConstraint),
+                   bias: (biasRegularizer, biasConstraint), activity: activityRegularizer)
     }
 
     override var gates: Int { 3 }

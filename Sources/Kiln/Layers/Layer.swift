@@ -204,6 +204,17 @@ open class Layer: SequentialElement, CustomStringConvertible {
         if let constraint { weightConstraints[name] = constraint }
     }
 
+    /// Sets the kernel's, the bias's (and a recurrent kernel's) regularizer and constraint,
+    /// and the activity regularizer: the arguments of Dense, the convolutions and the
+    /// recurrent layers.
+    func regularize(kernel: (Regularizer?, Constraint?), recurrent: (Regularizer?, Constraint?) = (nil, nil),
+                    bias: (Regularizer?, Constraint?), activity: Regularizer?) {
+        regularize("kernel", kernel.0, kernel.1)
+        regularize("recurrent_kernel", recurrent.0, recurrent.1)
+        regularize("bias", bias.0, bias.1)
+        activityRegularizer = activity
+    }
+
     /// The configuration saved for the layer: ``config`` with its regularizers and constraints
     /// under Keras' keys (`kernel_regularizer`, `recurrent_constraint`, `activity_regularizer`, ...).
     var savedConfig: [String: JSONValue] {

@@ -280,9 +280,7 @@ public final class SimpleRNN: Recurrent {
                    returnState: returnState, goBackwards: goBackwards, kernelInitializer: kernelInitializer,
                    recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer, dropout: dropout,
                    recurrentDropout: recurrentDropout, name: name)
-        regularize("kernel", kernelRegularizer, kernelConstraint)
-        regularize("recurrent_kernel", recurrentRegularizer, recurrentConstraint)
-        regularize("bias", biasRegularizer, biasConstraint)
-        self.activityRegularizer = activityRegularizer
+        regularize(kernel: (kernelRegularizer, kernelConstraint), recurrent: (recurrentRegularizer, recurrentConstraint),
+                   bias: (biasRegularizer, biasConstraint), activity: activityRegularizer)
     }
 }
