@@ -36,6 +36,17 @@ open class Layer: SequentialElement, CustomStringConvertible {
     /// A penalty on the layer's outputs, divided by the batch size and added to the loss in
     /// training and evaluation (Keras' `activity_regularizer`).
     public var activityRegularizer: Regularizer?
+    /// The layer's calls on symbolic tensors (``output``), made while models are built.
+    private var callRecords: [CallRecord] = []
+
+    /// Remembers a call's outputs (forgetting the calls nothing uses any more).
+    func recordCall(_ outputs: [SymbolicTensor]) {
+        callRecords.removeAll { $0.outputs == nil }
+        callRecords.append(CallRecord(outputs))
+    }
+
+    /// The outputs of the calls still in use, oldest first.
+    var liveCalls: [[SymbolicTensor]] { callRecords.compactMap(\.outputs) }
 
     /// A layer called `name`, or a fresh Keras-style name from its type (`dense_2`).
     public init(name: String? = nil) {

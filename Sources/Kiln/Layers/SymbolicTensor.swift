@@ -121,7 +121,9 @@ extension Layer {
             }
             let call = LayerCall(layer: self, inputs: inputs, outputShapes: outputShapes)
             let dtype = outputDType(inputDTypes: inputs.map(\.dtype))
-            return outputShapes.enumerated().map { SymbolicTensor(shape: $1, dtype: dtype, producer: call, outputIndex: $0) }
+            let outputs = outputShapes.enumerated().map { SymbolicTensor(shape: $1, dtype: dtype, producer: call, outputIndex: $0) }
+            recordCall(outputs)
+            return outputs
         } catch {
             return failed(failure(error))
         }
@@ -132,5 +134,62 @@ extension Layer {
         let kiln = error as? KilnError ?? KilnError(.invalidArgument, "\(error)")
         let prefix = "layer \(String(reflecting: name)) (\(Self.typeName))"
         return kiln.message.hasPrefix(prefix) ? kiln : KilnError(kiln.kind, "\(prefix): \(kiln.message)")
+    }
+}
+
+/// A layer's record of one of its calls: its outputs, held weakly so that a call nothing uses
+/// any more (a ``Sequential`` model rebuilt by `add`) is forgotten.
+final class CallRecord {
+    private let tensors: [Weak]
+
+    private struct Weak {
+        weak var tensor: SymbolicTensor?
+    }
+
+    init(_ outputs: [SymbolicTensor]) { tensors = outputs.map { Weak(tensor: $0) } }
+
+    /// The outputs, if they are all still in use.
+    var outputs: [SymbolicTensor]? {
+        let alive = tensors.compactMap(\.tensor)
+        return alive.count == tensors.count && !alive.isEmpty ? alive : nil
+    }
+}
+
+extension Layer {
+    /// The outputs of the layer's call in a model (Keras' `layer.output`, for a model of
+    /// intermediate features: `Model(inputs: model.inputs, outputs: model.layers[2].output)`):
+    /// the first of them.
+    ///
+    /// - Throws: ``KilnError`` if the layer has not been called on symbolic tensors, or has
+    ///   been called several times (a shared layer: use the tensors its calls returned).
+    public var output: SymbolicTensor {
+        get throws { try onlyCall("output")[0] }
+    }
+
+    /// All outputs of the layer's call (more than one for a layer such as a recurrent layer
+    /// with `returnState`).
+    public var outputs: [SymbolicTensor] {
+        get throws { try onlyCall("outputs") }
+    }
+
+    /// The tensors the layer was called on (Keras' `layer.input`): the first of them.
+    public var input: SymbolicTensor {
+        get throws {
+            guard let first = try onlyCall("input")[0].producer?.inputs.first else {
+                throw KilnError(.notReady, "layer \(String(reflecting: name)) was called on no tensor")
+            }
+            return first
+        }
+    }
+
+    private func onlyCall(_ what: String) throws -> [SymbolicTensor] {
+        let live = liveCalls
+        guard live.count == 1 else {
+            throw KilnError(.notReady, live.isEmpty
+                            ? "layer \(String(reflecting: name)) has no \(what): it has not been called on symbolic tensors (an Input)"
+                            : "layer \(String(reflecting: name)) has been called \(live.count) times, so it has no single \(what); "
+                              + "use the tensors each call returned")
+        }
+        return live[0]
     }
 }

@@ -48,6 +48,19 @@ public final class Sequential: Model {
         rebuild()
     }
 
+    /// Removes the last layer (Keras' `pop`), and returns it.
+    ///
+    /// - Throws: ``KilnError`` if the model has no layers.
+    @discardableResult
+    public func pop() throws -> Layer {
+        guard let last = stack.popLast() else {
+            throw KilnError(.invalidArgument, "model \(String(reflecting: name)) has no layers to pop")
+        }
+        compiled = nil
+        rebuild()
+        return last
+    }
+
     /// Chains the layers from the input, if there is one.
     private func rebuild() {
         guard let input else {
