@@ -42,6 +42,11 @@ public final class BatchNormalization: Layer {
         try addWeight("moving_variance", shape: [features], initializer: .ones, trainable: false)
     }
 
+    /// Any shape with the same last axis (the one the weights are for).
+    override public func accepts(inputShapes shapes: [[Int]], builtFor built: [[Int]]) -> Bool {
+        Layer.sameLastAxes(shapes, built, sameRank: false)
+    }
+
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
         let x = inputs[0]
         let movingMean = try context.variable(try weight(named: "moving_mean"))

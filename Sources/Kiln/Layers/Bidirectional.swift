@@ -79,6 +79,13 @@ public final class Bidirectional: Layer {
         adoptWeights(of: backwardLayer)
     }
 
+    /// The shapes its wrapped layer accepts, for each direction.
+    override public func accepts(inputShapes shapes: [[Int]], builtFor built: [[Int]]) -> Bool {
+        guard let new = try? split(shapes), let old = try? split(built) else { return false }
+        return forwardLayer.accepts(inputShapes: new.forward, builtFor: old.forward)
+            && backwardLayer.accepts(inputShapes: new.backward, builtFor: old.backward)
+    }
+
     override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
         let shape = try forwardLayer.outputShape(inputShapes: split(inputShapes).forward)
         return mergeMode == .concat ? shape.dropLast() + [2 * (shape.last ?? 0)] : shape

@@ -47,6 +47,11 @@ public class Convolution: Layer {
         if useBias { try addWeight("bias", shape: [filters], initializer: biasInitializer) }
     }
 
+    /// Inputs of any size with the same channels: the filters do not depend on the size.
+    override public func accepts(inputShapes shapes: [[Int]], builtFor built: [[Int]]) -> Bool {
+        Layer.sameLastAxes(shapes, built, sameRank: true)
+    }
+
     /// `activation(y + bias)`.
     func finish(_ y: Node, context: LayerContext) throws -> Node {
         try activation.apply(useBias ? y + context.variable(variables[1]) : y)

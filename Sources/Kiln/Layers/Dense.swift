@@ -49,6 +49,11 @@ public final class Dense: Layer {
         if useBias { try addWeight("bias", shape: [units], initializer: biasInitializer) }
     }
 
+    /// Any shape with the same last axis (the one the weights are for).
+    override public func accepts(inputShapes shapes: [[Int]], builtFor built: [[Int]]) -> Bool {
+        Layer.sameLastAxes(shapes, built, sameRank: false)
+    }
+
     override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
         try requireSingleInput(inputShapes)
         return inputShapes[0].dropLast() + [units]

@@ -53,6 +53,9 @@ public final class Embedding: Layer {
         try addWeight("embeddings", shape: [inputDim, outputDim], initializer: embeddingsInitializer)
     }
 
+    /// Ids of any shape: the table does not depend on it (sequences of 100 ids, then of 10).
+    override public func accepts(inputShapes shapes: [[Int]], builtFor built: [[Int]]) -> Bool { shapes.count == 1 }
+
     override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
         try requireSingleInput(inputShapes)
         return inputShapes[0] + [outputDim]

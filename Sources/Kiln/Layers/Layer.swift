@@ -184,10 +184,28 @@ open class Layer: SequentialElement, CustomStringConvertible {
     /// `dense_1 (Dense)`: the name and the type.
     public var description: String { "\(name) (\(Self.typeName))" }
 
-    /// Builds the layer the first time, and checks later calls use the same input shapes.
+    /// Whether the layer, built for inputs of `built` shapes, can also be called on inputs of
+    /// `shapes` with the same weights, as Keras calls a built layer on any input its weights
+    /// fit (an Embedding on sequences of 100 and of 10 ids, a Dense on the last axis of any
+    /// shape). By default a layer without weights takes any shapes its ``outputShape(inputShapes:)``
+    /// accepts, and one with weights only the shapes it was built for; layers whose weights
+    /// depend on some axes only override it.
+    open func accepts(inputShapes shapes: [[Int]], builtFor built: [[Int]]) -> Bool {
+        shapes == built || variables.isEmpty
+    }
+
+    /// Whether both lists have the same number of shapes with equal last axes (the axis a
+    /// Dense, a normalization or a convolution's channels has weights for), and, with
+    /// `sameRank`, of the same ranks (a convolution's spatial axes).
+    static func sameLastAxes(_ shapes: [[Int]], _ built: [[Int]], sameRank: Bool) -> Bool {
+        shapes.count == built.count
+            && zip(shapes, built).allSatisfy { !$0.isEmpty && $0.last == $1.last && (!sameRank || $0.count == $1.count) }
+    }
+
+    /// Builds the layer the first time, and checks later calls use input shapes it accepts.
     func prepare(inputShapes: [[Int]]) throws {
         if let built = builtInputShapes {
-            guard built == inputShapes else {
+            guard accepts(inputShapes: inputShapes, builtFor: built) else {
                 throw KilnError(.shapeMismatch, "was built for inputs \(Self.shapesText(built)), "
                                 + "called on \(Self.shapesText(inputShapes))")
             }

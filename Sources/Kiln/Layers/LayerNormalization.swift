@@ -31,6 +31,11 @@ public final class LayerNormalization: Layer {
         if center { try addWeight("beta", shape: [features], initializer: .zeros) }
     }
 
+    /// Any shape with the same last axis (the one the weights are for).
+    override public func accepts(inputShapes shapes: [[Int]], builtFor built: [[Int]]) -> Bool {
+        Layer.sameLastAxes(shapes, built, sameRank: false)
+    }
+
     override public func call(_ inputs: [Node], context: LayerContext) throws -> Node {
         let x = inputs[0]
         let last = x.shape.rank - 1

@@ -105,6 +105,11 @@ public class Recurrent: Layer {
         if useBias { try addWeight("bias", value: try initialBias()) }
     }
 
+    /// Sequences of any number of steps with the same features (and the same initial states).
+    override public func accepts(inputShapes shapes: [[Int]], builtFor built: [[Int]]) -> Bool {
+        Layer.sameLastAxes(shapes, built, sameRank: true)
+    }
+
     override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
         let (steps, _) = try sequenceShape(inputShapes)
         return returnSequences ? [steps, units] : [units]
