@@ -14,7 +14,8 @@ public protocol SequentialElement: AnyObject {}
 ///
 /// Subclass it for a custom layer: override ``build(inputShapes:)`` (create weights with
 /// ``addWeight(_:shape:initializer:trainable:)``), ``outputShape(inputShapes:)`` and
-/// ``call(_:context:)``.
+/// ``call(_:context:)`` (`context.training` tells the training step apart), and ``config``;
+/// call ``register(_:)`` so that saved models containing it load.
 open class Layer: SequentialElement, CustomStringConvertible {
     /// The layer's unique name; its weights are saved as `name/weight`.
     public let name: String

@@ -163,7 +163,16 @@ enum LayerRegistry {
             return TextVectorization(maxTokens: maxTokens, outputSequenceLength: try config.int("output_sequence_length", atLeast: 1),
                                      standardize: standardize, vocabulary: vocabulary, name: name)
         default:
-            throw KilnError(.file, "\(context): unknown layer type \(String(reflecting: typeName)); Kiln can load Dense, "
+            if let make = CustomLayers.factory(typeName) {
+                let layer = try make(name, config)
+                guard type(of: layer).typeName == typeName, layer.name == name else {
+                    throw KilnError(.file, "\(context): the registered maker of \(typeName) made \(layer.description), not a "
+                                    + "\(typeName) called \(String(reflecting: name))")
+                }
+                return layer
+            }
+            throw KilnError(.file, "\(context): unknown layer type \(String(reflecting: typeName)); a custom layer must be "
+                            + "registered before loading, with \(typeName).register { name, config in ... }; Kiln can load Dense, "
                             + "Activation, Dropout, Flatten, Reshape, BatchNormalization, LayerNormalization, Embedding, "
                             + "Add, Concatenate, Rescaling, Conv1D, Conv2D, Conv2DTranspose, MaxPooling1D, MaxPooling2D, "
                             + "AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, "

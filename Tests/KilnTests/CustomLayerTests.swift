@@ -1,0 +1,74 @@
+import Foundation
+import Kiln
+import Testing
+
+/// `x · alpha + shift` per feature: a custom layer with a weight built from the input shape,
+/// a call from graph ops, a training flag (the shift is only added in training) and a config.
+final class FeatureScale: Layer {
+    let initial: Float
+    let shift: Float
+
+    init(initial: Float = 1, shift: Float = 0, name: String? = nil) {
+        self.initial = initial
+        self.shift = shift
+        super.init(name: name)
+    }
+
+    override var config: [String: JSONValue] { ["initial": .number(Double(initial)), "shift": .number(Double(shift))] }
+
+    override func build(inputShapes: [[Int]]) throws {
+        try addWeight("alpha", shape: [inputShapes[0].last ?? 1], initializer: .constant(initial))
+    }
+
+    override func call(_ inputs: [Node], context: LayerContext) throws -> Node {
+        let scaled = try inputs[0] * context.variable(variables[0])
+        return context.training ? try scaled + context.graph.constant(shift) : scaled
+    }
+}
+
+/// A custom layer nobody registers.
+final class Unregistered: Layer {
+    override func call(_ inputs: [Node], context: LayerContext) throws -> Node { inputs[0] }
+}
+
+@Suite("Custom layers that survive saving")
+struct CustomLayerTests {
+    @Test("a registered custom layer trains, saves and loads with its weights and configuration, on both backends")
+    func registeredLayer() throws {
+        FeatureScale.register { name, config in
+            FeatureScale(initial: try config.float("initial"), shift: try config.float("shift"), name: name)
+        }
+        let x = try Tensor(shape: [4, 2], scalars: [1, 2, 3, 4, -1, 0, 2, 1]), y = try Tensor(shape: [4, 1], scalars: [1, 2, 0, 1])
+        for backend in Backend.allCases {
+            let scale = FeatureScale(initial: 0.5, shift: 0.25)
+            let model = Sequential([Input(shape: [2]), scale, Dense(1)])
+            try model.compile(optimizer: "adam", loss: "mse", backend: backend)
+            #expect(scale.weights[0].scalars == [0.5, 0.5])
+            try model.fit(x, y, epochs: 3, verbose: 0)
+            #expect(scale.weights[0].scalars != [0.5, 0.5])
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-custom-\(UUID()).kiln").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try model.save(to: path)
+            let again = try Model.load(from: path)
+            let loaded = try #require(again.layers.first as? FeatureScale)
+            #expect(loaded.shift == 0.25 && loaded.initial == 0.5 && loaded.name == scale.name)
+            #expect(loaded.weights[0].scalars == scale.weights[0].scalars)
+            #expect(zip(try again.predict(x).scalars, try model.predict(x).scalars).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+        }
+    }
+
+    @Test("loading an unregistered custom layer is an error naming it and how to register it")
+    func unregisteredLayer() throws {
+        let model = Sequential([Input(shape: [2]), Unregistered(), Dense(1)])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-unregistered-\(UUID()).kiln").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.save(to: path)
+        do {
+            _ = try Model.load(from: path)
+            Issue.record("an unregistered layer loaded")
+        } catch let error as KilnError {
+            #expect(error.message.contains("unknown layer type \"Unregistered\"") && error.message.contains("Unregistered.register"),
+                    "\(error.message)")
+        }
+    }
+}
