@@ -72,3 +72,32 @@ struct CustomLayerTests {
         }
     }
 }
+
+@Suite("Custom losses that survive saving")
+struct CustomLossTests {
+    @Test("a registered loss is saved with the compile settings, loads compiled, and compile finds it by name")
+    func registeredLoss() throws {
+        let doubled = try Loss.register(name: "doubled_squared_error") { yTrue, yPred in try square(yPred - yTrue) * 2 }
+        let x = try Tensor(shape: [4, 2], scalars: [1, 2, 3, 4, -1, 0, 2, 1]), y = try Tensor(shape: [4, 1], scalars: [1, 2, 0, 1])
+        let model = Sequential([Input(shape: [2]), Dense(1)])
+        model.compile(optimizer: SGD(learningRate: 0.01), loss: doubled)
+        let loss = try #require(try model.evaluate(x, y, verbose: 0)["loss"])
+        let mse = zip(try model.predict(x).scalars, y.scalars).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / 4
+        #expect(Swift.abs(loss - 2 * mse) < 1e-5)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-loss-\(UUID()).kiln").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.save(to: path)
+        let again = try Model.load(from: path)
+        #expect(again.loss?.name == "doubled_squared_error")
+        #expect(try again.evaluate(x, y, verbose: 0)["loss"].map { Swift.abs($0 - loss) < 1e-6 } == true)
+        try again.compile(optimizer: "sgd", loss: "doubled_squared_error")
+        #expect(again.loss?.name == "doubled_squared_error")
+        #expect(throws: KilnError.self) { try Loss.register(name: "mse") { yTrue, _ in yTrue } }
+        do {
+            _ = try Loss(named: "never_registered")
+            Issue.record("an unknown loss was found")
+        } catch let error as KilnError {
+            #expect(error.message.contains("doubled_squared_error") && error.message.contains("Loss.register(name:)"), "\(error.message)")
+        }
+    }
+}

@@ -1,4 +1,18 @@
+import KilnGraph
 import Synchronization
+
+/// Custom losses registered for loading, by name.
+enum CustomLosses {
+    typealias Body = @Sendable (_ yTrue: Node, _ yPred: Node) throws -> Node
+
+    private static let bodies = Mutex<[String: Body]>([:])
+
+    static func register(_ name: String, _ body: @escaping Body) { bodies.withLock { $0[name] = body } }
+
+    static func body(_ name: String) -> Body? { bodies.withLock { $0[name] } }
+
+    static var names: [String] { bodies.withLock { $0.keys.sorted() } }
+}
 
 /// Custom layer types registered for loading, by type name.
 enum CustomLayers {
@@ -33,5 +47,26 @@ extension Layer {
     /// Built-in types cannot be replaced.
     public static func register(_ make: @escaping @Sendable (_ name: String, _ config: ConfigReader) throws -> Layer) {
         CustomLayers.register(typeName, make)
+    }
+}
+
+extension Loss {
+    /// A custom loss (as ``custom(name:_:)``) registered by `name`, so that a model compiled
+    /// with it saves its compile settings and loads compiled, and `compile(loss: name)` finds
+    /// it (Keras' `register_keras_serializable`). Register it before loading.
+    ///
+    /// - Throws: ``KilnError`` if `name` is one of Keras' built-in losses.
+    @discardableResult
+    public static func register(name: String, _ body: @escaping @Sendable (_ yTrue: Node, _ yPred: Node) throws -> Node) throws -> Loss {
+        if (try? Loss(builtIn: name)) != nil {
+            throw KilnError(.invalidArgument, "loss \(String(reflecting: name)) is built in; give a custom loss another name")
+        }
+        CustomLosses.register(name, body)
+        return registered(name, body)
+    }
+
+    /// The registered loss `name`, saved as `{"name": name, "registered": true}`.
+    static func registered(_ name: String, _ body: @escaping CustomLosses.Body) -> Loss {
+        Loss(name: name, config: .object(["name": .string(name), "registered": .bool(true)]), body)
     }
 }

@@ -39,8 +39,9 @@ extension Model {
         try writeAtomically(data, to: path)
     }
 
-    /// The model saved in a `.kiln` file, compiled again if it was compiled when saved (a
-    /// custom loss must be given to `compile` again).
+    /// The model saved in a `.kiln` file, compiled again if it was compiled when saved (with
+    /// a custom loss only if it was registered, ``Loss/register(name:_:)``; an unregistered one
+    /// must be given to `compile` again). Custom layers must be registered (``Layer/register(_:)``).
     ///
     /// - Throws: ``KilnError`` naming the file and the field or tensor that is missing,
     ///   malformed or of the wrong shape, or saying the file is not a `.kiln` archive.
@@ -66,8 +67,14 @@ extension Model {
                 guard let name = value.string else { throw KilnError(.file, "\(path): a metric name is not a string") }
                 return try Metric(named: name)
             }
+            let loss: Loss
+            do {
+                loss = try Loss(config: compile["loss"] ?? .null)
+            } catch let error as KilnError {
+                throw KilnError(error.kind, "\(path): \(error.message)")
+            }
             model.compile(optimizer: try Optimizer.make(config: try reader.object("optimizer"), context: reader.context),
-                          loss: try Loss(config: compile["loss"] ?? .null), metrics: metrics)
+                          loss: loss, metrics: metrics)
         }
         // The optimizer's state and the dropout generator's, after compile gave the optimizer the store.
         let weights = Dictionary(model.variables.map { ($0.path, $0.shape) }, uniquingKeysWith: { a, _ in a })

@@ -138,6 +138,15 @@ public struct Loss {
     ///
     /// - Throws: ``KilnError`` naming an unknown loss and listing the known ones.
     public init(named name: String) throws {
+        if let body = CustomLosses.body(name) {
+            self = .registered(name, body)
+            return
+        }
+        try self.init(builtIn: name)
+    }
+
+    /// The built-in loss Keras names `name`.
+    init(builtIn name: String) throws {
         switch name {
         case "mean_squared_error", "mse": self = .meanSquaredError
         case "mean_absolute_error", "mae": self = .meanAbsoluteError
@@ -146,9 +155,11 @@ public struct Loss {
         case "categorical_crossentropy": self = .categoricalCrossentropy()
         case "sparse_categorical_crossentropy": self = .sparseCategoricalCrossentropy()
         default:
+            let custom = CustomLosses.names
             throw KilnError(.invalidArgument, "unknown loss \(String(reflecting: name)); the losses are: mean_squared_error (mse), "
                             + "mean_absolute_error (mae), huber, binary_crossentropy, categorical_crossentropy, "
-                            + "sparse_categorical_crossentropy")
+                            + "sparse_categorical_crossentropy" + (custom.isEmpty ? "" : ", and the registered \(custom.joined(separator: ", "))")
+                            + "; register a custom one with Loss.register(name:)")
         }
     }
 
@@ -167,7 +178,13 @@ public struct Loss {
                                             labelSmoothing: try reader.float("label_smoothing"))
         case "sparse_categorical_crossentropy":
             self = .sparseCategoricalCrossentropy(fromLogits: try reader.bool("from_logits"))
-        default: throw KilnError(.file, "unknown loss \(config)")
+        default:
+            guard config.object?["registered"] == .bool(true) else { throw KilnError(.file, "unknown loss \(config)") }
+            guard let body = CustomLosses.body(name) else {
+                throw KilnError(.file, "the model was compiled with the custom loss \(String(reflecting: name)), which is not "
+                                + "registered: register it with Loss.register(name: \(String(reflecting: name))) before loading")
+            }
+            self = .registered(name, body)
         }
     }
 }
