@@ -101,3 +101,36 @@ struct CustomLossTests {
         }
     }
 }
+
+@Suite("Custom metrics with state")
+struct CustomMetricTests {
+    @Test("a registered metric accumulates its states over the epoch in the step, on both backends, and survives saving")
+    func registeredMetric() throws {
+        // The largest absolute error of the epoch and the weighted mean error, from three states.
+        try Metric.register(name: "error_summary", states: 3,
+                            update: { yTrue, yPred, weight in
+                                let error = try reshape(abs(yPred - yTrue), to: [.batch])
+                                return [try sum(error * weight), try sum(weight), try max(error)]
+                            },
+                            result: { $0[1] == 0 ? 0 : $0[0] / $0[1] + 1000 * $0[2] })
+        let x = try Tensor(shape: [6, 1], scalars: [1, 2, 3, 4, 5, 6]), y = try Tensor(shape: [6, 1], scalars: [1, 1, 1, 1, 1, 1])
+        for backend in Backend.allCases {
+            let dense = Dense(1, kernelInitializer: .ones, biasInitializer: .zeros)
+            let model = Sequential([Input(shape: [1]), dense])
+            try model.compile(optimizer: "sgd", loss: "mse", metrics: ["error_summary"], backend: backend)
+            // Errors 0, 1, 2, 3, 4, 5: mean 2.5; the states add over batches of 2.
+            let logs = try model.evaluate(x, y, batchSize: 2, verbose: 0)
+            // max over batches is a sum of per-batch maxima here: 1 + 3 + 5.
+            #expect(logs["error_summary"] == 2.5 + 1000 * 9, "\(logs) on \(backend)")
+            let history = try model.fit(x, y, batchSize: 3, epochs: 1, shuffle: false, verbose: 0)
+            #expect(history.history["error_summary"]?.count == 1)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-metric-\(UUID()).kiln").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try model.save(to: path)
+            let again = try Model.load(from: path)
+            #expect(try again.evaluate(x, y, batchSize: 2, verbose: 0)["error_summary"] == model.evaluate(x, y, batchSize: 2, verbose: 0)["error_summary"])
+        }
+        #expect(throws: KilnError.self) { try Metric.register(name: "accuracy", states: 1, update: { _, _, w in [try sum(w)] }, result: { $0[0] }) }
+        #expect(throws: KilnError.self) { try Metric.register(name: "nothing", states: 0, update: { _, _, _ in [] }, result: { _ in 0 }) }
+    }
+}

@@ -65,7 +65,11 @@ extension Model {
             let reader = ConfigReader(compile, context: "\(path): compile")
             let metrics = try reader.array("metrics").map { value -> Metric in
                 guard let name = value.string else { throw KilnError(.file, "\(path): a metric name is not a string") }
-                return try Metric(named: name)
+                do {
+                    return try Metric(named: name)
+                } catch let error as KilnError {
+                    throw KilnError(.file, "\(path): \(error.message)")
+                }
             }
             let loss: Loss
             do {

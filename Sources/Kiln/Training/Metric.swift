@@ -1,4 +1,5 @@
 import KilnGraph
+import Synchronization
 
 /// A quantity reported during training and evaluation, accumulated over an epoch inside
 /// the compiled step (Keras' metrics, weighted by sample weight).
@@ -14,6 +15,8 @@ public struct Metric: Hashable, Sendable {
         case meanSquaredError
         case precision(threshold: Float)
         case recall(threshold: Float)
+        /// A metric registered with ``Metric/register(name:states:update:result:)``, by name.
+        case custom(String)
     }
 
     /// The name in logs and history (`accuracy`, `binary_accuracy`, `precision`).
@@ -49,6 +52,10 @@ public struct Metric: Hashable, Sendable {
     ///
     /// - Throws: ``KilnError`` listing the names if `name` is none of them.
     public init(named name: String) throws {
+        if CustomMetrics.definition(name) != nil {
+            self.init(.custom(name), name: name)
+            return
+        }
         switch name {
         case "accuracy", "acc": self = .accuracy
         case "binary_accuracy": self = .binaryAccuracy
@@ -63,7 +70,9 @@ public struct Metric: Hashable, Sendable {
         default:
             throw KilnError(.invalidArgument, "unknown metric \(String(reflecting: name)); the metrics are: accuracy, "
                             + "binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mean_absolute_error (mae), "
-                            + "mean_squared_error (mse), precision, recall")
+                            + "mean_squared_error (mse), precision, recall"
+                            + (CustomMetrics.names.isEmpty ? "" : ", and the registered \(CustomMetrics.names.joined(separator: ", "))")
+                            + "; register a custom one with Metric.register(name:states:update:result:)")
         }
     }
 
@@ -90,7 +99,7 @@ extension Metric {
                             + "be shaped like the output \(Layer.shapesText([outputShape])): one-hot (oneHot(y, classes: "
                             + "\(outputShape.last ?? 1))) or 0/1 per output, not class indices")
         case .accuracy, .binaryAccuracy, .categoricalAccuracy, .sparseCategoricalAccuracy, .meanAbsoluteError,
-             .meanSquaredError:
+             .meanSquaredError, .custom:
             return
         }
     }
@@ -157,6 +166,63 @@ struct MetricAccumulator {
             let counts = ["true_positives", "false"].map { "\(prefix)/\(name)/\($0)" }
             try accumulate(counts, [truePositives, other])
             return MetricAccumulator(name: name, variables: counts) { $0[0] + $0[1] == 0 ? 0 : $0[0] / ($0[0] + $0[1]) }
+        case .custom(let registered):
+            guard let definition = CustomMetrics.definition(registered) else {
+                throw KilnError(.unknownName, "metric \(String(reflecting: registered)) is not registered")
+            }
+            let increments = try definition.update(yTrue, yPred, sampleWeight)
+            guard increments.count == definition.states, increments.allSatisfy({ $0.shape.rank == 0 && $0.dtype == .float32 }) else {
+                throw KilnError(.shapeMismatch, "metric \(registered) must give \(definition.states) f32 scalars to add to its "
+                                + "states, got \(increments.map { "\($0.type)" }.joined(separator: ", "))")
+            }
+            let states = (0..<definition.states).map { "\(prefix)/\(name)/state_\($0)" }
+            try accumulate(states, increments)
+            return MetricAccumulator(name: name, variables: states, value: definition.result)
         }
+    }
+}
+
+/// Custom metrics registered by name.
+enum CustomMetrics {
+    struct Definition: Sendable {
+        let states: Int
+        let update: @Sendable (_ yTrue: Node, _ yPred: Node, _ sampleWeight: Node) throws -> [Node]
+        let result: @Sendable (_ states: [Float]) -> Float
+    }
+
+    private static let definitions = Mutex<[String: Definition]>([:])
+
+    static func register(_ name: String, _ definition: Definition) { definitions.withLock { $0[name] = definition } }
+
+    static func definition(_ name: String) -> Definition? { definitions.withLock { $0[name] } }
+
+    static var names: [String] { definitions.withLock { $0.keys.sorted() } }
+}
+
+extension Metric {
+    /// A metric of your own, accumulated inside the compiled step as the built-in ones are
+    /// (Keras' `Metric` with `add_weight` states, `update_state` and `result`): `states`
+    /// scalar variables start at 0 each epoch; each batch adds the scalars `update` builds
+    /// from the targets, the outputs and the per-sample weights (`[batch]`); `result` turns
+    /// the states into the reported value. Registered by `name`, so `compile(metrics:
+    /// ["name"])` and loading a saved model find it.
+    ///
+    /// ```swift
+    /// let maxError = try Metric.register(name: "squared_error_sum", states: 2,
+    ///     update: { yTrue, yPred, weight in [try sum(square(yPred - yTrue)), try sum(weight)] },
+    ///     result: { $0[1] == 0 ? 0 : $0[0] / $0[1] })
+    /// ```
+    ///
+    /// - Throws: ``KilnError`` if `name` is a built-in metric's or `states` is not positive.
+    @discardableResult
+    public static func register(name: String, states: Int,
+                                update: @escaping @Sendable (_ yTrue: Node, _ yPred: Node, _ sampleWeight: Node) throws -> [Node],
+                                result: @escaping @Sendable (_ states: [Float]) -> Float) throws -> Metric {
+        guard states > 0 else { throw KilnError(.invalidArgument, "metric \(name): states must be positive, got \(states)") }
+        if CustomMetrics.definition(name) == nil, (try? Metric(named: name)) != nil {
+            throw KilnError(.invalidArgument, "metric \(String(reflecting: name)) is built in; give a custom metric another name")
+        }
+        CustomMetrics.register(name, CustomMetrics.Definition(states: states, update: update, result: result))
+        return Metric(.custom(name), name: name)
     }
 }
