@@ -46,15 +46,8 @@ public struct Function {
 
     /// The nodes every result and assign depends on are live; each entry says whether node `i` is.
     package var liveness: [Bool] {
-        var live = [Bool](repeating: false, count: nodes.count)
-        for id in outputs.values { live[id.index] = true }
-        for (index, node) in nodes.enumerated() {
-            if case .assign = node.op { live[index] = true }
-        }
-        for index in stride(from: nodes.count - 1, through: 0, by: -1) where live[index] {
-            for input in nodes[index].inputs { live[input.index] = true }
-        }
-        return live
+        let assigns = nodes.indices.filter { if case .assign = nodes[$0].op { return true } else { return false } }
+        return nodes.reached(from: Array(outputs.values) + assigns.map(NodeID.init))
     }
 
     /// For each node, the nodes that read it, in order.

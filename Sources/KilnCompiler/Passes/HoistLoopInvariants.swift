@@ -60,8 +60,24 @@ public enum HoistLoopInvariants {
     }
 
     /// Whether a value may be an invariant of a loop that runs on parts of the batch.
-    private static func movable(_ type: TensorType) -> Bool {
-        !type.shape.hasBatch || type.shape[0] == .batch && !type.shape.dims.dropFirst().contains(.batch)
+    private static func movable(_ type: TensorType) -> Bool { !type.shape.hasBatch || ScanRows.batchFirst(type.shape) }
+
+    /// For each node of `nodes`, whether it changes from step to step (it reads a carry or a
+    /// step's slice, or is a nested loop) and whether it is computed from an invariant
+    /// (not from constants alone).
+    private static func dependence(of nodes: [NodeDef], varying: [NodeID], invariants: [NodeID])
+        -> (varies: [Bool], readsInvariant: [Bool]) {
+        var varies = [Bool](repeating: false, count: nodes.count), readsInvariant = varies
+        for parameter in varying { varies[parameter.index] = true }
+        for parameter in invariants { readsInvariant[parameter.index] = true }
+        for (index, node) in nodes.enumerated() {
+            readsInvariant[index] = readsInvariant[index] || node.inputs.contains { readsInvariant[$0.index] }
+            guard !varies[index] else { continue }
+            varies[index] = node.inputs.contains { varies[$0.index] }
+            if case .scan = node.op { varies[index] = true }
+            if case .scanResult = node.op { varies[index] = true }
+        }
+        return (varies, readsInvariant)
     }
 
     /// `scan` with its body's invariant computations moved out, or `nil` if it has none.
@@ -69,31 +85,17 @@ public enum HoistLoopInvariants {
         let body = try untransposed(scan)
         let nodes = body.graph.nodes
         let invariantPosition = Dictionary(uniqueKeysWithValues: body.invariants.enumerated().map { ($1.id, $0) })
-        // Which nodes depend on invariants alone (and on at least one of them).
-        var fixed = [Bool](repeating: false, count: nodes.count), readsInvariant = fixed
-        for (index, node) in nodes.enumerated() {
-            if invariantPosition[NodeID(index)] != nil {
-                fixed[index] = true
-                readsInvariant[index] = true
-                continue
-            }
-            var nested = false
-            if case .scan = node.op { nested = true }
-            if case .scanResult = node.op { nested = true }
-            if case .placeholder = node.op { nested = true }
-            guard !nested else { continue }
-            fixed[index] = node.inputs.allSatisfy { fixed[$0.index] }
-            readsInvariant[index] = fixed[index] && node.inputs.contains { readsInvariant[$0.index] }
-        }
+        let (varies, readsInvariant) = dependence(of: nodes, varying: (body.carries + body.steps).map(\.id),
+                                                  invariants: body.invariants.map(\.id))
         // The invariant values a step reads: operands of its varying nodes, and results.
         let results = body.newCarries + body.outputs
         var moved: [NodeID] = [], seen = Set<NodeID>()
         func consider(_ id: NodeID) {
-            guard readsInvariant[id.index], invariantPosition[id] == nil, movable(nodes[id.index].type),
+            guard !varies[id.index], readsInvariant[id.index], invariantPosition[id] == nil, movable(nodes[id.index].type),
                   seen.insert(id).inserted else { return }
             moved.append(id)
         }
-        for (index, node) in nodes.enumerated() where !fixed[index] {
+        for (index, node) in nodes.enumerated() where varies[index] {
             for input in node.inputs { consider(input) }
         }
         for result in results { consider(result.id) }
@@ -101,11 +103,7 @@ public enum HoistLoopInvariants {
         moved.sort()
 
         // The nodes before the loop: everything the moved values are computed from.
-        var needed = [Bool](repeating: false, count: nodes.count)
-        for id in moved { needed[id.index] = true }
-        for index in stride(from: nodes.count - 1, through: 0, by: -1) where needed[index] && invariantPosition[NodeID(index)] == nil {
-            for input in nodes[index].inputs { needed[input.index] = true }
-        }
+        let needed = nodes.reached(from: moved) { invariantPosition[$0] != nil }
         var outside: [(node: NodeDef, inputs: [Source])] = [], computed: [NodeID: Int] = [:]
         for (index, node) in nodes.enumerated() where needed[index] && invariantPosition[NodeID(index)] == nil {
             let inputs = node.inputs.map { input in
@@ -129,15 +127,12 @@ public enum HoistLoopInvariants {
         let carries = try body.carries.map(parameter), steps = try body.steps.map(parameter)
         let invariants = try body.invariants.map(parameter)
         let extra = try moved.enumerated().map { position, id -> Node in
-            let copy = try graph.placeholder("hoisted_\(position)", shape: nodes[id.index].type.shape, dtype: nodes[id.index].type.dtype)
+            let type = nodes[id.index].type
+            let copy = try graph.placeholder("hoisted_\(position)", shape: type.shape, dtype: type.dtype)
             copies[id] = copy
             return copy
         }
-        var live = [Bool](repeating: false, count: nodes.count)
-        for result in results { live[result.id.index] = true }
-        for index in stride(from: nodes.count - 1, through: 0, by: -1) where live[index] && copies[NodeID(index)] == nil {
-            for input in nodes[index].inputs { live[input.index] = true }
-        }
+        let live = nodes.reached(from: results.map(\.id)) { copies[$0] != nil }
         for (index, node) in nodes.enumerated() where live[index] && copies[NodeID(index)] == nil {
             copies[NodeID(index)] = try graph.append(node.op, node.inputs.map { copies[$0]! })
         }
@@ -157,18 +152,8 @@ public enum HoistLoopInvariants {
 
     private static func untransposed(_ scan: Scan) throws -> Body {
         let source = scan.body
-        var varies = [Bool](repeating: false, count: source.count)
-        for parameter in scan.parameters.prefix(scan.carryCount + scan.sequenceCount) { varies[parameter.index] = true }
-        // Whether each node is computed from an invariant parameter (not from constants alone).
-        var readsInvariant = [Bool](repeating: false, count: source.count)
-        for parameter in scan.parameters.suffix(scan.invariantCount) { readsInvariant[parameter.index] = true }
-        for (index, node) in source.enumerated() {
-            readsInvariant[index] = readsInvariant[index] || node.inputs.contains { readsInvariant[$0.index] }
-            guard !varies[index] else { continue }
-            varies[index] = node.inputs.contains { varies[$0.index] }
-            if case .scan = node.op { varies[index] = true }
-            if case .scanResult = node.op { varies[index] = true }
-        }
+        let varying = Array(scan.parameters.prefix(scan.carryCount + scan.sequenceCount))
+        let (varies, readsInvariant) = dependence(of: source, varying: varying, invariants: Array(scan.parameters.suffix(scan.invariantCount)))
         let graph = Graph()
         var copies: [NodeID: Node] = [:]
         for (index, node) in source.enumerated() {

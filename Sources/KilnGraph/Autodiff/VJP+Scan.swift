@@ -134,7 +134,7 @@ extension VJP {
         for (value, copy) in copies where !parameters.contains(value) && varies[value.index] { origin[copy.id] = value }
 
         let nodes = body.nodes
-        let live = reached(from: results, in: nodes)
+        let live = nodes.reached(from: results.map(\.id))
         var saved = Set<NodeID>()
         for result in results where origin[result.id] != nil { saved.insert(result.id) }
         for (index, node) in nodes.enumerated() where live[index] && origin[NodeID(index)] == nil {
@@ -157,7 +157,7 @@ extension VJP {
         throws -> (graph: Graph, carries: [Node], sequences: [Kept], invariants: [Kept], saved: [Node], newCarries: [Node], outputs: [Node]) {
         let nodes = body.nodes
         let savedIndex = Dictionary(uniqueKeysWithValues: saving.enumerated().map { ($1.id, $0) })
-        let needed = reached(from: carries + newCarries + outputs, in: nodes, stoppingAt: Set(savedIndex.keys))
+        let needed = nodes.reached(from: (carries + newCarries + outputs).map(\.id)) { savedIndex[$0] != nil }
         let graph = Graph()
         var copies: [NodeID: Node] = [:]
         var saved = [Node?](repeating: nil, count: saving.count)
@@ -179,16 +179,6 @@ extension VJP {
                 newCarries.map { copies[$0.id]! }, outputs.map { copies[$0.id]! })
     }
 
-    /// `result[i]` is true when node `i` is one of `roots` or an operand of one, transitively,
-    /// not looking past the nodes of `stop` (which are reached themselves).
-    private static func reached(from roots: [Node], in nodes: [NodeDef], stoppingAt stop: Set<NodeID> = []) -> [Bool] {
-        var reached = [Bool](repeating: false, count: nodes.count)
-        for root in roots { reached[root.id.index] = true }
-        for index in stride(from: nodes.count - 1, through: 0, by: -1) where reached[index] && !stop.contains(NodeID(index)) {
-            for input in nodes[index].inputs { reached[input.index] = true }
-        }
-        return reached
-    }
     /// Appends a copy of `scan`'s body to `graph` with its parameters replaced by
     /// `parameters`; returns the copies of the body's results and of each body node.
     private static func inline(_ scan: Scan, into graph: Graph, parameters: [Node]) throws -> ([Node], [NodeID: Node]) {

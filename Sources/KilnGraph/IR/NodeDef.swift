@@ -38,3 +38,17 @@ extension NodeDef {
         return type.shape.hasBatch
     }
 }
+
+extension Array where Element == NodeDef {
+    /// `result[i]` is true when node `i` (of nodes in graph order) is one of `roots` or an
+    /// operand of one, transitively, not looking past the nodes `stop` is true for (which are
+    /// reached themselves).
+    package func reached(from roots: some Sequence<NodeID>, stoppingAt stop: (NodeID) -> Bool = { _ in false }) -> [Bool] {
+        var reached = [Bool](repeating: false, count: count)
+        for root in roots { reached[root.index] = true }
+        for index in stride(from: count - 1, through: 0, by: -1) where reached[index] && !stop(NodeID(index)) {
+            for input in self[index].inputs { reached[input.index] = true }
+        }
+        return reached
+    }
+}

@@ -54,19 +54,9 @@ public struct ProgramSignature: Sendable {
             }
             return Output(name: name, node: node.id, type: node.type)
         }
-        var live = [Bool](repeating: false, count: graph.nodes.count)
-        for output in self.outputs { live[output.node.index] = true }
-        var assigns = false
-        for (index, node) in graph.nodes.enumerated() {
-            if case .assign = node.op {
-                live[index] = true
-                assigns = true
-            }
-        }
-        self.assigns = assigns
-        for index in stride(from: graph.nodes.count - 1, through: 0, by: -1) where live[index] {
-            for input in graph.nodes[index].inputs { live[input.index] = true }
-        }
+        let assignIDs = graph.nodes.indices.filter { if case .assign = graph.nodes[$0].op { return true } else { return false } }
+        assigns = !assignIDs.isEmpty
+        let live = graph.nodes.reached(from: self.outputs.map(\.node) + assignIDs.map(NodeID.init))
         liveNodes = live.indices.filter { live[$0] }.map(NodeID.init)
         usesBatch = liveNodes.contains { graph.nodes[$0.index].usesBatch }
 
