@@ -77,13 +77,13 @@ struct DataSet {
 }
 
 extension Model {
-    /// Checks `x` (and `y`, sample and class weights when given) against the model and loss,
-    /// and copies them into columns.
+    /// Builds the model from `xs` if it has no inputs yet, and checks them against its inputs
+    /// (one array per input, each of the input's sample shape, not bool, all with the same
+    /// number of samples, at least one, finite unless ``checksFiniteInputs`` is off); returns
+    /// the number of samples.
     ///
-    /// - Throws: ``KilnError`` naming the input, row and column of a bad value, or the shapes
-    ///   that disagree.
-    func dataSet(_ xs: [Tensor], _ y: Tensor?, sampleWeight: Tensor? = nil, classWeight: [Int: Float]? = nil,
-                 what: String = "x") throws -> DataSet {
+    /// - Throws: ``KilnError`` naming the input and the shapes, or the row and column of a bad value.
+    func checkInputs(_ xs: [Tensor], what: String) throws -> Int {
         buildIfNeeded(from: xs)
         try requireBuilt()
         guard xs.count == inputs.count else {
@@ -101,7 +101,22 @@ extension Model {
             }
         }
         guard count > 0 else { throw KilnError(.invalidData, "\(what) is empty: there are no samples") }
-        if checksFiniteInputs { for x in xs { try Self.requireFinite(x, what) } }
+        if checksFiniteInputs {
+            for (x, input) in zip(xs, inputs) {
+                try Self.requireFinite(x, xs.count == 1 ? what : "\(what) for input \(String(reflecting: input.name))")
+            }
+        }
+        return count
+    }
+
+    /// Checks `x` (and `y`, sample and class weights when given) against the model and loss,
+    /// and copies them into columns.
+    ///
+    /// - Throws: ``KilnError`` naming the input, row and column of a bad value, or the shapes
+    ///   that disagree.
+    func dataSet(_ xs: [Tensor], _ y: Tensor?, sampleWeight: Tensor? = nil, classWeight: [Int: Float]? = nil,
+                 what: String = "x") throws -> DataSet {
+        let count = try checkInputs(xs, what: what)
         let inputColumns = zip(xs, inputs).map { Column($0, as: $1.dtype) }
         guard let y else {
             return DataSet(count: count, inputs: inputColumns, target: nil, targetShape: [], weights: nil)

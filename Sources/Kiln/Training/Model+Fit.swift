@@ -71,11 +71,11 @@ extension Model {
                     for callback in callbacks { try callback.onBatchBegin(batch, model: self) }
                     try feeder.run(order: shuffle ? permutation : nil, start: start,
                                    count: Swift.min(batchSize, train.count - start))
-                    if !callbacks.isEmpty {
-                        let batchLogs = try step.results(store)
-                        for callback in callbacks { try callback.onBatchEnd(batch, logs: batchLogs, model: self) }
-                    }
-                    if progress.due(batch + 1) { progress.draw(batch + 1, logs: try step.results(store)) }
+                    // The running logs, read once when a callback or the progress bar wants them.
+                    let drawn = progress.due(batch + 1)
+                    let batchLogs = callbacks.isEmpty && !drawn ? [:] : try step.results(store)
+                    for callback in callbacks { try callback.onBatchEnd(batch, logs: batchLogs, model: self) }
+                    if drawn { progress.draw(batch + 1, logs: batchLogs) }
                 }
             }
             var logs = try step.results(store)
@@ -122,25 +122,8 @@ extension Model {
     public func predict(_ x: some ModelInputs, batchSize: Int = 32) throws -> Tensor {
         guard batchSize > 0 else { throw KilnError(.invalidArgument, "batchSize must be positive, got \(batchSize)") }
         let xs = try arrays(x)
-        buildIfNeeded(from: xs)
-        try requireBuilt()
-        guard xs.count == inputs.count else {
-            throw KilnError(.invalidData, "model \(String(reflecting: name)) has \(inputs.count) inputs, got \(xs.count) arrays")
-        }
-        let count = xs[0].shape.first ?? 0
-        var feeds: [Tensor] = []
-        for (x, input) in zip(xs, inputs) {
-            guard x.shape.count >= 1, Array(x.shape.dropFirst()) == input.shape, x.dtype != .bool else {
-                throw KilnError(.invalidData, "input \(String(reflecting: input.name)) expects samples of shape "
-                                + "\(Layer.shapesText([input.shape])), got x of shape \(x.shape)")
-            }
-            guard x.shape[0] == count else {
-                throw KilnError(.invalidData, "the inputs have different numbers of samples: \(xs.map { $0.shape.first ?? 0 })")
-            }
-            if checksFiniteInputs { try Self.requireFinite(x, xs.count == 1 ? "x" : "input \(String(reflecting: input.name))") }
-            feeds.append(x.dtype == input.dtype ? x : Tensor(converting: x, to: input.dtype))
-        }
-        guard count > 0 else { throw KilnError(.invalidData, "x is empty: there are no samples") }
+        let count = try checkInputs(xs, what: "x")
+        let feeds = zip(xs, inputs).map { x, input in x.dtype == input.dtype ? x : Tensor(converting: x, to: input.dtype) }
         let program = try predictProgram()
         func outputs(_ rows: [Tensor]) throws -> Tensor {
             if rows.count == 1 { return try program.run(rows[0], output: "y") }
@@ -188,6 +171,7 @@ extension Model {
 
     /// The outputs for one batch (Keras' `predict_on_batch`).
     public func predictOnBatch(_ x: some ModelInputs) throws -> Tensor {
-        try predict(x, batchSize: Swift.max(1, try arrays(x).first?.shape.first ?? 1))
+        let xs = try arrays(x)
+        return try predict(xs, batchSize: Swift.max(1, xs.first?.shape.first ?? 1))
     }
 }
