@@ -14,9 +14,9 @@ public final class EarlyStopping: Callback {
     public let restoreBestWeights: Bool
     /// The first epoch (0-based) that is watched; earlier ones are warm-up.
     public let startFromEpoch: Int
-    /// The epoch (0-based) training stopped at, if it stopped early.
     /// Whether to print when training stops and when the best weights are restored.
     public let verbose: Int
+    /// The epoch (0-based) training stopped at, if it stopped early.
     public private(set) var stoppedEpoch: Int?
     /// The best epoch seen (0-based).
     public private(set) var bestEpoch: Int?

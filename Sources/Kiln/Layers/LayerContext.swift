@@ -89,8 +89,7 @@ public final class LayerContext {
     /// for recurrent layers); `x` unchanged outside training or with a rate of 0.
     public func dropout(_ x: Node, rate: Float, maskShape: Shape) throws -> Node {
         guard training, rate > 0 else { return x }
-        let keep = try less(randomUniform(shape: maskShape), x.graph.constant(1 - rate))
-        return try select(keep, x / (1 - rate), x.graph.constant(0))
+        return try select(kept(rate: rate, shape: maskShape), x / (1 - rate), x.graph.constant(0))
     }
 
     /// A dropout mask of `shape` in training: each element `1 / (1 - rate)` with probability
@@ -98,8 +97,12 @@ public final class LayerContext {
     /// a rate of 0.
     public func dropoutMask(rate: Float, shape: Shape) throws -> Node? {
         guard training, rate > 0 else { return nil }
-        let keep = try less(randomUniform(shape: shape), graph.constant(1 - rate))
-        return try select(keep, graph.constant(1 / (1 - rate)), graph.constant(0))
+        return try select(kept(rate: rate, shape: shape), graph.constant(1 / (1 - rate)), graph.constant(0))
+    }
+
+    /// Which elements of `shape` dropout keeps: each with probability `1 - rate`.
+    private func kept(rate: Float, shape: Shape) throws -> Node {
+        try less(randomUniform(shape: shape), graph.constant(1 - rate))
     }
 
     /// Adds the step that advances the random state, if anything drew from it.

@@ -163,7 +163,7 @@ enum LayerRegistry {
             return TextVectorization(maxTokens: maxTokens, outputSequenceLength: try config.int("output_sequence_length", atLeast: 1),
                                      standardize: standardize, vocabulary: vocabulary, name: name)
         default:
-            if let make = CustomLayers.factory(typeName) {
+            if let make = CustomLayers.registry[typeName] {
                 let layer = try make(name, config)
                 guard type(of: layer).typeName == typeName, layer.name == name else {
                     throw KilnError(.file, "\(context): the registered maker of \(typeName) made \(layer.description), not a "
@@ -209,7 +209,7 @@ enum LayerRegistry {
                         returnState: returnState, goBackwards: goBackwards, kernelInitializer: try initializer("kernel_initializer"),
                         recurrentInitializer: try initializer("recurrent_initializer"),
                         biasInitializer: try initializer("bias_initializer"), dropout: dropout,
-                       recurrentDropout: recurrentDropout, name: name)
+                        recurrentDropout: recurrentDropout, name: name)
         case "GRU":
             return GRU(units, activation: try activation("activation", "tanh"),
                        recurrentActivation: try activation("recurrent_activation", "sigmoid"), useBias: useBias,
@@ -224,7 +224,7 @@ enum LayerRegistry {
                              kernelInitializer: try initializer("kernel_initializer"),
                              recurrentInitializer: try initializer("recurrent_initializer"),
                              biasInitializer: try initializer("bias_initializer"), dropout: dropout,
-                       recurrentDropout: recurrentDropout, name: name)
+                             recurrentDropout: recurrentDropout, name: name)
         }
     }
 

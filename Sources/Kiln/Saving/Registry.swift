@@ -1,17 +1,32 @@
 import KilnGraph
 import Synchronization
 
+/// Custom objects registered by name so that saved models can name them: layer types,
+/// losses, metrics.
+final class Registry<Value: Sendable>: Sendable {
+    private let values = Mutex<[String: Value]>([:])
+
+    /// Registers `value` as `name`, replacing an earlier registration.
+    func register(_ name: String, _ value: Value) { values.withLock { $0[name] = value } }
+
+    /// The value registered as `name`.
+    subscript(name: String) -> Value? { values.withLock { $0[name] } }
+
+    /// The registered names, sorted.
+    var names: [String] { values.withLock { $0.keys.sorted() } }
+
+    /// `, and the registered a, b` to end a list of the built-in names in an error, or nothing.
+    var listing: String {
+        let names = names
+        return names.isEmpty ? "" : ", and the registered \(names.joined(separator: ", "))"
+    }
+}
+
 /// Custom losses registered for loading, by name.
 enum CustomLosses {
     typealias Body = @Sendable (_ yTrue: Node, _ yPred: Node) throws -> Node
 
-    private static let bodies = Mutex<[String: Body]>([:])
-
-    static func register(_ name: String, _ body: @escaping Body) { bodies.withLock { $0[name] = body } }
-
-    static func body(_ name: String) -> Body? { bodies.withLock { $0[name] } }
-
-    static var names: [String] { bodies.withLock { $0.keys.sorted() } }
+    static let registry = Registry<Body>()
 }
 
 /// Custom layer types registered for loading, by type name.
@@ -19,13 +34,7 @@ enum CustomLayers {
     /// Makes a layer called `name` from its saved configuration.
     typealias Factory = @Sendable (_ name: String, _ config: ConfigReader) throws -> Layer
 
-    private static let factories = Mutex<[String: Factory]>([:])
-
-    static func register(_ typeName: String, _ make: @escaping Factory) {
-        factories.withLock { $0[typeName] = make }
-    }
-
-    static func factory(_ typeName: String) -> Factory? { factories.withLock { $0[typeName] } }
+    static let registry = Registry<Factory>()
 }
 
 extension Layer {
@@ -46,7 +55,7 @@ extension Layer {
     /// Register before loading; a later registration of the same type replaces the earlier.
     /// Built-in types cannot be replaced.
     public static func register(_ make: @escaping @Sendable (_ name: String, _ config: ConfigReader) throws -> Layer) {
-        CustomLayers.register(typeName, make)
+        CustomLayers.registry.register(typeName, make)
     }
 }
 
@@ -61,7 +70,7 @@ extension Loss {
         if (try? Loss(builtIn: name)) != nil {
             throw KilnError(.invalidArgument, "loss \(String(reflecting: name)) is built in; give a custom loss another name")
         }
-        CustomLosses.register(name, body)
+        CustomLosses.registry.register(name, body)
         return registered(name, body)
     }
 

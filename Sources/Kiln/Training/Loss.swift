@@ -138,7 +138,7 @@ public struct Loss {
     ///
     /// - Throws: ``KilnError`` naming an unknown loss and listing the known ones.
     public init(named name: String) throws {
-        if let body = CustomLosses.body(name) {
+        if let body = CustomLosses.registry[name] {
             self = .registered(name, body)
             return
         }
@@ -155,10 +155,9 @@ public struct Loss {
         case "categorical_crossentropy": self = .categoricalCrossentropy()
         case "sparse_categorical_crossentropy": self = .sparseCategoricalCrossentropy()
         default:
-            let custom = CustomLosses.names
             throw KilnError(.invalidArgument, "unknown loss \(String(reflecting: name)); the losses are: mean_squared_error (mse), "
                             + "mean_absolute_error (mae), huber, binary_crossentropy, categorical_crossentropy, "
-                            + "sparse_categorical_crossentropy" + (custom.isEmpty ? "" : ", and the registered \(custom.joined(separator: ", "))")
+                            + "sparse_categorical_crossentropy" + CustomLosses.registry.listing
                             + "; register a custom one with Loss.register(name:)")
         }
     }
@@ -180,7 +179,7 @@ public struct Loss {
             self = .sparseCategoricalCrossentropy(fromLogits: try reader.bool("from_logits"))
         default:
             guard config.object?["registered"] == .bool(true) else { throw KilnError(.file, "unknown loss \(config)") }
-            guard let body = CustomLosses.body(name) else {
+            guard let body = CustomLosses.registry[name] else {
                 throw KilnError(.file, "the model was compiled with the custom loss \(String(reflecting: name)), which is not "
                                 + "registered: register it with Loss.register(name: \(String(reflecting: name))) before loading")
             }

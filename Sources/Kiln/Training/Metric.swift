@@ -1,5 +1,4 @@
 import KilnGraph
-import Synchronization
 
 /// A quantity reported during training and evaluation, accumulated over an epoch inside
 /// the compiled step (Keras' metrics, weighted by sample weight).
@@ -52,7 +51,7 @@ public struct Metric: Hashable, Sendable {
     ///
     /// - Throws: ``KilnError`` listing the names if `name` is none of them.
     public init(named name: String) throws {
-        if CustomMetrics.definition(name) != nil {
+        if CustomMetrics.registry[name] != nil {
             self.init(.custom(name), name: name)
             return
         }
@@ -71,7 +70,7 @@ public struct Metric: Hashable, Sendable {
             throw KilnError(.invalidArgument, "unknown metric \(String(reflecting: name)); the metrics are: accuracy, "
                             + "binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mean_absolute_error (mae), "
                             + "mean_squared_error (mse), precision, recall"
-                            + (CustomMetrics.names.isEmpty ? "" : ", and the registered \(CustomMetrics.names.joined(separator: ", "))")
+                            + CustomMetrics.registry.listing
                             + "; register a custom one with Metric.register(name:states:update:result:)")
         }
     }
@@ -167,7 +166,7 @@ struct MetricAccumulator {
             try accumulate(counts, [truePositives, other])
             return MetricAccumulator(name: name, variables: counts) { $0[0] + $0[1] == 0 ? 0 : $0[0] / ($0[0] + $0[1]) }
         case .custom(let registered):
-            guard let definition = CustomMetrics.definition(registered) else {
+            guard let definition = CustomMetrics.registry[registered] else {
                 throw KilnError(.unknownName, "metric \(String(reflecting: registered)) is not registered")
             }
             let increments = try definition.update(yTrue, yPred, sampleWeight)
@@ -190,13 +189,7 @@ enum CustomMetrics {
         let result: @Sendable (_ states: [Float]) -> Float
     }
 
-    private static let definitions = Mutex<[String: Definition]>([:])
-
-    static func register(_ name: String, _ definition: Definition) { definitions.withLock { $0[name] = definition } }
-
-    static func definition(_ name: String) -> Definition? { definitions.withLock { $0[name] } }
-
-    static var names: [String] { definitions.withLock { $0.keys.sorted() } }
+    static let registry = Registry<Definition>()
 }
 
 extension Metric {
@@ -208,7 +201,7 @@ extension Metric {
     /// ["name"])` and loading a saved model find it.
     ///
     /// ```swift
-    /// let maxError = try Metric.register(name: "squared_error_sum", states: 2,
+    /// let meanSquares = try Metric.register(name: "mean_squares", states: 2,
     ///     update: { yTrue, yPred, weight in [try sum(square(yPred - yTrue)), try sum(weight)] },
     ///     result: { $0[1] == 0 ? 0 : $0[0] / $0[1] })
     /// ```
@@ -219,10 +212,10 @@ extension Metric {
                                 update: @escaping @Sendable (_ yTrue: Node, _ yPred: Node, _ sampleWeight: Node) throws -> [Node],
                                 result: @escaping @Sendable (_ states: [Float]) -> Float) throws -> Metric {
         guard states > 0 else { throw KilnError(.invalidArgument, "metric \(name): states must be positive, got \(states)") }
-        if CustomMetrics.definition(name) == nil, (try? Metric(named: name)) != nil {
+        if CustomMetrics.registry[name] == nil, (try? Metric(named: name)) != nil {
             throw KilnError(.invalidArgument, "metric \(String(reflecting: name)) is built in; give a custom metric another name")
         }
-        CustomMetrics.register(name, CustomMetrics.Definition(states: states, update: update, result: result))
+        CustomMetrics.registry.register(name, CustomMetrics.Definition(states: states, update: update, result: result))
         return Metric(.custom(name), name: name)
     }
 }
