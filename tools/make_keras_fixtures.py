@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes Tests/KilnTests/Fixtures/keras_parity.json, keras_conv_parity.json,
-keras_recurrent_parity.json, keras_state_parity.json and keras_regularization_parity.json
-from Keras itself.
+keras_recurrent_parity.json, keras_state_parity.json, keras_regularization_parity.json and
+keras_multi_output_parity.json from Keras itself.
 
 For each optimizer (SGD, SGD with momentum, Adam) and loss (mean squared error, binary
 crossentropy, sparse categorical crossentropy), a 3-8-k network starts from weights drawn
@@ -13,7 +13,10 @@ upsampling), and the recurrent fixtures for SimpleRNN, LSTM and GRU networks (la
 sequences, stacked, backwards, GRU with and without reset_after), each layer given by its
 Keras class name and arguments. The state fixtures are functional networks, named, whose
 recurrent layers return their states or start from states another layer returned. The
-regularization fixtures give layers weight and activity regularizers and constraints.
+regularization fixtures give layers weight and activity regularizers and constraints. The
+multi-output fixtures train a functional network with two inputs and two outputs, a loss per
+output with loss weights (by name, then as a list with sample weights per output), and record
+each step's total and per-output losses and the accuracy of the classifying output.
 
     python3 -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install keras jax
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tools/make_keras_fixtures.py
@@ -276,6 +279,55 @@ def functional_case(name, shape, optimizer, loss, seed):
     }
 
 
+def multi_output_network():
+    """The two-input two-output network of keras_multi_output_parity.json, which the Swift test
+    builds the same way: a regression output `score` and a 3-class output `label`."""
+    a = keras.Input(shape=(4,), name="a")
+    b = keras.Input(shape=(3,), name="b")
+    h = keras.layers.Dense(6, activation="relu", name="shared")(keras.layers.Concatenate(name="joined")([a, b]))
+    g = keras.layers.Dense(4, activation="tanh", name="side")(b)
+    score = keras.layers.Dense(1, name="score")(h)
+    label = keras.layers.Dense(3, activation="softmax", name="label")(keras.layers.Concatenate(name="both")([h, g]))
+    return keras.Model([a, b], [score, label])
+
+
+def multi_output_case(name, optimizer, weighting, seed):
+    rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)
+    model = multi_output_network()
+    a = rng.normal(size=(SAMPLES, 4)).astype(np.float32)
+    b = rng.normal(size=(SAMPLES, 3)).astype(np.float32)
+    score = (a[:, 0] - b[:, 1] + 0.5 * a[:, 2] * b[:, 0]).astype(np.float32)[:, None]
+    label = np.argmax(a[:, :3] + b, axis=1).astype(np.float32)
+    weights = {"score": rng.uniform(0.5, 1.5, size=SAMPLES).astype(np.float32),
+               "label": rng.uniform(0.5, 1.5, size=SAMPLES).astype(np.float32)}
+    initial = [rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32) for w in model.get_weights()]
+    model.set_weights(initial)
+    losses = {"score": "mean_squared_error", "label": "sparse_categorical_crossentropy"}
+    if weighting == "by name":
+        model.compile(optimizer=OPTIMIZERS[optimizer](), loss=losses, loss_weights={"score": 1.0, "label": 0.3},
+                      metrics={"label": ["accuracy"]})
+    else:
+        model.compile(optimizer=OPTIMIZERS[optimizer](), loss=[losses["score"], losses["label"]], loss_weights=[0.5, 2.0],
+                      metrics=[[], ["accuracy"]])
+    steps = []
+    for _ in range(EPOCHS):
+        for start in range(0, SAMPLES, BATCH):
+            rows = slice(start, start + BATCH)
+            sample_weight = None if weighting == "by name" else [weights["score"][rows], weights["label"][rows]]
+            logs = model.train_on_batch([a[rows], b[rows]], [score[rows], label[rows]], sample_weight=sample_weight,
+                                        return_dict=True)
+            steps.append({key: float(value) for key, value in logs.items()})
+    return {
+        "name": name, "optimizer": optimizer, "weighting": weighting, "batch_size": BATCH, "epochs": EPOCHS,
+        "a": f32(a), "b": f32(b), "score": f32(score), "label": f32(label),
+        "score_weight": f32(weights["score"]), "label_weight": f32(weights["label"]),
+        "initial_weights": [{"shape": list(w.shape), "values": f32(w)} for w in initial],
+        "step_logs": {key: f32([step[key] for step in steps]) for key in steps[0]},
+        "final_weights": [{"shape": list(w.shape), "values": f32(w)} for w in model.get_weights()],
+    }
+
+
 def write(name, cases):
     out = os.path.join(os.path.dirname(__file__), "..", "Tests", "KilnTests", "Fixtures", name)
     with open(out, "w") as f:
@@ -297,6 +349,10 @@ def main():
                                       for k, (name, shape, optimizer, loss) in enumerate(FUNCTIONAL_NETWORKS)])
     write("keras_regularization_parity.json", [conv_case(name, shape, layers, optimizer, loss, seed=600 + k)
                                                for k, (name, shape, layers, optimizer, loss) in enumerate(REGULARIZED_NETWORKS)])
+    write("keras_multi_output_parity.json", [
+        multi_output_case("two inputs, two outputs, loss weights by name", "adam", "by name", seed=700),
+        multi_output_case("loss weights as a list, sample weights per output", "sgd_momentum", "as a list", seed=701),
+    ])
 
 
 if __name__ == "__main__":

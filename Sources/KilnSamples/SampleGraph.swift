@@ -72,14 +72,16 @@ extension SampleGraph {
     public init(model: Model, step: ModelStep, name: String) throws {
         let (graph, outputs) = try model.graph(for: step)
         let vocabulary = model.layers.compactMap { ($0 as? Embedding)?.inputDim }.min() ?? 2
-        let classes = model.output?.shape.last ?? 1
+        let targets = step == .predict ? [] : try model.targetFeeds()
         var feeds: [(name: String, kind: Feed)] = []
         for node in graph.nodes {
             guard case .placeholder(let feed, let type) = node.op else { continue }
-            switch feed {
-            case ModelStep.sampleWeightFeed: feeds.append((feed, .ones))
-            case ModelStep.targetFeed: feeds.append((feed, model.loss?.sparseTargets == true ? .labels(classes) : .uniform(0, 1)))
-            default: feeds.append((feed, type.dtype == .int32 ? .labels(vocabulary) : .uniform(-1, 1)))
+            if targets.contains(where: { $0.sampleWeight == feed }) {
+                feeds.append((feed, .ones))
+            } else if let target = targets.first(where: { $0.target == feed }) {
+                feeds.append((feed, target.classes.map { .labels($0) } ?? .uniform(0, 1)))
+            } else {
+                feeds.append((feed, type.dtype == .int32 ? .labels(vocabulary) : .uniform(-1, 1)))
             }
         }
         let layers = model.layers.map { type(of: $0).typeName }.joined(separator: ", ")

@@ -126,3 +126,28 @@ struct KilnToolTests {
         #expect(run.output.contains("predict 1 sample") && run.output.contains("training step of 32 samples"), "\(run.output)")
     }
 }
+
+/// The `kiln` tool on a saved model with two inputs and two outputs.
+@Suite("kiln on a model with several outputs")
+struct KilnToolMultiOutputTests {
+    @Test("summary names each output's loss; compare passes for every step")
+    func multiOutput() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-tool-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let a = Input(shape: [4], name: "a"), b = Input(shape: [3], name: "b")
+        let h = Dense(6, activation: .relu, name: "shared")(Concatenate()([a, b]))
+        let model = Model(inputs: [a, b], outputs: [Dense(1, name: "score")(h), Dense(3, activation: .softmax, name: "label")(h)])
+        model.compile(optimizer: Adam(), loss: ["score": .meanSquaredError, "label": .sparseCategoricalCrossentropy],
+                      lossWeights: ["score": 1, "label": 0.5], metrics: ["label": [.accuracy]])
+        let path = directory.appendingPathComponent("two.kiln").path
+        try model.save(to: path)
+        let summary = try runProgram("kiln", ["summary", path])
+        #expect(summary.status == 0 && summary.output.contains("losses score × 1.0: mean_squared_error, label × 0.5: "
+                                                               + "sparse_categorical_crossentropy"), "\(summary.output)\(summary.errors)")
+        for step in ModelStep.allCases {
+            let run = try runProgram("kiln", ["compare", path, "--step", step.rawValue, "--steps", "2"])
+            #expect(run.status == 0 && run.output.contains("PASS: every value agrees"), "\(step): \(run.output)\(run.errors)")
+        }
+    }
+}

@@ -14,7 +14,7 @@ struct Summary: ParsableCommand {
             print(model.summaryText())
             if let optimizer = model.optimizer, let loss = model.loss {
                 print("Compiled with \(type(of: optimizer)) (learning rate \(optimizer.learningRate), step "
-                      + "\(optimizer.iterations)) and loss \(loss.name).")
+                      + "\(optimizer.iterations)) and \(Self.losses(model.outputLosses) ?? "loss \(loss.name)").")
             }
             return
         }
@@ -25,5 +25,12 @@ struct Summary: ParsableCommand {
         }
         for (name, node) in sample.outputs.sorted(by: { $0.key < $1.key }) { print("  output \(name): \(node.type)") }
         print("  \(sample.graph.nodes.count) nodes")
+    }
+
+    /// `losses score: mean_squared_error, label × 0.3: sparse_categorical_crossentropy` for a
+    /// model with several outputs, `nil` for one.
+    static func losses(_ losses: [(output: String, loss: Loss, weight: Float?)]) -> String? {
+        guard losses.count > 1 else { return nil }
+        return "losses " + losses.map { "\($0.output)\($0.weight.map { " × \($0)" } ?? ""): \($0.loss.name)" }.joined(separator: ", ")
     }
 }

@@ -28,8 +28,14 @@ open class Model: @unchecked Sendable {
     public let name: String
     /// The inputs, in the order data is given.
     public internal(set) var inputs: [Input] = []
-    /// The output.
-    public internal(set) var output: SymbolicTensor?
+    /// The outputs, in the order targets are given and ``predictAll(_:batchSize:)`` returns them.
+    public internal(set) var outputs: [SymbolicTensor] = []
+    /// The outputs' names, by which targets, losses and metrics are given and logs are keyed
+    /// (`OUTPUT_loss`): the name of the layer computing each (or of the input it is), with
+    /// `_1`, `_2`, … added to repeats.
+    public internal(set) var outputNames: [String] = []
+    /// The first output (the only one of most models).
+    public var output: SymbolicTensor? { outputs.first }
     /// The layers in call order.
     public internal(set) var layers: [Layer] = []
     /// The layer calls from inputs to output, in order.
@@ -58,9 +64,20 @@ open class Model: @unchecked Sendable {
     }
 
     /// A functional model from several inputs to `outputs`.
-    public init(inputs: [Input], outputs: SymbolicTensor, name: String? = nil) {
+    public convenience init(inputs: [Input], outputs: SymbolicTensor, name: String? = nil) {
+        self.init(inputs: inputs, outputs: [outputs], name: name)
+    }
+
+    /// A functional model from one input to several outputs.
+    public convenience init(inputs: Input, outputs: [SymbolicTensor], name: String? = nil) {
+        self.init(inputs: [inputs], outputs: outputs, name: name)
+    }
+
+    /// A functional model from several inputs to several outputs. Targets, losses, loss
+    /// weights and metrics are then given per output, in this order or by ``outputNames``.
+    public init(inputs: [Input], outputs: [SymbolicTensor], name: String? = nil) {
         self.name = name ?? LayerNames.unique("functional")
-        connect(inputs: inputs, output: outputs)
+        connect(inputs: inputs, outputs: outputs)
     }
 
     init(name: String) { self.name = name }
@@ -68,13 +85,17 @@ open class Model: @unchecked Sendable {
     /// The model's type in saved files and summaries.
     open var typeName: String { "Functional" }
 
-    /// Works out the layer calls from `inputs` to `output`.
-    func connect(inputs: [Input], output: SymbolicTensor) {
+    /// Works out the layer calls from `inputs` to `outputs`.
+    func connect(inputs: [Input], outputs: [SymbolicTensor]) {
         self.inputs = inputs
-        self.output = output
+        self.outputs = outputs
+        outputNames = Self.uniqueNames(outputs.map { $0.producer?.layer.name ?? ($0 as? Input)?.name ?? "output" })
         calls = []
         layers = []
-        failure = output.failure ?? inputs.lazy.compactMap(\.failure).first
+        failure = outputs.lazy.compactMap(\.failure).first ?? inputs.lazy.compactMap(\.failure).first
+        if failure == nil, outputs.isEmpty {
+            failure = KilnError(.invalidArgument, "model \(String(reflecting: name)) has no outputs")
+        }
         guard failure == nil else { return }
         var visited = Set<ObjectIdentifier>()
         var seenLayers = Set<ObjectIdentifier>()
@@ -93,8 +114,22 @@ open class Model: @unchecked Sendable {
             calls.append(producer)
             if seenLayers.insert(ObjectIdentifier(producer.layer)).inserted { layers.append(producer.layer) }
         }
-        do { try visit(output) } catch { failure = error as? KilnError }
+        do {
+            for output in outputs { try visit(output) }
+        } catch {
+            failure = error as? KilnError
+        }
         failure = failure ?? duplicateNames()
+    }
+
+    /// `names` with `_1`, `_2`, … added to the second and later of each repeated name.
+    static func uniqueNames(_ names: [String]) -> [String] {
+        var seen: [String: Int] = [:]
+        return names.map { name in
+            let count = seen[name, default: 0]
+            seen[name] = count + 1
+            return count == 0 ? name : "\(name)_\(count)"
+        }
     }
 
     /// The error for two layers (or two inputs) of the model with the same name, as Keras
@@ -127,8 +162,8 @@ open class Model: @unchecked Sendable {
         }
     }
 
-    /// Adds the model's nodes to `context.graph`, from input nodes to the output node.
-    func forward(_ inputNodes: [Node], context: LayerContext) throws -> Node {
+    /// Adds the model's nodes to `context.graph`, from input nodes to the output nodes.
+    func forward(_ inputNodes: [Node], context: LayerContext) throws -> [Node] {
         var values: [SymbolicTensor.Key: Node] = [:], masks: [SymbolicTensor.Key: Node] = [:]
         for (input, node) in zip(inputs, inputNodes) { values[input.key] = node }
         for call in calls {
@@ -164,10 +199,12 @@ open class Model: @unchecked Sendable {
                 throw call.layer.failure(error)
             }
         }
-        guard let output, let node = values[output.key] else {
-            throw KilnError(.invalidGraph, "model \(String(reflecting: name)) has no output")
+        return try outputs.map { output in
+            guard let node = values[output.key] else {
+                throw KilnError(.invalidGraph, "model \(String(reflecting: name)) has no output")
+            }
+            return node
         }
-        return node
     }
 
     /// Every weight of every layer, in layer order.

@@ -70,7 +70,7 @@ public final class Sequential: Model {
         }
         var tensor: SymbolicTensor = input
         for layer in stack { tensor = layer(tensor) }
-        connect(inputs: [input], output: tensor)
+        connect(inputs: [input], outputs: [tensor])
         layers = stack
         failure = elementFailure ?? failure
     }

@@ -63,22 +63,35 @@ extension Model {
         if config["compile"] != nil {
             let compile = try ConfigReader(config, context: "\(path): \(configEntry)").object("compile")
             let reader = ConfigReader(compile, context: "\(path): compile")
-            let metrics = try reader.array("metrics").map { value -> Metric in
-                guard let name = value.string else { throw KilnError(.file, "\(path): a metric name is not a string") }
-                do {
-                    return try Metric(named: name)
-                } catch let error as KilnError {
-                    throw KilnError(.file, "\(path): \(error.message)")
+            let context = "\(path): compile"
+            let metrics = try PerOutput.read(compile["metrics"] ?? .null, perOutput: compile["metrics"]?.object != nil,
+                                             context: context) { list -> [Metric] in
+                guard let names = list.array else { throw KilnError(.file, "\(context): metrics should be a list, found \(list)") }
+                return try names.map { value -> Metric in
+                    guard let name = value.string else { throw KilnError(.file, "\(path): a metric name is not a string") }
+                    do {
+                        return try Metric(named: name)
+                    } catch let error as KilnError {
+                        throw KilnError(.file, "\(path): \(error.message)")
+                    }
                 }
             }
-            let loss: Loss
+            let perOutput = (try? reader.bool("per_output")) ?? false
+            let loss: PerOutput<Loss>
             do {
-                loss = try Loss(config: compile["loss"] ?? .null)
+                loss = try PerOutput.read(compile["loss"] ?? .null, perOutput: perOutput, context: context) { try Loss(config: $0) }
             } catch let error as KilnError {
-                throw KilnError(error.kind, "\(path): \(error.message)")
+                throw KilnError(error.kind, error.message.hasPrefix(path) ? error.message : "\(path): \(error.message)")
             }
-            model.compile(optimizer: try Optimizer.make(config: try reader.object("optimizer"), context: reader.context),
-                          loss: loss, metrics: metrics)
+            let lossWeights = try compile["loss_weights"].map { weights in
+                try PerOutput.read(weights, perOutput: true, context: context) { value -> Float in
+                    guard let number = value.number else { throw KilnError(.file, "\(context): a loss weight is not a number") }
+                    return Float(number)
+                }
+            }
+            model.setCompileOptions(CompileOptions(
+                optimizer: try Optimizer.make(config: try reader.object("optimizer"), context: reader.context),
+                loss: loss, lossWeights: lossWeights, metrics: metrics, backend: .default))
         }
         // The optimizer's state and the dropout generator's, after compile gave the optimizer the store.
         let weights = Dictionary(model.variables.map { ($0.path, $0.shape) }, uniquingKeysWith: { a, _ in a })
@@ -126,12 +139,17 @@ extension Model {
             "layers": .array(layers.map { .object(["class_name": .string(type(of: $0).typeName), "name": .string($0.name),
                                                    "trainable": .bool($0.trainable), "config": .object($0.savedConfig)]) }),
             "calls": .array(calls),
-            "output": .string(output.flatMap { names[$0.key] } ?? ""),
         ]
-        if let options = compileOptions, let loss = options.loss.config {
+        let outputNames = outputs.map { names[$0.key] ?? "" }
+        config[outputNames.count == 1 ? "output" : "outputs"] = outputNames.count == 1 ? .string(outputNames[0])
+            : .array(outputNames.map { .string($0) })
+        if let options = compileOptions, let loss = options.loss.json(\.config) {
             try options.optimizer.requireSavable()
-            config["compile"] = .object(["optimizer": .object(options.optimizer.config), "loss": loss,
-                                         "metrics": .array(options.metrics.map { .string($0.name) })])
+            var compile: [String: JSONValue] = ["optimizer": .object(options.optimizer.config), "loss": loss,
+                                                "metrics": options.metrics.json { .array($0.map { .string($0.name) }) } ?? .null]
+            if case .all = options.loss {} else { compile["per_output"] = .bool(true) }
+            if let weights = options.lossWeights?.json({ .number(Double($0)) }) { compile["loss_weights"] = weights }
+            config["compile"] = .object(compile)
         }
         return config
     }
@@ -189,13 +207,21 @@ extension Model {
             }
             for (name, output) in zip(outputNames, outputs) { tensors[name] = output }
         }
-        let outputName = try reader.string("output")
-        guard let output = tensors[outputName] else { throw KilnError(.file, "\(file): unknown output \(String(reflecting: outputName))") }
+        let outputNames = config["outputs"] == nil ? [try reader.string("output")] : try reader.array("outputs").map { name in
+            guard let text = name.string else { throw KilnError(.file, "\(file): an output name is not a string") }
+            return text
+        }
+        let outputs = try outputNames.map { outputName in
+            guard let output = tensors[outputName] else {
+                throw KilnError(.file, "\(file): unknown output \(String(reflecting: outputName))")
+            }
+            return output
+        }
         let name = try reader.string("name")
-        if try reader.string("class_name") == "Sequential", inputs.count == 1 {
+        if try reader.string("class_name") == "Sequential", inputs.count == 1, outputs.count == 1 {
             return Sequential([inputs[0]] + order, name: name)
         }
-        return Model(inputs: inputs, outputs: output, name: name)
+        return Model(inputs: inputs, outputs: outputs, name: name)
     }
 }
 

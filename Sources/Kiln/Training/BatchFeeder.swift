@@ -10,23 +10,18 @@ final class BatchFeeder {
     private let addresses: UnsafeMutableBufferPointer<UnsafeRawPointer>
     let batchSize: Int
 
-    /// A feeder for `program`'s inputs from `data`, in batches of at most `batchSize` (and
-    /// never more than the data holds: the staging buffers are sized by it).
-    init(program: any Program, data: DataSet, inputNames: [String], batchSize: Int) throws {
+    /// A feeder for `program`'s inputs from `columns` (by feed name) of `count` samples, in
+    /// batches of at most `batchSize` (and never more than the data holds: the staging
+    /// buffers are sized by it).
+    init(program: any Program, columns: [String: Column], count: Int, batchSize: Int) throws {
         self.program = program
-        let batchSize = Swift.min(batchSize, Swift.max(data.count, 1))
+        let batchSize = Swift.min(batchSize, Swift.max(count, 1))
         self.batchSize = batchSize
-        var sources: [Column] = []
-        for input in program.signature.inputs {
-            if let index = inputNames.firstIndex(of: input.name) {
-                sources.append(data.inputs[index])
-            } else if input.name == ModelStep.targetFeed, let target = data.target {
-                sources.append(target)
-            } else if input.name == ModelStep.sampleWeightFeed, let weights = data.weights {
-                sources.append(weights)
-            } else {
+        let sources = try program.signature.inputs.map { input in
+            guard let column = columns[input.name] else {
                 throw KilnError(.missingFeed, "no data for the program's input \(String(reflecting: input.name))")
             }
+            return column
         }
         self.sources = sources
         staging = sources.map { .allocate(byteCount: Swift.max($0.rowBytes * batchSize, 4), alignment: 64) }

@@ -3,8 +3,9 @@ import KilnGraph
 /// What `compile` was given.
 struct CompileOptions {
     let optimizer: Optimizer
-    let loss: Loss
-    let metrics: [Metric]
+    let loss: PerOutput<Loss>
+    let lossWeights: PerOutput<Float>?
+    let metrics: PerOutput<[Metric]>
     let backend: Backend
 }
 
@@ -22,8 +23,8 @@ final class CompiledModel {
 /// A training or evaluation step compiled with its metric accumulators.
 struct TrainingProgram {
     let program: any Program
-    /// The per-sample target shape the program was made for.
-    let targetShape: [Int]
+    /// The per-sample target shape of each output the program was made for.
+    let targetShapes: [[Int]]
     /// The trainable weights the step differentiates (empty for evaluation).
     let trainable: [ObjectIdentifier]
     /// The loss accumulator first, then each metric.
@@ -75,21 +76,27 @@ extension Model {
         return program
     }
 
-    /// The inference graph: the model's inputs as placeholders, the output as `y`.
+    /// The names of the inference program's outputs, in the order of ``outputs``: `y` for a
+    /// model with one output, the ``outputNames`` for a model with several.
+    var predictOutputNames: [String] { outputs.count == 1 ? ["y"] : outputNames }
+
+    /// The inference graph: the model's inputs as placeholders, the outputs named by
+    /// ``predictOutputNames``.
     func predictGraph() throws -> (graph: Graph, outputs: [String: Node]) {
         try requireBuilt()
         let graph = Graph()
         let context = LayerContext(graph: graph, training: false)
-        return (graph, ["y": try forward(inputPlaceholders(graph), context: context)])
+        let nodes = try forward(inputPlaceholders(graph), context: context)
+        return (graph, Dictionary(uniqueKeysWithValues: zip(predictOutputNames, nodes)))
     }
 
     /// The training step (or, with `training` false, the evaluation step) for targets of
-    /// `targetShape` per sample.
-    func stepProgram(training: Bool, targetShape: [Int]) throws -> TrainingProgram {
-        try building.withLock { _ in try makeStepProgram(training: training, targetShape: targetShape) }
+    /// `targetShapes` per sample, one per output.
+    func stepProgram(training: Bool, targetShapes: [[Int]]) throws -> TrainingProgram {
+        try building.withLock { _ in try makeStepProgram(training: training, targetShapes: targetShapes) }
     }
 
-    private func makeStepProgram(training: Bool, targetShape: [Int]) throws -> TrainingProgram {
+    private func makeStepProgram(training: Bool, targetShapes: [[Int]]) throws -> TrainingProgram {
         try requireBuilt()
         guard let options = compileOptions else {
             throw KilnError(.notReady, "model \(String(reflecting: name)) must be compiled before training or evaluation: "
@@ -99,13 +106,13 @@ extension Model {
         let trainable = training ? layers.flatMap(\.trainableVariables) : []
         let identities = trainable.map(ObjectIdentifier.init)
         if let existing = training ? compiled.train : compiled.evaluate,
-           existing.targetShape == targetShape, existing.trainable == identities {
+           existing.targetShapes == targetShapes, existing.trainable == identities {
             return existing
         }
         try shareWeights()
-        let (graph, accumulators) = try stepGraph(options, training: training, trainable: trainable, targetShape: targetShape)
+        let (graph, accumulators) = try stepGraph(options, training: training, trainable: trainable, targetShapes: targetShapes)
         let program = try compiled.backend.compile(graph, outputs: [:], variables: store)
-        let made = TrainingProgram(program: program, targetShape: targetShape, trainable: identities,
+        let made = TrainingProgram(program: program, targetShapes: targetShapes, trainable: identities,
                                    accumulators: accumulators)
         if training { compiled.train = made } else { compiled.evaluate = made }
         return made
@@ -113,26 +120,60 @@ extension Model {
 }
 
 extension Model {
+    /// The names of a training or evaluation step's target and sample-weight placeholders
+    /// for each output: ``ModelStep/targetFeed`` and ``ModelStep/sampleWeightFeed`` for a
+    /// model with one output, those followed by `/OUTPUT` for a model with several.
+    var feedNames: [(target: String, sampleWeight: String)] {
+        let names = objectiveNames
+        guard names.count > 1 else { return [(ModelStep.targetFeed, ModelStep.sampleWeightFeed)] }
+        return names.map { ("\(ModelStep.targetFeed)/\($0)", "\(ModelStep.sampleWeightFeed)/\($0)") }
+    }
+
     /// A training step's graph (or, with `training` false, an evaluation step's): the forward
     /// pass, the loss, the metric accumulators and, when training, the gradients of
     /// `trainable` and the optimizer's update. Inputs are placeholders named after the
-    /// model's inputs, then `target` and `sample_weight`; every result is an assign.
+    /// model's inputs, then the targets and sample weights of each output (``feedNames``);
+    /// every result is an assign.
     func stepGraph(_ options: CompileOptions, training: Bool, trainable: [LayerVariable],
-                   targetShape: [Int]) throws -> (Graph, [MetricAccumulator]) {
+                   targetShapes: [[Int]]) throws -> (Graph, [MetricAccumulator]) {
+        let objectives = try objectives(options)
+        guard targetShapes.count == objectives.count else {
+            throw KilnError(.invalidData, "model \(String(reflecting: name)) has \(objectives.count) outputs, got "
+                            + "\(targetShapes.count) targets")
+        }
         let graph = Graph()
         let context = LayerContext(graph: graph, training: training)
-        let yPred = try forward(inputPlaceholders(graph), context: context)
-        let yTrue = try graph.placeholder(ModelStep.targetFeed, shape: Shape([.batch] + targetShape.map { .size($0) }))
-        let sampleWeight = try graph.placeholder(ModelStep.sampleWeightFeed, shape: [.batch])
-        var loss = try lossNode(options.loss, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, targetShape: targetShape)
+        let predictions = try forward(inputPlaceholders(graph), context: context)
+        let outputShapes = outputs.map(\.shape)
+        var terms: [(yTrue: Node, sampleWeight: Node, loss: Node)] = []
+        let feeds = feedNames
+        for index in objectives.indices {
+            let yTrue = try graph.placeholder(feeds[index].target, shape: Shape([.batch] + targetShapes[index].map { .size($0) }))
+            let sampleWeight = try graph.placeholder(feeds[index].sampleWeight, shape: [.batch])
+            let loss = try lossNode(objectives[index], yTrue: yTrue, yPred: predictions[index], sampleWeight: sampleWeight,
+                                    targetShape: targetShapes[index], outputShape: outputShapes[index])
+            terms.append((yTrue, sampleWeight, loss))
+        }
+        var loss = try weighted(terms[0].loss, objectives[0].weight)
+        for index in objectives.indices.dropFirst() { loss = try loss + weighted(terms[index].loss, objectives[index].weight) }
         // Regularization, as Keras adds it to the loss it reports and differentiates: each
         // trainable weight's penalty and the layers' added losses.
         for variable in layers.flatMap(\.trainableVariables) {
             if let regularizer = variable.regularizer { loss = try loss + regularizer.penalty(context.variable(variable)) }
         }
         for added in context.addedLosses { loss = try loss + added }
-        let accumulators = try addAccumulators(options, loss: loss, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight,
-                                               prefix: training ? "metrics/train" : "metrics/test", targetShape: targetShape)
+        let prefix = training ? "metrics/train" : "metrics/test"
+        var accumulators = [try addLossAccumulator(loss, name: "loss", prefix: prefix)]
+        for (index, objective) in objectives.enumerated() {
+            // Keras logs each output's own (unweighted) loss and metrics under its name when there are several.
+            let tag = objectives.count > 1 ? "\(objective.name)_" : ""
+            if objectives.count > 1 { accumulators.append(try addLossAccumulator(terms[index].loss, name: "\(tag)loss", prefix: prefix)) }
+            // As in Keras, `metrics` are not weighted by the sample or class weights.
+            let unweighted = try broadcast(graph.constant(Float(1)), to: [.batch])
+            accumulators += try addMetricAccumulators(objective, tag: tag, yTrue: terms[index].yTrue, yPred: predictions[index],
+                                                      sampleWeight: unweighted, prefix: prefix,
+                                                      targetShape: targetShapes[index], outputShape: outputShapes[index])
+        }
         if training {
             let nodes = try trainable.map { try context.variable($0) }
             if !nodes.isEmpty {
@@ -145,44 +186,56 @@ extension Model {
         return (graph, accumulators)
     }
 
-    /// The batch's loss: the mean over the batch of each sample's loss times its weight.
+    /// An output's loss times its weight, if it has one.
+    private func weighted(_ loss: Node, _ weight: Float?) throws -> Node {
+        guard let weight else { return loss }
+        return try loss * loss.graph.constant(weight)
+    }
+
+    /// The batch's loss of one output: the mean over the batch of each sample's loss times its weight.
     ///
-    /// - Throws: ``KilnError`` naming the loss and the shapes if it cannot be built.
-    private func lossNode(_ loss: Loss, yTrue: Node, yPred: Node, sampleWeight: Node, targetShape: [Int]) throws -> Node {
+    /// - Throws: ``KilnError`` naming the loss, the output and the shapes if it cannot be built.
+    private func lossNode(_ objective: OutputObjective, yTrue: Node, yPred: Node, sampleWeight: Node,
+                          targetShape: [Int], outputShape: [Int]) throws -> Node {
         do {
-            return try sum(loss.values(yTrue: yTrue, yPred: yPred) * sampleWeight) / yPred.graph.elementCount([.batch])
+            return try sum(objective.loss.values(yTrue: yTrue, yPred: yPred) * sampleWeight) / yPred.graph.elementCount([.batch])
         } catch let error as KilnError {
-            throw KilnError(error.kind, "loss \(loss.name) on targets \(Layer.shapesText([targetShape])) and outputs "
-                            + "\(Layer.shapesText([output?.shape ?? []])): \(error.message)")
+            throw KilnError(error.kind, "loss \(objective.loss.name) on targets \(Layer.shapesText([targetShape])) and "
+                            + "\(outputs.count > 1 ? "output \(String(reflecting: objective.name))" : "outputs") "
+                            + "\(Layer.shapesText([outputShape])): \(error.message)")
         }
     }
 
-    /// Adds the loss's accumulator and each metric's, under `prefix`, with the assigns adding
-    /// the batch to them; returns them, the loss first.
-    ///
-    /// - Throws: ``KilnError`` naming the metric and the shapes if one cannot be built.
-    private func addAccumulators(_ options: CompileOptions, loss: Node, yTrue: Node, yPred: Node, sampleWeight: Node,
-                                 prefix: String, targetShape: [Int]) throws -> [MetricAccumulator] {
+    /// Adds the accumulator of a loss named `name` under `prefix`, with the assigns adding
+    /// the batch to it (its mean weighted by batch size).
+    private func addLossAccumulator(_ loss: Node, name: String, prefix: String) throws -> MetricAccumulator {
         let graph = loss.graph
-        let lossNames = ["total", "count"].map { "\(prefix)/loss/\($0)" }
-        for (variableName, increment) in zip(lossNames, [try loss * graph.elementCount([.batch]), try graph.elementCount([.batch])]) {
+        let names = ["total", "count"].map { "\(prefix)/\(name)/\($0)" }
+        for (variableName, increment) in zip(names, [try loss * graph.elementCount([.batch]), try graph.elementCount([.batch])]) {
             let variable = try graph.variable(variableName, initialValue: Tensor(Float(0)))
             _ = try graph.assign(variable, variable + increment)
         }
-        var accumulators = [MetricAccumulator(name: "loss", variables: lossNames) { $0[1] == 0 ? 0 : $0[0] / $0[1] }]
-        let outputShape = output?.shape ?? []
-        for metric in options.metrics {
-            let kind = metric.resolved(loss: options.loss, targetShape: targetShape, outputShape: outputShape)
+        return MetricAccumulator(name: name, variables: names) { $0[1] == 0 ? 0 : $0[0] / $0[1] }
+    }
+
+    /// Adds each metric's accumulator of one output under `prefix`, logged as `tag` followed
+    /// by the metric's name, with the assigns adding the batch to them.
+    ///
+    /// - Throws: ``KilnError`` naming the metric and the shapes if one cannot be built.
+    private func addMetricAccumulators(_ objective: OutputObjective, tag: String, yTrue: Node, yPred: Node, sampleWeight: Node,
+                                       prefix: String, targetShape: [Int], outputShape: [Int]) throws -> [MetricAccumulator] {
+        return try objective.metrics.map { metric in
+            let kind = metric.resolved(loss: objective.loss, targetShape: targetShape, outputShape: outputShape)
             do {
                 try metric.check(kind, targetShape: targetShape, outputShape: outputShape)
-                accumulators.append(try MetricAccumulator.build(kind, name: metric.name, prefix: prefix, yTrue: yTrue,
-                                                                yPred: yPred, sampleWeight: sampleWeight))
+                return try MetricAccumulator.build(kind, name: tag + metric.name, prefix: prefix, yTrue: yTrue, yPred: yPred,
+                                                   sampleWeight: sampleWeight)
             } catch let error as KilnError {
-                throw KilnError(error.kind, "metric \(metric.name) on targets \(Layer.shapesText([targetShape])) and outputs "
+                throw KilnError(error.kind, "metric \(metric.name) on targets \(Layer.shapesText([targetShape])) and "
+                                + "\(tag.isEmpty ? "outputs" : "output \(String(reflecting: objective.name))") "
                                 + "\(Layer.shapesText([outputShape])): \(error.message)")
             }
         }
-        return accumulators
     }
 }
 

@@ -56,14 +56,14 @@ final class Column {
     }
 }
 
-/// Validated samples for training or evaluation: the model inputs, targets shaped for the
-/// loss, and one weight per sample.
+/// Validated samples for training or evaluation: the model inputs, and for each output
+/// its targets shaped for its loss and one weight per sample (none of either for `predict`).
 struct DataSet {
     let count: Int
     let inputs: [Column]
-    let target: Column?
-    let targetShape: [Int]
-    let weights: Column?
+    let targets: [Column]
+    let targetShapes: [[Int]]
+    let weights: [Column]
 
     /// How many batches of `batchSize` the samples make (the last may be short), without
     /// overflowing for any positive `batchSize`.
@@ -71,8 +71,8 @@ struct DataSet {
 
     /// The rows `range`.
     func rows(_ range: Range<Int>) -> DataSet {
-        DataSet(count: range.count, inputs: inputs.map { $0.rows(range) }, target: target?.rows(range),
-                targetShape: targetShape, weights: weights?.rows(range))
+        DataSet(count: range.count, inputs: inputs.map { $0.rows(range) }, targets: targets.map { $0.rows(range) },
+                targetShapes: targetShapes, weights: weights.map { $0.rows(range) })
     }
 }
 
@@ -109,75 +109,95 @@ extension Model {
         return count
     }
 
-    /// Checks `x` (and `y`, sample and class weights when given) against the model and loss,
-    /// and copies them into columns.
+    /// Checks `xs` (and the targets `ys`, sample and class weights when given) against the
+    /// model and its losses, and copies them into columns: one target array per output, and
+    /// `sampleWeights` either one per output (`nil` for none) or one for them all.
     ///
-    /// - Throws: ``KilnError`` naming the input, row and column of a bad value, or the shapes
-    ///   that disagree.
-    func dataSet(_ xs: [Tensor], _ y: Tensor?, sampleWeight: Tensor? = nil, classWeight: [Int: Float]? = nil,
+    /// - Throws: ``KilnError`` naming the input or output, row and column of a bad value, or
+    ///   the shapes that disagree.
+    func dataSet(_ xs: [Tensor], _ ys: [Tensor]?, sampleWeights: [Tensor?] = [], classWeight: [Int: Float]? = nil,
                  what: String = "x") throws -> DataSet {
         let count = try checkInputs(xs, what: what)
         let inputColumns = zip(xs, inputs).map { Column($0, as: $1.dtype) }
-        guard let y else {
-            return DataSet(count: count, inputs: inputColumns, target: nil, targetShape: [], weights: nil)
+        guard let ys else {
+            return DataSet(count: count, inputs: inputColumns, targets: [], targetShapes: [], weights: [])
         }
-        guard y.shape.first == count else {
-            throw KilnError(.invalidData, "\(what) has \(count) samples but y has \(y.shape.first ?? 0) (shape \(y.shape))")
+        let objectives = try compileOptions.map(objectives) ?? []
+        guard ys.count == objectiveNames.count else {
+            throw KilnError(.invalidData, "model \(String(reflecting: name)) has \(objectiveNames.count) outputs, got \(ys.count) "
+                            + "target arrays")
         }
-        guard y.dtype != .bool else { throw KilnError(.invalidData, "y is bool; give f32 or i32 values") }
-        if checksFiniteInputs { try Self.requireFinite(y, "y") }
-        let targetShape = try self.targetShape(for: y)
-        let target = Column(y, as: .float32)
-        if let loss = compileOptions?.loss, loss.sparseTargets { try checkLabels(target) }
-        var weights = [Float](repeating: 1, count: count)
-        if let sampleWeight {
-            guard sampleWeight.shape == [count] || sampleWeight.shape == [count, 1] else {
-                throw KilnError(.invalidData, "sampleWeight has shape \(sampleWeight.shape); it needs one weight per sample, [\(count)]")
+        if classWeight != nil, ys.count > 1 {
+            throw KilnError(.invalidArgument, "classWeight is only supported for models with one output; model "
+                            + "\(String(reflecting: name)) has \(ys.count): give sampleWeight per output instead")
+        }
+        var targets: [Column] = [], targetShapes: [[Int]] = [], weightColumns: [Column] = []
+        for (index, y) in ys.enumerated() {
+            // Names the output in messages when there are several.
+            let label = ys.count == 1 ? "y" : "y for output \(String(reflecting: objectiveNames[index]))"
+            let objective = index < objectives.count ? objectives[index] : nil
+            let outputShape = index < outputs.count ? outputs[index].shape : []
+            guard y.shape.first == count else {
+                throw KilnError(.invalidData, "\(what) has \(count) samples but \(label) has \(y.shape.first ?? 0) (shape \(y.shape))")
             }
-            try Self.requireFinite(sampleWeight, "sampleWeight")
-            weights = sampleWeight.dtype == .float32 ? sampleWeight.scalars : sampleWeight.int32Scalars.map(Float.init)
-        }
-        if let classWeight {
-            for row in 0..<count {
-                let label = try classLabel(target, row: row)
-                guard let weight = classWeight[label] else {
-                    throw KilnError(.invalidData, "classWeight has no weight for class \(label) (y at row \(row)); "
-                                    + "it has classes \(classWeight.keys.sorted())")
+            guard y.dtype != .bool else { throw KilnError(.invalidData, "\(label) is bool; give f32 or i32 values") }
+            if checksFiniteInputs { try Self.requireFinite(y, label) }
+            let targetShape = try self.targetShape(for: y, loss: objective?.loss, outputShape: outputShape, label: label)
+            let target = Column(y, as: .float32)
+            if let loss = objective?.loss, loss.sparseTargets { try checkLabels(target, outputShape: outputShape, label: label) }
+            var weights = [Float](repeating: 1, count: count)
+            if let sampleWeight = sampleWeights.count == 1 ? sampleWeights[0] : index < sampleWeights.count ? sampleWeights[index] : nil {
+                let weightLabel = ys.count == 1 || sampleWeights.count == 1 ? "sampleWeight"
+                    : "sampleWeight for output \(String(reflecting: objectiveNames[index]))"
+                guard sampleWeight.shape == [count] || sampleWeight.shape == [count, 1] else {
+                    throw KilnError(.invalidData, "\(weightLabel) has shape \(sampleWeight.shape); it needs one weight per "
+                                    + "sample, [\(count)]")
                 }
-                weights[row] *= weight
+                try Self.requireFinite(sampleWeight, weightLabel)
+                weights = sampleWeight.dtype == .float32 ? sampleWeight.scalars : sampleWeight.int32Scalars.map(Float.init)
             }
+            if let classWeight {
+                for row in 0..<count {
+                    let label = try classLabel(target, row: row)
+                    guard let weight = classWeight[label] else {
+                        throw KilnError(.invalidData, "classWeight has no weight for class \(label) (y at row \(row)); "
+                                        + "it has classes \(classWeight.keys.sorted())")
+                    }
+                    weights[row] *= weight
+                }
+            }
+            targets.append(target)
+            targetShapes.append(targetShape)
+            weightColumns.append(Column(floats: weights, width: 1))
         }
-        return DataSet(count: count, inputs: inputColumns, target: target, targetShape: targetShape,
-                       weights: Column(floats: weights, width: 1))
+        return DataSet(count: count, inputs: inputColumns, targets: targets, targetShapes: targetShapes, weights: weightColumns)
     }
 
     /// The per-sample target shape for `y`: class indices for sparse losses, the output's
     /// shape when the element counts agree, `y`'s own shape otherwise (custom losses).
-    private func targetShape(for y: Tensor) throws -> [Int] {
+    private func targetShape(for y: Tensor, loss: Loss?, outputShape: [Int], label: String) throws -> [Int] {
         let perSample = Array(y.shape.dropFirst())
         let elements = perSample.reduce(1, *)
-        let outputShape = output?.shape ?? []
-        if let loss = compileOptions?.loss, loss.sparseTargets {
+        if let loss, loss.sparseTargets {
             guard elements == 1 else {
-                throw KilnError(.invalidData, "loss \(loss.name) takes one class index per sample, "
-                                + "got y of shape \(y.shape)")
+                throw KilnError(.invalidData, "loss \(loss.name) takes one class index per sample, got \(label) of shape \(y.shape)")
             }
             return []
         }
         if elements == outputShape.reduce(1, *) { return outputShape }
-        if compileOptions?.loss.config == nil { return perSample }
-        throw KilnError(.invalidData, "y of shape \(y.shape) does not match the model's output \(Layer.shapesText([outputShape]))"
-                        + (elements == 1 ? "; for class indices use a sparse loss" : ""))
+        if loss?.config == nil { return perSample }
+        throw KilnError(.invalidData, "\(label) of shape \(y.shape) does not match the model's output "
+                        + "\(Layer.shapesText([outputShape]))" + (elements == 1 ? "; for class indices use a sparse loss" : ""))
     }
 
     /// Class indices must be whole numbers in `0..<classes`.
-    private func checkLabels(_ target: Column) throws {
-        let classes = output?.shape.last ?? 1
+    private func checkLabels(_ target: Column, outputShape: [Int], label: String) throws {
+        let classes = outputShape.last ?? 1
         for row in 0..<target.count {
             let value = target.float(row)
             guard value == value.rounded(.towardZero), value >= 0, value < Float(classes) else {
-                throw KilnError(.invalidData, "y at row \(row) is \(value), not a class index in 0..<\(classes) "
-                                + "(the output \(Layer.shapesText([output?.shape ?? []])) has \(classes) classes)")
+                throw KilnError(.invalidData, "\(label) at row \(row) is \(value), not a class index in 0..<\(classes) "
+                                + "(the output \(Layer.shapesText([outputShape])) has \(classes) classes)")
             }
         }
     }

@@ -196,7 +196,8 @@ extension Metric {
     /// A metric of your own, accumulated inside the compiled step as the built-in ones are
     /// (Keras' `Metric` with `add_weight` states, `update_state` and `result`): `states`
     /// scalar variables start at 0 each epoch; each batch adds the scalars `update` builds
-    /// from the targets, the outputs and the per-sample weights (`[batch]`); `result` turns
+    /// from the targets, the outputs and per-sample weights (`[batch]`, all 1: as in Keras,
+    /// compiled metrics do not see sample or class weights); `result` turns
     /// the states into the reported value. Registered by `name`, so `compile(metrics:
     /// ["name"])` and loading a saved model find it.
     ///

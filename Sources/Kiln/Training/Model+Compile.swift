@@ -8,9 +8,43 @@ extension Model {
     /// new optimizer starts from nothing, the same optimizer compiled again carries on, and
     /// the optimizer it replaces keeps its state to itself.
     ///
+    /// On a model with several outputs, `loss` is applied to each and the reported `loss` is
+    /// their sum (each multiplied by its entry of `lossWeights`, in output order); `metrics`
+    /// then gives one metric per output, as in Keras.
+    ///
     /// - Parameter backend: Where programs run; `KILN_BACKEND` or the JIT by default.
-    public func compile(optimizer: Optimizer = RMSprop(), loss: Loss, metrics: [Metric] = [], backend: Backend = .default) {
-        building.withLock { _ in setCompileOptions(optimizer: optimizer, loss: loss, metrics: metrics, backend: backend) }
+    public func compile(optimizer: Optimizer = RMSprop(), loss: Loss, lossWeights: [Float]? = nil, metrics: [Metric] = [],
+                        backend: Backend = .default) {
+        setCompileOptions(CompileOptions(optimizer: optimizer, loss: .all(loss), lossWeights: lossWeights.map { .list($0) },
+                                         metrics: .all(metrics), backend: backend))
+    }
+
+    /// Configures training of a model with several outputs: one loss per output and
+    /// optionally one weight per loss and one list of metrics per output, in the order of
+    /// ``outputs``. The reported `loss` is the weighted sum; each output's own loss and
+    /// metrics are logged as `OUTPUT_loss` and `OUTPUT_METRIC` (Keras' keys).
+    ///
+    /// A count that does not match the outputs is reported by the first `fit` or `evaluate`.
+    public func compile(optimizer: Optimizer = RMSprop(), loss: [Loss], lossWeights: [Float]? = nil, metrics: [[Metric]] = [],
+                        backend: Backend = .default) {
+        setCompileOptions(CompileOptions(optimizer: optimizer, loss: .list(loss), lossWeights: lossWeights.map { .list($0) },
+                                         metrics: metrics.isEmpty ? .all([]) : .list(metrics), backend: backend))
+    }
+
+    /// Configures training of a model with several outputs by output name (``outputNames``):
+    /// a loss for every output, optionally a weight for every loss, and metrics for any of
+    /// the outputs.
+    ///
+    /// ```swift
+    /// model.compile(optimizer: Adam(), loss: ["priority": .meanSquaredError, "department": .sparseCategoricalCrossentropy],
+    ///               lossWeights: ["priority": 1, "department": 0.2], metrics: ["department": [.accuracy]])
+    /// ```
+    ///
+    /// A missing or unknown name is reported by the first `fit` or `evaluate`.
+    public func compile(optimizer: Optimizer = RMSprop(), loss: [String: Loss], lossWeights: [String: Float]? = nil,
+                        metrics: [String: [Metric]] = [:], backend: Backend = .default) {
+        setCompileOptions(CompileOptions(optimizer: optimizer, loss: .named(loss), lossWeights: lossWeights.map { .named($0) },
+                                         metrics: .named(metrics), backend: backend))
     }
 
     /// Compiles with Keras' string shortcuts:
@@ -24,22 +58,30 @@ extension Model {
                 backend: backend)
     }
 
-    private func setCompileOptions(optimizer: Optimizer, loss: Loss, metrics: [Metric], backend: Backend) {
-        if let previous = compileOptions?.optimizer, previous !== optimizer, previous.store === store {
-            previous.moveState(to: VariableStore())
-        }
-        optimizer.moveState(to: store)
-        compileOptions = CompileOptions(optimizer: optimizer, loss: loss, metrics: metrics, backend: backend)
-        if let compiled {
-            compiled.train = nil
-            compiled.evaluate = nil
+    func setCompileOptions(_ options: CompileOptions) {
+        building.withLock { _ in
+            if let previous = compileOptions?.optimizer, previous !== options.optimizer, previous.store === store {
+                previous.moveState(to: VariableStore())
+            }
+            options.optimizer.moveState(to: store)
+            compileOptions = options
+            if let compiled {
+                compiled.train = nil
+                compiled.evaluate = nil
+            }
         }
     }
 
     /// The optimizer given to `compile`.
     public var optimizer: Optimizer? { compileOptions?.optimizer }
-    /// The loss given to `compile`.
-    public var loss: Loss? { compileOptions?.loss }
+    /// The loss given to `compile` (the first output's, for a model given one per output).
+    public var loss: Loss? { compileOptions?.loss.first }
+    /// Each output's name, loss and loss weight as compiled, in output order (empty before
+    /// `compile`, or when the compile settings do not fit the outputs).
+    public var outputLosses: [(output: String, loss: Loss, weight: Float?)] {
+        guard let options = compileOptions, let objectives = try? objectives(options) else { return [] }
+        return objectives.map { ($0.name, $0.loss, $0.weight) }
+    }
     /// The backend the model's programs run on.
     public var backend: Backend { compileOptions?.backend ?? .default }
 }

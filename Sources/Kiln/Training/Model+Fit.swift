@@ -12,8 +12,10 @@ extension Model {
     ///   - validationData: Samples to evaluate after each epoch instead.
     ///   - shuffle: Whether batches are drawn in a new random order each epoch (from the
     ///     library's seeded generator).
-    ///   - classWeight: A weight per class index, multiplying each sample's weight.
-    ///   - sampleWeight: A weight per sample (`[count]`).
+    ///   - classWeight: A weight per class index, multiplying each sample's weight (models
+    ///     with one output).
+    ///   - sampleWeight: A weight per sample (`[count]`), for every output, or one such
+    ///     array per output (in order or by name).
     ///   - initialEpoch: The epoch to start counting from, to resume training.
     ///   - verbose: 0 silent, 1 a progress bar (live on a terminal), 2 one line per epoch.
     ///   - callbacks: Called at the start and end of training, epochs and batches.
@@ -21,9 +23,10 @@ extension Model {
     /// - Throws: ``KilnError`` if the model is not compiled, the data does not fit the model
     ///   (naming the input, row and column, or the shapes), or a callback throws.
     @discardableResult
-    public func fit(_ x: some ModelInputs, _ y: Tensor, batchSize: Int = 32, epochs: Int = 1, validationSplit: Float = 0,
-                    validationData: (x: any ModelInputs, y: Tensor)? = nil, shuffle: Bool = true,
-                    classWeight: [Int: Float]? = nil, sampleWeight: Tensor? = nil, initialEpoch: Int = 0,
+    public func fit(_ x: some ModelInputs, _ y: some ModelTargets, batchSize: Int = 32, epochs: Int = 1,
+                    validationSplit: Float = 0, validationData: (x: any ModelInputs, y: any ModelTargets)? = nil,
+                    shuffle: Bool = true, classWeight: [Int: Float]? = nil, sampleWeight: (any ModelTargets)? = nil,
+                    initialEpoch: Int = 0,
                     verbose: Int = 1, callbacks: [any Callback] = []) throws -> History {
         guard compileOptions != nil else {
             throw KilnError(.notReady, "model \(String(reflecting: name)) must be compiled before fit: call "
@@ -37,11 +40,12 @@ extension Model {
         guard validationSplit >= 0 && validationSplit < 1 else {
             throw KilnError(.invalidArgument, "validationSplit must be in [0, 1), got \(validationSplit)")
         }
-        let all = try dataSet(try arrays(x), y, sampleWeight: sampleWeight, classWeight: classWeight)
+        let all = try dataSet(try arrays(x), try targetArrays(y), sampleWeights: try sampleWeightArrays(sampleWeight),
+                              classWeight: classWeight)
         var train = all
         var validation: DataSet?
         if let validationData {
-            validation = try dataSet(try arrays(validationData.x), validationData.y, what: "validation x")
+            validation = try dataSet(try arrays(validationData.x), try targetArrays(validationData.y), what: "validation x")
         } else if validationSplit > 0 {
             let splitAt = Int((Float(all.count) * (1 - validationSplit)).rounded(.down))
             guard splitAt > 0, splitAt < all.count else {
@@ -51,8 +55,8 @@ extension Model {
             train = all.rows(0..<splitAt)
             validation = all.rows(splitAt..<all.count)
         }
-        let step = try stepProgram(training: true, targetShape: train.targetShape)
-        let feeder = try BatchFeeder(program: step.program, data: train, inputNames: inputs.map(\.name), batchSize: batchSize)
+        let step = try stepProgram(training: true, targetShapes: train.targetShapes)
+        let feeder = try self.feeder(step, train, batchSize: batchSize)
         let history = History()
         let everyone: [any Callback] = [history] + callbacks
         var order = Array(0..<train.count)
@@ -95,10 +99,10 @@ extension Model {
     ///
     /// - Throws: ``KilnError`` if the model is not compiled or the data does not fit it.
     @discardableResult
-    public func evaluate(_ x: some ModelInputs, _ y: Tensor, batchSize: Int = 32, sampleWeight: Tensor? = nil,
-                         verbose: Int = 1) throws -> [String: Float] {
+    public func evaluate(_ x: some ModelInputs, _ y: some ModelTargets, batchSize: Int = 32,
+                         sampleWeight: (any ModelTargets)? = nil, verbose: Int = 1) throws -> [String: Float] {
         guard batchSize > 0 else { throw KilnError(.invalidArgument, "batchSize must be positive, got \(batchSize)") }
-        let data = try dataSet(try arrays(x), y, sampleWeight: sampleWeight)
+        let data = try dataSet(try arrays(x), try targetArrays(y), sampleWeights: try sampleWeightArrays(sampleWeight))
         let progress = ProgressBar(steps: data.batchCount(batchSize), verbose: verbose)
         let results = try evaluate(data, batchSize: batchSize)
         progress.finish(logs: results)
@@ -106,8 +110,8 @@ extension Model {
     }
 
     func evaluate(_ data: DataSet, batchSize: Int) throws -> [String: Float] {
-        let step = try stepProgram(training: false, targetShape: data.targetShape)
-        let feeder = try BatchFeeder(program: step.program, data: data, inputNames: inputs.map(\.name), batchSize: batchSize)
+        let step = try stepProgram(training: false, targetShapes: data.targetShapes)
+        let feeder = try self.feeder(step, data, batchSize: batchSize)
         try step.resetAccumulators(store)
         for start in stride(from: 0, to: data.count, by: batchSize) {
             try feeder.run(order: nil, start: start, count: Swift.min(batchSize, data.count - start))
@@ -115,33 +119,79 @@ extension Model {
         return try step.results(store)
     }
 
-    /// The model's outputs for `x`, computed in batches of `batchSize` (Keras' `predict`).
+    /// The model's output for `x`, computed in batches of `batchSize` (Keras' `predict`).
+    ///
+    /// - Throws: ``KilnError`` if `x` does not fit the model's inputs (naming the input and
+    ///   the shapes) or holds NaN or infinity (naming the row and column), or if the model
+    ///   has several outputs (``predictAll(_:batchSize:)`` returns them all).
+    public func predict(_ x: some ModelInputs, batchSize: Int = 32) throws -> Tensor {
+        let all = try predictAll(x, batchSize: batchSize)
+        guard all.count == 1 else {
+            throw KilnError(.invalidArgument, "model \(String(reflecting: name)) has \(all.count) outputs "
+                            + "(\(outputNames.joined(separator: ", "))): use predictAll, which returns one array per output")
+        }
+        return all[0]
+    }
+
+    /// Every output of the model for `x`, in the order of ``outputs``, computed in batches
+    /// of `batchSize` (Keras' `predict` on a model with several outputs).
     ///
     /// - Throws: ``KilnError`` if `x` does not fit the model's inputs (naming the input and
     ///   the shapes) or holds NaN or infinity (naming the row and column).
-    public func predict(_ x: some ModelInputs, batchSize: Int = 32) throws -> Tensor {
+    public func predictAll(_ x: some ModelInputs, batchSize: Int = 32) throws -> [Tensor] {
         guard batchSize > 0 else { throw KilnError(.invalidArgument, "batchSize must be positive, got \(batchSize)") }
         let xs = try arrays(x)
         let count = try checkInputs(xs, what: "x")
         let feeds = zip(xs, inputs).map { x, input in x.dtype == input.dtype ? x : Tensor(converting: x, to: input.dtype) }
         let program = try predictProgram()
-        func outputs(_ rows: [Tensor]) throws -> Tensor {
-            if rows.count == 1 { return try program.run(rows[0], output: "y") }
-            let named = Dictionary(uniqueKeysWithValues: zip(inputs.map(\.name), rows))
-            guard let y = try program.run(feeds: named)["y"] else { throw KilnError(.invalidGraph, "the program has no output y") }
-            return y
+        let names = predictOutputNames
+        func outputs(_ rows: [Tensor]) throws -> [Tensor] {
+            if rows.count == 1, names.count == 1 { return [try program.run(rows[0], output: names[0])] }
+            let results = try program.run(feeds: Dictionary(uniqueKeysWithValues: zip(inputs.map(\.name), rows)))
+            return try names.map { name in
+                guard let y = results[name] else { throw KilnError(.invalidGraph, "the program has no output \(name)") }
+                return y
+            }
         }
         if count <= batchSize { return try outputs(feeds) }
-        var parts: [Tensor] = []
+        var parts: [[Tensor]] = []
         for start in stride(from: 0, to: count, by: batchSize) {
             let range = start..<(start + Swift.min(batchSize, count - start))
             parts.append(try outputs(try feeds.map { try $0.rows(range) }))
         }
-        return try Tensor(stacking: parts)
+        return try names.indices.map { index in try Tensor(stacking: parts.map { $0[index] }) }
     }
 
     /// `x` as one array per input of the model.
-    private func arrays(_ x: some ModelInputs) throws -> [Tensor] { try x.arrays(for: inputs, model: name) }
+    ///
+    /// - Throws: The error that stopped the model being built, if any, or ``KilnError`` if
+    ///   `x` does not match the model's inputs.
+    private func arrays(_ x: some ModelInputs) throws -> [Tensor] {
+        if let failure { throw failure }
+        return try x.arrays(for: inputs.map(\.name), of: "input", model: name)
+    }
+
+    /// `y` as one array per output of the model.
+    private func targetArrays(_ y: some ModelTargets) throws -> [Tensor] {
+        try y.arrays(for: objectiveNames, of: "output", model: name)
+    }
+
+    /// Sample weights as one array per output, or one array for every output.
+    private func sampleWeightArrays(_ weights: (any ModelTargets)?) throws -> [Tensor?] {
+        guard let weights else { return [] }
+        if let tensor = weights as? Tensor { return [tensor] }
+        return try weights.arrays(for: objectiveNames, of: "output", model: name)
+    }
+
+    /// A feeder of `step`'s inputs, targets and sample weights from `data`.
+    private func feeder(_ step: TrainingProgram, _ data: DataSet, batchSize: Int) throws -> BatchFeeder {
+        var columns = Dictionary(uniqueKeysWithValues: zip(inputs.map(\.name), data.inputs))
+        for (feeds, (target, weights)) in zip(feedNames, zip(data.targets, data.weights)) {
+            columns[feeds.target] = target
+            columns[feeds.sampleWeight] = weights
+        }
+        return try BatchFeeder(program: step.program, columns: columns, count: data.count, batchSize: batchSize)
+    }
 
     /// One training step on one batch, with metrics reset first; returns the batch's loss
     /// and metrics (Keras' `train_on_batch`). Per-sample weights make policy-gradient
@@ -149,29 +199,36 @@ extension Model {
     ///
     /// - Throws: ``KilnError`` if the model is not compiled or the data does not fit it.
     @discardableResult
-    public func trainOnBatch(_ x: some ModelInputs, _ y: Tensor, sampleWeight: Tensor? = nil,
+    public func trainOnBatch(_ x: some ModelInputs, _ y: some ModelTargets, sampleWeight: (any ModelTargets)? = nil,
                              classWeight: [Int: Float]? = nil) throws -> [String: Float] {
         guard compileOptions != nil else {
             throw KilnError(.notReady, "model \(String(reflecting: name)) must be compiled before trainOnBatch")
         }
-        let data = try dataSet(try arrays(x), y, sampleWeight: sampleWeight, classWeight: classWeight)
-        let step = try stepProgram(training: true, targetShape: data.targetShape)
+        let data = try dataSet(try arrays(x), try targetArrays(y), sampleWeights: try sampleWeightArrays(sampleWeight),
+                               classWeight: classWeight)
+        let step = try stepProgram(training: true, targetShapes: data.targetShapes)
         try step.resetAccumulators(store)
-        try BatchFeeder(program: step.program, data: data, inputNames: inputs.map(\.name), batchSize: data.count)
-            .run(order: nil, start: 0, count: data.count)
+        try feeder(step, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)
         return try step.results(store)
     }
 
     /// The loss and metrics on one batch (Keras' `test_on_batch`).
     @discardableResult
-    public func testOnBatch(_ x: some ModelInputs, _ y: Tensor, sampleWeight: Tensor? = nil) throws -> [String: Float] {
-        let data = try dataSet(try arrays(x), y, sampleWeight: sampleWeight)
+    public func testOnBatch(_ x: some ModelInputs, _ y: some ModelTargets,
+                            sampleWeight: (any ModelTargets)? = nil) throws -> [String: Float] {
+        let data = try dataSet(try arrays(x), try targetArrays(y), sampleWeights: try sampleWeightArrays(sampleWeight))
         return try evaluate(data, batchSize: data.count)
     }
 
-    /// The outputs for one batch (Keras' `predict_on_batch`).
+    /// The output for one batch (Keras' `predict_on_batch`).
     public func predictOnBatch(_ x: some ModelInputs) throws -> Tensor {
         let xs = try arrays(x)
         return try predict(xs, batchSize: Swift.max(1, xs.first?.shape.first ?? 1))
+    }
+
+    /// Every output for one batch, in the order of ``outputs``.
+    public func predictAllOnBatch(_ x: some ModelInputs) throws -> [Tensor] {
+        let xs = try arrays(x)
+        return try predictAll(xs, batchSize: Swift.max(1, xs.first?.shape.first ?? 1))
     }
 }

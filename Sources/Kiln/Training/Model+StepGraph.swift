@@ -24,7 +24,9 @@ extension Model {
     ///
     /// Placeholders are named after the model's inputs; training and evaluation steps also
     /// take ``ModelStep/targetFeed`` (`[batch]` class indices for a sparse loss, else shaped
-    /// like the output) and ``ModelStep/sampleWeightFeed`` (`[batch]`). The prediction is output `y`. Training and evaluation
+    /// like the output) and ``ModelStep/sampleWeightFeed`` (`[batch]`), followed by `/OUTPUT`
+    /// for each output of a model with several. The prediction is output `y` (the outputs
+    /// are named after ``Model/outputNames`` when there are several). Training and evaluation
     /// steps have no outputs: the loss, the metrics and every update are assigns.
     ///
     /// - Throws: ``KilnError`` if the model has no input shape yet, or is not compiled (for
@@ -40,11 +42,39 @@ extension Model {
                     throw KilnError(.notReady, "model \(String(reflecting: name)) is not compiled, so it has no \(step) step "
                                     + "(a model saved with a custom loss is loaded uncompiled)")
                 }
-                let targetShape = options.loss.sparseTargets ? [] : output?.shape ?? []
+                let targetShapes = try zip(objectives(options), outputs).map { $0.loss.sparseTargets ? [] : $1.shape }
                 let trainable = step == .train ? layers.flatMap(\.trainableVariables) : []
-                let (graph, _) = try stepGraph(options, training: step == .train, trainable: trainable, targetShape: targetShape)
+                let (graph, _) = try stepGraph(options, training: step == .train, trainable: trainable, targetShapes: targetShapes)
                 return (graph, [:])
             }
+        }
+    }
+}
+
+extension Model {
+    /// A training or evaluation step's placeholders for one output's targets and sample weights.
+    public struct TargetFeed: Sendable {
+        /// The placeholder of the targets.
+        public let target: String
+        /// The placeholder of the per-sample weights (`[batch]`).
+        public let sampleWeight: String
+        /// The number of classes when the targets are class indices (a sparse loss), else `nil`.
+        public let classes: Int?
+    }
+
+    /// The target and sample-weight placeholders of ``graph(for:)``'s training and
+    /// evaluation steps, one per output.
+    ///
+    /// - Throws: ``KilnError`` if the model is not compiled or its compile settings do not
+    ///   fit its outputs.
+    public func targetFeeds() throws -> [TargetFeed] {
+        guard let options = compileOptions else {
+            throw KilnError(.notReady, "model \(String(reflecting: name)) is not compiled, so its steps take no targets")
+        }
+        return zip(try objectives(options), feedNames).enumerated().map { index, pair in
+            let classes = index < outputs.count ? outputs[index].shape.last ?? 1 : 1
+            return TargetFeed(target: pair.1.target, sampleWeight: pair.1.sampleWeight,
+                              classes: pair.0.loss.sparseTargets ? classes : nil)
         }
     }
 }
