@@ -1,7 +1,8 @@
 import KilnGraph
 
 /// Normalises each feature with the batch's mean and variance during training, and with
-/// moving averages of them otherwise (Keras' `BatchNormalization` on the last axis).
+/// moving averages of them otherwise or while the layer is frozen (`trainable` false), as
+/// Keras' `BatchNormalization` on the last axis does.
 ///
 /// Weights: `gamma` (ones), `beta` (zeros), then the non-trainable `moving_mean` (zeros) and
 /// `moving_variance` (ones), updated at each training step as
@@ -52,7 +53,8 @@ public final class BatchNormalization: Layer {
         let movingMean = try context.variable(try weight(named: "moving_mean"))
         let movingVariance = try context.variable(try weight(named: "moving_variance"))
         let mean: Node, variance: Node
-        if context.training {
+        // A frozen layer normalises with its moving statistics and leaves them alone, as in Keras.
+        if context.training && trainable {
             let axes = Array(0..<(x.shape.rank - 1))
             mean = try KilnGraph.mean(x, axes: axes)
             variance = try KilnGraph.mean(square(x - mean), axes: axes)

@@ -160,7 +160,7 @@ open class Layer: SequentialElement, CustomStringConvertible {
     public var weights: [Tensor] { variables.map(\.value) }
 
     /// The weights training updates: none when the layer is frozen.
-    public var trainableVariables: [LayerVariable] { trainable ? variables.filter(\.isTrainable) : [] }
+    open var trainableVariables: [LayerVariable] { trainable ? variables.filter(\.isTrainable) : [] }
 
     /// The number of weight elements.
     public var parameterCount: Int { variables.reduce(0) { $0 + $1.shape.reduce(1, *) } }
@@ -183,7 +183,7 @@ open class Layer: SequentialElement, CustomStringConvertible {
     }
 
     /// `dense_1 (Dense)`: the name and the type.
-    public var description: String { "\(name) (\(Self.typeName))" }
+    open var description: String { "\(name) (\(Self.typeName))" }
 
     /// Whether the layer, built for inputs of `built` shapes, can also be called on inputs of
     /// `shapes` with the same weights, as Keras calls a built layer on any input its weights

@@ -42,6 +42,8 @@ open class Model: @unchecked Sendable {
     var calls: [LayerCall] = []
     /// Why the model cannot run, if a shape did not fit while it was built.
     var failure: KilnError?
+    /// The layer standing for the model inside other models, while one uses it.
+    weak var nestedLayer: ModelLayer?
 
     /// Set by a callback to end ``fit`` after the current epoch.
     public var stopTraining = false
@@ -133,10 +135,11 @@ open class Model: @unchecked Sendable {
     }
 
     /// The error for two layers (or two inputs) of the model with the same name, as Keras
-    /// reports it when the model is made; one layer called several times is sharing, not a clash.
+    /// reports it when the model is made (layers of nested models count too, as their weights
+    /// are saved by layer name); one layer called several times is sharing, not a clash.
     func duplicateNames() -> KilnError? {
         var counts: [String: Int] = [:]
-        for name in inputs.map(\.name) + layers.map(\.name) { counts[name, default: 0] += 1 }
+        for name in inputs.map(\.name) + nestedLayerNames { counts[name, default: 0] += 1 }
         guard let (name, count) = counts.filter({ $0.value > 1 }).min(by: { $0.key < $1.key }) else { return nil }
         return KilnError(.invalidArgument, "model \(String(reflecting: self.name)): the name \(String(reflecting: name)) is "
                          + "used \(count) times in the model; all layer and input names must be unique")

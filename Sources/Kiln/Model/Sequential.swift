@@ -34,6 +34,9 @@ public final class Sequential: Model {
             } else {
                 self.input = input
             }
+        case let model as Model:
+            add(model.asLayer)
+            return
         case let layer as Layer:
             if layer.outputCount != 1 {
                 elementFailure = elementFailure ?? KilnError(.invalidArgument, "model \(String(reflecting: name)): layer "

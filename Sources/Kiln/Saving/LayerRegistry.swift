@@ -162,6 +162,13 @@ enum LayerRegistry {
             let maxTokens = fields["max_tokens"]?.number.map { Int($0) }
             return TextVectorization(maxTokens: maxTokens, outputSequenceLength: try config.int("output_sequence_length", atLeast: 1),
                                      standardize: standardize, vocabulary: vocabulary, name: name)
+        case ModelLayer.typeName:
+            let model = try Model.make(configuration: fields, file: file)
+            guard model.name == name else {
+                throw KilnError(.file, "\(context): the nested model is called \(String(reflecting: model.name)), not "
+                                + "\(String(reflecting: name))")
+            }
+            return model.asLayer
         default:
             if let make = CustomLayers.registry[typeName] {
                 let layer = try make(name, config)
@@ -177,7 +184,7 @@ enum LayerRegistry {
                             + "Add, Concatenate, Rescaling, Conv1D, Conv2D, Conv2DTranspose, MaxPooling1D, MaxPooling2D, "
                             + "AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, "
                             + "GlobalMaxPooling1D, GlobalMaxPooling2D, ZeroPadding2D, UpSampling2D, SpatialDropout2D, "
-                            + "SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed and TextVectorization")
+                            + "SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, TextVectorization and nested models (Functional)")
         }
     }
 

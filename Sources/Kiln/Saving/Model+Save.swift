@@ -111,9 +111,23 @@ extension Model {
         return model
     }
 
-    /// The model's `config.json`: inputs, layers with their configurations, the calls
-    /// connecting them, the output, and the compile settings.
+    /// The model's `config.json`: its ``architecture()`` and the compile settings.
     func configuration() throws -> [String: JSONValue] {
+        var config = architecture()
+        if let options = compileOptions, let loss = options.loss.json(\.config) {
+            try options.optimizer.requireSavable()
+            var compile: [String: JSONValue] = ["optimizer": .object(options.optimizer.config), "loss": loss,
+                                                "metrics": options.metrics.json { .array($0.map { .string($0.name) }) } ?? .null]
+            if case .all = options.loss {} else { compile["per_output"] = .bool(true) }
+            if let weights = options.lossWeights?.json({ .number(Double($0)) }) { compile["loss_weights"] = weights }
+            config["compile"] = .object(compile)
+        }
+        return config
+    }
+
+    /// The model's inputs, layers with their configurations, the calls connecting them and
+    /// the outputs (a nested model's configuration, ``ModelLayer``).
+    func architecture() -> [String: JSONValue] {
         var names: [SymbolicTensor.Key: String] = [:]
         for input in inputs { names[input.key] = input.name }
         var callCounts: [ObjectIdentifier: Int] = [:]
@@ -143,14 +157,6 @@ extension Model {
         let outputNames = outputs.map { names[$0.key] ?? "" }
         config[outputNames.count == 1 ? "output" : "outputs"] = outputNames.count == 1 ? .string(outputNames[0])
             : .array(outputNames.map { .string($0) })
-        if let options = compileOptions, let loss = options.loss.json(\.config) {
-            try options.optimizer.requireSavable()
-            var compile: [String: JSONValue] = ["optimizer": .object(options.optimizer.config), "loss": loss,
-                                                "metrics": options.metrics.json { .array($0.map { .string($0.name) }) } ?? .null]
-            if case .all = options.loss {} else { compile["per_output"] = .bool(true) }
-            if let weights = options.lossWeights?.json({ .number(Double($0)) }) { compile["loss_weights"] = weights }
-            config["compile"] = .object(compile)
-        }
         return config
     }
 
@@ -181,7 +187,10 @@ extension Model {
             let entry = ConfigReader(value.object ?? [:], context: "\(file): layer \(index)")
             let layer = try LayerRegistry.make(try entry.string("class_name"), name: try entry.string("name"),
                                                config: try entry.object("config"), file: file)
-            layer.trainable = (try? entry.bool("trainable")) ?? true
+            // Set only when it differs: a nested model's layer passes the flag on to its layers,
+            // whose own flags its configuration holds.
+            let trainable = (try? entry.bool("trainable")) ?? true
+            if layer.trainable != trainable { layer.trainable = trainable }
             layers[layer.name] = layer
             order.append(layer)
         }
