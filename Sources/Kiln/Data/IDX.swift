@@ -26,35 +26,57 @@ public enum IDX {
     /// - Throws: ``KilnError`` as ``read(contentsOf:)`` does.
     public static func decode(_ data: Data, source: String) throws -> Tensor {
         let bytes = [UInt8](data)
-        guard bytes.count >= 4 else {
-            throw KilnError(.file, "\(source): \(bytes.count) bytes, too short for an IDX header (4 bytes at least)")
-        }
-        guard bytes[0] == 0, bytes[1] == 0 else {
-            throw KilnError(.file, "\(source): not an IDX file: the magic number starts with \(hex(bytes[0])) \(hex(bytes[1])) "
-                            + "at offset 0, not 00 00")
-        }
-        guard let type = ElementType(rawValue: bytes[2]) else {
-            throw KilnError(.file, "\(source): unknown IDX element type \(hex(bytes[2])) at offset 2 "
-                            + "(08 ubyte, 09 byte, 0b short, 0c int, 0d float, 0e double)")
-        }
-        let rank = Int(bytes[3])
-        guard rank >= 1 else { throw KilnError(.file, "\(source): an IDX file with no axes (offset 3)") }
-        let header = 4 + 4 * rank
-        guard bytes.count >= header else {
-            throw KilnError(.file, "\(source): the header of \(rank) axes needs \(header) bytes, the file has \(bytes.count)")
-        }
-        let shape = (0..<rank).map { Int(bigEndian32(bytes, at: 4 + 4 * $0)) }
-        guard let count = Shape.product(shape), case (let size, false) = count.multipliedReportingOverflow(by: type.size),
-              bytes.count - header == size else {
-            throw KilnError(.file, "\(source): the header (offset 4) says \(shape.map(String.init).joined(separator: "×")) "
-                            + "\(type) elements, \(shapeBytes(shape, type)) bytes after the \(header)-byte header; "
-                            + "the file has \(bytes.count - header)")
-        }
+        let header = try Header(bytes, fileSize: bytes.count, source: source)
+        let (type, count) = (header.type, header.count)
         let values: [Float] = bytes.withUnsafeBufferPointer { buffer in
-            let body = UnsafeBufferPointer(rebasing: buffer[header...])
+            let body = UnsafeBufferPointer(rebasing: buffer[header.size...])
             return (0..<count).map { type.value(body, at: $0 * type.size) }
         }
-        return try Tensor(shape: shape, scalars: values)
+        return try Tensor(shape: header.shape, scalars: values)
+    }
+
+    /// An IDX file's header: the element type, the shape and the header's length.
+    struct Header {
+        let type: ElementType
+        let shape: [Int]
+        /// The header's length in bytes, where the elements start.
+        let size: Int
+        /// The number of elements.
+        let count: Int
+
+        /// The header at the start of `bytes` (at least its first 4 + 4 × rank bytes) of a
+        /// file of `fileSize` bytes.
+        ///
+        /// - Throws: ``KilnError`` naming `source` and the offset if the magic number, the
+        ///   element type or the rank is wrong, or the file does not hold the elements the
+        ///   header says.
+        init(_ bytes: [UInt8], fileSize: Int, source: String) throws {
+            guard bytes.count >= 4 else {
+                throw KilnError(.file, "\(source): \(bytes.count) bytes, too short for an IDX header (4 bytes at least)")
+            }
+            guard bytes[0] == 0, bytes[1] == 0 else {
+                throw KilnError(.file, "\(source): not an IDX file: the magic number starts with \(hex(bytes[0])) "
+                                + "\(hex(bytes[1])) at offset 0, not 00 00")
+            }
+            guard let type = ElementType(rawValue: bytes[2]) else {
+                throw KilnError(.file, "\(source): unknown IDX element type \(hex(bytes[2])) at offset 2 "
+                                + "(08 ubyte, 09 byte, 0b short, 0c int, 0d float, 0e double)")
+            }
+            let rank = Int(bytes[3])
+            guard rank >= 1 else { throw KilnError(.file, "\(source): an IDX file with no axes (offset 3)") }
+            let size = 4 + 4 * rank
+            guard bytes.count >= size else {
+                throw KilnError(.file, "\(source): the header of \(rank) axes needs \(size) bytes, the file has \(bytes.count)")
+            }
+            let shape = (0..<rank).map { Int(bigEndian32(bytes, at: 4 + 4 * $0)) }
+            guard let count = Shape.product(shape), case (let bodySize, false) = count.multipliedReportingOverflow(by: type.size),
+                  fileSize - size == bodySize else {
+                throw KilnError(.file, "\(source): the header (offset 4) says \(shape.map(String.init).joined(separator: "×")) "
+                                + "\(type) elements, \(shapeBytes(shape, type)) bytes after the \(size)-byte header; "
+                                + "the file has \(fileSize - size)")
+            }
+            (self.type, self.shape, self.size, self.count) = (type, shape, size, count)
+        }
     }
 
     /// IDX bytes of `uint8` elements of `shape` (the format of MNIST's images and labels).
@@ -72,7 +94,7 @@ public enum IDX {
     }
 
     /// The element types of the IDX format, by their code in the magic number.
-    private enum ElementType: UInt8, CustomStringConvertible {
+    enum ElementType: UInt8, CustomStringConvertible {
         case unsignedByte = 0x08, signedByte = 0x09, short = 0x0B, int = 0x0C, float = 0x0D, double = 0x0E
 
         var size: Int {
@@ -110,16 +132,16 @@ public enum IDX {
         }
     }
 
-    private static func bigEndian32<C: RandomAccessCollection<UInt8>>(_ bytes: C, at offset: Int) -> UInt32 where C.Index == Int {
+    static func bigEndian32<C: RandomAccessCollection<UInt8>>(_ bytes: C, at offset: Int) -> UInt32 where C.Index == Int {
         (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(bytes[bytes.startIndex + offset + $1]) }
     }
 
-    private static func hex(_ byte: UInt8) -> String {
+    static func hex(_ byte: UInt8) -> String {
         let digits = Array("0123456789abcdef")
         return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
     }
 
-    private static func shapeBytes(_ shape: [Int], _ type: ElementType) -> String {
+    static func shapeBytes(_ shape: [Int], _ type: ElementType) -> String {
         guard let count = Shape.product(shape), case (let size, false) = count.multipliedReportingOverflow(by: type.size) else {
             return "more than an Int can count"
         }

@@ -166,25 +166,25 @@ extension Model {
     ///
     /// - Throws: The error that stopped the model being built, if any, or ``KilnError`` if
     ///   `x` does not match the model's inputs.
-    private func arrays(_ x: some ModelInputs) throws -> [Tensor] {
+    func arrays(_ x: some ModelInputs) throws -> [Tensor] {
         if let failure { throw failure }
         return try x.arrays(for: inputs.map(\.name), of: "input", model: name)
     }
 
     /// `y` as one array per output of the model.
-    private func targetArrays(_ y: some ModelTargets) throws -> [Tensor] {
+    func targetArrays(_ y: some ModelTargets) throws -> [Tensor] {
         try y.arrays(for: objectiveNames, of: "output", model: name)
     }
 
     /// Sample weights as one array per output, or one array for every output.
-    private func sampleWeightArrays(_ weights: (any ModelTargets)?) throws -> [Tensor?] {
+    func sampleWeightArrays(_ weights: (any ModelTargets)?) throws -> [Tensor?] {
         guard let weights else { return [] }
         if let tensor = weights as? Tensor { return [tensor] }
         return try weights.arrays(for: objectiveNames, of: "output", model: name)
     }
 
     /// A feeder of `step`'s inputs, targets and sample weights from `data`.
-    private func feeder(_ step: TrainingProgram, _ data: DataSet, batchSize: Int) throws -> BatchFeeder {
+    func feeder(_ step: TrainingProgram, _ data: DataSet, batchSize: Int) throws -> BatchFeeder {
         var columns = Dictionary(uniqueKeysWithValues: zip(inputs.map(\.name), data.inputs))
         for (feeds, (target, weights)) in zip(feedNames, zip(data.targets, data.weights)) {
             columns[feeds.target] = target

@@ -1,0 +1,138 @@
+import KilnGraph
+
+extension Model {
+    /// Trains the model for `epochs` passes over the batches of `dataset` (Keras' `fit` on a
+    /// `PyDataset`). Each batch is checked and copied on a second thread while the previous
+    /// one trains, and dropped after its step, so memory holds two batches whatever the size
+    /// of the data.
+    ///
+    /// - Parameters:
+    ///   - validationData: Batches evaluated after each epoch (`val_loss`, …).
+    ///   - classWeight: A weight per class index, multiplying each sample's weight (models
+    ///     with one output).
+    ///   - verbose: 0 silent, 1 a progress bar, 2 one line per epoch.
+    /// - Returns: The loss and metrics of every epoch.
+    /// - Throws: ``KilnError`` if the model is not compiled, a batch does not fit the model
+    ///   (naming the batch, the input and the shapes), the dataset throws, or a callback throws.
+    @discardableResult
+    public func fit(_ dataset: some Dataset, epochs: Int = 1, validationData: (any Dataset)? = nil,
+                    classWeight: [Int: Float]? = nil, initialEpoch: Int = 0, verbose: Int = 1,
+                    callbacks: [any Callback] = []) throws -> History {
+        guard compileOptions != nil else {
+            throw KilnError(.notReady, "model \(String(reflecting: name)) must be compiled before fit: call "
+                            + "compile(optimizer:loss:metrics:) first")
+        }
+        guard epochs >= 0, initialEpoch >= 0 else {
+            throw KilnError(.invalidArgument, "epochs and initialEpoch must not be negative, got \(epochs) and \(initialEpoch)")
+        }
+        let history = History()
+        let everyone: [any Callback] = [history] + callbacks
+        let steps = dataset.count
+        stopTraining = false
+        for callback in everyone { try callback.onTrainBegin(model: self) }
+        for epoch in initialEpoch..<Swift.max(initialEpoch, epochs) {
+            if verbose > 0 { print("Epoch \(epoch + 1)/\(epochs)") }
+            for callback in everyone { try callback.onEpochBegin(epoch, model: self) }
+            var progress = ProgressBar(steps: steps, verbose: verbose)
+            let batches = prefetcher(dataset, targets: true, classWeight: classWeight)
+            var step: TrainingProgram?
+            for batch in 0..<steps {
+                for callback in callbacks { try callback.onBatchBegin(batch, model: self) }
+                let data = try batches.take(batch)
+                let program = try stepProgram(training: true, targetShapes: data.targetShapes)
+                if step == nil { try program.resetAccumulators(store) }
+                step = program
+                try feeder(program, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)
+                let drawn = progress.due(batch + 1)
+                let batchLogs = callbacks.isEmpty && !drawn ? [:] : try program.results(store)
+                for callback in callbacks { try callback.onBatchEnd(batch, logs: batchLogs, model: self) }
+                if drawn { progress.draw(batch + 1, logs: batchLogs) }
+            }
+            try dataset.onEpochEnd()
+            var logs = try step?.results(store) ?? [:]
+            if let validationData {
+                for (name, value) in try evaluate(validationData, verbose: 0) { logs["val_" + name] = value }
+            }
+            progress.finish(logs: logs)
+            for callback in everyone { try callback.onEpochEnd(epoch, logs: logs, model: self) }
+            if stopTraining { break }
+        }
+        for callback in everyone { try callback.onTrainEnd(model: self) }
+        return history
+    }
+
+    /// The loss and metrics over the batches of `dataset`, by name (Keras' `evaluate`).
+    ///
+    /// - Throws: ``KilnError`` if the model is not compiled, a batch does not fit the model
+    ///   or has no targets, or the dataset throws.
+    @discardableResult
+    public func evaluate(_ dataset: some Dataset, verbose: Int = 1) throws -> [String: Float] {
+        let progress = ProgressBar(steps: dataset.count, verbose: verbose)
+        let batches = prefetcher(dataset, targets: true, classWeight: nil)
+        var step: TrainingProgram?
+        for batch in 0..<dataset.count {
+            let data = try batches.take(batch)
+            let program = try stepProgram(training: false, targetShapes: data.targetShapes)
+            if step == nil { try program.resetAccumulators(store) }
+            step = program
+            try feeder(program, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)
+        }
+        try dataset.onEpochEnd()
+        let results = try step?.results(store) ?? [:]
+        progress.finish(logs: results)
+        return results
+    }
+
+    /// The model's output for every batch of `dataset`, in order (Keras' `predict`); targets
+    /// in the batches are ignored.
+    ///
+    /// - Throws: ``KilnError`` if a batch does not fit the model or the model has several
+    ///   outputs (``predictAll(_:)-(Dataset)`` returns them all).
+    public func predict(_ dataset: some Dataset) throws -> Tensor {
+        let all = try predictAll(dataset)
+        guard all.count == 1 else {
+            throw KilnError(.invalidArgument, "model \(String(reflecting: name)) has \(all.count) outputs: use predictAll")
+        }
+        return all[0]
+    }
+
+    /// Every output of the model for every batch of `dataset`, in order.
+    ///
+    /// - Throws: ``KilnError`` if a batch does not fit the model or the dataset throws.
+    public func predictAll(_ dataset: some Dataset) throws -> [Tensor] {
+        let batches = Prefetcher(count: dataset.count) { index in
+            try self.batchError(index) { try self.arrays(dataset.batch(at: index).x) }
+        }
+        var parts: [[Tensor]] = []
+        for batch in 0..<dataset.count {
+            let xs = try batches.take(batch)
+            parts.append(try batchError(batch) { try predictAll(xs, batchSize: Swift.max(1, xs.first?.shape.first ?? 1)) })
+        }
+        try dataset.onEpochEnd()
+        guard let first = parts.first else { throw KilnError(.invalidData, "the dataset has no batches") }
+        return try first.indices.map { index in try Tensor(stacking: parts.map { $0[index] }) }
+    }
+
+    /// The batches of `dataset` as checked columns, made on a second thread.
+    private func prefetcher(_ dataset: some Dataset, targets: Bool, classWeight: [Int: Float]?) -> Prefetcher<DataSet> {
+        Prefetcher(count: dataset.count) { index in
+            try self.batchError(index) {
+                let batch = try dataset.batch(at: index)
+                guard let y = batch.y else {
+                    throw KilnError(.invalidData, "it has no targets (y), which training and evaluation need")
+                }
+                return try self.dataSet(try self.arrays(batch.x), try self.targetArrays(y),
+                                        sampleWeights: try self.sampleWeightArrays(batch.sampleWeight), classWeight: classWeight)
+            }
+        }
+    }
+
+    /// `body`'s result, or its error prefixed with the batch's index.
+    private func batchError<T>(_ index: Int, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as KilnError {
+            throw KilnError(error.kind, "batch \(index) of the dataset: \(error.message)")
+        }
+    }
+}
