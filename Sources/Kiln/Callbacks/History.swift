@@ -9,7 +9,10 @@ public final class History: Callback {
     public init() {}
 
     /// Records the epoch's logs.
-    public func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws {
+    public func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws { record(epoch, logs: logs) }
+
+    /// Records the epoch's logs.
+    func record(_ epoch: Int, logs: [String: Float]) {
         epochs.append(epoch)
         for (name, value) in logs { history[name, default: []].append(value) }
     }

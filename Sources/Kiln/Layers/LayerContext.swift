@@ -7,7 +7,8 @@ public final class LayerContext {
     public let graph: Graph
     /// Whether this is the training step (dropout active, batch statistics used and tracked).
     public let training: Bool
-    private var variableNodes: [ObjectIdentifier: Node] = [:]
+    /// The graph node of each weight read so far, shared by the contexts of one graph.
+    private let nodes: WeightNodes
     private var seed: Node?
     private var randomCalls: Int32 = 0
     /// Scalar losses the layers added (activity regularizers' penalties), which training and
@@ -32,6 +33,16 @@ public final class LayerContext {
         self.graph = graph
         self.training = training
         loopOwner = nil
+        nodes = WeightNodes()
+    }
+
+    /// A context on `other`'s graph reading the same weight nodes, with its own training
+    /// flag (a custom step calling one model in training and another in inference).
+    init(sharing other: LayerContext, training: Bool) {
+        graph = other.graph
+        self.training = training
+        loopOwner = nil
+        nodes = other.nodes
     }
 
     /// The context of a loop's body: `weights` are the body's placeholders standing for the
@@ -40,17 +51,18 @@ public final class LayerContext {
         graph = body
         self.training = training
         loopOwner = owner
-        for (weight, node) in weights { variableNodes[ObjectIdentifier(weight)] = node }
+        nodes = WeightNodes()
+        for (weight, node) in weights { nodes.byWeight[ObjectIdentifier(weight)] = node }
     }
 
     /// The graph node reading `weight`.
     public func variable(_ weight: LayerVariable) throws -> Node {
-        if let node = variableNodes[ObjectIdentifier(weight)] { return node }
+        if let node = nodes.byWeight[ObjectIdentifier(weight)] { return node }
         if let loopOwner {
             throw KilnError(.invalidArgument, "\(loopOwner): weight \(weight.path) is not one of the wrapped layer's")
         }
         let node = try graph.variable(weight.path, initialValue: weight.value)
-        variableNodes[ObjectIdentifier(weight)] = node
+        nodes.byWeight[ObjectIdentifier(weight)] = node
         return node
     }
 
@@ -110,4 +122,9 @@ public final class LayerContext {
         guard let seed else { return }
         _ = try graph.assign(seed, seed + graph.constant(try Tensor(shape: [], scalars: [Int32(1)])))
     }
+}
+
+/// The graph nodes of the weights a graph reads, by weight.
+private final class WeightNodes {
+    var byWeight: [ObjectIdentifier: Node] = [:]
 }

@@ -125,6 +125,17 @@ public struct Loss {
     /// Sparse categorical crossentropy of probabilities.
     public static var sparseCategoricalCrossentropy: Loss { sparseCategoricalCrossentropy() }
 
+    /// Kullback-Leibler divergence of the distribution `yPred` from `yTrue` over the last axis,
+    /// `sum(yTrue · log(yTrue / yPred))`, both clipped to `[1e-7, 1]` (Keras' `KLDivergence`):
+    /// the loss of knowledge distillation, with a teacher's probabilities as targets.
+    public static var kullbackLeiblerDivergence: Loss {
+        Loss(name: "kl_divergence", config: .string("kl_divergence")) { yTrue, yPred in
+            func clipped(_ x: Node) throws -> Node { try maximum(minimum(x, x.graph.constant(Float(1))), x.graph.constant(epsilon)) }
+            let p = try clipped(yTrue)
+            return try sum(p * log(p / clipped(yPred)), axes: [yPred.shape.rank - 1])
+        }
+    }
+
     /// `log_softmax` of logits, or the log of probabilities renormalised and clipped (Keras).
     private static func logProbabilities(_ yPred: Node, fromLogits: Bool) throws -> Node {
         let last = yPred.shape.rank - 1
@@ -134,7 +145,7 @@ public struct Loss {
 
     /// The loss Keras names `name`, with its defaults: `mean_squared_error` (`mse`),
     /// `mean_absolute_error` (`mae`), `huber`, `binary_crossentropy`, `categorical_crossentropy`,
-    /// `sparse_categorical_crossentropy`.
+    /// `sparse_categorical_crossentropy`, `kl_divergence` (`kld`).
     ///
     /// - Throws: ``KilnError`` naming an unknown loss and listing the known ones.
     public init(named name: String) throws {
@@ -154,10 +165,11 @@ public struct Loss {
         case "binary_crossentropy": self = .binaryCrossentropy()
         case "categorical_crossentropy": self = .categoricalCrossentropy()
         case "sparse_categorical_crossentropy": self = .sparseCategoricalCrossentropy()
+        case "kl_divergence", "kld": self = .kullbackLeiblerDivergence
         default:
             throw KilnError(.invalidArgument, "unknown loss \(String(reflecting: name)); the losses are: mean_squared_error (mse), "
                             + "mean_absolute_error (mae), huber, binary_crossentropy, categorical_crossentropy, "
-                            + "sparse_categorical_crossentropy" + CustomLosses.registry.listing
+                            + "sparse_categorical_crossentropy, kl_divergence (kld)" + CustomLosses.registry.listing
                             + "; register a custom one with Loss.register(name:)")
         }
     }
@@ -169,6 +181,7 @@ public struct Loss {
         switch name {
         case "mean_squared_error": self = .meanSquaredError
         case "mean_absolute_error": self = .meanAbsoluteError
+        case "kl_divergence": self = .kullbackLeiblerDivergence
         case "huber": self = .huber(delta: try reader.float("delta"))
         case "binary_crossentropy":
             self = .binaryCrossentropy(fromLogits: try reader.bool("from_logits"), labelSmoothing: try reader.float("label_smoothing"))
