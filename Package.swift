@@ -66,6 +66,8 @@ let package = Package(
         .executableTarget(name: "SemiSupervised", dependencies: ["Kiln"], path: "Examples/SemiSupervised"),
         .executableTarget(name: "Reinforcement", dependencies: ["Kiln"], path: "Examples/Reinforcement"),
         .executableTarget(name: "TransferLearning", dependencies: ["Kiln"], path: "Examples/TransferLearning"),
+        .executableTarget(name: "GAN", dependencies: ["Kiln"], path: "Examples/GAN"),
+        .executableTarget(name: "Distillation", dependencies: ["Kiln"], path: "Examples/Distillation"),
 
         // MARK: Tests
         // Helpers every test target shares: tolerance checks, literals, error expectations.

@@ -109,6 +109,28 @@ struct ExampleTests {
         #expect((figures["finetuned"] ?? 0) >= (figures["transfer"] ?? 1) - 0.02, "\(result.output)")
     }
 
+    @Test("GAN draws digits a classifier of real digits reads with confidence, in most of the ten classes")
+    func gan() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-gan-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try runProgram("GAN", ["--epochs", "40", "--data", Self.data], in: directory)
+        let figures = result.result
+        #expect(result.status == 0, "\(result.errors)")
+        #expect((figures["confidence"] ?? 0) > (figures["noise_confidence"] ?? 1) + 0.15, "\(result.output)")
+        #expect((figures["classes"] ?? 0) >= 7 && (figures["largest_share"] ?? 1) < 0.4, "\(result.output)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("gan-digits.svg").path))
+    }
+
+    @Test("Distillation teaches a small student from a large teacher in a custom step")
+    func distillation() throws {
+        let result = try runProgram("Distillation", ["--epochs", "15", "--data", Self.data])
+        let figures = result.result
+        #expect(result.status == 0, "\(result.errors)")
+        #expect((figures["teacher"] ?? 0) >= 0.95 && (figures["distilled"] ?? 0) >= 0.88, "\(result.output)")
+        #expect((figures["distilled"] ?? 0) >= (figures["scratch"] ?? 1) - 0.05, "\(result.output)")
+    }
+
     @Test func aMissingDataFileIsOneLineAndStatusOne() throws {
         let result = try runProgram("Digits", ["--data", "/nonexistent"])
         #expect(result.status == 1)
