@@ -268,7 +268,8 @@ open class Layer: SequentialElement, CustomStringConvertible {
 
     /// Shapes as Keras prints them: `(None, 16)`.
     static func shapesText(_ shapes: [[Int]]) -> String {
-        shapes.map { "(None, " + $0.map(String.init).joined(separator: ", ") + ")" }.joined(separator: ", ")
+        shapes.map { "(None, " + $0.map { $0 == Input.none ? "None" : String($0) }.joined(separator: ", ") + ")" }
+            .joined(separator: ", ")
             .replacingNone()
     }
 }

@@ -22,7 +22,8 @@ final class LayerCall {
 /// Shape errors found while connecting layers are kept and thrown by the model's first
 /// throwing method (`fit`, `predict`, …), naming the layer.
 public class SymbolicTensor {
-    /// The shape of one sample (without the batch dimension).
+    /// The shape of one sample (without the batch dimension); ``Input/none`` (-1) marks a
+    /// dimension known only when data arrives (Keras' `None`, a sequence's length).
     public let shape: [Int]
     /// The element type.
     public let dtype: DType
@@ -64,22 +65,40 @@ public final class Input: SymbolicTensor, SequentialElement {
     /// The input's name, which is also its feed name in the model's graphs.
     public let name: String
 
-    /// An input of samples of `shape` (Keras' `keras.Input(shape=...)`).
+    /// The size of a dimension given by the data (Keras' `None`): `Input(shape: [Input.none, 8])`.
+    public static let none = -1
+
+    /// An input of samples of `shape` (Keras' `keras.Input(shape=...)`); a size may be
+    /// ``none`` (`nil` in the other initializer) where the layers after it allow any size
+    /// (a sequence's length before a recurrent layer, an Embedding, a Dense on the last
+    /// axis). The model then compiles a program for each size the data brings.
     public init(shape: [Int], dtype: DType = .float32, name: String? = nil) {
         self.name = name ?? LayerNames.unique("input_layer")
         var failure: KilnError?
-        if shape.contains(where: { $0 <= 0 }) {
-            failure = KilnError(.invalidArgument, "Input \(String(reflecting: self.name)): sizes must be positive, got \(shape)")
+        if shape.contains(where: { $0 <= 0 && $0 != Input.none }) {
+            failure = KilnError(.invalidArgument, "Input \(String(reflecting: self.name)): sizes must be positive (or None), "
+                                + "got \(shape)")
         } else if dtype == .bool {
             failure = KilnError(.dtypeMismatch, "Input \(String(reflecting: self.name)): inputs are f32 or i32, not bool")
         } else {
             do {
-                _ = try Tensor.checkedCount(shape, dtype: dtype, what: "Input \(String(reflecting: self.name)): one sample")
+                _ = try Tensor.checkedCount(shape.map { $0 == Input.none ? 1 : $0 }, dtype: dtype,
+                                            what: "Input \(String(reflecting: self.name)): one sample")
             } catch {
                 failure = error as? KilnError
             }
         }
         super.init(shape: shape, dtype: dtype, producer: nil, failure: failure)
+    }
+
+    /// An input whose `nil` sizes are given by the data (Keras' `shape=(None, 8)`).
+    public convenience init(shape: [Int?], dtype: DType = .float32, name: String? = nil) {
+        self.init(shape: shape.map { $0 ?? Input.none }, dtype: dtype, name: name)
+    }
+
+    /// Whether a sample shape of data fits `pattern`, a shape with ``none`` sizes.
+    static func fits(_ shape: [Int], _ pattern: [Int]) -> Bool {
+        shape.count == pattern.count && zip(shape, pattern).allSatisfy { $1 == Input.none || $0 == $1 }
     }
 }
 
@@ -114,8 +133,8 @@ extension Layer {
         if let failure = inputs.lazy.compactMap(\.failure).first { return failed(failure) }
         do {
             let shapes = inputs.map(\.shape)
-            try prepare(inputShapes: shapes)
-            let outputShapes = try self.outputShapes(inputShapes: shapes)
+            let outputShapes = try shapes.contains(where: { $0.contains(Input.none) }) ? outputShapes(unknown: shapes)
+                : { try prepare(inputShapes: shapes); return try self.outputShapes(inputShapes: shapes) }()
             guard outputShapes.count == outputCount, outputCount >= 1 else {
                 throw KilnError(.invalidGraph, "gives \(outputShapes.count) output shapes but has \(outputCount) outputs")
             }
@@ -126,6 +145,33 @@ extension Layer {
             return outputs
         } catch {
             return failed(failure(error))
+        }
+    }
+
+    /// The output shapes for input shapes with ``Input/none`` sizes: the layer is built and
+    /// its shapes computed for three sizes in their place, and an output size that differs
+    /// between them is `none` too. A layer whose weights depend on the size cannot take it.
+    ///
+    /// - Throws: ``KilnError`` naming the shapes if the layer cannot take every size.
+    private func outputShapes(unknown shapes: [[Int]]) throws -> [[Int]] {
+        var results: [[[Int]]] = []
+        for size in [60, 61, 120] {
+            let concrete = shapes.map { $0.map { $0 == Input.none ? size : $0 } }
+            do {
+                try prepare(inputShapes: concrete)
+                results.append(try outputShapes(inputShapes: concrete))
+            } catch let error as KilnError {
+                throw KilnError(error.kind, "cannot take inputs \(Self.shapesText(shapes)) whose None sizes vary: for size \(size), "
+                                + error.message)
+            }
+        }
+        guard results.allSatisfy({ $0.map(\.count) == results[0].map(\.count) }) else {
+            throw KilnError(.shapeMismatch, "gives outputs of different ranks for inputs \(Self.shapesText(shapes))")
+        }
+        return results[0].indices.map { output in
+            results[0][output].indices.map { axis in
+                results.allSatisfy { $0[output][axis] == results[0][output][axis] } ? results[0][output][axis] : Input.none
+            }
         }
     }
 

@@ -36,6 +36,12 @@ public final class TimeDistributed: Layer {
         adoptWeights(of: layer)
     }
 
+    /// Any number of steps whose step shape the wrapped layer accepts.
+    override public func accepts(inputShapes shapes: [[Int]], builtFor built: [[Int]]) -> Bool {
+        guard shapes.count == 1, built.count == 1, shapes[0].count >= 2, built[0].count >= 2 else { return false }
+        return layer.accepts(inputShapes: [Array(shapes[0].dropFirst())], builtFor: [Array(built[0].dropFirst())])
+    }
+
     override public func outputShape(inputShapes: [[Int]]) throws -> [Int] {
         [inputShapes[0][0]] + (try layer.outputShape(inputShapes: stepShapes(inputShapes)))
     }

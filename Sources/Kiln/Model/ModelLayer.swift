@@ -47,7 +47,7 @@ public final class ModelLayer: Layer {
         if model.inputs.isEmpty { model.build(sampleShapes: inputShapes, dtypes: inputShapes.map { _ in .float32 }) }
         try model.requireBuilt()
         let expected = model.inputs.map(\.shape)
-        guard inputShapes == expected else {
+        guard inputShapes.count == expected.count, zip(inputShapes, expected).allSatisfy({ Input.fits($0, $1) }) else {
             throw KilnError(.shapeMismatch, "model \(String(reflecting: model.name)) takes inputs \(Self.shapesText(expected)), "
                             + "called on \(Self.shapesText(inputShapes))")
         }

@@ -176,7 +176,8 @@ extension Model {
                 throw KilnError(.file, "\(input.context): field \"dtype\" should be \(DType.float32) or \(DType.int32), "
                                 + "found \(String(reflecting: other))")
             }
-            let made = Input(shape: try input.ints("shape", atLeast: 1), dtype: dtype, name: try input.string("name"))
+            // A None size is saved as -1 (Input.none).
+            let made = Input(shape: try input.ints("shape", atLeast: Input.none), dtype: dtype, name: try input.string("name"))
             if let failure = made.failure { throw KilnError(.file, "\(file): \(failure.message)") }
             tensors[made.name] = made
             inputs.append(made)

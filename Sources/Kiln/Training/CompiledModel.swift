@@ -13,11 +13,20 @@ struct CompileOptions {
 /// depend on changes (the target shape, which layers are trainable).
 final class CompiledModel {
     let backend: Backend
-    var predict: (any Program)?
-    var train: TrainingProgram?
-    var evaluate: TrainingProgram?
+    /// The inference programs, by the inputs' sample shapes (one unless an input has a
+    /// ``Input/none`` size, which each size the data brings makes concrete).
+    var predict: [[[Int]]: any Program] = [:]
+    var train: [StepShapes: TrainingProgram] = [:]
+    var evaluate: [StepShapes: TrainingProgram] = [:]
 
     init(backend: Backend) { self.backend = backend }
+}
+
+/// The sample shapes a training or evaluation program is made for: each input's and each
+/// output's targets'.
+struct StepShapes: Hashable {
+    let inputs: [[Int]]
+    let targets: [[Int]]
 }
 
 /// A training or evaluation step compiled with its metric accumulators.
@@ -55,24 +64,34 @@ extension Model {
         }
     }
 
-    /// Placeholders for the model inputs.
-    private func inputPlaceholders(_ graph: Graph) throws -> [Node] {
-        try inputs.map { try graph.placeholder($0.name, shape: Shape([.batch] + $0.shape.map { .size($0) }), dtype: $0.dtype) }
+    /// Placeholders for the model inputs, of `shapes` per sample (the inputs' own shapes
+    /// when `nil`).
+    ///
+    /// - Throws: ``KilnError`` if an input has a ``Input/none`` size and no shape is given.
+    private func inputPlaceholders(_ graph: Graph, shapes: [[Int]]?) throws -> [Node] {
+        let shapes = shapes ?? inputs.map(\.shape)
+        return try zip(inputs, shapes).map { input, shape in
+            guard !shape.contains(Input.none) else {
+                throw KilnError(.notReady, "model \(String(reflecting: name)): input \(String(reflecting: input.name)) has a None "
+                                + "size \(Layer.shapesText([input.shape])); its programs are made for the sizes of the data")
+            }
+            return try graph.placeholder(input.name, shape: Shape([.batch] + shape.map { .size($0) }), dtype: input.dtype)
+        }
     }
 
-    /// The inference program: inputs to `y`.
-    func predictProgram() throws -> any Program {
-        try building.withLock { _ in try makePredictProgram() }
+    /// The inference program for inputs of `shapes` per sample: inputs to `y`.
+    func predictProgram(inputShapes shapes: [[Int]]) throws -> any Program {
+        try building.withLock { _ in try makePredictProgram(shapes) }
     }
 
-    private func makePredictProgram() throws -> any Program {
+    private func makePredictProgram(_ shapes: [[Int]]) throws -> any Program {
         try requireBuilt()
         let compiled = compiledModel()
-        if let program = compiled.predict { return program }
+        if let program = compiled.predict[shapes] { return program }
         try shareWeights()
-        let (graph, outputs) = try predictGraph()
+        let (graph, outputs) = try predictGraph(inputShapes: shapes)
         let program = try compiled.backend.compile(graph, outputs: outputs, variables: store)
-        compiled.predict = program
+        compiled.predict[shapes] = program
         return program
     }
 
@@ -80,23 +99,23 @@ extension Model {
     /// model with one output, the ``outputNames`` for a model with several.
     var predictOutputNames: [String] { outputs.count == 1 ? ["y"] : outputNames }
 
-    /// The inference graph: the model's inputs as placeholders, the outputs named by
-    /// ``predictOutputNames``.
-    func predictGraph() throws -> (graph: Graph, outputs: [String: Node]) {
+    /// The inference graph: the model's inputs as placeholders (of `inputShapes` per
+    /// sample, or their own), the outputs named by ``predictOutputNames``.
+    func predictGraph(inputShapes: [[Int]]? = nil) throws -> (graph: Graph, outputs: [String: Node]) {
         try requireBuilt()
         let graph = Graph()
         let context = LayerContext(graph: graph, training: false)
-        let nodes = try forward(inputPlaceholders(graph), context: context)
+        let nodes = try forward(inputPlaceholders(graph, shapes: inputShapes), context: context)
         return (graph, Dictionary(uniqueKeysWithValues: zip(predictOutputNames, nodes)))
     }
 
-    /// The training step (or, with `training` false, the evaluation step) for targets of
-    /// `targetShapes` per sample, one per output.
-    func stepProgram(training: Bool, targetShapes: [[Int]]) throws -> TrainingProgram {
-        try building.withLock { _ in try makeStepProgram(training: training, targetShapes: targetShapes) }
+    /// The training step (or, with `training` false, the evaluation step) for inputs and
+    /// targets of `shapes` per sample (targets one per output).
+    func stepProgram(training: Bool, shapes: StepShapes) throws -> TrainingProgram {
+        try building.withLock { _ in try makeStepProgram(training: training, shapes: shapes) }
     }
 
-    private func makeStepProgram(training: Bool, targetShapes: [[Int]]) throws -> TrainingProgram {
+    private func makeStepProgram(training: Bool, shapes: StepShapes) throws -> TrainingProgram {
         try requireBuilt()
         guard let options = compileOptions else {
             throw KilnError(.notReady, "model \(String(reflecting: name)) must be compiled before training or evaluation: "
@@ -105,16 +124,16 @@ extension Model {
         let compiled = compiledModel()
         let trainable = training ? layers.flatMap(\.trainableVariables) : []
         let identities = trainable.map(ObjectIdentifier.init)
-        if let existing = training ? compiled.train : compiled.evaluate,
-           existing.targetShapes == targetShapes, existing.trainable == identities {
+        if let existing = training ? compiled.train[shapes] : compiled.evaluate[shapes], existing.trainable == identities {
             return existing
         }
         try shareWeights()
-        let (graph, accumulators) = try stepGraph(options, training: training, trainable: trainable, targetShapes: targetShapes)
+        let (graph, accumulators) = try stepGraph(options, training: training, trainable: trainable, inputShapes: shapes.inputs,
+                                                  targetShapes: shapes.targets)
         let program = try compiled.backend.compile(graph, outputs: [:], variables: store)
-        let made = TrainingProgram(program: program, targetShapes: targetShapes, trainable: identities,
+        let made = TrainingProgram(program: program, targetShapes: shapes.targets, trainable: identities,
                                    accumulators: accumulators)
-        if training { compiled.train = made } else { compiled.evaluate = made }
+        if training { compiled.train[shapes] = made } else { compiled.evaluate[shapes] = made }
         return made
     }
 }
@@ -134,7 +153,7 @@ extension Model {
     /// `trainable` and the optimizer's update. Inputs are placeholders named after the
     /// model's inputs, then the targets and sample weights of each output (``feedNames``);
     /// every result is an assign.
-    func stepGraph(_ options: CompileOptions, training: Bool, trainable: [LayerVariable],
+    func stepGraph(_ options: CompileOptions, training: Bool, trainable: [LayerVariable], inputShapes: [[Int]]? = nil,
                    targetShapes: [[Int]]) throws -> (Graph, [MetricAccumulator]) {
         let objectives = try objectives(options)
         guard targetShapes.count == objectives.count else {
@@ -143,8 +162,9 @@ extension Model {
         }
         let graph = Graph()
         let context = LayerContext(graph: graph, training: training)
-        let predictions = try forward(inputPlaceholders(graph), context: context)
-        let outputShapes = outputs.map(\.shape)
+        let predictions = try forward(inputPlaceholders(graph, shapes: inputShapes), context: context)
+        // The outputs' sample shapes in this graph, where a None size of the model is known.
+        let outputShapes = predictions.map { $0.shape.dims.dropFirst().map { $0.staticSize ?? Input.none } }
         var terms: [(yTrue: Node, sampleWeight: Node, loss: Node)] = []
         let feeds = feedNames
         for index in objectives.indices {

@@ -61,9 +61,14 @@ final class Column {
 struct DataSet {
     let count: Int
     let inputs: [Column]
+    /// Each input's sample shape (concrete where the model's input has a None size).
+    let inputShapes: [[Int]]
     let targets: [Column]
     let targetShapes: [[Int]]
     let weights: [Column]
+
+    /// The sample shapes the step programs for this data are made for.
+    var shapes: StepShapes { StepShapes(inputs: inputShapes, targets: targetShapes) }
 
     /// How many batches of `batchSize` the samples make (the last may be short), without
     /// overflowing for any positive `batchSize`.
@@ -71,7 +76,8 @@ struct DataSet {
 
     /// The rows `range`.
     func rows(_ range: Range<Int>) -> DataSet {
-        DataSet(count: range.count, inputs: inputs.map { $0.rows(range) }, targets: targets.map { $0.rows(range) },
+        DataSet(count: range.count, inputs: inputs.map { $0.rows(range) }, inputShapes: inputShapes,
+                targets: targets.map { $0.rows(range) },
                 targetShapes: targetShapes, weights: weights.map { $0.rows(range) })
     }
 }
@@ -91,7 +97,7 @@ extension Model {
         }
         let count = xs[0].shape.first ?? 0
         for (x, input) in zip(xs, inputs) {
-            guard x.shape.count >= 1, Array(x.shape.dropFirst()) == input.shape else {
+            guard x.shape.count >= 1, Input.fits(Array(x.shape.dropFirst()), input.shape) else {
                 throw KilnError(.invalidData, "input \(String(reflecting: input.name)) expects samples of shape "
                                 + "\(Layer.shapesText([input.shape])), got \(what) of shape \(x.shape)")
             }
@@ -119,8 +125,9 @@ extension Model {
                  what: String = "x") throws -> DataSet {
         let count = try checkInputs(xs, what: what)
         let inputColumns = zip(xs, inputs).map { Column($0, as: $1.dtype) }
+        let inputShapes = xs.map { Array($0.shape.dropFirst()) }
         guard let ys else {
-            return DataSet(count: count, inputs: inputColumns, targets: [], targetShapes: [], weights: [])
+            return DataSet(count: count, inputs: inputColumns, inputShapes: inputShapes, targets: [], targetShapes: [], weights: [])
         }
         let objectives = try compileOptions.map(objectives) ?? []
         guard ys.count == objectiveNames.count else {
@@ -170,7 +177,8 @@ extension Model {
             targetShapes.append(targetShape)
             weightColumns.append(Column(floats: weights, width: 1))
         }
-        return DataSet(count: count, inputs: inputColumns, targets: targets, targetShapes: targetShapes, weights: weightColumns)
+        return DataSet(count: count, inputs: inputColumns, inputShapes: inputShapes, targets: targets, targetShapes: targetShapes,
+                       weights: weightColumns)
     }
 
     /// The per-sample target shape for `y`: class indices for sparse losses, the output's
@@ -179,12 +187,22 @@ extension Model {
         let perSample = Array(y.shape.dropFirst())
         let elements = perSample.reduce(1, *)
         if let loss, loss.sparseTargets {
-            guard elements == 1 else {
-                throw KilnError(.invalidData, "loss \(loss.name) takes one class index per sample, got \(label) of shape \(y.shape)")
+            if elements == 1, perSample.count <= 1 { return [] }
+            // An output of several steps takes one class index per step, as in Keras.
+            let steps = Array(outputShape.dropLast())
+            guard outputShape.count >= 2, Input.fits(perSample, steps) else {
+                throw KilnError(.invalidData, "loss \(loss.name) takes one class index per sample"
+                                + (outputShape.count >= 2 ? " or per step \(Layer.shapesText([steps]))" : "")
+                                + ", got \(label) of shape \(y.shape)")
             }
-            return []
+            return perSample
         }
-        if elements == outputShape.reduce(1, *) { return outputShape }
+        // An output with a None size (a sequence) takes targets whose other sizes match.
+        if outputShape.contains(Input.none) {
+            if Input.fits(perSample, outputShape) { return perSample }
+        } else if elements == outputShape.reduce(1, *) {
+            return outputShape
+        }
         if loss?.config == nil { return perSample }
         throw KilnError(.invalidData, "\(label) of shape \(y.shape) does not match the model's output "
                         + "\(Layer.shapesText([outputShape]))" + (elements == 1 ? "; for class indices use a sparse loss" : ""))
@@ -193,10 +211,11 @@ extension Model {
     /// Class indices must be whole numbers in `0..<classes`.
     private func checkLabels(_ target: Column, outputShape: [Int], label: String) throws {
         let classes = outputShape.last ?? 1
-        for row in 0..<target.count {
-            let value = target.float(row)
+        for index in 0..<(target.count * target.width) {
+            let value = target.float(index), row = index / Swift.max(target.width, 1)
             guard value == value.rounded(.towardZero), value >= 0, value < Float(classes) else {
-                throw KilnError(.invalidData, "\(label) at row \(row) is \(value), not a class index in 0..<\(classes) "
+                let place = target.width > 1 ? "row \(row), step \(index % target.width)" : "row \(row)"
+                throw KilnError(.invalidData, "\(label) at \(place) is \(value), not a class index in 0..<\(classes) "
                                 + "(the output \(Layer.shapesText([outputShape])) has \(classes) classes)")
             }
         }

@@ -145,8 +145,10 @@ struct MetricAccumulator {
         case .categoricalAccuracy:
             return try meanMetric(hits(argmax(yTrue, axis: last), argmax(yPred, axis: last)))
         case .sparseCategoricalAccuracy:
-            let target = yTrue.shape.rank > 1 ? try reshape(yTrue, to: [.batch]) : yTrue
-            return try meanMetric(hits(cast(target, to: .int32), argmax(yPred, axis: last)))
+            // Class indices `[batch]` (or `[batch, 1]`), or one per step `[batch, steps]`.
+            let target = yTrue.shape.rank == yPred.shape.rank ? try reshape(yTrue, to: Shape(Array(yPred.shape.dims.dropLast())))
+                : yTrue
+            return try meanMetric(perSampleMean(hits(cast(target, to: .int32), argmax(yPred, axis: last))))
         case .meanAbsoluteError:
             return try meanMetric(perSampleMean(abs(yPred - yTrue)))
         case .meanSquaredError:

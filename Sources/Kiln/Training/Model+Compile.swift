@@ -66,8 +66,8 @@ extension Model {
             options.optimizer.moveState(to: store)
             compileOptions = options
             if let compiled {
-                compiled.train = nil
-                compiled.evaluate = nil
+                compiled.train = [:]
+                compiled.evaluate = [:]
             }
         }
     }

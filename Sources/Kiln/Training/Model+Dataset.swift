@@ -39,7 +39,7 @@ extension Model {
             for batch in 0..<steps {
                 for callback in callbacks { try callback.onBatchBegin(batch, model: self) }
                 let data = try batches.take(batch)
-                let program = try stepProgram(training: true, targetShapes: data.targetShapes)
+                let program = try stepProgram(training: true, shapes: data.shapes)
                 if step == nil { try program.resetAccumulators(store) }
                 step = program
                 try feeder(program, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)
@@ -72,7 +72,7 @@ extension Model {
         var step: TrainingProgram?
         for batch in 0..<dataset.count {
             let data = try batches.take(batch)
-            let program = try stepProgram(training: false, targetShapes: data.targetShapes)
+            let program = try stepProgram(training: false, shapes: data.shapes)
             if step == nil { try program.resetAccumulators(store) }
             step = program
             try feeder(program, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)

@@ -55,7 +55,7 @@ extension Model {
             train = all.rows(0..<splitAt)
             validation = all.rows(splitAt..<all.count)
         }
-        let step = try stepProgram(training: true, targetShapes: train.targetShapes)
+        let step = try stepProgram(training: true, shapes: train.shapes)
         let feeder = try self.feeder(step, train, batchSize: batchSize)
         let history = History()
         let everyone: [any Callback] = [history] + callbacks
@@ -110,7 +110,7 @@ extension Model {
     }
 
     func evaluate(_ data: DataSet, batchSize: Int) throws -> [String: Float] {
-        let step = try stepProgram(training: false, targetShapes: data.targetShapes)
+        let step = try stepProgram(training: false, shapes: data.shapes)
         let feeder = try self.feeder(step, data, batchSize: batchSize)
         try step.resetAccumulators(store)
         for start in stride(from: 0, to: data.count, by: batchSize) {
@@ -143,7 +143,7 @@ extension Model {
         let xs = try arrays(x)
         let count = try checkInputs(xs, what: "x")
         let feeds = zip(xs, inputs).map { x, input in x.dtype == input.dtype ? x : Tensor(converting: x, to: input.dtype) }
-        let program = try predictProgram()
+        let program = try predictProgram(inputShapes: feeds.map { Array($0.shape.dropFirst()) })
         let names = predictOutputNames
         func outputs(_ rows: [Tensor]) throws -> [Tensor] {
             if rows.count == 1, names.count == 1 { return [try program.run(rows[0], output: names[0])] }
@@ -206,7 +206,7 @@ extension Model {
         }
         let data = try dataSet(try arrays(x), try targetArrays(y), sampleWeights: try sampleWeightArrays(sampleWeight),
                                classWeight: classWeight)
-        let step = try stepProgram(training: true, targetShapes: data.targetShapes)
+        let step = try stepProgram(training: true, shapes: data.shapes)
         try step.resetAccumulators(store)
         try feeder(step, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)
         return try step.results(store)

@@ -23,8 +23,8 @@ extension Model {
     /// run it (what `kiln graph`, `kiln dump-c` and `kiln compare` show for a `.kiln` file).
     ///
     /// Placeholders are named after the model's inputs; training and evaluation steps also
-    /// take ``ModelStep/targetFeed`` (`[batch]` class indices for a sparse loss, else shaped
-    /// like the output) and ``ModelStep/sampleWeightFeed`` (`[batch]`), followed by `/OUTPUT`
+    /// take ``ModelStep/targetFeed`` (class indices for a sparse loss, `[batch]` or one per
+    /// step of a sequence output, else shaped like the output) and ``ModelStep/sampleWeightFeed`` (`[batch]`), followed by `/OUTPUT`
     /// for each output of a model with several. The prediction is output `y` (the outputs
     /// are named after ``Model/outputNames`` when there are several). Training and evaluation
     /// steps have no outputs: the loss, the metrics and every update are assigns.
@@ -42,7 +42,7 @@ extension Model {
                     throw KilnError(.notReady, "model \(String(reflecting: name)) is not compiled, so it has no \(step) step "
                                     + "(a model saved with a custom loss is loaded uncompiled)")
                 }
-                let targetShapes = try zip(objectives(options), outputs).map { $0.loss.sparseTargets ? [] : $1.shape }
+                let targetShapes = try zip(objectives(options), outputs).map { $0.loss.sparseTargets ? Array($1.shape.dropLast()) : $1.shape }
                 let trainable = step == .train ? layers.flatMap(\.trainableVariables) : []
                 let (graph, _) = try stepGraph(options, training: step == .train, trainable: trainable, targetShapes: targetShapes)
                 return (graph, [:])

@@ -74,7 +74,7 @@ public final class TrainingStep {
         var converted: [String: Tensor] = [:]
         for input in inputs {
             let feed = feeds[input.name]!
-            guard Array(feed.shape.dropFirst()) == input.shape, feed.shape.count == input.shape.count + 1 else {
+            guard feed.shape.count == input.shape.count + 1, Input.fits(Array(feed.shape.dropFirst()), input.shape) else {
                 throw KilnError(.invalidData, "input \(String(reflecting: input.name)) of the training step takes samples of shape "
                                 + "\(Layer.shapesText([input.shape])), got \(feed.shape)")
             }
@@ -164,8 +164,8 @@ public final class StepBuilder {
                             + "called on \(inputs.count)")
         }
         for (node, input) in zip(inputs, model.inputs) {
-            let shape = Shape([.batch] + input.shape.map { .size($0) })
-            guard node.shape == shape else {
+            let sizes = node.shape.dims.dropFirst().map { $0.staticSize ?? Input.none }
+            guard node.shape.rank == input.shape.count + 1, node.shape.dims.first == .batch, Input.fits(sizes, input.shape) else {
                 let given = "(" + node.shape.dims.map { $0.staticSize.map(String.init) ?? "None" }.joined(separator: ", ") + ")"
                 throw KilnError(.shapeMismatch, "model \(String(reflecting: model.name)): input \(String(reflecting: input.name)) "
                                 + "takes \(Layer.shapesText([input.shape])), called on \(given)")
