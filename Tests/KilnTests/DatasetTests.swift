@@ -156,7 +156,8 @@ struct DatasetTests {
     func flatMemory() throws {
         let images = Self.temporary("large-images.idx"), labels = Self.temporary("large-labels.idx")
         defer { for path in [images, labels] { try? FileManager.default.removeItem(atPath: path) } }
-        let samples = 40_000, side = 28
+        // KILN_STREAM_SAMPLES makes the file larger, to run the test under a memory limit by hand.
+        let samples = Int(ProcessInfo.processInfo.environment["KILN_STREAM_SAMPLES"] ?? "") ?? 40_000, side = 28
         // Written in pieces, so the test itself never holds the file.
         FileManager.default.createFile(atPath: images, contents: nil)
         let handle = try #require(FileHandle(forWritingAtPath: images))
@@ -166,6 +167,7 @@ struct DatasetTests {
         try handle.write(contentsOf: headerBytes)
         let chunk = (0..<(1_000 * side * side)).map { UInt8(($0 * 31) % 256) }
         for _ in 0..<(samples / 1_000) { try handle.write(contentsOf: chunk) }
+        try handle.write(contentsOf: chunk.prefix((samples % 1_000) * side * side))
         try handle.close()
         try IDX.encode(unsignedBytes: (0..<samples).map { UInt8($0 % 10) }, shape: [samples]).write(to: URL(fileURLWithPath: labels))
         let dataset = try IDXDataset(images: images, labels: labels, batchSize: 500, scale: 1.0 / 255)
@@ -187,6 +189,7 @@ struct DatasetTests {
         let growth = peak.peak - before
         // The whole file as floats would be 125 MB; two batches are 3 MB.
         #expect(growth < 24 << 20, "resident memory grew by \(growth >> 20) MB while training on the file")
-        print("DatasetTests.flatMemory: resident memory grew by \(growth >> 10) KB over \(dataset.count) batches")
+        print("DatasetTests.flatMemory: \(samples) samples, a file of \((samples * side * side) >> 20) MB; resident memory "
+              + "\(before >> 20) MB before, grew by \(growth >> 10) KB over \(dataset.count) batches")
     }
 }
