@@ -1,5 +1,6 @@
 import Foundation
 import Kiln
+import KilnTestSupport
 import Testing
 
 /// `x · alpha + shift` per feature: a custom layer with a weight built from the input shape,
@@ -55,6 +56,16 @@ struct CustomLayerTests {
             #expect(loaded.weights[0].scalars == scale.weights[0].scalars)
             #expect(zip(try again.predict(x).scalars, try model.predict(x).scalars).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
         }
+    }
+
+    @Test("a custom layer whose config holds a number JSON cannot write is an error naming the layer and field; the file stays")
+    func unencodableConfig() throws {
+        let model = Sequential([Input(shape: [2]), FeatureScale(initial: 1, shift: .nan, name: "nan_shift"), Dense(1)])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-nan-\(UUID()).kiln").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data("previous".utf8).write(to: URL(fileURLWithPath: path))
+        expectError("layer nan_shift (FeatureScale): its config cannot be saved: \"shift\" is nan") { try model.save(to: path) }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "previous")
     }
 
     @Test("loading an unregistered custom layer is an error naming it and how to register it")

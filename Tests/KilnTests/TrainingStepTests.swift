@@ -52,7 +52,9 @@ struct TrainingStepTests {
             let lossA = try Loss.meanSquaredError(target, s.call(a, xs))
             let lossB = try Loss.meanAbsoluteError(ys, s.call(b, xs))
             try s.minimize(lossA, over: a, with: Adam(learningRate: 0.01))
-            try s.minimize(lossB, over: b, with: SGD(learningRate: 0.1))
+            // The same as minimize, in two steps: the gradients, then the optimizer's update.
+            let weights = b.layers.flatMap(\.trainableVariables)
+            try SGD(learningRate: 0.1).apply(gradients: s.gradients(of: lossB, wrt: weights), to: weights, in: s)
             s.log("a", lossA)
             s.log("b", lossB)
         }

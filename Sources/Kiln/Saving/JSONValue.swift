@@ -33,6 +33,27 @@ public enum JSONValue: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// Where the value holds a number JSON cannot write (NaN or an infinity): the path to it
+    /// (`rate`, `layer.config.scale[2]`) and the number; `nil` when there is none.
+    func nonFinite(at path: String = "") -> (path: String, value: Double)? {
+        switch self {
+        case .number(let value):
+            return value.isFinite ? nil : (path, value)
+        case .array(let values):
+            for (index, value) in values.enumerated() {
+                if let found = value.nonFinite(at: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        case .object(let fields):
+            for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+                if let found = value.nonFinite(at: path.isEmpty ? key : "\(path).\(key)") { return found }
+            }
+            return nil
+        case .null, .bool, .string:
+            return nil
+        }
+    }
+
     /// The value as compact JSON text with sorted keys.
     public var description: String {
         let encoder = JSONEncoder()

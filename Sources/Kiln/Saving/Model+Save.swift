@@ -13,7 +13,18 @@ extension Model {
     public func save(to path: String) throws {
         try requireBuilt()
         let config = try configuration()
-        let configData = try JSONEncoder.sorted.encode(JSONValue.object(config))
+        for layer in layers {
+            if let (field, value) = JSONValue.object(layer.savedConfig).nonFinite() {
+                throw KilnError(.invalidArgument, "layer \(layer.description): its config cannot be saved: \(String(reflecting: field)) "
+                                + "is \(value), which JSON cannot hold; give the layer's config finite numbers")
+            }
+        }
+        let configData: Data
+        do {
+            configData = try JSONEncoder.sorted.encode(JSONValue.object(config))
+        } catch {
+            throw KilnError(.invalidArgument, "model \(String(reflecting: name)): its configuration cannot be encoded: \(error)")
+        }
         var tensors = variables.map { ($0.path, $0.value) }
         let layerPaths = Set(tensors.map(\.0))
         // The optimizer's state goes with the compile settings; it is not saved without them.

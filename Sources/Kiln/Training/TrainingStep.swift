@@ -232,3 +232,13 @@ extension Loss {
         try sum(values(yTrue: yTrue, yPred: yPred)) / yPred.graph.elementCount([.batch])
     }
 }
+
+extension Optimizer {
+    /// Updates `variables` from `gradients` (one per variable) in the training step `step`
+    /// is building, applying their constraints (``StepBuilder/apply(_:gradients:to:)``).
+    ///
+    /// - Throws: ``KilnError`` as ``StepBuilder/apply(_:gradients:to:)`` does.
+    public func apply(gradients: [Node], to variables: [LayerVariable], in step: StepBuilder) throws {
+        try step.apply(self, gradients: gradients, to: variables)
+    }
+}
