@@ -25,40 +25,23 @@ extension Model {
         guard epochs >= 0, initialEpoch >= 0 else {
             throw KilnError(.invalidArgument, "epochs and initialEpoch must not be negative, got \(epochs) and \(initialEpoch)")
         }
-        let history = History()
-        let everyone: [any Callback] = [history] + callbacks
-        let steps = dataset.count
-        stopTraining = false
-        for callback in everyone { try callback.onTrainBegin(model: self) }
-        for epoch in initialEpoch..<Swift.max(initialEpoch, epochs) {
-            if verbose > 0 { print("Epoch \(epoch + 1)/\(epochs)") }
-            for callback in everyone { try callback.onEpochBegin(epoch, model: self) }
-            var progress = ProgressBar(steps: steps, verbose: verbose)
-            let batches = prefetcher(dataset, targets: true, classWeight: classWeight)
-            var step: TrainingProgram?
-            for batch in 0..<steps {
-                for callback in callbacks { try callback.onBatchBegin(batch, model: self) }
-                let data = try batches.take(batch)
-                let program = try stepProgram(training: true, shapes: data.shapes)
-                if step == nil { try program.resetAccumulators(store) }
-                step = program
-                try feeder(program, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)
-                let drawn = progress.due(batch + 1)
-                let batchLogs = callbacks.isEmpty && !drawn ? [:] : try program.results(store)
-                for callback in callbacks { try callback.onBatchEnd(batch, logs: batchLogs, model: self) }
-                if drawn { progress.draw(batch + 1, logs: batchLogs) }
-            }
-            try dataset.onEpochEnd()
-            var logs = try step?.results(store) ?? [:]
-            if let validationData {
-                for (name, value) in try evaluate(validationData, verbose: 0) { logs["val_" + name] = value }
-            }
-            progress.finish(logs: logs)
-            for callback in everyone { try callback.onEpochEnd(epoch, logs: logs, model: self) }
-            if stopTraining { break }
-        }
-        for callback in everyone { try callback.onTrainEnd(model: self) }
-        return history
+        var batches: Prefetcher<DataSet>?
+        var step: TrainingProgram?
+        return try trainingEpochs(epochs: epochs, initialEpoch: initialEpoch, steps: dataset.count, verbose: verbose,
+                                  callbacks: callbacks, startEpoch: {
+            batches = prefetcher(dataset, targets: true, classWeight: classWeight)
+            step = nil
+        }, runBatch: { batch in
+            guard let data = try batches?.take(batch) else { throw KilnError(.invalidArgument, "no batches are being read") }
+            let program = try stepProgram(training: true, shapes: data.shapes)
+            // Programs for batches of other shapes share the accumulators, which the first resets.
+            if step == nil { try program.resetAccumulators(store) }
+            step = program
+            try feeder(program, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)
+            return program
+        }, endEpoch: { try dataset.onEpochEnd() }, validate: validationData.map { validation in
+            { try self.evaluate(validation, verbose: 0) }
+        })
     }
 
     /// The loss and metrics over the batches of `dataset`, by name (Keras' `evaluate`).

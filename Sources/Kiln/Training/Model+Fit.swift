@@ -57,34 +57,51 @@ extension Model {
         }
         let step = try stepProgram(training: true, shapes: train.shapes)
         let feeder = try self.feeder(step, train, batchSize: batchSize)
+        var order = Array(0..<train.count)
+        return try trainingEpochs(epochs: epochs, initialEpoch: initialEpoch, steps: train.batchCount(batchSize), verbose: verbose,
+                                  callbacks: callbacks, startEpoch: {
+            try step.resetAccumulators(store)
+            if shuffle { try Kiln.withRandomGenerator { order.shuffle(using: &$0) } }
+        }, runBatch: { batch in
+            let start = batch * batchSize
+            try order.withUnsafeBufferPointer { permutation in
+                try feeder.run(order: shuffle ? permutation : nil, start: start, count: Swift.min(batchSize, train.count - start))
+            }
+            return step
+        }, validate: validation.map { validation in { try self.evaluate(validation, batchSize: batchSize) } })
+    }
+
+    /// The epochs of `fit`, whatever feeds the batches: the callbacks, the progress bar, the
+    /// validation and ``stopTraining`` around `runBatch`, which runs batch `i` of an epoch and
+    /// returns the program whose accumulators hold the epoch's logs. `startEpoch` runs before
+    /// an epoch's first batch (resetting the accumulators), `endEpoch` after its last.
+    func trainingEpochs(epochs: Int, initialEpoch: Int, steps: Int, verbose: Int, callbacks: [any Callback],
+                        startEpoch: () throws -> Void, runBatch: (Int) throws -> TrainingProgram,
+                        endEpoch: () throws -> Void = {}, validate: (() throws -> [String: Float])?) throws -> History {
         let history = History()
         let everyone: [any Callback] = [history] + callbacks
-        var order = Array(0..<train.count)
-        let steps = train.batchCount(batchSize)
         stopTraining = false
         for callback in everyone { try callback.onTrainBegin(model: self) }
         for epoch in initialEpoch..<Swift.max(initialEpoch, epochs) {
             if verbose > 0 { print("Epoch \(epoch + 1)/\(epochs)") }
             for callback in everyone { try callback.onEpochBegin(epoch, model: self) }
-            try step.resetAccumulators(store)
-            if shuffle { try Kiln.withRandomGenerator { order.shuffle(using: &$0) } }
+            try startEpoch()
             var progress = ProgressBar(steps: steps, verbose: verbose)
-            try order.withUnsafeBufferPointer { permutation in
-                for batch in 0..<steps {
-                    let start = batch * batchSize
-                    for callback in callbacks { try callback.onBatchBegin(batch, model: self) }
-                    try feeder.run(order: shuffle ? permutation : nil, start: start,
-                                   count: Swift.min(batchSize, train.count - start))
-                    // The running logs, read once when a callback or the progress bar wants them.
-                    let drawn = progress.due(batch + 1)
-                    let batchLogs = callbacks.isEmpty && !drawn ? [:] : try step.results(store)
-                    for callback in callbacks { try callback.onBatchEnd(batch, logs: batchLogs, model: self) }
-                    if drawn { progress.draw(batch + 1, logs: batchLogs) }
-                }
+            var last: TrainingProgram?
+            for batch in 0..<steps {
+                for callback in callbacks { try callback.onBatchBegin(batch, model: self) }
+                let program = try runBatch(batch)
+                last = program
+                // The running logs, read once when a callback or the progress bar wants them.
+                let drawn = progress.due(batch + 1)
+                let batchLogs = callbacks.isEmpty && !drawn ? [:] : try program.results(store)
+                for callback in callbacks { try callback.onBatchEnd(batch, logs: batchLogs, model: self) }
+                if drawn { progress.draw(batch + 1, logs: batchLogs) }
             }
-            var logs = try step.results(store)
-            if let validation {
-                for (name, value) in try evaluate(validation, batchSize: batchSize) { logs["val_" + name] = value }
+            try endEpoch()
+            var logs = try last?.results(store) ?? [:]
+            if let validate {
+                for (name, value) in try validate() { logs["val_" + name] = value }
             }
             progress.finish(logs: logs)
             for callback in everyone { try callback.onEpochEnd(epoch, logs: logs, model: self) }
