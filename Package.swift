@@ -25,7 +25,7 @@ let package = Package(
         .target(
             name: "KilnKernels",
             path: "Kernels",
-            exclude: ["README.md"],
+            exclude: ["README.md", "portable"],
             publicHeadersPath: "include",
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m"), .linkedLibrary("pthread")]
         ),
@@ -38,6 +38,7 @@ let package = Package(
         .target(
             name: "Kiln",
             dependencies: [
+                "KilnKernels",
                 "KilnGraph", "KilnCompiler", "KilnInterpreter", "KilnJIT", "ZIPFoundation", "CKilnZlib",
                 .product(name: "CSV", package: "CSV.swift"),
             ]

@@ -15,7 +15,7 @@
 #pragma clang fp contract(off)
 #endif
 
-#if defined(__x86_64__) && defined(__SSE__)
+#if defined(__x86_64__) && defined(__SSE__) && !defined(KILN_PORTABLE)
 #include <immintrin.h>
 #endif
 
@@ -35,7 +35,7 @@
 #define KILN_SIMD
 #endif
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__)) && !defined(KILN_PORTABLE)
 #define KILN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define KILN_CLONES
@@ -99,7 +99,7 @@ KILN_UNARY(floor, floorf(x))
 
 /* sqrtf is correctly rounded, as the SSE and AVX instructions are; calling it through libm
    (which keeps errno) would stop the loop from vectorising, so the instructions are named. */
-#if defined(__x86_64__) && defined(__SSE__)
+#if defined(__x86_64__) && defined(__SSE__) && !defined(KILN_PORTABLE)
 __attribute__((target("avx512f"))) static void sqrt_run_avx512(int64_t m, const float *a, float *y, int reciprocal) {
     int64_t j = 0;
     __m512 one = _mm512_set1_ps(1.0f);
@@ -113,7 +113,7 @@ __attribute__((target("avx512f"))) static void sqrt_run_avx512(int64_t m, const 
 
 static void sqrt_run(int64_t m, const float *a, float *y, int reciprocal) {
     int64_t j = 0;
-#if defined(__x86_64__) && defined(__SSE__)
+#if defined(__x86_64__) && defined(__SSE__) && !defined(KILN_PORTABLE)
     if (__builtin_cpu_supports("avx512f")) {
         sqrt_run_avx512(m, a, y, reciprocal);
         return;

@@ -24,7 +24,7 @@ static inline int64_t source(int64_t o, int64_t k, int64_t stride, int64_t dilat
    is short (3 floats for a 3x3 window of a grey image), so a call to memcpy per run, or a
    loop the compiler vectorises for long runs, costs more than the copy; with AVX-512 a run of
    up to 16 floats is one masked load and store. */
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(KILN_PORTABLE)
 #include <immintrin.h>
 
 __attribute__((target("avx512f"))) static void copy_short_runs_avx512(int64_t count, int64_t run, const float *from,
@@ -37,7 +37,7 @@ __attribute__((target("avx512f"))) static void copy_short_runs_avx512(int64_t co
 #endif
 
 static void copy_runs(int64_t count, int64_t run, const float *from, int64_t from_step, float *to, int64_t to_step) {
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(KILN_PORTABLE)
     if (run <= 16 && kiln_cpu_has_avx512f()) {
         copy_short_runs_avx512(count, run, from, from_step, to, to_step);
         return;

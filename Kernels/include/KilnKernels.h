@@ -18,6 +18,11 @@ const kiln_symbol *kiln_runtime_symbols(size_t *count);
 /* The text of kiln_prelude.h, NUL-terminated. */
 const char *kiln_prelude_source(void);
 
+/* The text of a source file kiln export splices into exported C: "kiln_math.h",
+   "kiln_prelude.h", "layout.c", "indexing.c", "vector.c", "windows.c" or
+   "portable/serial.c"; NULL for another name (export_sources.c). */
+const char *kiln_export_source(const char *name);
+
 /* Loads the GEMM libraries once and chooses the one kiln_gemm calls (blas.c): the first
    of oneDNN, OpenBLAS, BLIS that loads, or the one KILN_GEMM names. OpenBLAS is required
    (it also runs one-row products). NULL on success, otherwise a message saying what failed.

@@ -115,7 +115,8 @@ extension CRenderer {
         for (offset, item) in extra.enumerated() {
             part += "    " + item.declaration.replacing("%ARG%", with: "args[\(values.count + offset)]") + "\n"
         }
-        part += "    (void)n;\n"
+        // A part may leave some of the kernel's pointers to the code around it (a GEMM's operands).
+        part += "    (void)n;" + values.map { " (void)\(schedule.pointer($0));" }.joined() + "\n"
         let pointers = (values.map { "(void *)\(schedule.pointer($0))" } + extra.map(\.value)).joined(separator: ", ")
         return (name, part, "    void *const args[] = {\(pointers)};\n")
     }

@@ -147,6 +147,10 @@ public struct CRenderer {
         var code = try kernel.loop.map { try renderLoopKernel(k, kernel, $0) }
             ?? (isScan(kernel) ? try renderScan(k, kernel) : KernelCode(body: renderCallKernel(kernel)))
         if canFault(kernel) && !code.body.contains("return ") { code.body += "    return 0;\n" }
+        // A kernel of static shapes does not read the batch size.
+        if !code.body.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).contains("n") {
+            code.body = "    (void)n;\n" + code.body
+        }
         let ahead = code.ahead.isEmpty ? "" : code.ahead + "\n"
         return ahead + comment + "static \(returnType) \(name)(\(parameters(kernel).joined(separator: ", "))) {\n" + code.body + "}\n"
     }
@@ -158,7 +162,7 @@ public struct CRenderer {
     func renderEntry(_ names: [String]) -> String {
         var out = (prefix.isEmpty ? "" : "static ") + "int \(entryName)(uint8_t *arena, int64_t n, void *const *slots, int64_t *fault) {\n"
         out += bindSlots() + bindArena()
-        if schedule.memory.kernels.contains(where: canFault) { out += "    int status;\n" }
+        if schedule.memory.kernels.contains(where: canFault) { out += "    int status;\n" } else { out += "    (void)fault;\n" }
         if profile { out += "    int64_t t0 = kiln_clock_ns(), t1;\n" }
         out += callKernels(names) + copyAssigns()
         if profile {

@@ -8,7 +8,7 @@ static void k0_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     const float *p2 = (const float *)args[2];
     float *p5 = (float *)args[3];
     float *p3 = (float *)args[4];
-    (void)n;
+    (void)n; (void)p0; (void)p1; (void)p2; (void)p5; (void)p3;
     float v4[KILN_BLOCK];
     float t2[KILN_BLOCK];
     kiln_vec_tile((n < 16 ? n : 16), 16, p2, t2);
@@ -39,7 +39,7 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     const float *p7 = (const float *)args[2];
     float *p10 = (float *)args[3];
     float *p8 = (float *)args[4];
-    (void)n;
+    (void)n; (void)p5; (void)p6; (void)p7; (void)p10; (void)p8;
     float v9[KILN_BLOCK];
     float t7[KILN_BLOCK];
     kiln_vec_tile((n < 32 ? n : 32), 8, p7, t7);
@@ -91,6 +91,7 @@ int kiln_run(uint8_t *arena, int64_t n, void *const *slots, int64_t *fault) {
     float *p10 = (float *)(arena + 64*n); /* f32[?,8] */
     float *p13 = (float *)(arena + 16*n); /* f32[?,1] */
     float *p15 = (float *)(arena + 0); /* f32[?,1] */
+    (void)fault;
     k0_matmul_add_relu(n, p0, p1, p2, p5, p3);
     k1_matmul_add_relu(n, p5, p6, p7, p10, p8);
     k2_matmul_add_sigmoid(n, p10, p11, p12, p15, p13);

@@ -9,7 +9,7 @@ static void k0_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     float *p5 = (float *)args[3];
     uint8_t *p40 = (uint8_t *)args[4];
     float *p3 = (float *)args[5];
-    (void)n;
+    (void)n; (void)p0; (void)p1; (void)p2; (void)p5; (void)p40; (void)p3;
     float v4[KILN_BLOCK];
     float t2[KILN_BLOCK];
     const float c24 = 0.0f;
@@ -44,7 +44,7 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     float *p10 = (float *)args[3];
     uint8_t *p34 = (uint8_t *)args[4];
     float *p8 = (float *)args[5];
-    (void)n;
+    (void)n; (void)p5; (void)p6; (void)p7; (void)p10; (void)p34; (void)p8;
     float v9[KILN_BLOCK];
     float t7[KILN_BLOCK];
     const float c24 = 0.0f;
@@ -190,6 +190,7 @@ static void k9_matmul(int64_t n, const float *p0, const float *p41, float *p44) 
  *   %47 = sub %1, %46 : f32[2,16]
  * reads p44 f32[2,16], p1 f32[2,16]; writes p47 f32[2,16] */
 static void k10_mul_sub(int64_t n, const float *p44, const float *p1, float *p47) {
+    (void)n;
     for (int64_t i = 0; i < 32; i++) {
         float v46 = p44[i] * 0.01f;
         float v47 = p1[i] - v46;
@@ -202,6 +203,7 @@ static void k10_mul_sub(int64_t n, const float *p44, const float *p1, float *p47
  *   %50 = sub %2, %49 : f32[16]
  * reads p42 f32[1,16], p2 f32[16]; writes p50 f32[16] */
 static void k11_mul_sub(int64_t n, const float *p42, const float *p2, float *p50) {
+    (void)n;
     for (int64_t i = 0; i < 16; i++) {
         float v49 = p42[i] * 0.01f;
         float v50 = p2[i] - v49;
@@ -214,6 +216,7 @@ static void k11_mul_sub(int64_t n, const float *p42, const float *p2, float *p50
  *   %53 = sub %6, %52 : f32[16,8]
  * reads p39 f32[16,8], p6 f32[16,8]; writes p53 f32[16,8] */
 static void k12_mul_sub(int64_t n, const float *p39, const float *p6, float *p53) {
+    (void)n;
     float v52[KILN_BLOCK];
     const float c45 = 0.01f;
     for (int64_t i = 0; i < 128; i += KILN_BLOCK) {
@@ -228,6 +231,7 @@ static void k12_mul_sub(int64_t n, const float *p39, const float *p6, float *p53
  *   %56 = sub %7, %55 : f32[8]
  * reads p36 f32[1,8], p7 f32[8]; writes p56 f32[8] */
 static void k13_mul_sub(int64_t n, const float *p36, const float *p7, float *p56) {
+    (void)n;
     for (int64_t i = 0; i < 8; i++) {
         float v55 = p36[i] * 0.01f;
         float v56 = p7[i] - v55;
@@ -240,6 +244,7 @@ static void k13_mul_sub(int64_t n, const float *p36, const float *p7, float *p56
  *   %59 = sub %11, %58 : f32[8,1]
  * reads p33 f32[8,1], p11 f32[8,1]; writes p59 f32[8,1] */
 static void k14_mul_sub(int64_t n, const float *p33, const float *p11, float *p59) {
+    (void)n;
     for (int64_t i = 0; i < 8; i++) {
         float v58 = p33[i] * 0.01f;
         float v59 = p11[i] - v58;
@@ -252,6 +257,7 @@ static void k14_mul_sub(int64_t n, const float *p33, const float *p11, float *p5
  *   %62 = sub %12, %61 : f32[1]
  * reads p30 f32[1,1], p12 f32[1]; writes p62 f32[1] */
 static void k15_mul_sub(int64_t n, const float *p30, const float *p12, float *p62) {
+    (void)n;
     for (int64_t i = 0; i < 1; i++) {
         float v61 = p30[i] * 0.01f;
         float v62 = p12[i] - v61;
@@ -295,6 +301,7 @@ int kiln_run(uint8_t *arena, int64_t n, void *const *slots, int64_t *fault) {
     float *p56 = p7; /* f32[8], written in place of the variable */
     float *p59 = p11; /* f32[8,1], written in place of the variable */
     float *p62 = p12; /* f32[1], written in place of the variable */
+    (void)fault;
     k0_matmul_add_relu_greater(n, p0, p1, p2, p5, p40, p3);
     k1_matmul_add_relu_greater(n, p5, p6, p7, p10, p34, p8);
     k2_matmul_add_softplus_mul_etc(n, p10, p11, p12, p15, p19, p27, p13);

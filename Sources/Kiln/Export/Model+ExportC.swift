@@ -1,0 +1,141 @@
+import Foundation
+import KilnGraph
+
+extension Model {
+    /// What ``exportC(to:name:test:)`` wrote.
+    public struct CExportResult: Sendable {
+        /// The files written, in `directory`.
+        public let files: [String]
+        /// The lines of the C source.
+        public let lines: Int
+        /// The bytes of the weights written into it (4 per element).
+        public let weightBytes: Int
+    }
+
+    /// Writes the model's inference as plain C99 into `directory` (`kiln export`): `NAME.h`,
+    /// the documented API (`NAME_predict` for one sample, `NAME_predict_batch` for several,
+    /// sizes and error codes as constants), and `NAME.c`, the program Kiln compiles for
+    /// `predict` with the runtime functions it calls and the weights as `static const`
+    /// arrays, needing only `<math.h>`, `<stdint.h>` and `<string.h>`. With `test`, also
+    /// `NAME_test.c`: a `main` that runs seven seeded samples recorded now and checks the
+    /// outputs against this model's `predict` (1e-5 relative, 1e-6 absolute), exiting 1 on a
+    /// mismatch. Files are replaced atomically.
+    ///
+    /// - Parameter name: The C prefix of every name the files define; the model's name by default.
+    /// - Throws: ``KilnError`` if the name is not a C identifier, the model has a None size or
+    ///   is not built, or a file cannot be written.
+    @discardableResult
+    public func exportC(to directory: String, name: String? = nil, test: Bool = false) throws -> CExportResult {
+        let prefix = name ?? self.name
+        try Self.checkCIdentifier(prefix)
+        let (graph, outputs) = try predictGraph()
+        let inputs = self.inputs.map { CExport.Part(name: $0.name, shape: $0.shape, dtype: $0.dtype) }
+        let ordered = try predictOutputNames.map { name -> (name: String, node: Node) in
+            guard let node = outputs[name] else { throw KilnError(.invalidGraph, "the inference graph has no output \(name)") }
+            return (name, node)
+        }
+        let values = Dictionary(variables.map { ($0.path, $0.value) }, uniquingKeysWith: { first, _ in first })
+        let export = try CExport(graph: graph, outputs: ordered, inputs: inputs, variables: values, modelName: self.name,
+                                 modelType: typeName, name: prefix)
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw KilnError(.file, "cannot make the directory \(directory): \((error as NSError).localizedDescription)")
+            }
+        } else if !isDirectory.boolValue {
+            throw KilnError(.file, "\(directory) is not a directory")
+        }
+        var files = [("\(prefix).h", export.header), ("\(prefix).c", export.source)]
+        if test { files.append(("\(prefix)_test.c", try exportTest(prefix))) }
+        for (file, text) in files { try writeAtomically(Data(text.utf8), to: directory + "/" + file) }
+        return CExportResult(files: files.map(\.0), lines: export.source.split(separator: "\n", omittingEmptySubsequences: false).count,
+                             weightBytes: export.weightElements * 4)
+    }
+
+    /// `NAME_test.c`: seven seeded samples and this model's predictions for them, and a main
+    /// that compares the exported C's.
+    private func exportTest(_ prefix: String) throws -> String {
+        var generator = SeededGenerator(seed: 2024)
+        let vocabulary = layers.compactMap { ($0 as? Embedding)?.inputDim }.min() ?? 2
+        let count = 7
+        let xs = try inputs.map { input -> Tensor in
+            let shape = [count] + input.shape
+            if input.dtype == .int32 {
+                let ids = (0..<shape.reduce(1, *)).map { _ in Float(Int(generator.nextUniform() * Float(vocabulary)) % vocabulary) }
+                return try Tensor(shape: shape, scalars: ids)
+            }
+            return try Tensor.randomUniform(shape: shape, lower: -1, upper: 1, using: &generator)
+        }
+        let predictions = try predictAll(xs, batchSize: count)
+        // Samples as the C API lays them out: each sample's inputs (outputs) one after the other.
+        func interleave(_ tensors: [Tensor]) -> [Float] {
+            let widths = tensors.map { $0.scalarCount / count }
+            return (0..<count).flatMap { row in zip(tensors, widths).flatMap { tensor, width in tensor.scalars[(row * width)..<((row + 1) * width)] } }
+        }
+        func list(_ values: [Float]) -> String {
+            stride(from: 0, to: values.count, by: 8).map { start in
+                "    " + values[start..<Swift.min(start + 8, values.count)].map { $0 == 0 ? "0" : "\($0)f" }.joined(separator: ", ") + ","
+            }.joined(separator: "\n")
+        }
+        let upper = prefix.uppercased()
+        return """
+            /* \(prefix)_test.c: runs \(count) samples recorded at export through \(prefix).c and checks the predictions
+               against the ones Kiln computed (1e-5 relative, 1e-6 absolute); exits 1 on a mismatch.
+               cc -O2 -std=c99 \(prefix).c \(prefix)_test.c -lm && ./a.out */
+            #include "\(prefix).h"
+
+            #include <math.h>
+            #include <stdio.h>
+
+            static const float inputs[\(count) * \(upper)_INPUT_SIZE] = {
+            \(list(interleave(xs)))
+            };
+            static const float expected[\(count) * \(upper)_OUTPUT_SIZE] = {
+            \(list(interleave(predictions)))
+            };
+
+            int main(void) {
+                static float outputs[\(count) * \(upper)_OUTPUT_SIZE];
+                double worst = 0;
+                int wrong = 0, status = \(prefix)_predict_batch(\(count), inputs, outputs);
+                if (status != \(upper)_OK) {
+                    printf("\(prefix): predict_batch failed with status %d\\n", status);
+                    return 1;
+                }
+                for (int i = 0; i < \(count) * \(upper)_OUTPUT_SIZE; i++) {
+                    double difference = fabs((double)outputs[i] - (double)expected[i]);
+                    if (difference > worst) worst = difference;
+                    if (!(difference <= 1e-6 + 1e-5 * fabs((double)expected[i]))) wrong++;
+                }
+                for (int s = 0; s < \(count); s++) {
+                    float one[\(upper)_OUTPUT_SIZE];
+                    if (\(prefix)_predict(inputs + s * \(upper)_INPUT_SIZE, one) != \(upper)_OK) return 1;
+                    for (int i = 0; i < \(upper)_OUTPUT_SIZE; i++) {
+                        if (one[i] != outputs[s * \(upper)_OUTPUT_SIZE + i]) wrong++;
+                    }
+                }
+                printf("\(prefix): %d samples, %d of %d values differ from Kiln's, largest difference %.3g\\n", \(count), wrong,
+                       \(count) * \(upper)_OUTPUT_SIZE, worst);
+                return wrong == 0 ? 0 : 1;
+            }
+
+            """
+    }
+
+    /// Throws unless `name` is a C identifier that is not a keyword.
+    static func checkCIdentifier(_ name: String) throws {
+        let keywords: Set<String> = ["auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
+                                     "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict",
+                                     "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union",
+                                     "unsigned", "void", "volatile", "while"]
+        guard let first = name.unicodeScalars.first, first.properties.isASCIIHexDigit || CharacterSet.letters.contains(first) || first == "_",
+              !(("0"..."9").contains(Character(first))),
+              name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") }),
+              !keywords.contains(name) else {
+            throw KilnError(.invalidArgument, "\(String(reflecting: name)) is not a C identifier (letters, digits and _, not starting "
+                            + "with a digit, not a keyword); give the export another name")
+        }
+    }
+}
