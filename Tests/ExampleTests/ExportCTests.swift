@@ -61,6 +61,15 @@ struct ExportCTests {
             #expect(run.status == 0 && run.output.contains("0 of"), "\(name) with \(compiler.name): \(run.output)")
             line = run.output
         }
+        // A Cortex-M4 build, compile only, when Debian's gcc-arm-none-eabi is installed.
+        let arm = "/usr/bin/arm-none-eabi-gcc"
+        if FileManager.default.isExecutableFile(atPath: arm) {
+            let built = try runTool(arm, ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"] + CCompilers.strict
+                                    + ["-c", "\(name).c", "-o", "\(name).o"], in: directory)
+            #expect(built.status == 0, "\(name) for Cortex-M4: \(built.output)")
+        } else {
+            print("ExportCTests: \(arm) is not installed (apt-get install gcc-arm-none-eabi); the Cortex-M4 build is skipped")
+        }
         return line
     }
 

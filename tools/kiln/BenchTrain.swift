@@ -13,6 +13,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "The backend: jit or interpreter.") var backend = "jit"
     @Option(help: "Run only this workload (tabular, mlp784, convnet, lstm or gru).") var workload: String?
     @Flag(help: "Also time each kernel of the training step and show where a step's time goes.") var profile = false
+    @Option(help: "Save each workload's trained model as DIR/WORKLOAD.kiln (to export or compare it).") var save: String?
 
     func validate() throws {
         guard epochs >= 2 else { throw ValidationError("--epochs must be at least 2: the first epoch is not timed") }
@@ -40,6 +41,7 @@ struct BenchTrain: ParsableCommand {
         var profiles: [String] = [], floors: [String] = []
         for item in chosen {
             let (model, stepSeconds, predictSeconds, x, y) = try bench(item, backend: backend)
+            if let save { try model.save(to: "\(save)/\(item.name).kiln") }
             let weights = model.layers.reduce(0) { $0 + $1.parameterCount }
             floors.append("predict 1 sample, \(item.name): " + Peak.readFloor(bytes: weights * MemoryLayout<Float>.size))
             if profile {

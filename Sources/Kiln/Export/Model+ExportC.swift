@@ -82,12 +82,16 @@ extension Model {
         let upper = prefix.uppercased()
         return """
             /* \(prefix)_test.c: runs \(count) samples recorded at export through \(prefix).c and checks the predictions
-               against the ones Kiln computed (1e-5 relative, 1e-6 absolute); exits 1 on a mismatch.
+               against the ones Kiln computed (1e-5 relative, 1e-6 absolute); exits 1 on a mismatch. With --time, also
+               prints the microseconds of one \(prefix)_predict call (the median of 9 runs).
                cc -O2 -std=c99 \(prefix).c \(prefix)_test.c -lm && ./a.out */
+            #define _POSIX_C_SOURCE 199309L
             #include "\(prefix).h"
 
             #include <math.h>
             #include <stdio.h>
+            #include <string.h>
+            #include <time.h>
 
             static const float inputs[\(count) * \(upper)_INPUT_SIZE] = {
             \(list(interleave(xs)))
@@ -96,7 +100,33 @@ extension Model {
             \(list(interleave(predictions)))
             };
 
-            int main(void) {
+            static double seconds(void) {
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+            }
+
+            /* The median over 9 runs of the time of one prediction, in microseconds. */
+            static double predict_microseconds(void) {
+                static float one[\(upper)_OUTPUT_SIZE];
+                double runs[9];
+                int calls = 1;
+                double start = seconds();
+                while (seconds() - start < 0.01) { \(prefix)_predict(inputs, one); calls++; }
+                for (int run = 0; run < 9; run++) {
+                    start = seconds();
+                    for (int i = 0; i < calls; i++) \(prefix)_predict(inputs + (i % \(count)) * \(upper)_INPUT_SIZE, one);
+                    runs[run] = (seconds() - start) / calls * 1e6;
+                }
+                for (int i = 1; i < 9; i++) {
+                    for (int j = i; j > 0 && runs[j - 1] > runs[j]; j--) {
+                        double t = runs[j]; runs[j] = runs[j - 1]; runs[j - 1] = t;
+                    }
+                }
+                return runs[4];
+            }
+
+            int main(int argc, char **argv) {
                 static float outputs[\(count) * \(upper)_OUTPUT_SIZE];
                 double worst = 0;
                 int wrong = 0, status = \(prefix)_predict_batch(\(count), inputs, outputs);
@@ -118,6 +148,7 @@ extension Model {
                 }
                 printf("\(prefix): %d samples, %d of %d values differ from Kiln's, largest difference %.3g\\n", \(count), wrong,
                        \(count) * \(upper)_OUTPUT_SIZE, worst);
+                if (argc > 1 && strcmp(argv[1], "--time") == 0) printf("\(prefix): %.2f us per prediction\\n", predict_microseconds());
                 return wrong == 0 ? 0 : 1;
             }
 
