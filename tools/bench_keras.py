@@ -18,7 +18,9 @@ Keras `fit` samples/s (median of the epochs after the first), Keras single-sampl
 (`predict` and a direct call), and for the dense workloads the samples/s of a `jax.jit`
 training step written by hand, with plain SGD and with Adam (the update Kiln and Keras run),
 over the same batches. `--workload NAME` runs one; the backend is KERAS_BACKEND's
-(`tensorflow` needs `pip install tensorflow`).
+(`tensorflow` needs `pip install tensorflow`). `--predict-on-batch` prints only Keras'
+`predict_on_batch` latency on one sample for each workload and for the Digits model
+(64-64-10), the figures `kiln export`'s C is compared with.
 """
 import os
 import statistics
@@ -112,6 +114,25 @@ def keras_figures(sizes, samples, batch, image=False, sequence=None):
     return rate, statistics.median(predict), statistics.median(call)
 
 
+def predict_on_batch_latency(name, sizes):
+    """Keras' predict_on_batch on one sample, in seconds (median of 5 runs), for the models
+    `kiln export` is measured on: the workloads, and "digits" (64-64-10, Examples/Digits)."""
+    image = name == "convnet"
+    sequence = name if name in ("lstm", "gru") else None
+    model = sequence_model(sizes, sequence) if sequence else keras_model(sizes, image)
+    x = sequence_data(sizes, 8)[0] if sequence else data(sizes, 8, image)[0]
+    one = x[:1]
+    model.predict_on_batch(one)
+    calls = 20 if sequence else 200
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(calls):
+            model.predict_on_batch(one)
+        runs.append((time.perf_counter() - start) / calls)
+    return statistics.median(runs)
+
+
 def jax_step_rate(sizes, samples, batch, adam):
     import jax
     import jax.numpy as jnp
@@ -167,6 +188,11 @@ def jax_step_rate(sizes, samples, batch, adam):
 
 def main():
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}")
+    if "--predict-on-batch" in sys.argv:
+        # The single-sample latencies the closing notes of kiln export compare with.
+        for name, sizes in [("digits", [64, 64, 10])] + [(w[0], w[1]) for w in WORKLOADS]:
+            print(f"{name:10} predict_on_batch 1 sample: {predict_on_batch_latency(name, sizes) * 1e6:9.0f} µs")
+        return
     print("workload   keras fit samples/s   keras predict 1   keras call 1   jax jit SGD samples/s   jax jit Adam samples/s")
     chosen = sys.argv[sys.argv.index("--workload") + 1] if "--workload" in sys.argv else None
     for name, sizes, samples, batch in WORKLOADS:
