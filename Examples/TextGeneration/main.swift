@@ -2,7 +2,7 @@
 // (public domain), then writes new text at several temperatures: low ones repeat the likeliest
 // characters, high ones take more risks.
 //
-//   swift run -c release TextGeneration [--epochs 10] [--characters 200000] [--units 128]
+//   swift run -c release TextGeneration [--save text.kiln] [--epochs 10] [--characters 200000] [--units 128]
 //                                       [--length 40] [--data Examples/Data]
 import Foundation
 import Kiln
@@ -14,6 +14,7 @@ Kiln.run {
     let units: Int = try Kiln.option("units", default: 128)
     let length: Int = try Kiln.option("length", default: 40)
     let data: String = try Kiln.option("data", default: "Examples/Data")
+    let save: String = try Kiln.option("save", default: "")
 
     let text = Array(try readText(contentsOf: data + "/genesis_kjv.txt.gz").prefix(limit))
     let alphabet = Array(Set(text)).sorted()
@@ -66,6 +67,10 @@ Kiln.run {
             window = Array(window.dropFirst()) + [Float(next)]
         }
         print("\ntemperature \(temperature): \"\(String(seed))\" ...\n\(written.replacingOccurrences(of: "\n", with: " "))")
+    }
+    if !save.isEmpty {
+        try model.save(to: save)
+        print("\nsaved the model (it takes \(length) character ids) to \(save); `swift run kiln export \(save) --c DIR` writes it as C")
     }
     print("RESULT loss=\(String(format: "%.4f", loss)) unigram=\(String(format: "%.4f", unigram))")
 }
