@@ -17,6 +17,19 @@ func runTool(_ executable: String, _ arguments: [String], in directory: URL) thr
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
+/// Exports the saved model at `path` with `kiln export --test` into `directory`, builds the
+/// test with gcc's strictest flags and expects it to agree with Kiln's predictions.
+func expectExportMatches(_ path: String, name: String, in directory: URL,
+                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let exported = try runProgram("kiln", ["export", path, "--c", directory.path, "--name", name, "--test"])
+    #expect(exported.status == 0, "\(exported.errors)", sourceLocation: sourceLocation)
+    let built = try runTool("/usr/bin/gcc", CCompilers.strict + ["\(name).c", "\(name)_test.c", "-o", "\(name)_test", "-lm"],
+                            in: directory)
+    #expect(built.status == 0, "\(built.output)", sourceLocation: sourceLocation)
+    let run = try runTool(directory.appendingPathComponent("\(name)_test").path, [], in: directory)
+    #expect(run.status == 0 && run.output.contains(" 0 of "), "\(run.output)", sourceLocation: sourceLocation)
+}
+
 /// The C compilers the exported C is checked with: the strictest flags each has.
 enum CCompilers {
     static let strict = ["-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
@@ -128,11 +141,7 @@ struct ExportCTests {
         let model = Sequential([Input(shape: [3]), Dense(4, activation: .relu), Dense(2)], name: "tiny")
         let path = directory.appendingPathComponent("tiny.kiln").path
         try model.save(to: path)
-        let run = try runProgram("kiln", ["export", path, "--c", directory.appendingPathComponent("out").path, "--test"])
-        #expect(run.status == 0 && run.output.contains("tiny.h") && run.output.contains("tiny_test.c"), "\(run.output)\(run.errors)")
-        let built = try runTool("/usr/bin/gcc", CCompilers.strict + ["tiny.c", "tiny_test.c", "-o", "test", "-lm"],
-                                in: directory.appendingPathComponent("out"))
-        #expect(built.status == 0, "\(built.output)")
+        try expectExportMatches(path, name: "tiny", in: directory)
         let badName = try runProgram("kiln", ["export", path, "--c", directory.path, "--name", "2fast"])
         #expect(badName.status == 1 && badName.errors.contains("\"2fast\" is not a C identifier"), "\(badName.errors)")
         try Data().write(to: directory.appendingPathComponent("file"))

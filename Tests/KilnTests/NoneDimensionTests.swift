@@ -43,7 +43,7 @@ struct NoneDimensionTests {
         let ids = Input(shape: [nil], dtype: .int32)
         let embedded = Embedding(inputDim: 20, outputDim: 5, maskZero: true)(ids)
         let steps = GRU(4, returnSequences: true)(embedded)
-        let perStep = TimeDistributed(Dense(2, activation: .softmax))(steps)
+        let perStep = TimeDistributed(Dense(2, activation: .softmax), name: "per_step")(steps)
         let pooled = Dense(1, activation: .sigmoid, name: "whole")(GlobalAveragePooling1D()(steps))
         let model = Model(inputs: ids, outputs: [perStep, pooled])
         #expect(model.outputs.map(\.shape) == [[Input.none, 2], [1]])
@@ -54,7 +54,7 @@ struct NoneDimensionTests {
             let logs = try model.trainOnBatch(x, [stepTargets, Tensor(shape: [5, 1], repeating: 1)])
             #expect(logs["loss"]!.isFinite)
             // Accuracy over every step of every sequence, against class indices per step.
-            let accuracy = try #require(logs["time_distributed_accuracy"])
+            let accuracy = try #require(logs["per_step_accuracy"])
             #expect(accuracy >= 0 && accuracy <= 1)
             let outputs = try model.predictAll(x)
             #expect(outputs.map(\.shape) == [[5, length, 2], [5, 1]])
@@ -62,7 +62,7 @@ struct NoneDimensionTests {
             let predicted = try outputs[0].reshaped(to: [5 * length, 2]).argmaxRows()
             let right = zip(predicted, stepTargets.scalars).filter { $0 == Int($1) }.count
             let tested = try model.testOnBatch(x, [stepTargets, Tensor(shape: [5, 1], repeating: 1)])
-            #expect(abs(try #require(tested["time_distributed_accuracy"]) - Float(right) / Float(5 * length)) < 1e-6)
+            #expect(abs(try #require(tested["per_step_accuracy"]) - Float(right) / Float(5 * length)) < 1e-6)
         }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-\(UUID().uuidString).kiln").path
         defer { try? FileManager.default.removeItem(atPath: path) }
