@@ -53,11 +53,11 @@ struct ExportCTests {
     /// Exports `model` with its test, compiles it with every compiler (and once with the
     /// address and undefined-behaviour sanitizers) and runs it; returns the test's line.
     @discardableResult
-    static func exportAndRun(_ model: Model, name: String) throws -> String {
+    static func exportAndRun(_ model: Model, name: String, weightsFile: Bool = false) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-export-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try model.exportC(to: directory.path, name: name, test: true)
-        #expect(result.files == ["\(name).h", "\(name).c", "\(name)_test.c"])
+        let result = try model.exportC(to: directory.path, name: name, test: true, weightsFile: weightsFile)
+        #expect(result.files == ["\(name).h", "\(name).c"] + (weightsFile ? ["\(name).weights"] : []) + ["\(name)_test.c"])
         var line = ""
         var builds = CCompilers.all
         builds.append(("gcc with sanitizers", "/usr/bin/gcc", ["-O1", "-g", "-std=c99", "-fsanitize=address,undefined",
@@ -131,6 +131,8 @@ struct ExportCTests {
         let last = SimpleRNN(4, goBackwards: true)(steps)
         let model = Model(inputs: ids, outputs: Dense(1, activation: .sigmoid)(last))
         try Self.exportAndRun(model, name: "text_model")
+        // The same with the weights in a file of their own, which the test reads and passes.
+        try Self.exportAndRun(model, name: "text_file", weightsFile: true)
     }
 
     @Test("kiln export writes the files for a saved model; bad names and unwritable directories are one-line errors")

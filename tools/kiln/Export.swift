@@ -12,10 +12,15 @@ struct Export: ParsableCommand {
     @Option(name: .customLong("c"), help: "The directory to write the C files into.") var directory: String
     @Option(help: "The prefix of every C name, and the files' name (the model's name by default).") var name: String?
     @Flag(help: "Also write NAME_test.c, which checks the exported C against Kiln's predictions.") var test = false
+    @Option(help: "inline: the weights as static const arrays in NAME.c; file: in NAME.weights (for large models).")
+    var weights = "inline"
 
     func run() throws {
+        guard weights == "inline" || weights == "file" else {
+            throw ValidationError("--weights is inline or file, not \(String(reflecting: weights))")
+        }
         let loaded = try Model.load(from: model)
-        let result = try loaded.exportC(to: directory, name: name, test: test)
+        let result = try loaded.exportC(to: directory, name: name, test: test, weightsFile: weights == "file")
         print("wrote \(result.files.map { directory + "/" + $0 }.joined(separator: ", ")): \(result.lines) lines of C, "
               + "\(result.weightBytes) bytes of weights")
     }

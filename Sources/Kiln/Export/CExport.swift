@@ -12,8 +12,10 @@ struct CExport {
     let name: String
     let header: String
     let source: String
-    /// The number of weight elements written into the source.
+    /// The number of weight elements written into the source (or the weights file).
     let weightElements: Int
+    /// The weights file's bytes when the weights go in a file of their own, else `nil`.
+    let weights: Data?
 
     /// One model input or output as the C API lays it out: a run of floats per sample.
     struct Part {
@@ -24,12 +26,14 @@ struct CExport {
     }
 
     /// The export of `graph`'s `outputs` (in order), computed from `inputs` (in order), with
-    /// the values of the variables it reads, under the C prefix `name`.
+    /// the values of the variables it reads, under the C prefix `name`; with `weightsFile`,
+    /// the weights go in ``weights`` (little-endian, each array at a multiple of 4 bytes) and
+    /// every function takes them as its first argument.
     ///
     /// - Throws: ``KilnError`` if the graph does not lower, a runtime function it needs has
     ///   no portable version, or a weight is not finite.
     init(graph: Graph, outputs: [(name: String, node: Node)], inputs: [Part], variables: [String: Tensor], modelName: String,
-         modelType: String, name: String) throws {
+         modelType: String, name: String, weightsFile: Bool = false) throws {
         self.name = name
         let lowered = try Lowering.lower(graph, outputs: Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, $0.node) }),
                                          switches: DebugSwitches(environment: { _ in nil }))
@@ -46,7 +50,7 @@ struct CExport {
         }
 
         // The weights and constants, and the slots the entry point takes.
-        var arrays: [String] = [], slotExpressions: [String] = [], elements = 0
+        var arrays: [String] = [], slotExpressions: [String] = [], elements = 0, blob = Data()
         for (index, slot) in schedule.slots.enumerated() {
             switch slot.kind {
             case .feed(let feed):
@@ -59,18 +63,25 @@ struct CExport {
                     throw KilnError(.invalidGraph, "the inference program reads variable \(String(reflecting: variable)), which the "
                                     + "model does not have")
                 }
-                let (array, count) = try Self.array("\(name)_w\(index)", tensor, comment: "\(variable): \(tensor.dtype) \(tensor.shape)")
-                arrays.append(array)
-                elements += count
-                slotExpressions.append("(void *)\(name)_w\(index)")
+                slotExpressions.append(try place(tensor, "\(name)_w\(index)", comment: "\(variable): \(tensor.dtype) \(tensor.shape)"))
             case .constant(let tensor):
-                let (array, count) = try Self.array("\(name)_c\(index)", tensor, comment: "constant \(tensor.dtype) \(tensor.shape)")
-                arrays.append(array)
-                elements += count
-                slotExpressions.append("(void *)\(name)_c\(index)")
+                slotExpressions.append(try place(tensor, "\(name)_c\(index)", comment: "constant \(tensor.dtype) \(tensor.shape)"))
             }
         }
+        /// A weight or constant as a `static const` array, or at its offset in the weights file.
+        func place(_ tensor: Tensor, _ array: String, comment: String) throws -> String {
+            elements += tensor.scalarCount
+            guard weightsFile else {
+                arrays.append(try Self.array(array, tensor, comment: comment).0)
+                return "(void *)\(array)"
+            }
+            let offset = blob.count
+            try Self.appendLittleEndian(tensor, to: &blob, comment: comment)
+            arrays.append("/* \(comment): bytes \(offset)..<\(blob.count) of \(name).weights */")
+            return "(void *)(blob + \(offset))"
+        }
         weightElements = elements
+        weights = weightsFile ? blob : nil
 
         // The runtime: the portable parts of the kernel files, then the generated program.
         var body = "#define KILN_PORTABLE 1\n"
@@ -80,11 +91,13 @@ struct CExport {
 
         let inputSize = inputs.reduce(0) { $0 + $1.size }, outputSize = outputParts.reduce(0) { $0 + $1.size }
         var api = "\n/* ---- The model's API (\(name).h) ---- */\n\n"
-        api += "int \(name)_predict_with_workspace(const float *input, float *output, void *workspace) {\n"
+        let parameter = weightsFile ? "const void *weights, " : "", argument = weightsFile ? "weights, " : ""
+        api += "int \(name)_predict_with_workspace(\(parameter)const float *input, float *output, void *workspace) {\n"
         api += "    uint8_t *arena = (uint8_t *)workspace;\n"
+        if weightsFile { api += "    const uint8_t *blob = (const uint8_t *)weights;\n" }
         api += "    int64_t fault[8] = {0};\n"
         api += "    int status;\n"
-        api += "    if (!input || !output || !workspace) return \(upper)_ERROR_ARGUMENT;\n"
+        api += "    if (!input || !output || !workspace\(weightsFile ? " || !weights" : "")) return \(upper)_ERROR_ARGUMENT;\n"
         var offset = 0, conversions = ""
         for (position, input) in inputs.enumerated() {
             if input.dtype == .int32 {
@@ -117,15 +130,15 @@ struct CExport {
             outputOffset += part.size
         }
         api += "    return \(upper)_OK;\n}\n\n"
-        api += "int \(name)_predict(const float *input, float *output) {\n"
+        api += "int \(name)_predict(\(parameter)const float *input, float *output) {\n"
         api += "    union { double alignment; uint8_t bytes[\(upper)_WORKSPACE_BYTES]; } workspace;\n"
-        api += "    return \(name)_predict_with_workspace(input, output, workspace.bytes);\n}\n\n"
-        api += "int \(name)_predict_batch(int64_t n, const float *input, float *output) {\n"
+        api += "    return \(name)_predict_with_workspace(\(argument)input, output, workspace.bytes);\n}\n\n"
+        api += "int \(name)_predict_batch(\(parameter)int64_t n, const float *input, float *output) {\n"
         api += "    union { double alignment; uint8_t bytes[\(upper)_WORKSPACE_BYTES]; } workspace;\n"
         api += "    if (n < 0 || (n > 0 && (!input || !output))) return \(upper)_ERROR_ARGUMENT;\n"
         api += "    for (int64_t i = 0; i < n; i++) {\n"
-        api += "        int status = \(name)_predict_with_workspace(input + i * \(upper)_INPUT_SIZE, output + i * \(upper)_OUTPUT_SIZE, "
-            + "workspace.bytes);\n"
+        api += "        int status = \(name)_predict_with_workspace(\(argument)input + i * \(upper)_INPUT_SIZE, "
+            + "output + i * \(upper)_OUTPUT_SIZE, workspace.bytes);\n"
         api += "        if (status != \(upper)_OK) return status;\n    }\n    return \(upper)_OK;\n}\n"
 
         // The weights go in after pruning, which they would only slow down.
@@ -141,7 +154,8 @@ struct CExport {
         source += Self.rename(program, to: name)
         self.source = source
         self.header = Self.header(name: name, modelName: modelName, modelType: modelType, inputs: inputs, outputs: outputParts,
-                                  inputSize: inputSize, outputSize: outputSize, workspace: arena + 64)
+                                  inputSize: inputSize, outputSize: outputSize, workspace: arena + 64,
+                                  weightsBytes: weightsFile ? blob.count : nil)
     }
 
     /// The per-sample shape of a node whose first dimension is the batch.
@@ -153,8 +167,20 @@ struct CExport {
 
     /// `NAME.h`: the sizes, the error codes and the three functions, documented.
     private static func header(name: String, modelName: String, modelType: String, inputs: [Part], outputs: [Part],
-                               inputSize: Int, outputSize: Int, workspace: Int) -> String {
+                               inputSize: Int, outputSize: Int, workspace: Int, weightsBytes: Int?) -> String {
         let upper = name.uppercased()
+        let parameter = weightsBytes == nil ? "" : "const void *weights, "
+        let weightsNote = weightsBytes.map { bytes in
+            """
+
+             *
+             * The weights are in \(name).weights, \(bytes) bytes (\(upper)_WEIGHTS_BYTES) of little-endian floats, each
+             * array at a multiple of 4 bytes: read the file into memory aligned to 4 bytes or more (or link
+             * it in) and pass its address as each function's first argument. The file suits a
+             * little-endian machine as it is.
+            """
+        } ?? ""
+        let weightsDefine = weightsBytes.map { "#define \(upper)_WEIGHTS_BYTES \($0)\n" } ?? ""
         func describe(_ parts: [Part], _ kind: String) -> String {
             var offset = 0
             return parts.map { part in
@@ -175,7 +201,7 @@ struct CExport {
              *
              * The functions keep no state between calls and may run on several threads at once.
              * \(name)_predict uses \(upper)_WORKSPACE_BYTES of stack; \(name)_predict_with_workspace takes
-             * that memory from the caller instead (any alignment of 8 bytes or more), for small stacks.
+             * that memory from the caller instead (any alignment of 8 bytes or more), for small stacks.\(weightsNote)
              */
             #ifndef \(upper)_H
             #define \(upper)_H
@@ -185,20 +211,20 @@ struct CExport {
             #define \(upper)_INPUT_SIZE \(inputSize)   /* floats per sample */
             #define \(upper)_OUTPUT_SIZE \(outputSize)   /* floats per prediction */
             #define \(upper)_WORKSPACE_BYTES \(workspace)
-
+            \(weightsDefine)
             #define \(upper)_OK 0
             #define \(upper)_ERROR_INDEX 1      /* an id outside an embedding's table */
             #define \(upper)_ERROR_EMPTY 2      /* an argmax over no elements */
             #define \(upper)_ERROR_ARGUMENT 3   /* a null pointer or a negative count */
 
             /* output[\(upper)_OUTPUT_SIZE] = the model's prediction for input[\(upper)_INPUT_SIZE]. */
-            int \(name)_predict(const float *input, float *output);
+            int \(name)_predict(\(parameter)const float *input, float *output);
 
             /* The same with \(upper)_WORKSPACE_BYTES of scratch memory given by the caller. */
-            int \(name)_predict_with_workspace(const float *input, float *output, void *workspace);
+            int \(name)_predict_with_workspace(\(parameter)const float *input, float *output, void *workspace);
 
             /* n predictions: output[n * \(upper)_OUTPUT_SIZE] for input[n * \(upper)_INPUT_SIZE]. */
-            int \(name)_predict_batch(int64_t n, const float *input, float *output);
+            int \(name)_predict_batch(\(parameter)int64_t n, const float *input, float *output);
 
             #endif
 
@@ -235,6 +261,23 @@ struct CExport {
         }
         lines.append(line)
         return ("/* \(comment) */\nstatic const \(type) \(name)[\(Swift.max(count, 1))] = {\n\(lines.joined(separator: "\n"))\n};", count)
+    }
+
+    /// Appends `tensor`'s elements as 4-byte little-endian values (bool as 0 or 1 in a byte),
+    /// padded to a multiple of 4 bytes.
+    private static func appendLittleEndian(_ tensor: Tensor, to data: inout Data, comment: String) throws {
+        switch tensor.dtype {
+        case .float32:
+            for value in tensor.scalars {
+                guard value.isFinite else { throw KilnError(.invalidData, "\(comment) holds \(value), which the model cannot export") }
+                withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+            }
+        case .int32:
+            for value in tensor.int32Scalars { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        case .bool:
+            data.append(contentsOf: tensor.int32Scalars.map { UInt8($0 != 0 ? 1 : 0) })
+        }
+        while data.count % 4 != 0 { data.append(0) }
     }
 
     /// The portable runtime: the elementary functions, the prelude's declarations and

@@ -21,11 +21,14 @@ extension Model {
     /// outputs against this model's `predict` (1e-5 relative, 1e-6 absolute), exiting 1 on a
     /// mismatch. Files are replaced atomically.
     ///
+    /// With `weightsFile`, the weights go in `NAME.weights` instead (little-endian, for large
+    /// models), and every function takes them as its first argument.
+    ///
     /// - Parameter name: The C prefix of every name the files define; the model's name by default.
     /// - Throws: ``KilnError`` if the name is not a C identifier, the model has a None size or
     ///   is not built, or a file cannot be written.
     @discardableResult
-    public func exportC(to directory: String, name: String? = nil, test: Bool = false) throws -> CExportResult {
+    public func exportC(to directory: String, name: String? = nil, test: Bool = false, weightsFile: Bool = false) throws -> CExportResult {
         let prefix = name ?? self.name
         try Self.checkCIdentifier(prefix)
         let (graph, outputs) = try predictGraph()
@@ -36,7 +39,7 @@ extension Model {
         }
         let values = Dictionary(variables.map { ($0.path, $0.value) }, uniquingKeysWith: { first, _ in first })
         let export = try CExport(graph: graph, outputs: ordered, inputs: inputs, variables: values, modelName: self.name,
-                                 modelType: typeName, name: prefix)
+                                 modelType: typeName, name: prefix, weightsFile: weightsFile)
         var isDirectory: ObjCBool = false
         if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
             do {
@@ -47,16 +50,17 @@ extension Model {
         } else if !isDirectory.boolValue {
             throw KilnError(.file, "\(directory) is not a directory")
         }
-        var files = [("\(prefix).h", export.header), ("\(prefix).c", export.source)]
-        if test { files.append(("\(prefix)_test.c", try exportTest(prefix))) }
-        for (file, text) in files { try writeAtomically(Data(text.utf8), to: directory + "/" + file) }
+        var files = [("\(prefix).h", Data(export.header.utf8)), ("\(prefix).c", Data(export.source.utf8))]
+        if let weights = export.weights { files.append(("\(prefix).weights", weights)) }
+        if test { files.append(("\(prefix)_test.c", Data(try exportTest(prefix, weightsFile: weightsFile).utf8))) }
+        for (file, data) in files { try writeAtomically(data, to: directory + "/" + file) }
         return CExportResult(files: files.map(\.0), lines: export.source.split(separator: "\n", omittingEmptySubsequences: false).count,
                              weightBytes: export.weightElements * 4)
     }
 
     /// `NAME_test.c`: seven seeded samples and this model's predictions for them, and a main
     /// that compares the exported C's.
-    private func exportTest(_ prefix: String) throws -> String {
+    private func exportTest(_ prefix: String, weightsFile: Bool) throws -> String {
         var generator = SeededGenerator(seed: 2024)
         let vocabulary = layers.compactMap { ($0 as? Embedding)?.inputDim }.min() ?? 2
         let count = 7
@@ -80,6 +84,23 @@ extension Model {
             }.joined(separator: "\n")
         }
         let upper = prefix.uppercased()
+        let argument = weightsFile ? "weights.bytes, " : ""
+        let weightsLoader = """
+            /* The weights, read from \(prefix).weights in the current directory. */
+            static union { float alignment; unsigned char bytes[\(upper)_WEIGHTS_BYTES]; } weights;
+
+            static int load_weights(void) {
+                FILE *file = fopen("\(prefix).weights", "rb");
+                size_t read;
+                if (!file) { printf("\(prefix): cannot open \(prefix).weights\\n"); return 0; }
+                read = fread(weights.bytes, 1, sizeof weights.bytes, file);
+                fclose(file);
+                if (read != sizeof weights.bytes) { printf("\(prefix): \(prefix).weights is too short\\n"); return 0; }
+                return 1;
+            }
+
+            """
+        let loadCall = "\n    if (!load_weights()) return 1;"
         return """
             /* \(prefix)_test.c: runs \(count) samples recorded at export through \(prefix).c and checks the predictions
                against the ones Kiln computed (1e-5 relative, 1e-6 absolute); exits 1 on a mismatch. With --time, also
@@ -100,6 +121,7 @@ extension Model {
             \(list(interleave(predictions)))
             };
 
+            \(weightsFile ? weightsLoader : "")
             static double seconds(void) {
                 struct timespec now;
                 clock_gettime(CLOCK_MONOTONIC, &now);
@@ -112,10 +134,10 @@ extension Model {
                 double runs[9];
                 int calls = 1;
                 double start = seconds();
-                while (seconds() - start < 0.01) { \(prefix)_predict(inputs, one); calls++; }
+                while (seconds() - start < 0.01) { \(prefix)_predict(\(argument)inputs, one); calls++; }
                 for (int run = 0; run < 9; run++) {
                     start = seconds();
-                    for (int i = 0; i < calls; i++) \(prefix)_predict(inputs + (i % \(count)) * \(upper)_INPUT_SIZE, one);
+                    for (int i = 0; i < calls; i++) \(prefix)_predict(\(argument)inputs + (i % \(count)) * \(upper)_INPUT_SIZE, one);
                     runs[run] = (seconds() - start) / calls * 1e6;
                 }
                 for (int i = 1; i < 9; i++) {
@@ -127,9 +149,9 @@ extension Model {
             }
 
             int main(int argc, char **argv) {
-                static float outputs[\(count) * \(upper)_OUTPUT_SIZE];
+                static float outputs[\(count) * \(upper)_OUTPUT_SIZE];\(weightsFile ? loadCall : "")
                 double worst = 0;
-                int wrong = 0, status = \(prefix)_predict_batch(\(count), inputs, outputs);
+                int wrong = 0, status = \(prefix)_predict_batch(\(argument)\(count), inputs, outputs);
                 if (status != \(upper)_OK) {
                     printf("\(prefix): predict_batch failed with status %d\\n", status);
                     return 1;
@@ -141,7 +163,7 @@ extension Model {
                 }
                 for (int s = 0; s < \(count); s++) {
                     float one[\(upper)_OUTPUT_SIZE];
-                    if (\(prefix)_predict(inputs + s * \(upper)_INPUT_SIZE, one) != \(upper)_OK) return 1;
+                    if (\(prefix)_predict(\(argument)inputs + s * \(upper)_INPUT_SIZE, one) != \(upper)_OK) return 1;
                     for (int i = 0; i < \(upper)_OUTPUT_SIZE; i++) {
                         if (one[i] != outputs[s * \(upper)_OUTPUT_SIZE + i]) wrong++;
                     }
