@@ -5,8 +5,8 @@ extension Optimizer {
     /// `name/learning_rate`, or a weight's slot `name/layer/weight/slot`. (A layer's own
     /// weights, `layer/weight`, never are.)
     func ownsVariable(_ variable: String) -> Bool {
-        guard variable.hasPrefix(name + "/") else { return false }
-        let rest = variable.dropFirst(name.count + 1)
+        guard variable.hasPrefix(statePrefix + "/") else { return false }
+        let rest = variable.dropFirst(statePrefix.count + 1)
         if rest == "iterations" || rest == "learning_rate" { return true }
         return rest.split(separator: "/", omittingEmptySubsequences: false).count >= 3
     }
@@ -40,7 +40,7 @@ extension Optimizer {
     func checkState(_ variable: String, _ tensor: Tensor, weights: [String: [Int]], file: String) throws {
         func fail(_ why: String) -> KilnError { KilnError(.file, "\(file): optimizer state \(String(reflecting: variable)) \(why)") }
         guard tensor.dtype == .float32 else { throw fail("is \(tensor.dtype), not f32") }
-        let rest = String(variable.dropFirst(name.count + 1))
+        let rest = String(variable.dropFirst(statePrefix.count + 1))
         switch rest {
         case "iterations", "learning_rate":
             guard tensor.shape == [] else { throw fail("has shape \(tensor.shape), not a scalar") }

@@ -12,6 +12,9 @@ import KilnGraph
 open class Optimizer {
     /// The optimizer's name, the prefix of its state variables (`adam/iterations`).
     public let name: String
+    /// The prefix of the optimizer's state variables: its name, or `adam_1`, … for a second
+    /// optimizer of the same kind in one training step.
+    var statePrefix: String
     /// Decoupled weight decay: each step first subtracts `weight * weightDecay * learningRate`.
     public let weightDecay: Float?
     /// The learning rate as given: a number, or a schedule.
@@ -29,6 +32,7 @@ open class Optimizer {
     /// An optimizer called `name` with a fixed learning rate.
     public init(name: String, learningRate: Float, weightDecay: Float? = nil) {
         self.name = name
+        statePrefix = name
         self.weightDecay = weightDecay
         rate = .fixed(learningRate)
     }
@@ -36,6 +40,7 @@ open class Optimizer {
     /// An optimizer called `name` whose learning rate follows `schedule`.
     public init(name: String, schedule: any LearningRateSchedule, weightDecay: Float? = nil) {
         self.name = name
+        statePrefix = name
         self.weightDecay = weightDecay
         rate = .scheduled(schedule)
     }
@@ -44,6 +49,7 @@ open class Optimizer {
     /// and saved configurations come to.
     init(name: String, rate: Rate, weightDecay: Float?) {
         self.name = name
+        statePrefix = name
         self.weightDecay = weightDecay
         self.rate = rate
     }
@@ -53,8 +59,8 @@ open class Optimizer {
         if case .scheduled(let schedule) = rate { schedule } else { nil }
     }
 
-    var iterationsVariable: String { "\(name)/iterations" }
-    var learningRateVariable: String { "\(name)/learning_rate" }
+    var iterationsVariable: String { "\(statePrefix)/iterations" }
+    var learningRateVariable: String { "\(statePrefix)/learning_rate" }
 
     /// The number of steps applied so far.
     public var iterations: Int {
@@ -142,7 +148,7 @@ open class Optimizer {
         for (index, ((path, weight), gradient)) in zip(weights, gradients).enumerated() {
             var current = weight
             if let weightDecay, weightDecay != 0 { current = try weight - weight * learningRate * weightDecay }
-            let slots = Slots(graph: graph, prefix: "\(name)/\(path)", shape: weight.shape.staticSizes ?? [])
+            let slots = Slots(graph: graph, prefix: "\(statePrefix)/\(path)", shape: weight.shape.staticSizes ?? [])
             var next = try update(current, gradient: gradient, learningRate: learningRate, step: step, slots: slots)
             // As Keras: the constraint projects the updated value.
             if index < constraints.count, let constraint = constraints[index] { next = try constraint.apply(next) }

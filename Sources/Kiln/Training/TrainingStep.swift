@@ -30,8 +30,7 @@ public final class TrainingStep {
 
     /// Builds the step with `build` and compiles it on `backend`.
     ///
-    /// - Throws: What `build` throws, or ``KilnError`` if two different optimizers with the
-    ///   same name update weights in the step, or the graph does not compile.
+    /// - Throws: What `build` throws, or ``KilnError`` if the graph does not compile.
     public init(backend: Backend = .default, _ build: (StepBuilder) throws -> Void) throws {
         let builder = StepBuilder()
         try build(builder)
@@ -187,18 +186,27 @@ public final class StepBuilder {
     /// Updates `variables` with `optimizer` from `gradients` (one per variable), applying
     /// their constraints, as `fit` does.
     ///
-    /// - Throws: ``KilnError`` if the counts differ, or another optimizer of the same name
-    ///   already updates weights in this step.
+    /// - Throws: ``KilnError`` if the counts differ, or another optimizer of the same kind
+    ///   already updates weights in this step and this one already has state of its own.
     public func apply(_ optimizer: Optimizer, gradients: [Node], to variables: [LayerVariable]) throws {
         guard gradients.count == variables.count else {
             throw KilnError(.invalidArgument, "\(gradients.count) gradients for \(variables.count) weights")
         }
-        if let other = optimizers.first(where: { $0 !== optimizer && $0.name == optimizer.name }) {
-            throw KilnError(.invalidArgument, "two optimizers called \(String(reflecting: other.name)) update weights in one "
-                            + "training step, and their states would clash; use one step per optimizer, or optimizers of "
-                            + "different kinds")
+        if !optimizers.contains(where: { $0 === optimizer }) {
+            if optimizers.contains(where: { $0.statePrefix == optimizer.statePrefix }) {
+                // A second optimizer of one kind (a GAN's two Adams) files its state under `adam_1`, …,
+                // which only an optimizer without state yet can do.
+                guard optimizer.store == nil || optimizer.iterations == 0 else {
+                    throw KilnError(.invalidArgument, "two optimizers called \(String(reflecting: optimizer.name)) update weights "
+                                    + "in one training step, and the second already has state under that name; give the "
+                                    + "step a new optimizer")
+                }
+                var index = 1
+                while optimizers.contains(where: { $0.statePrefix == "\(optimizer.name)_\(index)" }) { index += 1 }
+                optimizer.statePrefix = "\(optimizer.name)_\(index)"
+            }
+            optimizers.append(optimizer)
         }
-        if !optimizers.contains(where: { $0 === optimizer }) { optimizers.append(optimizer) }
         let nodes = try variables.map { try context.variable($0) }
         try optimizer.apply(to: graph, weights: zip(variables, nodes).map { ($0.path, $1) }, gradients: gradients,
                             constraints: variables.map(\.constraint))
