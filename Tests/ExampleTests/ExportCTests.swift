@@ -53,10 +53,11 @@ struct ExportCTests {
     /// Exports `model` with its test, compiles it with every compiler (and once with the
     /// address and undefined-behaviour sanitizers) and runs it; returns the test's line.
     @discardableResult
-    static func exportAndRun(_ model: Model, name: String, weightsFile: Bool = false) throws -> String {
+    static func exportAndRun(_ model: Model, name: String, weightsFile: Bool = false, dynamicBatch: Bool = false) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-export-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try model.exportC(to: directory.path, name: name, test: true, weightsFile: weightsFile)
+        let result = try model.exportC(to: directory.path, name: name, test: true, weightsFile: weightsFile,
+                                       dynamicBatch: dynamicBatch)
         #expect(result.files == ["\(name).h", "\(name).c"] + (weightsFile ? ["\(name).weights"] : []) + ["\(name)_test.c"])
         var line = ""
         var builds = CCompilers.all
@@ -119,6 +120,8 @@ struct ExportCTests {
         s = GlobalMaxPooling1D()(MaxPooling1D()(s))
         let model = Model(inputs: [image, sequence], outputs: [Dense(2, activation: .softmax)(Concatenate()([pooled, s])), s])
         try Self.exportAndRun(model, name: "conv_model")
+        // A whole batch in one run: two inputs laid out apart, two outputs laid out per sample.
+        try Self.exportAndRun(model, name: "conv_batch", dynamicBatch: true)
     }
 
     @Test("embeddings and recurrent layers: SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed")
@@ -131,8 +134,9 @@ struct ExportCTests {
         let last = SimpleRNN(4, goBackwards: true)(steps)
         let model = Model(inputs: ids, outputs: Dense(1, activation: .sigmoid)(last))
         try Self.exportAndRun(model, name: "text_model")
-        // The same with the weights in a file of their own, which the test reads and passes.
-        try Self.exportAndRun(model, name: "text_file", weightsFile: true)
+        // The same with the weights in a file of their own, which the test reads and passes, and
+        // integer ids converted for a whole batch at once.
+        try Self.exportAndRun(model, name: "text_file", weightsFile: true, dynamicBatch: true)
     }
 
     @Test("kiln export writes the files for a saved model; bad names and unwritable directories are one-line errors")

@@ -28,12 +28,14 @@ struct CExport {
     /// The export of `graph`'s `outputs` (in order), computed from `inputs` (in order), with
     /// the values of the variables it reads, under the C prefix `name`; with `weightsFile`,
     /// the weights go in ``weights`` (little-endian, each array at a multiple of 4 bytes) and
-    /// every function takes them as its first argument.
+    /// every function takes them as its first argument; with `dynamicBatch`, the API also
+    /// runs a whole batch through the program in one call, in a workspace the caller sizes
+    /// with `NAME_BATCH_WORKSPACE_BYTES(n)`.
     ///
     /// - Throws: ``KilnError`` if the graph does not lower, a runtime function it needs has
     ///   no portable version, or a weight is not finite.
     init(graph: Graph, outputs: [(name: String, node: Node)], inputs: [Part], variables: [String: Tensor], modelName: String,
-         modelType: String, name: String, weightsFile: Bool = false) throws {
+         modelType: String, name: String, weightsFile: Bool = false, dynamicBatch: Bool = false) throws {
         self.name = name
         let lowered = try Lowering.lower(graph, outputs: Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, $0.node) }),
                                          switches: DebugSwitches(environment: { _ in nil }))
@@ -141,6 +143,17 @@ struct CExport {
             + "output + i * \(upper)_OUTPUT_SIZE, workspace.bytes);\n"
         api += "        if (status != \(upper)_OK) return status;\n    }\n    return \(upper)_OK;\n}\n"
 
+        var batchDefine = ""
+        if dynamicBatch {
+            let arenaBytes = lowered.function.memory?.arenaBytes ?? BatchPolynomial()
+            let arenaText = "(" + arenaBytes.cExpression(batch: "(n)") + ")"
+            batchDefine = "#define \(upper)_BATCH_WORKSPACE_BYTES(n) (64 + ((\(arenaText) + 63) / 64) * 64 + \(inputSize * 4) * (n))\n"
+            api += "\n" + (try Self.batchFunction(name: name, upper: upper, parameter: parameter, weightsFile: weightsFile,
+                                                   inputs: inputs, outputs: outputs, outputParts: outputParts,
+                                                   schedule: schedule, slotExpressions: slotExpressions,
+                                                   arena: arenaBytes.cExpression(batch: "n")))
+        }
+
         // The weights go in after pruning, which they would only slow down.
         let weightsText = arrays.joined(separator: "\n") + (arrays.isEmpty ? "" : "\n\n")
         let program = Self.pruneUnusedStatics(body + api).replacingOccurrences(
@@ -155,7 +168,62 @@ struct CExport {
         self.source = source
         self.header = Self.header(name: name, modelName: modelName, modelType: modelType, inputs: inputs, outputs: outputParts,
                                   inputSize: inputSize, outputSize: outputSize, workspace: arena + 64,
-                                  weightsBytes: weightsFile ? blob.count : nil)
+                                  weightsBytes: weightsFile ? blob.count : nil, batchDefine: batchDefine)
+    }
+
+    /// `NAME_predict_batch_with_workspace`: the inputs of `n` samples laid out one array per
+    /// input after the arena (unless one float input can be read where it is), one run of the
+    /// program for all of them, and the outputs laid out sample by sample.
+    private static func batchFunction(name: String, upper: String, parameter: String, weightsFile: Bool, inputs: [Part],
+                                      outputs: [(name: String, node: Node)], outputParts: [Part], schedule: Schedule,
+                                      slotExpressions: [String], arena: String) throws -> String {
+        var f = "int \(name)_predict_batch_with_workspace(\(parameter)int64_t n, const float *input, float *output, void *workspace) {\n"
+        f += "    uint8_t *arena = (uint8_t *)workspace;\n"
+        if weightsFile { f += "    const uint8_t *blob = (const uint8_t *)weights;\n" }
+        f += "    int64_t fault[8] = {0};\n    int status;\n"
+        let direct = inputs.count == 1 && inputs[0].dtype == .float32
+        if !direct { f += "    uint8_t *scratch;\n" }
+        var declarations = "", copies = "", offset = 0
+        for (position, input) in inputs.enumerated() {
+            let type = input.dtype == .int32 ? "int32_t" : "float"
+            if direct {
+                declarations += "    const float *in0 = input;\n"
+            } else {
+                declarations += "    \(type) *in\(position);\n"
+                copies += "    in\(position) = (\(type) *)(scratch + \(offset * 4) * n);\n"
+                copies += "    for (int64_t i = 0; i < n; i++) {\n"
+                copies += "        for (int64_t j = 0; j < \(input.size); j++) in\(position)[i * \(input.size) + j] = "
+                    + "(\(type))input[i * \(upper)_INPUT_SIZE + \(offset) + j];\n    }\n"
+            }
+            offset += input.size
+        }
+        f += declarations
+        f += "    if (n < 0 || (n > 0 && (!input || !output || !workspace\(weightsFile ? " || !weights" : "")))) "
+            + "return \(upper)_ERROR_ARGUMENT;\n"
+        f += "    if (n == 0) return \(upper)_OK;\n"
+        if !direct { f += "    scratch = arena + ((\(arena) + 63) / 64) * 64;\n" + copies }
+        f += "    {\n        void *const slots[] = {\(slotExpressions.isEmpty ? "0" : slotExpressions.joined(separator: ", "))};\n"
+        f += "        status = kiln_run(arena, n, slots, fault);\n    }\n"
+        f += "    if (status != 0) return status;\n"
+        var outputOffset = 0
+        for (output, part) in zip(outputs, outputParts) {
+            guard let result = schedule.outputs.first(where: { $0.name == output.name }) else {
+                throw KilnError(.invalidGraph, "the program has no output \(output.name)")
+            }
+            let source: String
+            switch result.place {
+            case .arena(let at): source = "(const float *)(arena + \(at.cExpression(batch: "n")))"
+            case .slot(let slot): source = "(const float *)\(slotExpressions[slot].replacingOccurrences(of: "(void *)", with: ""))"
+            }
+            if outputs.count == 1 {
+                f += "    memcpy(output, \(source), (size_t)n * \(part.size * 4));\n"
+            } else {
+                f += "    for (int64_t i = 0; i < n; i++) memcpy(output + i * \(upper)_OUTPUT_SIZE + \(outputOffset), "
+                    + "\(source) + i * \(part.size), \(part.size * 4));\n"
+            }
+            outputOffset += part.size
+        }
+        return f + "    return \(upper)_OK;\n}\n"
     }
 
     /// The per-sample shape of a node whose first dimension is the batch.
@@ -167,7 +235,8 @@ struct CExport {
 
     /// `NAME.h`: the sizes, the error codes and the three functions, documented.
     private static func header(name: String, modelName: String, modelType: String, inputs: [Part], outputs: [Part],
-                               inputSize: Int, outputSize: Int, workspace: Int, weightsBytes: Int?) -> String {
+                               inputSize: Int, outputSize: Int, workspace: Int, weightsBytes: Int?,
+                               batchDefine: String) -> String {
         let upper = name.uppercased()
         let parameter = weightsBytes == nil ? "" : "const void *weights, "
         let weightsNote = weightsBytes.map { bytes in
@@ -223,9 +292,15 @@ struct CExport {
             /* The same with \(upper)_WORKSPACE_BYTES of scratch memory given by the caller. */
             int \(name)_predict_with_workspace(\(parameter)const float *input, float *output, void *workspace);
 
-            /* n predictions: output[n * \(upper)_OUTPUT_SIZE] for input[n * \(upper)_INPUT_SIZE]. */
+            /* n predictions: output[n * \(upper)_OUTPUT_SIZE] for input[n * \(upper)_INPUT_SIZE], one at a time. */
             int \(name)_predict_batch(\(parameter)int64_t n, const float *input, float *output);
+            \(batchDefine.isEmpty ? "" : """
 
+            /* The same n predictions in one run of the program (faster for large n), in a workspace of
+               \(upper)_BATCH_WORKSPACE_BYTES(n) bytes given by the caller (aligned to 8 bytes or more). */
+            \(batchDefine)int \(name)_predict_batch_with_workspace(\(parameter)int64_t n, const float *input, float *output, void *workspace);
+
+            """)
             #endif
 
             """

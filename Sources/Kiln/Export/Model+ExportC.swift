@@ -22,13 +22,16 @@ extension Model {
     /// mismatch. Files are replaced atomically.
     ///
     /// With `weightsFile`, the weights go in `NAME.weights` instead (little-endian, for large
-    /// models), and every function takes them as its first argument.
+    /// models), and every function takes them as its first argument. With `dynamicBatch`,
+    /// `NAME_predict_batch_with_workspace` also runs a batch of any size through the program
+    /// at once, in a workspace of `NAME_BATCH_WORKSPACE_BYTES(n)` bytes.
     ///
     /// - Parameter name: The C prefix of every name the files define; the model's name by default.
     /// - Throws: ``KilnError`` if the name is not a C identifier, the model has a None size or
     ///   is not built, or a file cannot be written.
     @discardableResult
-    public func exportC(to directory: String, name: String? = nil, test: Bool = false, weightsFile: Bool = false) throws -> CExportResult {
+    public func exportC(to directory: String, name: String? = nil, test: Bool = false, weightsFile: Bool = false,
+                        dynamicBatch: Bool = false) throws -> CExportResult {
         let prefix = name ?? self.name
         try Self.checkCIdentifier(prefix)
         let (graph, outputs) = try predictGraph()
@@ -39,7 +42,7 @@ extension Model {
         }
         let values = Dictionary(variables.map { ($0.path, $0.value) }, uniquingKeysWith: { first, _ in first })
         let export = try CExport(graph: graph, outputs: ordered, inputs: inputs, variables: values, modelName: self.name,
-                                 modelType: typeName, name: prefix, weightsFile: weightsFile)
+                                 modelType: typeName, name: prefix, weightsFile: weightsFile, dynamicBatch: dynamicBatch)
         var isDirectory: ObjCBool = false
         if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
             do {
@@ -52,7 +55,9 @@ extension Model {
         }
         var files = [("\(prefix).h", Data(export.header.utf8)), ("\(prefix).c", Data(export.source.utf8))]
         if let weights = export.weights { files.append(("\(prefix).weights", weights)) }
-        if test { files.append(("\(prefix)_test.c", Data(try exportTest(prefix, weightsFile: weightsFile).utf8))) }
+        if test {
+            files.append(("\(prefix)_test.c", Data(try exportTest(prefix, weightsFile: weightsFile, dynamicBatch: dynamicBatch).utf8)))
+        }
         for (file, data) in files { try writeAtomically(data, to: directory + "/" + file) }
         return CExportResult(files: files.map(\.0), lines: export.source.split(separator: "\n", omittingEmptySubsequences: false).count,
                              weightBytes: export.weightElements * 4)
@@ -60,7 +65,7 @@ extension Model {
 
     /// `NAME_test.c`: seven seeded samples and this model's predictions for them, and a main
     /// that compares the exported C's.
-    private func exportTest(_ prefix: String, weightsFile: Bool) throws -> String {
+    private func exportTest(_ prefix: String, weightsFile: Bool, dynamicBatch: Bool) throws -> String {
         var generator = SeededGenerator(seed: 2024)
         let vocabulary = layers.compactMap { ($0 as? Embedding)?.inputDim }.min() ?? 2
         let count = 7
@@ -101,6 +106,18 @@ extension Model {
 
             """
         let loadCall = "\n    if (!load_weights()) return 1;"
+        // With a dynamic batch, the whole batch in one run must agree with the batch of single runs.
+        let batchCheck = """
+                {
+                    static union { double alignment; unsigned char bytes[\(upper)_BATCH_WORKSPACE_BYTES(\(count))]; } workspace;
+                    static float together[\(count) * \(upper)_OUTPUT_SIZE];
+                    if (\(prefix)_predict_batch_with_workspace(\(argument)\(count), inputs, together, workspace.bytes) != \(upper)_OK) return 1;
+                    for (int i = 0; i < \(count) * \(upper)_OUTPUT_SIZE; i++) {
+                        if (!(fabs((double)together[i] - (double)expected[i]) <= 1e-6 + 1e-5 * fabs((double)expected[i]))) wrong++;
+                    }
+                }
+
+            """
         return """
             /* \(prefix)_test.c: runs \(count) samples recorded at export through \(prefix).c and checks the predictions
                against the ones Kiln computed (1e-5 relative, 1e-6 absolute); exits 1 on a mismatch. With --time, also
@@ -161,7 +178,7 @@ extension Model {
                     if (difference > worst) worst = difference;
                     if (!(difference <= 1e-6 + 1e-5 * fabs((double)expected[i]))) wrong++;
                 }
-                for (int s = 0; s < \(count); s++) {
+            \(dynamicBatch ? batchCheck : "")    for (int s = 0; s < \(count); s++) {
                     float one[\(upper)_OUTPUT_SIZE];
                     if (\(prefix)_predict(\(argument)inputs + s * \(upper)_INPUT_SIZE, one) != \(upper)_OK) return 1;
                     for (int i = 0; i < \(upper)_OUTPUT_SIZE; i++) {
