@@ -153,6 +153,13 @@ struct ExportCTests {
         try Data().write(to: directory.appendingPathComponent("file"))
         let notDirectory = try runProgram("kiln", ["export", path, "--c", directory.appendingPathComponent("file").path])
         #expect(notDirectory.status == 1 && notDirectory.errors.contains("is not a directory"), "\(notDirectory.errors)")
+        // A file that cannot be written (its name is a directory): no file is replaced.
+        let partial = directory.appendingPathComponent("partial")
+        try FileManager.default.createDirectory(at: partial.appendingPathComponent("tiny.c"), withIntermediateDirectories: true)
+        try Data("old".utf8).write(to: partial.appendingPathComponent("tiny.h"))
+        let refused = try runProgram("kiln", ["export", path, "--c", partial.path])
+        #expect(refused.status == 1 && refused.errors.contains("tiny.c"), "\(refused.errors)")
+        #expect(try String(contentsOf: partial.appendingPathComponent("tiny.h"), encoding: .utf8) == "old")
         let missing = try runProgram("kiln", ["export", directory.appendingPathComponent("none.kiln").path, "--c", directory.path])
         #expect(missing.status == 1 && missing.errors.split(separator: "\n").count == 1, "\(missing.errors)")
     }

@@ -19,7 +19,7 @@ extension Model {
     /// arrays, needing only `<math.h>`, `<stdint.h>` and `<string.h>`. With `test`, also
     /// `NAME_test.c`: a `main` that runs seven seeded samples recorded now and checks the
     /// outputs against this model's `predict` (1e-5 relative, 1e-6 absolute), exiting 1 on a
-    /// mismatch. Files are replaced atomically.
+    /// mismatch. The files are replaced together: a failure leaves the old ones.
     ///
     /// With `weightsFile`, the weights go in `NAME.weights` instead (little-endian, for large
     /// models), and every function takes them as its first argument. With `dynamicBatch`,
@@ -58,7 +58,8 @@ extension Model {
         if test {
             files.append(("\(prefix)_test.c", Data(try exportTest(prefix, weightsFile: weightsFile, dynamicBatch: dynamicBatch).utf8)))
         }
-        for (file, data) in files { try writeAtomically(data, to: directory + "/" + file) }
+        // Every file is written before any is replaced: an export that fails leaves the old ones.
+        try writeAllAtomically(files.map { (directory + "/" + $0.0, $0.1) })
         return CExportResult(files: files.map(\.0), lines: export.source.split(separator: "\n", omittingEmptySubsequences: false).count,
                              weightBytes: export.weightElements * 4)
     }

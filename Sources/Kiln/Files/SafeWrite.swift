@@ -14,40 +14,75 @@ import Foundation
 ///
 /// - Throws: ``KilnError`` naming `path` and the reason.
 func writeAtomically(_ data: Data, to path: String) throws {
-    let target = try saveDestination(path)
-    let slash = target.lastIndex(of: "/")
-    let directory = slash.map { String(target[..<$0]) } ?? "."
-    let name = slash.map { String(target[target.index(after: $0)...]) } ?? target
-    removeStaleTemporaries(of: name, in: directory)
-    let temporary = "\(directory)/.\(name).\(getpid()).\(String(UInt64.random(in: 0...UInt64.max), radix: 36)).tmp"
-    func failure(_ what: String) -> KilnError {
-        KilnError(.file, "cannot \(what) \(path): \(String(cString: strerror(errno)))")
-    }
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-    guard descriptor >= 0 else { throw failure("write") }
-    var renamed = false
-    defer { if !renamed { unlink(temporary) } }
-    do {
+    try PendingWrite(data, to: path).commit()
+}
+
+/// Writes several files so that each is its old contents or all of the new, and none is
+/// replaced unless every new one was written in full: all go to temporary files first (as
+/// ``writeAtomically(_:to:)`` writes one), then all are renamed into place.
+///
+/// - Throws: ``KilnError`` naming the file and the reason; no file is replaced if any
+///   cannot be written.
+func writeAllAtomically(_ files: [(path: String, data: Data)]) throws {
+    let pending = try files.map { try PendingWrite($0.data, to: $0.path) }
+    for write in pending { try write.commit() }
+}
+
+/// A file written to a temporary next to its destination, flushed to disk, waiting to be
+/// renamed over it (``commit()``); dropped without committing, the temporary is removed.
+final class PendingWrite {
+    private let path: String
+    private let target: String
+    private let directory: String
+    private let temporary: String
+    private var renamed = false
+
+    init(_ data: Data, to path: String) throws {
+        self.path = path
+        let target = try saveDestination(path)
+        let slash = target.lastIndex(of: "/")
+        let directory = slash.map { String(target[..<$0]) } ?? "."
+        let name = slash.map { String(target[target.index(after: $0)...]) } ?? target
+        removeStaleTemporaries(of: name, in: directory)
+        let temporary = "\(directory)/.\(name).\(getpid()).\(String(UInt64.random(in: 0...UInt64.max), radix: 36)).tmp"
+        (self.target, self.directory, self.temporary) = (target, directory, temporary)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else { throw Self.failure("write", path) }
         defer { close(descriptor) }
-        try data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count, let base = bytes.baseAddress {
-                let written = write(descriptor, base + offset, bytes.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { throw failure("write") }
-                offset += written
+        do {
+            try data.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count, let base = bytes.baseAddress {
+                    let written = write(descriptor, base + offset, bytes.count - offset)
+                    if written < 0 && errno == EINTR { continue }
+                    guard written > 0 else { throw Self.failure("write", path) }
+                    offset += written
+                }
             }
+            var existing = stat()
+            if stat(target, &existing) == 0 { fchmod(descriptor, existing.st_mode & 0o7777) }
+            guard fsync(descriptor) == 0 else { throw Self.failure("write", path) }
+        } catch {
+            unlink(temporary)
+            throw error
         }
-        var existing = stat()
-        if stat(target, &existing) == 0 { fchmod(descriptor, existing.st_mode & 0o7777) }
-        guard fsync(descriptor) == 0 else { throw failure("write") }
     }
-    guard rename(temporary, target) == 0 else { throw failure("replace") }
-    renamed = true
-    let folder = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if folder >= 0 {
-        fsync(folder)
-        close(folder)
+
+    deinit { if !renamed { unlink(temporary) } }
+
+    /// Renames the temporary file over the destination and flushes the directory.
+    func commit() throws {
+        guard rename(temporary, target) == 0 else { throw Self.failure("replace", path) }
+        renamed = true
+        let folder = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
+    }
+
+    private static func failure(_ what: String, _ path: String) -> KilnError {
+        KilnError(.file, "cannot \(what) \(path): \(String(cString: strerror(errno)))")
     }
 }
 
