@@ -112,23 +112,11 @@ struct CExport {
             offset += input.size
         }
         api += conversions
-        api += "    {\n        void *const slots[] = {\(slotExpressions.isEmpty ? "0" : slotExpressions.joined(separator: ", "))};\n"
-        api += "        status = kiln_run(arena, 1, slots, fault);\n    }\n"
-        api += "    if (status != 0) return status;\n"
+        api += Self.run(slotExpressions, batch: "1")
         var outputOffset = 0
         for (output, part) in zip(outputs, outputParts) {
-            guard let result = schedule.outputs.first(where: { $0.name == output.name }) else {
-                throw KilnError(.invalidGraph, "the program has no output \(output.name)")
-            }
-            let bytes = part.size * 4
-            switch result.place {
-            case .arena(let at):
-                guard let byte = at.value(n: 1) else { throw KilnError(.runtime, "an output offset overflows") }
-                api += "    memcpy(output + \(outputOffset), arena + \(byte), \(bytes));\n"
-            case .slot(let slot):
-                api += "    memcpy(output + \(outputOffset), \(slotExpressions[slot].replacingOccurrences(of: "(void *)", with: "")), "
-                    + "\(bytes));\n"
-            }
+            api += "    memcpy(output + \(outputOffset), \(try Self.source(of: output.name, schedule, slotExpressions, batch: "1")), "
+                + "\(part.size * 4));\n"
             outputOffset += part.size
         }
         api += "    return \(upper)_OK;\n}\n\n"
@@ -202,19 +190,10 @@ struct CExport {
             + "return \(upper)_ERROR_ARGUMENT;\n"
         f += "    if (n == 0) return \(upper)_OK;\n"
         if !direct { f += "    scratch = arena + ((\(arena) + 63) / 64) * 64;\n" + copies }
-        f += "    {\n        void *const slots[] = {\(slotExpressions.isEmpty ? "0" : slotExpressions.joined(separator: ", "))};\n"
-        f += "        status = kiln_run(arena, n, slots, fault);\n    }\n"
-        f += "    if (status != 0) return status;\n"
+        f += run(slotExpressions, batch: "n")
         var outputOffset = 0
         for (output, part) in zip(outputs, outputParts) {
-            guard let result = schedule.outputs.first(where: { $0.name == output.name }) else {
-                throw KilnError(.invalidGraph, "the program has no output \(output.name)")
-            }
-            let source: String
-            switch result.place {
-            case .arena(let at): source = "(const float *)(arena + \(at.cExpression(batch: "n")))"
-            case .slot(let slot): source = "(const float *)\(slotExpressions[slot].replacingOccurrences(of: "(void *)", with: ""))"
-            }
+            let source = try Self.source(of: output.name, schedule, slotExpressions, batch: "n")
             if outputs.count == 1 {
                 f += "    memcpy(output, \(source), (size_t)n * \(part.size * 4));\n"
             } else {
@@ -224,6 +203,27 @@ struct CExport {
             outputOffset += part.size
         }
         return f + "    return \(upper)_OK;\n}\n"
+    }
+
+    /// The call of the program on `batch` samples with these slots, and the return of its fault.
+    private static func run(_ slotExpressions: [String], batch: String) -> String {
+        "    {\n        void *const slots[] = {\(slotExpressions.isEmpty ? "0" : slotExpressions.joined(separator: ", "))};\n"
+            + "        status = kiln_run(arena, \(batch), slots, fault);\n    }\n    if (status != 0) return status;\n"
+    }
+
+    /// Where output `name` is after a run on `batch` samples, as a `const float *` expression.
+    private static func source(of name: String, _ schedule: Schedule, _ slotExpressions: [String], batch: String) throws -> String {
+        guard let result = schedule.outputs.first(where: { $0.name == name }) else {
+            throw KilnError(.invalidGraph, "the program has no output \(name)")
+        }
+        switch result.place {
+        case .arena(let at):
+            let offset = batch == "1" ? at.value(n: 1).map(String.init) : at.cExpression(batch: batch)
+            guard let offset else { throw KilnError(.runtime, "an output offset overflows") }
+            return "(const float *)(arena + \(offset))"
+        case .slot(let slot):
+            return "(const float *)\(slotExpressions[slot].replacingOccurrences(of: "(void *)", with: ""))"
+        }
     }
 
     /// The per-sample shape of a node whose first dimension is the batch.
