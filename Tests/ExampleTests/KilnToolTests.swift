@@ -27,6 +27,12 @@ struct KilnToolTests {
         #expect(run.output.contains("Compiled with Adam"), "\(run.output)")
     }
 
+    @Test("export writes the saved Digits model as C that gcc compiles and that predicts as Kiln does")
+    func export() throws {
+        defer { cleanUp() }
+        try expectExportMatches(model, name: "digits", in: directory)
+    }
+
     @Test("dump-c and graph show the model's own programs, for each step")
     func dumpAndGraph() throws {
         defer { cleanUp() }

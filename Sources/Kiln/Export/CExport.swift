@@ -260,6 +260,22 @@ struct CExport {
                     + "shape \(shape), \(dtype)"
             }.joined(separator: "\n")
         }
+        /// Each part's shape, size, offset in a sample and element type, as constants.
+        func constants(_ parts: [Part], _ kind: String) -> String {
+            var offset = 0
+            let prefix = "\(upper)_\(kind.uppercased())"
+            return "#define \(prefix)_COUNT \(parts.count)\n" + parts.enumerated().map { index, part in
+                defer { offset += part.size }
+                return """
+                    #define \(prefix)_\(index)_RANK \(part.shape.count)   /* \(kind) \(String(reflecting: part.name)) */
+                    #define \(prefix)_\(index)_SHAPE {\(part.shape.map(String.init).joined(separator: ", "))}
+                    #define \(prefix)_\(index)_SIZE \(part.size)
+                    #define \(prefix)_\(index)_OFFSET \(offset)
+                    #define \(prefix)_\(index)_DTYPE \(upper)_DTYPE_\(part.dtype == .int32 ? "INT32" : "FLOAT32")
+
+                    """
+            }.joined()
+        }
         return """
             /* \(name).h: the \(modelType) model \(String(reflecting: modelName)), exported by Kiln as C99.
              *
@@ -279,6 +295,12 @@ struct CExport {
 
             #define \(upper)_INPUT_SIZE \(inputSize)   /* floats per sample */
             #define \(upper)_OUTPUT_SIZE \(outputSize)   /* floats per prediction */
+
+            /* Each input and output: its shape (one sample), floats, place in a sample, and whether
+               it holds floats or integer ids (given as floats). */
+            #define \(upper)_DTYPE_FLOAT32 0
+            #define \(upper)_DTYPE_INT32 1
+            \(constants(inputs, "input"))\(constants(outputs, "output"))
             #define \(upper)_WORKSPACE_BYTES \(workspace)
             \(weightsDefine)
             #define \(upper)_OK 0

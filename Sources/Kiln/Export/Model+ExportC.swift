@@ -174,6 +174,13 @@ extension Model {
                     printf("\(prefix): predict_batch failed with status %d\\n", status);
                     return 1;
                 }
+                {
+                    /* The header's shapes and sizes agree. */
+                    static const int64_t shape[] = \(upper)_OUTPUT_0_SHAPE;
+                    int64_t size = 1;
+                    for (int i = 0; i < \(upper)_OUTPUT_0_RANK; i++) size *= shape[i];
+                    if (size != \(upper)_OUTPUT_0_SIZE || \(upper)_INPUT_0_OFFSET != 0) wrong++;
+                }
                 for (int i = 0; i < \(count) * \(upper)_OUTPUT_SIZE; i++) {
                     double difference = fabs((double)outputs[i] - (double)expected[i]);
                     if (difference > worst) worst = difference;
