@@ -26,19 +26,12 @@ extension Model {
             throw KilnError(.invalidArgument, "epochs and initialEpoch must not be negative, got \(epochs) and \(initialEpoch)")
         }
         var batches: Prefetcher<DataSet>?
-        var step: TrainingProgram?
         return try trainingEpochs(epochs: epochs, initialEpoch: initialEpoch, steps: dataset.count, verbose: verbose,
                                   callbacks: callbacks, startEpoch: {
-            batches = prefetcher(dataset, targets: true, classWeight: classWeight)
-            step = nil
+            batches = prefetcher(dataset, classWeight: classWeight)
         }, runBatch: { batch in
             guard let data = try batches?.take(batch) else { throw KilnError(.invalidArgument, "no batches are being read") }
-            let program = try stepProgram(training: true, shapes: data.shapes)
-            // Programs for batches of other shapes share the accumulators, which the first resets.
-            if step == nil { try program.resetAccumulators(store) }
-            step = program
-            try feeder(program, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)
-            return program
+            return try runStep(training: true, data, first: batch == 0)
         }, endEpoch: { try dataset.onEpochEnd() }, validate: validationData.map { validation in
             { try self.evaluate(validation, verbose: 0) }
         })
@@ -51,15 +44,9 @@ extension Model {
     @discardableResult
     public func evaluate(_ dataset: some Dataset, verbose: Int = 1) throws -> [String: Float] {
         let progress = ProgressBar(steps: dataset.count, verbose: verbose)
-        let batches = prefetcher(dataset, targets: true, classWeight: nil)
+        let batches = prefetcher(dataset, classWeight: nil)
         var step: TrainingProgram?
-        for batch in 0..<dataset.count {
-            let data = try batches.take(batch)
-            let program = try stepProgram(training: false, shapes: data.shapes)
-            if step == nil { try program.resetAccumulators(store) }
-            step = program
-            try feeder(program, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)
-        }
+        for batch in 0..<dataset.count { step = try runStep(training: false, batches.take(batch), first: batch == 0) }
         try dataset.onEpochEnd()
         let results = try step?.results(store) ?? [:]
         progress.finish(logs: results)
@@ -71,35 +58,38 @@ extension Model {
     ///
     /// - Throws: ``KilnError`` if a batch does not fit the model or the model has several
     ///   outputs (``predictAll(_:)-(Dataset)`` returns them all).
-    public func predict(_ dataset: some Dataset) throws -> Tensor {
-        let all = try predictAll(dataset)
-        guard all.count == 1 else {
-            throw KilnError(.invalidArgument, "model \(String(reflecting: name)) has \(all.count) outputs: use predictAll")
-        }
-        return all[0]
-    }
+    public func predict(_ dataset: some Dataset) throws -> Tensor { try onlyOutput(try predictAll(dataset)) }
 
     /// Every output of the model for every batch of `dataset`, in order.
     ///
     /// - Throws: ``KilnError`` if a batch does not fit the model or the dataset throws.
     public func predictAll(_ dataset: some Dataset) throws -> [Tensor] {
         let batches = Prefetcher(count: dataset.count) { index in
-            try self.batchError(index) { try self.arrays(dataset.batch(at: index).x) }
+            try datasetBatch(index) { try self.arrays(dataset.batch(at: index).x) }
         }
         var parts: [[Tensor]] = []
         for batch in 0..<dataset.count {
             let xs = try batches.take(batch)
-            parts.append(try batchError(batch) { try predictAll(xs, batchSize: Swift.max(1, xs.first?.shape.first ?? 1)) })
+            parts.append(try datasetBatch(batch) { try predictAll(xs, batchSize: Swift.max(1, xs.first?.shape.first ?? 1)) })
         }
         try dataset.onEpochEnd()
-        guard let first = parts.first else { throw KilnError(.invalidData, "the dataset has no batches") }
-        return try first.indices.map { index in try Tensor(stacking: parts.map { $0[index] }) }
+        guard !parts.isEmpty else { throw KilnError(.invalidData, "the dataset has no batches") }
+        return try Self.stacked(parts)
     }
 
-    /// The batches of `dataset` as checked columns, made on a second thread.
-    private func prefetcher(_ dataset: some Dataset, targets: Bool, classWeight: [Int: Float]?) -> Prefetcher<DataSet> {
+    /// One training (or evaluation) step on a whole batch, its accumulators reset first when
+    /// it is an epoch's `first` batch (programs for batches of other shapes share them).
+    private func runStep(training: Bool, _ data: DataSet, first: Bool) throws -> TrainingProgram {
+        let program = try stepProgram(training: training, shapes: data.shapes)
+        if first { try program.resetAccumulators(store) }
+        try feeder(program, data, batchSize: data.count).run(order: nil, start: 0, count: data.count)
+        return program
+    }
+
+    /// The batches of `dataset` as checked columns with targets, made on a second thread.
+    private func prefetcher(_ dataset: some Dataset, classWeight: [Int: Float]?) -> Prefetcher<DataSet> {
         Prefetcher(count: dataset.count) { index in
-            try self.batchError(index) {
+            try datasetBatch(index) {
                 let batch = try dataset.batch(at: index)
                 guard let y = batch.y else {
                     throw KilnError(.invalidData, "it has no targets (y), which training and evaluation need")
@@ -110,12 +100,13 @@ extension Model {
         }
     }
 
-    /// `body`'s result, or its error prefixed with the batch's index.
-    private func batchError<T>(_ index: Int, _ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as KilnError {
-            throw KilnError(error.kind, "batch \(index) of the dataset: \(error.message)")
-        }
+}
+
+/// `body`'s result (the work on batch `index` of a dataset), or its error prefixed with the batch's index.
+func datasetBatch<T>(_ index: Int, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as KilnError {
+        throw KilnError(error.kind, "batch \(index) of the dataset: \(error.message)")
     }
 }

@@ -142,12 +142,24 @@ extension Model {
     ///   the shapes) or holds NaN or infinity (naming the row and column), or if the model
     ///   has several outputs (``predictAll(_:batchSize:)`` returns them all).
     public func predict(_ x: some ModelInputs, batchSize: Int = 32) throws -> Tensor {
-        let all = try predictAll(x, batchSize: batchSize)
+        try onlyOutput(try predictAll(x, batchSize: batchSize))
+    }
+
+    /// The one output of a prediction.
+    ///
+    /// - Throws: ``KilnError`` naming the outputs and ``predictAll(_:batchSize:)`` if the model has several.
+    func onlyOutput(_ all: [Tensor]) throws -> Tensor {
         guard all.count == 1 else {
             throw KilnError(.invalidArgument, "model \(String(reflecting: name)) has \(all.count) outputs "
                             + "(\(outputNames.joined(separator: ", "))): use predictAll, which returns one array per output")
         }
         return all[0]
+    }
+
+    /// Each output's parts, one per batch of samples, stacked along the batch.
+    static func stacked(_ parts: [[Tensor]]) throws -> [Tensor] {
+        guard let first = parts.first else { return [] }
+        return try first.indices.map { index in try Tensor(stacking: parts.map { $0[index] }) }
     }
 
     /// Every output of the model for `x`, in the order of ``outputs``, computed in batches
@@ -176,7 +188,7 @@ extension Model {
             let range = start..<(start + Swift.min(batchSize, count - start))
             parts.append(try outputs(try feeds.map { try $0.rows(range) }))
         }
-        return try names.indices.map { index in try Tensor(stacking: parts.map { $0[index] }) }
+        return try Self.stacked(parts)
     }
 
     /// `x` as one array per input of the model.

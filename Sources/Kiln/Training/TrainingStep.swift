@@ -97,10 +97,8 @@ public final class TrainingStep {
             if verbose > 0 { print("Epoch \(epoch + 1)/\(epochs)") }
             var progress = ProgressBar(steps: dataset.count, verbose: verbose)
             let batches = Prefetcher(count: dataset.count) { index in
-                do {
-                    return try dataset.batch(at: index).x.arrays(for: self.inputs.map(\.name), of: "input", model: "training step")
-                } catch let error as KilnError {
-                    throw KilnError(error.kind, "batch \(index) of the dataset: \(error.message)")
+                try datasetBatch(index) {
+                    try dataset.batch(at: index).x.arrays(for: self.inputs.map(\.name), of: "input", model: "training step")
                 }
             }
             var totals: [String: Float] = [:], samples: Float = 0
