@@ -27,10 +27,8 @@ public enum IDX {
     public static func decode(_ data: Data, source: String) throws -> Tensor {
         let bytes = [UInt8](data)
         let header = try Header(bytes, fileSize: bytes.count, source: source)
-        let (type, count) = (header.type, header.count)
         let values: [Float] = bytes.withUnsafeBufferPointer { buffer in
-            let body = UnsafeBufferPointer(rebasing: buffer[header.size...])
-            return (0..<count).map { type.value(body, at: $0 * type.size) }
+            header.type.floats(UnsafeBufferPointer(rebasing: buffer[header.size...]), count: header.count)
         }
         return try Tensor(shape: header.shape, scalars: values)
     }
@@ -114,6 +112,18 @@ public enum IDX {
             case .int: "int"
             case .float: "float"
             case .double: "double"
+            }
+        }
+
+        /// The first `count` elements of `body`, as floats.
+        func floats(_ body: UnsafeBufferPointer<UInt8>, count: Int) -> [Float] {
+            [Float](unsafeUninitializedCapacity: count) { out, initialized in
+                if self == .unsignedByte {
+                    for k in 0..<count { out[k] = Float(body[k]) }
+                } else {
+                    for k in 0..<count { out[k] = value(body, at: k * size) }
+                }
+                initialized = count
             }
         }
 

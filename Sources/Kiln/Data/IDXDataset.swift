@@ -112,17 +112,6 @@ final class IDXReader {
         guard bytes.count == length else {
             throw KilnError(.file, "\(path): \(bytes.count) bytes at offset \(offset), expected \(length) (was the file cut short?)")
         }
-        let count = rows.count * sampleElements
-        return bytes.withUnsafeBytes { raw in
-            let body = raw.bindMemory(to: UInt8.self)
-            return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-                if type == .unsignedByte {
-                    for k in 0..<count { out[k] = Float(body[k]) }
-                } else {
-                    for k in 0..<count { out[k] = type.value(body, at: k * type.size) }
-                }
-                initialized = count
-            }
-        }
+        return bytes.withUnsafeBytes { raw in type.floats(raw.bindMemory(to: UInt8.self), count: rows.count * sampleElements) }
     }
 }
