@@ -45,7 +45,7 @@ struct CExport {
         }
         let upper = name.uppercased()
         let outputParts = try outputs.map { output -> Part in
-            guard let sizes = output.node.shape.staticSizes.map({ Array($0.dropFirst()) }) ?? Self.sampleShape(output.node) else {
+            guard let sizes = Self.sampleShape(output.node) else {
                 throw KilnError(.shapeMismatch, "output \(output.name) has no static sample shape")
             }
             return Part(name: output.name, shape: sizes, dtype: output.node.dtype)
@@ -410,6 +410,9 @@ struct CExport {
         var changed = true
         while changed {
             changed = false
+            // How often each identifier appears outside comments; a definition removed in this
+            // pass leaves its names over-counted, so what only it used goes in the next pass.
+            let uses = identifierCounts(lines.joined(separator: "\n"))
             var index = 0
             while index < lines.count {
                 guard lines[index].hasPrefix("static "), let open = lines[index].firstIndex(of: "("),
@@ -429,9 +432,8 @@ struct CExport {
                     if opened && depth == 0 { break }
                     if !opened && lines[line].hasSuffix(";") { break }
                 }
-                let others = Self.withoutComments(lines[..<index].joined(separator: "\n") + "\n"
-                                                  + lines[(end + 1)...].joined(separator: "\n"))
-                if !Self.mentions(others, name) {
+                // Unused when every appearance of the name is in its own definition.
+                if uses[name, default: 0] == identifierCounts(lines[index...end].joined(separator: "\n"))[name, default: 0] {
                     lines.removeSubrange(index...end)
                     changed = true
                 } else {
@@ -440,6 +442,12 @@ struct CExport {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// How many times each identifier appears in `text` outside its comments.
+    private static func identifierCounts(_ text: String) -> [String: Int] {
+        let words = withoutComments(text).split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") })
+        return words.reduce(into: [:]) { counts, word in counts[String(word), default: 0] += 1 }
     }
 
     /// `text` without its `/* */` and `//` comments (string literals in the runtime hold neither).
@@ -458,19 +466,6 @@ struct CExport {
             }
         }
         return out
-    }
-
-    /// Whether `text` names the identifier `name` (not as part of a longer identifier).
-    private static func mentions(_ text: String, _ name: String) -> Bool {
-        var search = text.startIndex..<text.endIndex
-        while let found = text.range(of: name, range: search) {
-            let before = found.lowerBound == text.startIndex ? nil : text[text.index(before: found.lowerBound)]
-            let after = found.upperBound == text.endIndex ? nil : text[found.upperBound]
-            func part(_ c: Character?) -> Bool { c.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false }
-            if !part(before) && !part(after) { return true }
-            search = found.upperBound..<text.endIndex
-        }
-        return false
     }
 
     /// `text` with Kiln's prefixes replaced by the model's: `kiln_` by `NAME_`, `KILN_` by `NAME_` in capitals.
