@@ -1,6 +1,5 @@
 import Foundation
 import KilnGraph
-import ZIPFoundation
 
 extension Model {
     static let configEntry = "config.json", weightsEntry = "model.safetensors"
@@ -34,23 +33,12 @@ extension Model {
             tensors.append((name, try store.value(name)))
         }
         let weights = try Safetensors.encode(tensors, metadata: weightsMetadata)
-        let archive: Archive
-        do {
-            archive = try Archive(accessMode: .create)
-            for (entry, data) in [(Self.configEntry, configData), (Self.weightsEntry, weights)] {
-                try archive.addEntry(with: entry, type: .file, uncompressedSize: Int64(data.count),
-                                     compressionMethod: .deflate) { position, size in
-                    data.subdata(in: Int(position)..<(Int(position) + size))
-                }
-            }
-        } catch {
-            throw KilnError(.file, "cannot build the archive for \(path): \(error)")
-        }
-        guard let data = archive.data else { throw KilnError(.file, "cannot build the archive for \(path)") }
+        let data = try Self.zipArchive([(Self.configEntry, configData, .deflate), (Self.weightsEntry, weights, .deflate)],
+                                       path: path)
         try writeAtomically(data, to: path)
     }
 
-    /// The model saved in a `.kiln` file, compiled again if it was compiled when saved (with
+    /// The model saved in a `.kiln` file (or a Keras 3 `.keras` file, ``load(keras:)``), compiled again if it was compiled when saved (with
     /// a custom loss only if it was registered, ``Loss/register(name:_:)``; an unregistered one
     /// must be given to `compile` again). Custom layers must be registered (``Layer/register(_:)``).
     ///
@@ -62,8 +50,9 @@ extension Model {
         do {
             archive = try ZipReader(data, file: path)
         } catch where !Self.looksLikeZip(data) {
-            throw KilnError(.file, "\(path) is not a .kiln file (a zip archive)")
+            throw KilnError(.file, "\(path) is not a .kiln or .keras file (a zip archive)")
         }
+        if isKerasArchive(archive) { return try load(keras: archive, file: path) }
         let configData = try archive.contents(configEntry)
         guard let config = (try? JSONDecoder().decode(JSONValue.self, from: configData))?.object else {
             throw KilnError(.file, "\(path): \(configEntry) is not a JSON object")
