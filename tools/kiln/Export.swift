@@ -1,14 +1,14 @@
 import ArgumentParser
 import Kiln
 
-/// `kiln export MODEL.kiln --c DIR`: the model's inference as plain C99.
+/// `kiln export MODEL.kiln|MODEL.keras --c DIR`: the model's inference as plain C99.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a saved model's inference as plain C99 (NAME.h, NAME.c, and NAME_test.c with --test).",
         discussion: "The C needs only <math.h>, <stdint.h> and <string.h>: no Kiln, no BLAS, no allocation. "
             + "cc -O2 -std=c99 -c NAME.c, then call NAME_predict.")
 
-    @Argument(help: "A .kiln file.") var model: String
+    @Argument(help: "A .kiln or .keras file.") var model: String
     @Option(name: .customLong("c"), help: "The directory to write the C files into.") var directory: String
     @Option(help: "The prefix of every C name, and the files' name (the model's name by default).") var name: String?
     @Flag(help: "Also write NAME_test.c, which checks the exported C against Kiln's predictions.") var test = false

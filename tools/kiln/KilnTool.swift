@@ -8,9 +8,10 @@ struct KilnTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "See, compare and time what Kiln compiles a model into.",
-        discussion: "Commands take a model saved as a .kiln file (with --step predict, train or evaluate) or a "
+        discussion: "Commands take a model saved as a .kiln file or by Keras 3 as a .keras file (with --step predict, "
+            + "train or evaluate) or a "
             + "built-in sample graph (`kiln samples` lists them).",
-        subcommands: [Summary.self, GraphCommand.self, DumpC.self, Compare.self, Bench.self, Samples.self, Export.self]
+        subcommands: [Summary.self, GraphCommand.self, DumpC.self, Compare.self, Bench.self, Samples.self, Export.self, Convert.self]
     )
 
     /// Runs the command; a Kiln error (a missing or damaged file, a model without that step)

@@ -7,18 +7,18 @@ extension ModelStep: ExpressibleByArgument {}
 
 /// The argument every command takes: a model file (and which of its programs) or a sample.
 struct SubjectArgument: ParsableArguments {
-    @Argument(help: "A model file (.kiln) or a built-in sample graph (see `kiln samples`).")
+    @Argument(help: "A model file (.kiln, or Keras 3's .keras) or a built-in sample graph (see `kiln samples`).")
     var subject: String
 
     @Option(help: "For a model file: the program to use, predict, train or evaluate.")
     var step: ModelStep = .predict
 
     /// Whether the argument names a model file rather than a sample.
-    var isFile: Bool { subject.hasSuffix(".kiln") || FileManager.default.fileExists(atPath: subject) }
+    var isFile: Bool { subject.hasSuffix(".kiln") || subject.hasSuffix(".keras") || FileManager.default.fileExists(atPath: subject) }
 
     /// The model in the file.
     ///
-    /// - Throws: ``KilnError`` naming the file if it is missing, damaged or not a `.kiln` file.
+    /// - Throws: ``KilnError`` naming the file if it is missing, damaged or not a `.kiln` or `.keras` file.
     func loadModel() throws -> Model { try Model.load(from: subject) }
 
     /// The sample, or the model's program `step` with seeded inputs of its shapes.

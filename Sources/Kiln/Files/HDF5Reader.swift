@@ -10,13 +10,13 @@ import Foundation
 /// names the file, the object and what is wrong, never a trap or a hang. What the reader does
 /// not implement (chunked or compressed datasets, the newer object headers and link storage,
 /// big-endian or 16-bit data) is an error that says so.
-struct HDF5Reader {
+package struct HDF5Reader {
     /// A dataset's shape and elements, converted to `Float`.
-    struct Dataset {
-        let shape: [Int]
+    package struct Dataset {
+        package let shape: [Int]
         /// `float32`, `float64`, `int64`, ...: what the file stores.
-        let storedType: String
-        let values: [Float]
+        package let storedType: String
+        package let values: [Float]
     }
 
     /// The file's name, for messages.
@@ -32,7 +32,7 @@ struct HDF5Reader {
     ///
     /// - Throws: ``KilnError`` naming `file` if there is no superblock, or one of a version
     ///   or with field sizes the reader does not handle.
-    init(_ data: Data, file: String) throws {
+    package init(_ data: Data, file: String) throws {
         self.file = file
         let bytes = ByteReader(data)
         self.bytes = bytes
@@ -75,7 +75,7 @@ struct HDF5Reader {
     ///
     /// - Throws: ``KilnError`` naming the file and path if the path names a group, or the
     ///   structure on the way or the dataset is damaged or of a kind the reader does not read.
-    func dataset(_ path: String) throws -> Dataset? {
+    package func dataset(_ path: String) throws -> Dataset? {
         guard let header = try object(path) else { return nil }
         let messages = try self.messages(header, path: path)
         if messages.contains(where: { $0.type == MessageType.symbolTable }) {
@@ -86,7 +86,7 @@ struct HDF5Reader {
 
     /// The names of the members of the group at `path` (`""` for the root), sorted, or
     /// `nil` when there is no such group.
-    func members(_ path: String) throws -> [String]? {
+    package func members(_ path: String) throws -> [String]? {
         guard let header = try object(path) else { return nil }
         guard let entries = try groupEntries(header, path: path) else { return nil }
         return entries.map(\.name).sorted()

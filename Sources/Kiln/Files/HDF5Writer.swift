@@ -4,7 +4,7 @@ import Foundation
 /// by default (the one ``HDF5Reader`` reads): superblock version 0, version-1 object headers,
 /// groups as symbol tables (one version-1 B-tree node over symbol-table nodes and a local
 /// heap of names), datasets stored contiguously. Any HDF5 library reads it.
-struct HDF5Writer {
+package struct HDF5Writer {
     private indirect enum Node {
         case group([String: Node])
         case dataset(shape: [Int], values: [Float])
@@ -21,7 +21,9 @@ struct HDF5Writer {
     ///
     /// - Throws: ``KilnError`` if a part of the path is empty, or the path is taken or runs
     ///   through a dataset, or the values do not fill the shape.
-    mutating func add(_ path: String, shape: [Int], values: [Float]) throws {
+    package init() {}
+
+    package mutating func add(_ path: String, shape: [Int], values: [Float]) throws {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && !$0.utf8.contains(0) }) else {
             throw KilnError(.invalidArgument, "HDF5 path \(String(reflecting: path)) has an empty part")
@@ -48,26 +50,8 @@ struct HDF5Writer {
         try insert(&root, parts[...])
     }
 
-    /// Adds an empty group at `path` (Keras' groups of layers without weights need none, but
-    /// they may be written).
-    mutating func addGroup(_ path: String) throws {
-        let parts = path.split(separator: "/").map(String.init)
-        func insert(_ group: inout [String: Node], _ rest: ArraySlice<String>) throws {
-            guard let name = rest.first else { return }
-            var children: [String: Node] = [:]
-            switch group[name] {
-            case .dataset?: throw KilnError(.invalidArgument, "HDF5 group \(path) runs through a dataset")
-            case .group(let existing)?: children = existing
-            case nil: break
-            }
-            try insert(&children, rest.dropFirst())
-            group[name] = .group(children)
-        }
-        try insert(&root, parts[...])
-    }
-
     /// The file's bytes.
-    func encoded() -> Data {
+    package func encoded() -> Data {
         let leafK = Swift.max(4, (Self.mostMembers(root) + 4 * Self.internalK - 1) / (4 * Self.internalK))
         var out = Output()
         out.bytes = [UInt8](repeating: 0, count: 96)  // The superblock, written last.

@@ -5,9 +5,9 @@ import Foundation
 /// size before anything is read through them, and each entry's contents are checked against
 /// its recorded size and CRC-32. Stored and deflated entries, ZIP64 sizes and offsets; not
 /// encryption or archives split over several disks.
-struct ZipReader {
+package struct ZipReader {
     /// One file in the archive.
-    struct Entry {
+    package struct Entry {
         let name: String
         /// 0 stored, 8 deflated.
         let method: UInt16
@@ -22,26 +22,26 @@ struct ZipReader {
     let file: String
     private let data: Data
     /// The entries in central-directory order.
-    let entries: [Entry]
+    package let entries: [Entry]
 
     /// The names of the entries, in order.
-    var names: [String] { entries.map(\.name) }
+    package var names: [String] { entries.map(\.name) }
 
     /// Reads the structure of the zip archive in `data`.
     ///
     /// - Throws: ``KilnError`` naming `file` and what is wrong, if any record is missing,
     ///   out of place, or points outside the file.
-    init(_ data: Data, file: String) throws {
+    package init(_ data: Data, file: String) throws {
         self.file = file
         self.data = data
-        entries = try data.withUnsafeBytes { raw in try Self.readEntries(Bytes(raw: raw), file: file) }
+        entries = try Self.readEntries(ByteReader(data), file: file)
     }
 
     /// The contents of entry `name`, inflated and checked.
     ///
     /// - Throws: ``KilnError`` naming the file and entry if there is no such entry, or its
     ///   data is corrupt, of the wrong size or fails its checksum.
-    func contents(_ name: String) throws -> Data {
+    package func contents(_ name: String) throws -> Data {
         guard let entry = entries.first(where: { $0.name == name }) else {
             throw KilnError(.file, "\(file): the archive has no \(name); it holds \(names.joined(separator: ", "))")
         }
@@ -72,27 +72,11 @@ struct ZipReader {
 
     // MARK: Structure
 
-    /// Little-endian reads that fail, rather than trap, outside the bytes.
-    private struct Bytes {
-        let raw: UnsafeRawBufferPointer
-        var count: Int { raw.count }
-
-        /// The field at a place already checked to be inside the bytes (0 if it is not).
-        func field(_ offset: Int, _ size: Int) -> UInt64 { uint(offset, size) ?? 0 }
-
-        func uint(_ offset: Int, _ size: Int) -> UInt64? {
-            guard offset >= 0, size <= count, offset <= count - size else { return nil }
-            var value: UInt64 = 0
-            for k in 0..<size { value |= UInt64(raw[offset + k]) << (8 * UInt64(k)) }
-            return value
-        }
-    }
-
     private static let endSignature: UInt64 = 0x0605_4B50, locator64Signature: UInt64 = 0x0706_4B50
     private static let end64Signature: UInt64 = 0x0606_4B50, centralSignature: UInt64 = 0x0201_4B50
     private static let localSignature: UInt64 = 0x0403_4B50
 
-    private static func readEntries(_ bytes: Bytes, file: String) throws -> [Entry] {
+    private static func readEntries(_ bytes: ByteReader, file: String) throws -> [Entry] {
         func fail(_ why: String) -> KilnError { KilnError(.file, "\(file): the zip archive is damaged: \(why)") }
         func int(_ value: UInt64?, _ what: String) throws -> Int {
             guard let value, value <= UInt64(Int.max) else { throw fail("\(what) is outside the file") }
@@ -141,7 +125,7 @@ struct ZipReader {
     }
 
     /// Reads the central-directory entry at `position` (moving past it) and checks its local header.
-    private static func readEntry(_ bytes: Bytes, at position: inout Int, limit: Int, dataLimit: Int,
+    private static func readEntry(_ bytes: ByteReader, at position: inout Int, limit: Int, dataLimit: Int,
                                   fail: (String) -> KilnError) throws -> Entry {
         let p = position
         guard p <= limit - 46, bytes.uint(p, 4) == centralSignature else { throw fail("missing or out of place") }
@@ -151,7 +135,7 @@ struct ZipReader {
         let commentLength = Int(bytes.field(p + 32, 2))
         let next = p + 46 + nameLength + extraLength + commentLength
         guard next <= limit else { throw fail("its name, extra field or comment runs past the directory") }
-        guard let name = String(bytes: bytes.raw[(p + 46)..<(p + 46 + nameLength)], encoding: .utf8) else {
+        guard let name = bytes.text((p + 46)..<(p + 46 + nameLength)) else {
             throw fail("its name is not UTF-8")
         }
         guard flags & 1 == 0 else { throw fail("\(name) is encrypted") }

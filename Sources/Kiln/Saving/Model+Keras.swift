@@ -74,7 +74,13 @@ extension Model {
             }
             for (index, variable) in group.variables.enumerated() {
                 let path = "\(group.path)/\(index)"
-                guard let dataset = try weights.dataset(path) else {
+                let found: HDF5Reader.Dataset?
+                do {
+                    found = try weights.dataset(path)
+                } catch let error as KilnError {
+                    throw KilnError(.file, "\(error.message) (weight \(variable.name) of \(layer))")
+                }
+                guard let dataset = found else {
                     throw KilnError(.file, "\(weightsFile): \(layer): weight \(variable.name) is missing (no dataset \(path))")
                 }
                 guard dataset.storedType == "float32", dataset.shape == variable.shape else {
@@ -107,23 +113,24 @@ extension Model {
             }
         }
         let metadata: JSONValue = .object(["keras_version": .string(Self.kerasFormatVersion), "saved_by": .string("Kiln")])
-        let entries: [(String, Data, CompressionMethod)]
+        let entries: [(String, Data, Bool)]
         do {
-            entries = [(Self.kerasMetadataEntry, try JSONEncoder.sorted.encode(metadata), .deflate),
-                       (Self.configEntry, try JSONEncoder.sorted.encode(JSONValue.object(config)), .deflate),
-                       (Self.kerasWeightsEntry, weights.encoded(), .none)]
+            entries = [(Self.kerasMetadataEntry, try JSONEncoder.sorted.encode(metadata), true),
+                       (Self.configEntry, try JSONEncoder.sorted.encode(JSONValue.object(config)), true),
+                       (Self.kerasWeightsEntry, weights.encoded(), false)]
         } catch {
             throw KilnError(.invalidArgument, "model \(String(reflecting: name)): its configuration cannot be encoded: \(error)")
         }
         try writeAtomically(try Self.zipArchive(entries, path: url.path), to: url.path)
     }
 
-    /// A zip archive of `entries`, in memory.
-    static func zipArchive(_ entries: [(String, Data, CompressionMethod)], path: String) throws -> Data {
+    /// A zip archive of `entries` (name, contents, and whether to deflate them), in memory.
+    package static func zipArchive(_ entries: [(String, Data, Bool)], path: String) throws -> Data {
         do {
             let archive = try Archive(accessMode: .create)
-            for (name, data, method) in entries {
-                try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count), compressionMethod: method) {
+            for (name, data, deflated) in entries {
+                try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count),
+                                     compressionMethod: deflated ? .deflate : .none) {
                     position, size in data.subdata(in: Int(position)..<(Int(position) + size))
                 }
             }

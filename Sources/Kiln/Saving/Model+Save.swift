@@ -33,7 +33,7 @@ extension Model {
             tensors.append((name, try store.value(name)))
         }
         let weights = try Safetensors.encode(tensors, metadata: weightsMetadata)
-        let data = try Self.zipArchive([(Self.configEntry, configData, .deflate), (Self.weightsEntry, weights, .deflate)],
+        let data = try Self.zipArchive([(Self.configEntry, configData, true), (Self.weightsEntry, weights, true)],
                                        path: path)
         try writeAtomically(data, to: path)
     }
