@@ -74,6 +74,23 @@ struct KerasFileErrorTests {
         }, "kernel_initializer", "TruncatedNormal")
     }
 
+    @Test("compile settings Kiln does not have leave the loaded model uncompiled")
+    func unsupportedCompileSettings() throws {
+        let url = try edited("digits") { config in
+            var compile = config["compile_config"] as! [String: Any]
+            var optimizer = compile["optimizer"] as! [String: Any]
+            var fields = optimizer["config"] as! [String: Any]
+            fields["amsgrad"] = true
+            optimizer["config"] = fields
+            compile["optimizer"] = optimizer
+            config["compile_config"] = compile
+        }
+        defer { try? FileManager.default.removeItem(at: url) }
+        let model = try Model.load(keras: url)
+        #expect(model.optimizer == nil)
+        #expect(try model.predict(try KerasFiles.inputs("digits", for: model)).shape == [5, 10])
+    }
+
     @Test("bfloat16 layers are an error naming the layer and its dtype")
     func bfloat16() throws {
         expectLoadError(try edited("dense_stack") {

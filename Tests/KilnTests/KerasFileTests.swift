@@ -125,6 +125,17 @@ struct KerasFileTests {
         #expect(header.contains("digits_predict"))
     }
 
+    @Test("Keras' compile settings come with the model when Kiln has them")
+    func compileSettings() throws {
+        let model = try Model.load(keras: KerasFiles.url("two_inputs.keras"))
+        let optimizer = try #require(model.optimizer as? Adam)
+        #expect(abs(optimizer.learningRate - 0.01) < 1e-7)
+        let inputs = try KerasFiles.inputs("two_inputs", for: model)
+        let labels = try Tensor(shape: [5], scalars: [Float(0), 1, 1, 0, 1])
+        let logs = try model.trainOnBatch(inputs, labels)
+        #expect(logs["loss"].map { $0.isFinite && $0 > 0 } == true)
+    }
+
     @Test("models built in Kiln save as .keras and load back the same")
     func kilnModelsRoundTrip() throws {
         Kiln.setRandomSeed(3)

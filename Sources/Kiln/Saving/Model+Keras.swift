@@ -13,8 +13,10 @@ extension Model {
     ///
     /// Sequential and functional models load, with nested models, for every layer Kiln has
     /// (Dense, Conv, pooling, normalization, Embedding, recurrent, Bidirectional,
-    /// TimeDistributed, ...), with Keras' weights. The model is not compiled: call
-    /// ``compile(optimizer:loss:metrics:backend:)`` to train it on.
+    /// TimeDistributed, ...), with Keras' weights. The model is compiled with the file's
+    /// compile settings when Kiln has them all (one loss, metrics by name, SGD, Adam, AdamW,
+    /// RMSprop or Adagrad with a fixed learning rate), with a fresh optimizer state; otherwise
+    /// it is not compiled: call ``compile(optimizer:loss:metrics:backend:)`` to train it on.
     ///
     /// ```swift
     /// let model = try Model.load(keras: URL(fileURLWithPath: "digits.keras"))
@@ -91,6 +93,7 @@ extension Model {
             }
         }
         for (variable, value) in values { try variable.buffer.setValue(value) }
+        KerasConfig.compile(model, with: config["compile_config"])
         return model
     }
 
