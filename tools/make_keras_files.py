@@ -9,7 +9,8 @@
 Writing: one small model per layer family (a dense stack with BatchNormalization and
 Dropout, a functional model with two inputs and Concatenate, Embedding, convolution and
 pooling, recurrent layers with Bidirectional and TimeDistributed, a nested model) and the
-Digits network trained on the digits data, each saved with model.save(); keras_files.json
+Digits network trained on the digits data, each saved with model.save() (the Digits weights
+also with model.save_weights() as digits.weights.h5); keras_files.json
 records, for each, fixed inputs and Keras' predictions on them. hdf5_h5py.h5 is a plain h5py
 file (more members than one symbol-table node holds, scalars, float64 and integer data) for
 the HDF5 reader's own tests.
@@ -17,6 +18,8 @@ the HDF5 reader's own tests.
 Checking (--check DIR): DIR holds NAME.keras files that Kiln saved and NAME.json files with
 inputs and Kiln's predictions ({"inputs": [...], "outputs": [...]}); each model is loaded
 with keras.saving.load_model and must predict the same within 1e-5 relative (1e-6 absolute).
+NAME.weights.h5 files (with NAME.weights.json) are weights that Kiln saved for the fixture
+NAME.keras: they are loaded with load_weights into that model, which must then predict the same.
 """
 import gzip
 import json
@@ -139,6 +142,8 @@ def write():
         model.fit(inputs if len(inputs) > 1 else inputs[0], targets, batch_size=16, epochs=10 if name == "digits" else 3,
                   verbose=0)
         model.save(os.path.join(OUT, f"{name}.keras"))
+        if name == "digits":
+            model.save_weights(os.path.join(OUT, "digits.weights.h5"))
         # Predictions on a few fixed samples.
         sample = [v[:5] for v in inputs]
         outputs = model.predict(sample if len(sample) > 1 else sample[0], verbose=0)
@@ -171,11 +176,16 @@ def write_plain_h5(path):
 
 def check(directory):
     failures = 0
-    names = sorted(n[:-6] for n in os.listdir(directory) if n.endswith(".keras"))
-    for name in names:
+    files = sorted(n for n in os.listdir(directory) if n.endswith(".keras") or n.endswith(".weights.h5"))
+    names = [n[:-len(".keras")] if n.endswith(".keras") else n[:-len(".h5")] for n in files]
+    for file, name in zip(files, names):
         with open(os.path.join(directory, f"{name}.json")) as f:
             expected = json.load(f)
-        model = keras.saving.load_model(os.path.join(directory, f"{name}.keras"))
+        if file.endswith(".weights.h5"):
+            model = keras.saving.load_model(os.path.join(OUT, f"{name[:-len('.weights')]}.keras"))
+            model.load_weights(os.path.join(directory, file))
+        else:
+            model = keras.saving.load_model(os.path.join(directory, file))
         inputs = [np.array(v["values"], dtype="float32").reshape(v["shape"]) for v in expected["inputs"]]
         got = np.asarray(model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0), dtype="float64")
         want = np.array(expected["output"]["values"]).reshape(expected["output"]["shape"])
@@ -183,7 +193,7 @@ def check(directory):
         ok = got.shape == want.shape and np.allclose(got, want, rtol=1e-5, atol=1e-6)
         failures += not ok
         print(f"{name}: {'ok' if ok else 'DIFFERENT'} (largest error {error:.2e}, shape {got.shape})")
-    print(f"Keras {keras.__version__} ({keras.backend.backend()}) loaded {len(names)} Kiln files, {failures} differ")
+    print(f"Keras {keras.__version__} ({keras.backend.backend()}) loaded {len(files)} Kiln files, {failures} differ")
     return failures
 
 

@@ -86,13 +86,18 @@ struct KerasFileTests {
         try writeForKerasCheck(again, name: name, inputs: inputs, predicted: before)
     }
 
-    /// With KILN_KERAS_CHECK_DIR set, leaves NAME.keras and NAME.json (inputs and Kiln's
-    /// predictions) there for `tools/make_keras_files.py --check`.
-    func writeForKerasCheck(_ model: Model, name: String, inputs: [Tensor], predicted: Tensor) throws {
+    /// With KILN_KERAS_CHECK_DIR set, leaves NAME.keras (or, for weights only, NAME.h5 where
+    /// NAME ends in `.weights`) and NAME.json (inputs and Kiln's predictions) there for
+    /// `tools/make_keras_files.py --check`.
+    func writeForKerasCheck(_ model: Model, name: String, inputs: [Tensor], predicted: Tensor, weightsOnly: Bool = false) throws {
         guard let directory = ProcessInfo.processInfo.environment["KILN_KERAS_CHECK_DIR"] else { return }
         let base = URL(fileURLWithPath: directory)
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        try model.save(keras: base.appendingPathComponent("\(name).keras"))
+        if weightsOnly {
+            try model.saveWeights(to: base.appendingPathComponent("\(name).h5").path)
+        } else {
+            try model.save(keras: base.appendingPathComponent("\(name).keras"))
+        }
         func array(_ tensor: Tensor) -> [String: Any] {
             let values: [Double] = tensor.dtype == .int32 ? tensor.int32Scalars.map(Double.init) : tensor.scalars.map(Double.init)
             return ["shape": tensor.shape, "values": values]
@@ -123,6 +128,30 @@ struct KerasFileTests {
         try model.exportC(to: directory.path, name: "digits")
         let header = try String(contentsOf: directory.appendingPathComponent("digits.h"), encoding: .utf8)
         #expect(header.contains("digits_predict"))
+    }
+
+    @Test("Keras' save_weights file loads into the same architecture built in Kiln, and Kiln writes one Keras loads")
+    func weightsFiles() throws {
+        let model = Sequential([Input(shape: [64]), Dense(64, activation: .relu), Dense(10, activation: .softmax)])
+        try model.loadWeights(from: KerasFiles.url("digits.weights.h5").path)
+        let x = try KerasFiles.inputs("digits", for: model)[0]
+        let expected = try KerasFiles.expected("digits")
+        expectClose(try model.predict(x), expected, rtol: 1e-5, atol: 1e-6, "digits.weights.h5")
+        // The weights of a .keras file load the same way, as Keras' load_weights reads them.
+        let other = Sequential([Input(shape: [64]), Dense(64, activation: .relu), Dense(10, activation: .softmax)])
+        try other.loadWeights(from: KerasFiles.url("digits.keras").path)
+        #expect(other.getWeights() == model.getWeights())
+        // Changed weights, saved as Keras does and read back.
+        try model.setWeights(model.getWeights().map { w in try Tensor(shape: w.shape, scalars: w.scalars.map { $0 * 0.9 }) })
+        let url = KerasFiles.temporary(".weights.h5")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try model.saveWeights(to: url.path)
+        try other.loadWeights(from: url.path)
+        #expect(other.getWeights() == model.getWeights())
+        try writeForKerasCheck(other, name: "digits.weights", inputs: [x], predicted: try other.predict(x), weightsOnly: true)
+        // A different architecture is an error naming the layer.
+        let wider = Sequential([Input(shape: [64]), Dense(32, activation: .relu), Dense(10, activation: .softmax)])
+        expectError(url.path, "kernel", "[64, 32]", "[64, 64]") { try wider.loadWeights(from: url.path) }
     }
 
     @Test("Keras' compile settings come with the model when Kiln has them")

@@ -64,35 +64,8 @@ extension Model {
                             + (npz ? " (its weights are in model.weights.npz, which Kiln does not read)" : ""))
         }
         let weightsFile = "\(file) (\(kerasWeightsEntry))"
-        let weights = try HDF5Reader(try archive.contents(kerasWeightsEntry), file: weightsFile)
-        var values: [(LayerVariable, Tensor)] = []
-        for group in KerasWeights.groups(of: order) {
-            let layer = "layer \(group.layer.description)"
-            let members = try weights.members(group.path) ?? []
-            guard members.count == group.variables.count else {
-                throw KilnError(.file, "\(weightsFile): \(layer) has \(group.variables.count) weights "
-                                + "(\(group.variables.map(\.name).joined(separator: ", "))) but the file has \(members.count) "
-                                + "at \(group.path)")
-            }
-            for (index, variable) in group.variables.enumerated() {
-                let path = "\(group.path)/\(index)"
-                let found: HDF5Reader.Dataset?
-                do {
-                    found = try weights.dataset(path)
-                } catch let error as KilnError {
-                    throw KilnError(.file, "\(error.message) (weight \(variable.name) of \(layer))")
-                }
-                guard let dataset = found else {
-                    throw KilnError(.file, "\(weightsFile): \(layer): weight \(variable.name) is missing (no dataset \(path))")
-                }
-                guard dataset.storedType == "float32", dataset.shape == variable.shape else {
-                    throw KilnError(.file, "\(weightsFile): \(layer): weight \(variable.name) is float32 \(variable.shape), but "
-                                    + "dataset \(path) is \(dataset.storedType) \(dataset.shape)")
-                }
-                values.append((variable, try Tensor(shape: dataset.shape, scalars: dataset.values)))
-            }
-        }
-        for (variable, value) in values { try variable.buffer.setValue(value) }
+        try model.assignKerasWeights(try HDF5Reader(try archive.contents(kerasWeightsEntry), file: weightsFile),
+                                     order: order, file: weightsFile)
         KerasConfig.compile(model, with: config["compile_config"])
         return model
     }
@@ -108,19 +81,13 @@ extension Model {
     ///   argument), naming the layer and field, or if the file cannot be written.
     public func save(keras url: URL) throws {
         let config = try KerasConfig.entry(of: self)
-        var weights = HDF5Writer()
-        for group in KerasWeights.groups(of: KerasConfig.layerOrder(of: self).map { ($0.className, $0.layer) }) {
-            for (index, variable) in group.variables.enumerated() {
-                let value = variable.value
-                try weights.add("\(group.path)/\(index)", shape: value.shape, values: value.scalars)
-            }
-        }
+        let weights = try kerasWeights()
         let metadata: JSONValue = .object(["keras_version": .string(Self.kerasFormatVersion), "saved_by": .string("Kiln")])
         let entries: [(String, Data, Bool)]
         do {
             entries = [(Self.kerasMetadataEntry, try JSONEncoder.sorted.encode(metadata), true),
                        (Self.configEntry, try JSONEncoder.sorted.encode(JSONValue.object(config)), true),
-                       (Self.kerasWeightsEntry, weights.encoded(), false)]
+                       (Self.kerasWeightsEntry, weights, false)]
         } catch {
             throw KilnError(.invalidArgument, "model \(String(reflecting: name)): its configuration cannot be encoded: \(error)")
         }

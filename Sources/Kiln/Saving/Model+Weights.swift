@@ -15,17 +15,25 @@ extension Model {
     }
 
     /// Saves every layer weight as `layer/weight` in a safetensors file, atomically, with the
-    /// weights' order in the model, by which ``loadWeights(from:byName:)`` matches them.
+    /// weights' order in the model, by which ``loadWeights(from:byName:)`` matches them. A
+    /// path ending in `.weights.h5` is written as Keras 3's `save_weights` writes it (HDF5),
+    /// for Keras' `load_weights` on the same architecture.
     ///
     /// - Throws: ``KilnError`` if the model is not built or the file cannot be written.
     public func saveWeights(to path: String) throws {
         try requireBuilt()
+        if path.hasSuffix(".weights.h5") {
+            try writeAtomically(try kerasWeights(), to: path)
+            return
+        }
         try writeAtomically(try Safetensors.encode(variables.map { ($0.path, $0.value) }, metadata: weightsMetadata),
                             to: path)
     }
 
     /// Loads every layer weight from a safetensors file written by ``saveWeights(to:)``, or
-    /// from a `.kiln` file (as Keras' `load_weights` reads `.keras` files).
+    /// from a `.kiln` file (as Keras' `load_weights` reads `.keras` files), or from Keras 3's
+    /// weights: a `.weights.h5` file of `save_weights` or a `.keras` file, matched by the
+    /// layers' places in the model as Keras matches them.
     ///
     /// As in Keras, weights are matched by the model's structure: the file's first weight goes
     /// to the model's first, in layer order and then each layer's weight order, so the same
@@ -38,7 +46,18 @@ extension Model {
     public func loadWeights(from path: String, byName: Bool = false) throws {
         try requireBuilt()
         var data = try readFile(path)
-        if Self.looksLikeZip(data) { data = try ZipReader(data, file: path).contents(Self.weightsEntry) }
+        if Self.looksLikeZip(data) {
+            let archive = try ZipReader(data, file: path)
+            if Self.isKerasArchive(archive) {
+                try loadKerasWeights(try archive.contents(Self.kerasWeightsEntry), file: "\(path) (\(Self.kerasWeightsEntry))")
+                return
+            }
+            data = try archive.contents(Self.weightsEntry)
+        }
+        if data.starts(with: HDF5Reader.signature) {
+            try loadKerasWeights(data, file: path)
+            return
+        }
         let (tensors, metadata) = try Safetensors.decode(data, file: path)
         if byName {
             try assignWeights(tensors, file: path)
