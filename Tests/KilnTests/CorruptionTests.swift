@@ -50,6 +50,27 @@ func loadOrThrow<Value>(_ what: String, path: String, _ load: @escaping () throw
     }
 }
 
+/// `count` damaged copies of `good`: flips of 1-3 random bytes, then truncations.
+func damaged(_ good: Data, seed: UInt64, flips: Int, truncations: Int) -> [(String, Data)] {
+    var generator = SeededGenerator(seed: seed)
+    var copies: [(String, Data)] = []
+    for k in 0..<flips {
+        var copy = good
+        var where_: [Int] = []
+        for _ in 0...generator.nextIndex(below: 3) {
+            let index = generator.nextIndex(below: good.count)
+            copy[index] ^= UInt8(1 + generator.nextIndex(below: 255))
+            where_.append(index)
+        }
+        copies.append(("flip \(k) at \(where_) (seed \(seed))", copy))
+    }
+    for k in 0..<truncations {
+        let length = generator.nextIndex(below: good.count)
+        copies.append(("truncation \(k) to \(length) bytes (seed \(seed))", good.prefix(length)))
+    }
+    return copies
+}
+
 /// Byte flips and truncations of saved models and data files, from a seeded generator: each
 /// damaged file loads exactly as the intact one did, or is a clear error naming the file —
 /// never a trap, a hang or changed values.
@@ -92,27 +113,6 @@ struct CorruptionTests {
         try model.save(to: path)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         return (path, bytes, try fingerprint(try Model.load(from: path)))
-    }
-
-    /// `count` damaged copies of `good`: flips of 1-3 random bytes, then truncations.
-    func damaged(_ good: Data, seed: UInt64, flips: Int, truncations: Int) -> [(String, Data)] {
-        var generator = SeededGenerator(seed: seed)
-        var copies: [(String, Data)] = []
-        for k in 0..<flips {
-            var copy = good
-            var where_: [Int] = []
-            for _ in 0...generator.nextIndex(below: 3) {
-                let index = generator.nextIndex(below: good.count)
-                copy[index] ^= UInt8(1 + generator.nextIndex(below: 255))
-                where_.append(index)
-            }
-            copies.append(("flip \(k) at \(where_) (seed \(seed))", copy))
-        }
-        for k in 0..<truncations {
-            let length = generator.nextIndex(below: good.count)
-            copies.append(("truncation \(k) to \(length) bytes (seed \(seed))", good.prefix(length)))
-        }
-        return copies
     }
 
     @Test("a .kiln whose entry checksum is wrong is an error naming the file and entry")

@@ -132,22 +132,13 @@ struct KerasFileErrorTests {
         let expected = try intact.predict(inputs)
         let path = KerasFiles.temporary(".keras").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var generator = SeededGenerator(seed: stableSeed(name))
         var loaded = 0, failed = 0
-        for k in 0..<60 {
-            var copy = good
-            if k % 3 == 2 {
-                copy = good.prefix(generator.nextIndex(below: good.count))
-            } else {
-                for _ in 0...generator.nextIndex(below: 3) {
-                    copy[generator.nextIndex(below: good.count)] ^= UInt8(1 + generator.nextIndex(below: 255))
-                }
-            }
+        for (what, copy) in damaged(good, seed: stableSeed(name), flips: 40, truncations: 20) {
             try copy.write(to: URL(fileURLWithPath: path))
-            switch loadOrThrow("\(name) case \(k)", path: path, { try Model.load(keras: URL(fileURLWithPath: path)) }) {
+            switch loadOrThrow("\(name) \(what)", path: path, { try Model.load(keras: URL(fileURLWithPath: path)) }) {
             case .loaded(let model)?:
                 loaded += 1
-                #expect(try model.predict(inputs) == expected, "\(name) case \(k) loaded with different predictions")
+                #expect(try model.predict(inputs) == expected, "\(name) \(what) loaded with different predictions")
             case .threw?: failed += 1
             case nil: break
             }

@@ -76,14 +76,19 @@ struct KerasFileTests {
         let model = try Model.load(keras: KerasFiles.url("\(name).keras"))
         let inputs = try KerasFiles.inputs(name, for: model)
         let before = try model.predict(inputs)
-        let url = KerasFiles.temporary(".keras")
-        defer { try? FileManager.default.removeItem(at: url) }
-        try model.save(keras: url)
-        let again = try Model.load(keras: url)
+        let again = try reloaded(model)
         #expect(try again.predict(inputs) == before)
         #expect(again.getWeights() == model.getWeights())
         #expect(again.layers.map(\.name) == model.layers.map(\.name))
         try writeForKerasCheck(again, name: name, inputs: inputs, predicted: before)
+    }
+
+    /// `model` saved as a .keras file and loaded again.
+    func reloaded(_ model: Model) throws -> Model {
+        let url = KerasFiles.temporary(".keras")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try model.save(keras: url)
+        return try Model.load(keras: url)
     }
 
     /// With KILN_KERAS_CHECK_DIR set, leaves NAME.keras (or, for weights only, NAME.h5 where
@@ -181,10 +186,7 @@ struct KerasFileTests {
         let inputs = [try Tensor(shape: [3, 7], scalars: (0..<21).map { _ in Int32(generator.nextIndex(below: 30)) }),
                       try Tensor(shape: [3, 6, 6, 2], scalars: (0..<216).map { _ in Float(generator.nextIndex(below: 100)) / 50 - 1 })]
         let before = try model.predict(inputs)
-        let url = KerasFiles.temporary(".keras")
-        defer { try? FileManager.default.removeItem(at: url) }
-        try model.save(keras: url)
-        let again = try Model.load(keras: url)
+        let again = try reloaded(model)
         #expect(try again.predict(inputs) == before)
         try writeForKerasCheck(again, name: "kiln_mixed", inputs: inputs, predicted: before)
     }
