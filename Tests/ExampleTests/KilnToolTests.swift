@@ -116,7 +116,7 @@ struct KilnToolTests {
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: cut))
         try Data("not a model\n".utf8).write(to: URL(fileURLWithPath: text))
         for (path, command, fragment) in [(directory.appendingPathComponent("none.kiln").path, "summary", "no such file"),
-                                          (cut, "dump-c", "damaged"), (text, "compare", "not a .kiln file")] {
+                                          (cut, "dump-c", "damaged"), (text, "compare", "not a .kiln or .keras file")] {
             let run = try runProgram("kiln", [command, path])
             #expect(run.status == 1, "\(command) \(path): \(run.errors)")
             #expect(run.errors.hasPrefix("error: \(path)") || run.errors.hasPrefix("error: cannot read \(path)"), "\(run.errors)")

@@ -107,7 +107,7 @@ struct SaveLoadTests {
         try flipped.write(to: URL(fileURLWithPath: path))
         expectError(path) { _ = try Model.load(from: path) }
         try Data("not a zip".utf8).write(to: URL(fileURLWithPath: path))
-        expectError("not a .kiln file") { _ = try Model.load(from: path) }
+        expectError("not a .kiln or .keras file") { _ = try Model.load(from: path) }
         expectError("no such file") { _ = try Model.load(from: path + ".missing") }
 
         // A save that cannot complete leaves the existing file as it was.
