@@ -109,6 +109,40 @@ def nested():
     return model, [rng.normal(size=(32, 6))], rng.integers(0, 2, (32, 1))
 
 
+def images():
+    model = keras.Sequential([
+        keras.Input((6, 6, 1)),
+        L.Rescaling(0.5, offset=0.1),
+        L.Conv2DTranspose(2, 3, strides=2, padding="same", activation="relu"),
+        L.UpSampling2D(),
+        L.SpatialDropout2D(0.2),
+        L.Conv2D(3, 3, strides=3, padding="valid"),
+        L.GlobalMaxPooling2D(),
+        L.Reshape((3, 1)),
+        L.Activation("tanh"),
+        L.Flatten(),
+        L.Dense(2),
+    ], name="images")
+    rng = np.random.default_rng(10)
+    return model, [rng.normal(size=(32, 6, 6, 1))], rng.normal(size=(32, 2))
+
+
+def states():
+    tokens = keras.Input((7,), dtype="int32", name="tokens")
+    embedded = L.Embedding(15, 4, mask_zero=True)(tokens)
+    output, h, c = L.LSTM(5, return_state=True, name="encoder")(embedded)
+    steps = keras.Input((4, 3), name="steps")
+    decoded = L.LSTM(5, return_sequences=True, name="decoder")(steps, initial_state=[h, c])
+    pooled = L.GRU(3, reset_after=False, name="summary")(decoded)
+    out = L.Dense(1, activation="sigmoid")(L.Concatenate()([output, pooled]))
+    model = keras.Model([tokens, steps], out, name="states")
+    rng = np.random.default_rng(11)
+    ids = rng.integers(1, 15, (32, 7))
+    ids[:, 5:] = 0  # padding at the end, masked
+    ids[::3, 3:] = 0
+    return model, [ids.astype("int32"), rng.normal(size=(32, 4, 3))], rng.integers(0, 2, (32, 1))
+
+
 def digits():
     with gzip.open(os.path.join(ROOT, "Examples", "Data", "digits.csv.gz"), "rt") as f:
         rows = np.array([[float(v) for v in line.split(",")] for line in f if line.strip()])
@@ -127,6 +161,8 @@ FIXTURES = {
     "recurrent": (recurrent, "mse"),
     "seq2seq": (sequence_to_sequence, "mse"),
     "nested": (nested, "binary_crossentropy"),
+    "images": (images, "mse"),
+    "states": (states, "binary_crossentropy"),
     "digits": (digits, "sparse_categorical_crossentropy"),
 }
 

@@ -174,7 +174,7 @@ struct KerasFileTests {
     func kilnModelsRoundTrip() throws {
         Kiln.setRandomSeed(3)
         let tokens = Input(shape: [7], dtype: .int32, name: "tokens")
-        let embedded = Embedding(inputDim: 30, outputDim: 4)(tokens)
+        let embedded = Embedding(inputDim: 30, outputDim: 4, maskZero: true)(tokens)
         let states = LSTM(5, returnState: true).callAll(embedded)
         let joined = Concatenate()([states[0], states[2]])
         let image = Input(shape: [6, 6, 2], name: "image")

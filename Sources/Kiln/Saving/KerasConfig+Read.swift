@@ -80,6 +80,9 @@ enum KerasConfig {
                 order.append(("InputLayer", nil))
                 continue
             }
+            // The mask of an Embedding with mask_zero, which Keras saves as an op for the layers
+            // after it (`mask` arguments, which Kiln passes on by itself); not a layer.
+            if entry["class_name"] == .string("NotEqual") { continue }
             let made = try layer(entry, context: context, file: file)
             let layerName = made.layer.name
             order.append((made.className, made.layer))
@@ -259,7 +262,7 @@ enum KerasConfig {
             return try LayerRegistry.make(className, name: name, config: fields, file: file)
         } catch let error as KilnError {
             // The registry names Kiln's own fields; say which Keras layer it was.
-            throw KilnError(.file, error.message.contains(context) ? error.message : "\(context): \(error.message)")
+            throw KilnError(.file, error.message.contains(file) ? error.message : "\(context): \(error.message)")
         }
     }
 

@@ -11,6 +11,9 @@ extension KerasConfig {
         "Bidirectional", "TimeDistributed",
     ]
 
+    /// Layers whose Keras constructor takes no `trainable` argument.
+    static let withoutTrainable: Set<String> = ["SpatialDropout2D"]
+
     /// Keras' float32 dtype policy object.
     static let float32Policy: JSONValue = .object(["module": .string("keras"), "class_name": .string("DTypePolicy"),
                                                    "config": .object(["name": .string("float32")]), "registered_name": .null])
@@ -183,12 +186,14 @@ extension KerasConfig {
         let context = "layer \(layer.description)"
         var config = try kerasFields(layer.savedConfig, className: className, layer: layer, context: context)
         config["name"] = .string(layer.name)
-        config["trainable"] = .bool(layer.trainable)
+        if !withoutTrainable.contains(className) { config["trainable"] = .bool(layer.trainable) }
         config["dtype"] = float32Policy
         var entry: [String: JSONValue] = ["module": .string("keras.layers"), "class_name": .string(className),
                                           "config": .object(config), "registered_name": .null]
         if let call = calls.first ?? model.calls.first(where: { $0.layer === layer }) {
-            let shapes = call.inputs.map { batchShape($0.shape) }
+            // A recurrent layer's initial states are keyword arguments: it is built for the sequence.
+            let shapes = (layer is Recurrent || layer is Bidirectional ? Array(call.inputs.prefix(1)) : call.inputs)
+                .map { batchShape($0.shape) }
             entry["build_config"] = .object(["input_shape": shapes.count == 1 ? shapes[0] : .array(shapes)])
         }
         return .object(entry)
@@ -244,7 +249,7 @@ extension KerasConfig {
         let className = type(of: layer).typeName
         var config = try kerasFields(layer.savedConfig, className: className, layer: layer, context: "\(context): layer")
         config["name"] = .string(name)
-        config["trainable"] = .bool(layer.trainable)
+        if !withoutTrainable.contains(className) { config["trainable"] = .bool(layer.trainable) }
         config["dtype"] = float32Policy
         return .object(["module": .string("keras.layers"), "class_name": .string(className), "config": .object(config),
                         "registered_name": .null])
