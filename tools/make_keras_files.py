@@ -228,7 +228,8 @@ def check(directory):
         error = np.max(np.abs(got - want) / np.maximum(np.abs(want), 0.1)) if got.shape == want.shape else np.inf
         ok = got.shape == want.shape and np.allclose(got, want, rtol=1e-5, atol=1e-6)
         failures += not ok
-        print(f"{name}: {'ok' if ok else 'DIFFERENT'} (largest error {error:.2e}, shape {got.shape})")
+        compiled = f", compiled with {type(model.optimizer).__name__}" if getattr(model, "compiled", False) else ""
+        print(f"{name}: {'ok' if ok else 'DIFFERENT'} (largest error {error:.2e}, shape {got.shape}{compiled})")
     print(f"Keras {keras.__version__} ({keras.backend.backend()}) loaded {len(files)} Kiln files, {failures} differ")
     return failures
 

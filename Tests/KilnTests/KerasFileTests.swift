@@ -170,6 +170,23 @@ struct KerasFileTests {
         #expect(logs["loss"].map { $0.isFinite && $0 > 0 } == true)
     }
 
+    @Test("Kiln's compile settings go into the .keras file when Keras has them")
+    func compileSettingsSaved() throws {
+        let model = Sequential([Input(shape: [4]), Dense(3, activation: .softmax)], name: "compiled")
+        model.compile(optimizer: SGD(learningRate: 0.05, momentum: 0.5), loss: .sparseCategoricalCrossentropy,
+                      metrics: [.accuracy])
+        let x = try Tensor(shape: [4, 4], scalars: (0..<16).map { Float($0) / 8 - 1 })
+        let y = try Tensor(shape: [4], scalars: [Float(0), 1, 2, 1])
+        let again = try reloaded(model)
+        let optimizer = try #require(again.optimizer as? SGD)
+        #expect(abs(optimizer.learningRate - 0.05) < 1e-7 && optimizer.momentum == 0.5)
+        #expect(try again.evaluate(x, y, verbose: 0).keys.sorted() == ["accuracy", "loss"])
+        try writeForKerasCheck(again, name: "kiln_compiled", inputs: [x], predicted: try again.predict(x))
+        // A custom loss is not Keras': the file then has no compile settings, and loads uncompiled.
+        model.compile(optimizer: Adam(), loss: .custom(name: "squares") { yTrue, yPred in try mean(square(yPred - yTrue)) })
+        #expect(try reloaded(model).optimizer == nil)
+    }
+
     @Test("models built in Kiln save as .keras and load back the same")
     func kilnModelsRoundTrip() throws {
         Kiln.setRandomSeed(3)

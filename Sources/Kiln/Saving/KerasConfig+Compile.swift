@@ -52,3 +52,45 @@ extension KerasConfig {
         return try Optimizer.make(config: fields, context: "compile_config")
     }
 }
+
+extension KerasConfig {
+    /// Keras' class of each optimizer Kiln has, by Kiln's name.
+    private static let optimizerClasses = ["sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"]
+    /// Keras' loss class of each loss Kiln has, by name.
+    private static let lossClasses = [
+        "mean_squared_error": "MeanSquaredError", "mean_absolute_error": "MeanAbsoluteError", "huber": "Huber",
+        "binary_crossentropy": "BinaryCrossentropy", "categorical_crossentropy": "CategoricalCrossentropy",
+        "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy", "kl_divergence": "KLDivergence",
+    ]
+    /// The metric names Keras resolves as Kiln does.
+    private static let metricNames: Set<String> = [
+        "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "mean_absolute_error",
+        "mean_squared_error",
+    ]
+
+    /// Keras' `compile_config` for the model's compile settings, when Keras has them all: one
+    /// loss for the model, metrics by name, a built-in optimizer with a fixed learning rate;
+    /// `nil` otherwise (the file then loads uncompiled in Keras).
+    static func compileConfig(of model: Model) -> JSONValue? {
+        guard let options = model.compileOptions, case .all(let loss) = options.loss, options.lossWeights == nil,
+              case .all(let metrics) = options.metrics, model.outputs.count == 1,
+              let optimizerClass = optimizerClasses[options.optimizer.name], options.optimizer.schedule == nil,
+              metrics.allSatisfy({ metricNames.contains($0.name) }) else { return nil }
+        let kerasLoss: JSONValue
+        switch loss.config {
+        case .string(let name)?:
+            kerasLoss = .string(name)
+        case .object(let fields)? where fields["registered"] == nil:
+            guard let name = fields["name"]?.string, let lossClass = lossClasses[name] else { return nil }
+            kerasLoss = .object(["module": .string("keras.losses"), "class_name": .string(lossClass),
+                                 "config": .object(fields), "registered_name": .null])
+        default:
+            return nil
+        }
+        let optimizer: JSONValue = .object(["module": .string("keras.optimizers"), "class_name": .string(optimizerClass),
+                                            "config": .object(options.optimizer.config), "registered_name": .null])
+        return .object(["optimizer": optimizer, "loss": kerasLoss, "loss_weights": .null,
+                        "metrics": metrics.isEmpty ? .null : .array(metrics.map { .string($0.name) }),
+                        "weighted_metrics": .null])
+    }
+}

@@ -80,6 +80,7 @@ extension KerasConfig {
                                           "class_name": .string(model.typeName), "config": .object(config),
                                           "registered_name": .null]
         if model.inputs.count == 1 { entry["build_config"] = .object(["input_shape": batchShape(model.inputs[0].shape)]) }
+        if let compile = compileConfig(of: model) { entry["compile_config"] = compile }
         return entry
     }
 

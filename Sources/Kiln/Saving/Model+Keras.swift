@@ -73,8 +73,9 @@ extension Model {
     /// Saves the model as a Keras 3 `.keras` file that `keras.saving.load_model` loads and
     /// predicts with as Kiln does: `metadata.json`, `config.json` with Keras' layer
     /// configurations and `model.weights.h5` with the weights where Keras keeps them. The
-    /// compile settings and the optimizer's state are not saved (compile again in Keras).
-    /// The file is replaced atomically.
+    /// compile settings go with it when Keras has them all (one loss, metrics by name, a
+    /// built-in optimizer with a fixed learning rate), so Keras loads the model compiled;
+    /// the optimizer's state is not saved. The file is replaced atomically.
     ///
     /// - Throws: ``KilnError`` if the model is not built, or has a layer or argument Keras
     ///   cannot hold (a custom layer, a TextVectorization layer, a parametrized activation
