@@ -11,13 +11,17 @@ Dropout, a functional model with two inputs and Concatenate, Embedding, convolut
 pooling, recurrent layers with Bidirectional and TimeDistributed, a nested model) and the
 Digits network trained on the digits data, each saved with model.save() (the Digits weights
 also with model.save_weights() as digits.weights.h5); keras_files.json
-records, for each, fixed inputs and Keras' predictions on them. hdf5_h5py.h5 is a plain h5py
+records, for each, fixed inputs and Keras' predictions on them, and for Digits the optimizer's
+step count and the weights after one more train_on_batch on the first 32 digits from the
+saved optimizer state. hdf5_h5py.h5 is a plain h5py
 file (more members than one symbol-table node holds, scalars, float64 and integer data) for
 the HDF5 reader's own tests.
 
 Checking (--check DIR): DIR holds NAME.keras files that Kiln saved and NAME.json files with
 inputs and Kiln's predictions ({"inputs": [...], "outputs": [...]}); each model is loaded
 with keras.saving.load_model and must predict the same within 1e-5 relative (1e-6 absolute).
+Where NAME.json has "after_step", the model continues from the optimizer state Kiln saved:
+one train_on_batch on its "step" batch must give Kiln's weights after that step.
 NAME.weights.h5 files (with NAME.weights.json) are weights that Kiln saved for the fixture
 NAME.keras: they are loaded with load_weights into that model, which must then predict the same.
 """
@@ -187,6 +191,12 @@ def write():
             "inputs": [{"shape": list(v.shape), "values": v.astype("float64").ravel().tolist()} for v in sample],
             "output": {"shape": list(outputs.shape), "values": outputs.astype("float64").ravel().tolist()},
         }
+        if name == "digits":
+            # One more step on the first 32 samples from the saved optimizer state.
+            record["models"][name]["iterations"] = int(model.optimizer.iterations.numpy())
+            model.train_on_batch(inputs[0][:32], targets[:32])
+            record["models"][name]["after_step"] = [{"shape": list(w.shape), "values": w.astype("float64").ravel().tolist()}
+                                                    for w in model.get_weights()]
     with open(os.path.join(OUT, "keras_files.json"), "w") as f:
         json.dump(record, f, indent=1)
         f.write("\n")
@@ -228,6 +238,18 @@ def check(directory):
         error = np.max(np.abs(got - want) / np.maximum(np.abs(want), 0.1)) if got.shape == want.shape else np.inf
         ok = got.shape == want.shape and np.allclose(got, want, rtol=1e-5, atol=1e-6)
         failures += not ok
+        if "after_step" in expected:
+            # The optimizer's state came with the file: one more step gives Kiln's weights.
+            iterations = int(model.optimizer.iterations.numpy())
+            step = expected["step"]
+            x = np.array(step["x"]["values"], dtype="float32").reshape(step["x"]["shape"])
+            y = np.array(step["y"]["values"], dtype="float32").reshape(step["y"]["shape"])
+            model.train_on_batch(x, y)
+            for w, k in zip(model.get_weights(), expected["after_step"]):
+                same = np.allclose(w, np.array(k["values"]).reshape(k["shape"]), rtol=1e-5, atol=1e-6)
+                ok = ok and same and iterations == expected["iterations"]
+            print(f"{name}: optimizer at step {iterations} (Kiln: {expected['iterations']}), next step "
+                  f"{'the same' if ok else 'DIFFERENT'}")
         compiled = f", compiled with {type(model.optimizer).__name__}" if getattr(model, "compiled", False) else ""
         print(f"{name}: {'ok' if ok else 'DIFFERENT'} (largest error {error:.2e}, shape {got.shape}{compiled})")
     print(f"Keras {keras.__version__} ({keras.backend.backend()}) loaded {len(files)} Kiln files, {failures} differ")

@@ -8,7 +8,7 @@ import Testing
 @Suite("Bad .keras files", .serialized)
 struct KerasFileErrorTests {
     /// The entries of fixture `name`, with `change` applied to its parsed config.json.
-    func edited(_ name: String, metadata: String? = nil, dropping: String? = nil,
+    func edited(_ name: String, metadata: String? = nil, dropping: String? = nil, weights: Data? = nil,
                 _ change: (inout [String: Any]) -> Void = { _ in }) throws -> URL {
         let path = KerasFiles.url("\(name).keras").path
         let archive = try ZipReader(try Data(contentsOf: URL(fileURLWithPath: path)), file: path)
@@ -19,6 +19,7 @@ struct KerasFileErrorTests {
             switch entry {
             case "config.json": entries.append((entry, try JSONSerialization.data(withJSONObject: config), true))
             case "metadata.json" where metadata != nil: entries.append((entry, Data(metadata!.utf8), true))
+            case "model.weights.h5" where weights != nil: entries.append((entry, weights!, false))
             default: entries.append((entry, try archive.contents(entry), false))
             }
         }
@@ -104,6 +105,40 @@ struct KerasFileErrorTests {
                         "batch_normalization", "has 3 weights", "the file has 4", "layers/batch_normalization/vars")
         expectLoadError(try edited("dense_stack") { setLayerField(&$0, layer: 1, "units", 17) },
                         "dense", "kernel", "[8, 17]", "layers/dense/vars/0", "[8, 16]")
+    }
+
+    @Test("optimizer state of the wrong shape names the file and the variable; of another optimizer, it is left out")
+    func badOptimizerState() throws {
+        let path = KerasFiles.url("digits.keras").path
+        let archive = try ZipReader(try Data(contentsOf: URL(fileURLWithPath: path)), file: path)
+        let original = try HDF5Reader(try archive.contents("model.weights.h5"), file: "digits")
+        func rewritten(_ change: (String, inout [Int], inout [Float]) -> Void) throws -> Data {
+            var writer = HDF5Writer()
+            for group in ["layers/dense/vars", "layers/dense_1/vars", "optimizer/vars"] {
+                for member in try #require(try original.members(group)) {
+                    let dataset = try #require(try original.dataset("\(group)/\(member)"))
+                    var shape = dataset.shape, values = dataset.values
+                    change("\(group)/\(member)", &shape, &values)
+                    try writer.add("\(group)/\(member)", shape: shape, values: values, integers: dataset.storedType == "int64")
+                }
+            }
+            return writer.encoded()
+        }
+        expectLoadError(try edited("digits", weights: try rewritten { path, shape, values in
+            if path == "optimizer/vars/2" { shape = [values.count]; }
+        }), "optimizer state", "kernel/m", "has shape [4096]", "optimizer/vars/2")
+        expectLoadError(try edited("digits", weights: try rewritten { path, _, values in
+            if path == "optimizer/vars/0" { values = [-3] }
+        }), "optimizer state", "iterations", "-3.0")
+        // SGD keeps no slots: the file's Adam state does not fit, and the optimizer starts afresh.
+        let sgd = try edited("digits") { config in
+            var compile = config["compile_config"] as! [String: Any]
+            compile["optimizer"] = "sgd"
+            config["compile_config"] = compile
+        }
+        defer { try? FileManager.default.removeItem(at: sgd) }
+        let model = try Model.load(keras: sgd)
+        #expect(model.optimizer is SGD && model.optimizer?.iterations == 0)
     }
 
     @Test("a file from another Keras format version says which version it found")

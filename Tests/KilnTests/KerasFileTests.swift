@@ -14,6 +14,9 @@ enum KerasFiles {
     struct Case: Decodable {
         let inputs: [Array]
         let output: Array
+        /// For Digits: the optimizer's step count, and the weights after one more step.
+        let iterations: Int?
+        let after_step: [Array]?
     }
 
     struct Record: Decodable {
@@ -92,9 +95,11 @@ struct KerasFileTests {
     }
 
     /// With KILN_KERAS_CHECK_DIR set, leaves NAME.keras (or, for weights only, NAME.h5 where
-    /// NAME ends in `.weights`) and NAME.json (inputs and Kiln's predictions) there for
+    /// NAME ends in `.weights`) and NAME.json (inputs and Kiln's predictions; with `step`, the
+    /// optimizer's step count and Kiln's weights after one more step on that batch) there for
     /// `tools/make_keras_files.py --check`.
-    func writeForKerasCheck(_ model: Model, name: String, inputs: [Tensor], predicted: Tensor, weightsOnly: Bool = false) throws {
+    func writeForKerasCheck(_ model: Model, name: String, inputs: [Tensor], predicted: Tensor, weightsOnly: Bool = false,
+                            step: (x: Tensor, y: Tensor)? = nil) throws {
         guard let directory = ProcessInfo.processInfo.environment["KILN_KERAS_CHECK_DIR"] else { return }
         let base = URL(fileURLWithPath: directory)
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
@@ -107,7 +112,15 @@ struct KerasFileTests {
             let values: [Double] = tensor.dtype == .int32 ? tensor.int32Scalars.map(Double.init) : tensor.scalars.map(Double.init)
             return ["shape": tensor.shape, "values": values]
         }
-        let json: [String: Any] = ["inputs": inputs.map(array), "output": array(predicted)]
+        var json: [String: Any] = ["inputs": inputs.map(array), "output": array(predicted)]
+        if let step, let optimizer = model.optimizer {
+            // Keras continues from the saved state: one train_on_batch must give Kiln's weights.
+            json["iterations"] = optimizer.iterations
+            json["step"] = ["x": array(step.x), "y": array(step.y)]
+            let copy = try reloaded(model)
+            try copy.trainOnBatch(step.x, step.y)
+            json["after_step"] = copy.getWeights().map(array)
+        }
         try JSONSerialization.data(withJSONObject: json).write(to: base.appendingPathComponent("\(name).json"))
     }
 
@@ -157,6 +170,31 @@ struct KerasFileTests {
         // A different architecture is an error naming the layer.
         let wider = Sequential([Input(shape: [64]), Dense(32, activation: .relu), Dense(10, activation: .softmax)])
         expectError(url.path, "kernel", "[64, 32]", "[64, 64]") { try wider.loadWeights(from: url.path) }
+    }
+
+    @Test("Keras' optimizer state loads: one more Adam step gives Keras' weights")
+    func optimizerStateFromKeras() throws {
+        let fixture = try #require(KerasFiles.record?.models["digits"])
+        let model = try Model.load(keras: KerasFiles.url("digits.keras"))
+        #expect(model.optimizer?.iterations == fixture.iterations)
+        let table = try CSVTable(contentsOf: KerasFiles.directory.appendingPathComponent("../../../../Examples/Data/digits.csv.gz")
+                                    .standardized.path)
+        let pixels = try table.tensor(columns: 0..<64)
+        let x = try Tensor(shape: [32, 64], scalars: pixels.scalars.prefix(32 * 64).map { $0 / 16 })
+        let y = try Tensor(shape: [32], scalars: Swift.Array(try table.column(64).scalars.prefix(32)))
+        try model.trainOnBatch(x, y)
+        let expected = try #require(fixture.after_step)
+        for (weight, keras) in zip(model.getWeights(), expected) {
+            expectClose(weight, try Tensor(shape: keras.shape, scalars: keras.values.map { Float($0) }), rtol: 1e-5, atol: 1e-6,
+                        "after one step")
+        }
+        // Saved as .keras and loaded again, the state is the same: the next step agrees exactly.
+        let again = try reloaded(model)
+        #expect(again.optimizer?.iterations == model.optimizer?.iterations)
+        try model.trainOnBatch(x, y)
+        try again.trainOnBatch(x, y)
+        #expect(again.getWeights() == model.getWeights())
+        try writeForKerasCheck(again, name: "kiln_adam_state", inputs: [x], predicted: try again.predict(x), step: (x, y))
     }
 
     @Test("Keras' compile settings come with the model when Kiln has them")

@@ -7,7 +7,7 @@ import Foundation
 package struct HDF5Writer {
     private indirect enum Node {
         case group([String: Node])
-        case dataset(shape: [Int], values: [Float])
+        case dataset(shape: [Int], values: [Float], integers: Bool)
     }
 
     private var root: [String: Node] = [:]
@@ -16,14 +16,14 @@ package struct HDF5Writer {
     private static let internalK = 16
     private static let undefined = [UInt8](repeating: 0xFF, count: 8)
 
+    package init() {}
+
     /// Adds the dataset `values` of `shape` at `path` (`layers/dense/vars/0`), making the
-    /// groups on the way.
+    /// groups on the way: float32, or with `integers` int64 (the values must be whole).
     ///
     /// - Throws: ``KilnError`` if a part of the path is empty, or the path is taken or runs
     ///   through a dataset, or the values do not fill the shape.
-    package init() {}
-
-    package mutating func add(_ path: String, shape: [Int], values: [Float]) throws {
+    package mutating func add(_ path: String, shape: [Int], values: [Float], integers: Bool = false) throws {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && !$0.utf8.contains(0) }) else {
             throw KilnError(.invalidArgument, "HDF5 path \(String(reflecting: path)) has an empty part")
@@ -35,7 +35,7 @@ package struct HDF5Writer {
             let name = rest.first!
             if rest.count == 1 {
                 guard group[name] == nil else { throw KilnError(.invalidArgument, "HDF5 path \(path) is written twice") }
-                group[name] = .dataset(shape: shape, values: values)
+                group[name] = .dataset(shape: shape, values: values, integers: integers)
                 return
             }
             var children: [String: Node] = [:]
@@ -96,8 +96,8 @@ package struct HDF5Writer {
                 let (header, tree, heap) = writeGroup(children, leafK: leafK, into: &out)
                 headers.append(header)
                 cached.append((tree, heap))
-            case .dataset(let shape, let values):
-                headers.append(writeDataset(shape: shape, values: values, into: &out))
+            case .dataset(let shape, let values, let integers):
+                headers.append(writeDataset(shape: shape, values: values, integers: integers, into: &out))
                 cached.append(nil)
             }
         }
@@ -135,13 +135,16 @@ package struct HDF5Writer {
     }
 
     /// Writes the data and then the dataset's header; returns the header's address.
-    private func writeDataset(shape: [Int], values: [Float], into out: inout Output) -> UInt64 {
-        let data = out.append(values.flatMap { le(UInt64($0.bitPattern), 4) })
+    private func writeDataset(shape: [Int], values: [Float], integers: Bool, into out: inout Output) -> UInt64 {
+        let data = out.append(integers ? values.flatMap { le(UInt64(bitPattern: Int64($0)), 8) }
+                                       : values.flatMap { le(UInt64($0.bitPattern), 4) })
         let space: [UInt8] = [1, UInt8(shape.count), 0, 0, 0, 0, 0, 0] + shape.flatMap { le(UInt64($0), 8) }
-        // IEEE little-endian float32: 23-bit mantissa at bit 0, 8-bit exponent at 23, bias 127.
-        let type: [UInt8] = [0x11, 0x20, 0x1F, 0x00] + le(4, 4) + le(0, 2) + le(32, 2) + [23, 8, 0, 23] + le(127, 4)
+        // Little-endian signed 64-bit integers, or IEEE float32: 23-bit mantissa at bit 0,
+        // 8-bit exponent at 23, bias 127.
+        let type: [UInt8] = integers ? [0x10, 0x08, 0x00, 0x00] + le(8, 4) + le(0, 2) + le(64, 2)
+            : [0x11, 0x20, 0x1F, 0x00] + le(4, 4) + le(0, 2) + le(32, 2) + [23, 8, 0, 23] + le(127, 4)
         let fill: [UInt8] = [2, 2, 2, 0]  // Version 2: allocated late, written if set, no value defined.
-        let layout: [UInt8] = [3, 1] + le(data, 8) + le(UInt64(values.count * 4), 8)
+        let layout: [UInt8] = [3, 1] + le(data, 8) + le(UInt64(values.count * (integers ? 8 : 4)), 8)
         return out.append(objectHeader([(0x01, space), (0x03, type), (0x05, fill), (0x08, layout)]))
     }
 

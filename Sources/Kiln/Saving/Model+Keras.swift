@@ -15,8 +15,9 @@ extension Model {
     /// (Dense, Conv, pooling, normalization, Embedding, recurrent, Bidirectional,
     /// TimeDistributed, ...), with Keras' weights. The model is compiled with the file's
     /// compile settings when Kiln has them all (one loss, metrics by name, SGD, Adam, AdamW,
-    /// RMSprop or Adagrad with a fixed learning rate), with a fresh optimizer state; otherwise
-    /// it is not compiled: call ``compile(optimizer:loss:metrics:backend:)`` to train it on.
+    /// RMSprop or Adagrad with a fixed learning rate), with the optimizer's state from the file
+    /// when it is there for that optimizer; otherwise it is not compiled: call
+    /// ``compile(optimizer:loss:metrics:backend:)`` to train it on.
     ///
     /// ```swift
     /// let model = try Model.load(keras: URL(fileURLWithPath: "digits.keras"))
@@ -64,9 +65,10 @@ extension Model {
                             + (npz ? " (its weights are in model.weights.npz, which Kiln does not read)" : ""))
         }
         let weightsFile = "\(file) (\(kerasWeightsEntry))"
-        try model.assignKerasWeights(try HDF5Reader(try archive.contents(kerasWeightsEntry), file: weightsFile),
-                                     order: order, file: weightsFile)
+        let weights = try HDF5Reader(try archive.contents(kerasWeightsEntry), file: weightsFile)
+        try model.assignKerasWeights(weights, order: order, file: weightsFile)
         KerasConfig.compile(model, with: config["compile_config"])
+        try KerasOptimizerState.read(weights, into: model, order: order, file: weightsFile)
         return model
     }
 
@@ -74,15 +76,15 @@ extension Model {
     /// predicts with as Kiln does: `metadata.json`, `config.json` with Keras' layer
     /// configurations and `model.weights.h5` with the weights where Keras keeps them. The
     /// compile settings go with it when Keras has them all (one loss, metrics by name, a
-    /// built-in optimizer with a fixed learning rate), so Keras loads the model compiled;
-    /// the optimizer's state is not saved. The file is replaced atomically.
+    /// built-in optimizer with a fixed learning rate), so Keras loads the model compiled, with
+    /// the optimizer's state once it has taken a step. The file is replaced atomically.
     ///
     /// - Throws: ``KilnError`` if the model is not built, or has a layer or argument Keras
     ///   cannot hold (a custom layer, a TextVectorization layer, a parametrized activation
     ///   argument), naming the layer and field, or if the file cannot be written.
     public func save(keras url: URL) throws {
         let config = try KerasConfig.entry(of: self)
-        let weights = try kerasWeights()
+        let weights = try kerasWeights(withOptimizer: true)
         let metadata: JSONValue = .object(["keras_version": .string(Self.kerasFormatVersion), "saved_by": .string("Kiln")])
         let entries: [(String, Data, Bool)]
         do {

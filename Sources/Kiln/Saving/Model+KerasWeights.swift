@@ -3,11 +3,14 @@ import KilnGraph
 
 extension Model {
     /// The model's weights as Keras 3 keeps them in HDF5 (`model.weights.h5` inside a `.keras`
-    /// file, or a `.weights.h5` file of `save_weights`).
-    func kerasWeights() throws -> Data {
+    /// file, or a `.weights.h5` file of `save_weights`), and `withOptimizer` the optimizer's
+    /// state when Keras has it.
+    func kerasWeights(withOptimizer: Bool = false) throws -> Data {
         try requireBuilt()
         var weights = HDF5Writer()
-        for group in KerasWeights.groups(of: KerasConfig.layerOrder(of: self).map { ($0.className, $0.layer) }) {
+        let order = KerasConfig.layerOrder(of: self).map { ($0.className, $0.layer) }
+        if withOptimizer { try KerasOptimizerState.write(self, order: order, into: &weights) }
+        for group in KerasWeights.groups(of: order) {
             for (index, variable) in group.variables.enumerated() {
                 let value = variable.value
                 try weights.add("\(group.path)/\(index)", shape: value.shape, values: value.scalars)
