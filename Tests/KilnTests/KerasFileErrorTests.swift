@@ -157,6 +157,8 @@ struct KerasFileErrorTests {
         let garbage = KerasFiles.temporary(".keras")
         try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7919) }).write(to: garbage)
         expectLoadError(garbage, "not a .keras file")
+        let weightsOnly = KerasFiles.url("digits.weights.h5").path
+        expectError(weightsOnly, "HDF5 file", "loadWeights(from:)") { _ = try Model.load(from: weightsOnly) }
     }
 
     @Test("damaged copies of each fixture load as the intact one or are an error naming the file", arguments: ["digits", "recurrent", "two_inputs"])

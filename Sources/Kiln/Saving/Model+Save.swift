@@ -50,6 +50,10 @@ extension Model {
         do {
             archive = try ZipReader(data, file: path)
         } catch where !Self.looksLikeZip(data) {
+            if data.starts(with: HDF5Reader.signature) {
+                throw KilnError(.file, "\(path) is an HDF5 file, not a model: Keras' weights (save_weights) hold no "
+                                + "architecture; build the model and call loadWeights(from:)")
+            }
             throw KilnError(.file, "\(path) is not a .kiln or .keras file (a zip archive)")
         }
         if isKerasArchive(archive) { return try load(keras: archive, file: path) }
