@@ -15,7 +15,8 @@ records, for each, fixed inputs and Keras' predictions on them, and for Digits t
 step count and the weights after one more train_on_batch on the first 32 digits from the
 saved optimizer state. hdf5_h5py.h5 is a plain h5py
 file (more members than one symbol-table node holds, scalars, float64 and integer data) for
-the HDF5 reader's own tests.
+the HDF5 reader's own tests; hdf5_latest.h5 (the HDF5 1.8 format) and hdf5_chunked.h5
+(chunked and gzip-compressed datasets) are what it reports it does not read.
 
 Checking (--check DIR): DIR holds NAME.keras files that Kiln saved and NAME.json files with
 inputs and Kiln's predictions ({"inputs": [...], "outputs": [...]}); each model is loaded
@@ -201,6 +202,12 @@ def write():
         json.dump(record, f, indent=1)
         f.write("\n")
     write_plain_h5(os.path.join(OUT, "hdf5_h5py.h5"))
+    # What the reader does not read, for its errors: the HDF5 1.8 format, chunked and compressed data.
+    with h5py.File(os.path.join(OUT, "hdf5_latest.h5"), "w", libver="latest") as f:
+        f["layers/dense/vars/0"] = np.ones((2, 2), dtype="float32")
+    with h5py.File(os.path.join(OUT, "hdf5_chunked.h5"), "w") as f:
+        f.create_dataset("chunked", data=np.ones((4, 4), dtype="float32"), chunks=(2, 2))
+        f.create_dataset("compressed", data=np.ones((4, 4), dtype="float32"), compression="gzip")
 
 
 def write_plain_h5(path):

@@ -40,6 +40,12 @@ struct HDF5Tests {
         expectError("dataset text", "variable-length") { _ = try file.dataset("text") }
         expectError("many is a group") { _ = try file.dataset("many") }
         expectError("not an HDF5 file") { _ = try reader(Data("garbage bytes, not HDF5 at all".utf8)) }
+        expectError("test.h5", "superblock version 3", "version 0 or 1") {
+            _ = try reader(try Data(contentsOf: KerasFiles.url("hdf5_latest.h5")))
+        }
+        let chunked = try reader(try Data(contentsOf: KerasFiles.url("hdf5_chunked.h5")))
+        expectError("dataset chunked", "stored in chunks") { _ = try chunked.dataset("chunked") }
+        expectError("dataset compressed", "compressed") { _ = try chunked.dataset("compressed") }
     }
 
     @Test("writes groups of any size that the reader reads back exactly")
