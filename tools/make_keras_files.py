@@ -148,6 +148,13 @@ def states():
     return model, [ids.astype("int32"), rng.normal(size=(32, 4, 3))], rng.integers(0, 2, (32, 1))
 
 
+def no_input():
+    """A Sequential model without an InputLayer, built by fit: its input shape is build_input_shape."""
+    model = keras.Sequential([L.Dense(3, activation="relu"), L.Dense(2)], name="no_input")
+    rng = np.random.default_rng(12)
+    return model, [rng.normal(size=(32, 4))], rng.normal(size=(32, 2))
+
+
 def digits():
     with gzip.open(os.path.join(ROOT, "Examples", "Data", "digits.csv.gz"), "rt") as f:
         rows = np.array([[float(v) for v in line.split(",")] for line in f if line.strip()])
@@ -168,6 +175,7 @@ FIXTURES = {
     "nested": (nested, "binary_crossentropy"),
     "images": (images, "mse"),
     "states": (states, "binary_crossentropy"),
+    "no_input": (no_input, "mse"),
     "digits": (digits, "sparse_categorical_crossentropy"),
 }
 

@@ -57,7 +57,7 @@ struct KerasFileTests {
     func fixturesExist() throws {
         let record = try #require(KerasFiles.record)
         #expect(record.keras_version.hasPrefix("3."))
-        #expect(KerasFiles.names.count >= 9)
+        #expect(KerasFiles.names.count >= 12)
     }
 
     @Test("each Keras model loads and predicts what Keras predicted", arguments: KerasFiles.names)
