@@ -74,6 +74,20 @@ struct HDF5Tests {
         expectError("empty part") { try writer.add("a//b", shape: [], values: [1]) }
     }
 
+    @Test("a dataset whose data was never written is an error, whatever shape it claims")
+    func unwrittenData() throws {
+        var writer = HDF5Writer()
+        try writer.add("weights", shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        var bytes = [UInt8](writer.encoded())
+        // The layout message: version 3, contiguous, then the data's address (right after the
+        // 96-byte superblock) and size; the address becomes HDF5's undefined address.
+        let layout: [UInt8] = [3, 1, 96, 0, 0, 0, 0, 0, 0, 0, 24]
+        let at = try #require((0...(bytes.count - layout.count)).first { bytes[$0..<($0 + layout.count)].elementsEqual(layout) })
+        for k in 2..<10 { bytes[at + k] = 0xFF }
+        let file = try reader(Data(bytes))
+        expectError("dataset weights", "never written") { _ = try file.dataset("weights") }
+    }
+
     @Test("the HDF5 library's own h5dump reads what Kiln writes, value for value")
     func libraryReadsKilnFiles() throws {
         guard let h5dump = ["/usr/bin/h5dump", "/usr/local/bin/h5dump"].first(where: FileManager.default.isExecutableFile) else {

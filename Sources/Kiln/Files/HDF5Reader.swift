@@ -327,10 +327,8 @@ package struct HDF5Reader {
             }
         }
         let needed = count * elementSize
-        guard let dataStart else {
-            // Never written: every element is the default fill value, zero.
-            return Dataset(shape: shape, storedType: element.description, values: Array(repeating: 0, count: count))
-        }
+        // A dataset whose data was never written (no address) has no values to read either.
+        guard let dataStart else { throw fail("its data was never written (no storage address)") }
         guard storedBytes >= needed else {
             throw fail("its shape \(shape) needs \(needed) bytes of \(element.description) but \(storedBytes) are stored")
         }
