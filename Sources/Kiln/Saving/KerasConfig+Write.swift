@@ -23,7 +23,6 @@ extension KerasConfig {
     /// - Throws: ``KilnError`` naming the layer and field that Keras cannot express.
     static func entry(of model: Model) throws -> [String: JSONValue] {
         try model.requireBuilt()
-        let order = layerOrder(of: model)
         var config: [String: JSONValue] = ["name": .string(model.name), "trainable": .bool(true)]
         if model is Sequential {
             let input = model.inputs[0]
@@ -33,12 +32,11 @@ extension KerasConfig {
         } else {
             var names: [SymbolicTensor.Key: [JSONValue]] = [:]
             for input in model.inputs { names[input.key] = [.string(input.name), .number(0), .number(0)] }
-            var callCounts: [ObjectIdentifier: Int] = [:]
+            // Each call's outputs are [layer, k, index] for the layer's k-th call.
             var callsByLayer: [ObjectIdentifier: [LayerCall]] = [:]
             for call in model.calls {
                 let id = ObjectIdentifier(call.layer)
-                let k = callCounts[id, default: 0]
-                callCounts[id] = k + 1
+                let k = callsByLayer[id, default: []].count
                 callsByLayer[id, default: []].append(call)
                 for index in call.outputShapes.indices {
                     names[SymbolicTensor.Key(source: ObjectIdentifier(call), index: index)] =
@@ -51,7 +49,7 @@ extension KerasConfig {
                                             "keras_history": .array(names[tensor.key] ?? [])])])
             }
             var layers: [JSONValue] = []
-            for (_, layer, input) in order {
+            for (_, layer, input) in layerOrder(of: model) {
                 if let input {
                     var entry = inputEntry(input)
                     entry["name"] = .string(input.name)
@@ -89,7 +87,7 @@ extension KerasConfig {
     private static func arguments(of call: LayerCall, layer: Layer,
                                   reference: (SymbolicTensor) -> JSONValue) -> [String: JSONValue] {
         let tensors = call.inputs.map(reference)
-        if layer is Recurrent || layer is Bidirectional, tensors.count > 1 {
+        if takesStatesAsKeywords(layer), tensors.count > 1 {
             return ["args": .array([tensors[0]]), "kwargs": .object(["initial_state": .array(Array(tensors.dropFirst()))])]
         }
         if tensors.count == 1 { return ["args": .array(tensors), "kwargs": .object([:])] }
@@ -163,6 +161,16 @@ extension KerasConfig {
         }
     }
 
+    /// Keras' layer list of a model with each layer's Keras class name (``layerOrder(of:)``
+    /// without the inputs' tensors): what places the weights in the file.
+    static func layerList(of model: Model) -> [(className: String, layer: Layer?)] {
+        layerOrder(of: model).map { ($0.className, $0.layer) }
+    }
+
+    /// Whether the layer takes its inputs after the first as Keras' `initial_state` keyword
+    /// argument (a recurrent layer and a Bidirectional), so it is built for the first alone.
+    private static func takesStatesAsKeywords(_ layer: Layer) -> Bool { layer is Recurrent || layer is Bidirectional }
+
     /// Keras' class name of a layer (a nested model's own type).
     static func className(of layer: Layer) -> String {
         (layer as? ModelLayer)?.model.typeName ?? type(of: layer).typeName
@@ -183,18 +191,9 @@ extension KerasConfig {
     /// Keras' entry for one layer.
     private static func layerEntry(_ layer: Layer, calls: [LayerCall], in model: Model) throws -> JSONValue {
         if let nested = layer as? ModelLayer { return .object(try entry(of: nested.model)) }
-        let className = type(of: layer).typeName
-        let context = "layer \(layer.description)"
-        var config = try kerasFields(layer.savedConfig, className: className, layer: layer, context: context)
-        config["name"] = .string(layer.name)
-        if !withoutTrainable.contains(className) { config["trainable"] = .bool(layer.trainable) }
-        config["dtype"] = float32Policy
-        var entry: [String: JSONValue] = ["module": .string("keras.layers"), "class_name": .string(className),
-                                          "config": .object(config), "registered_name": .null]
+        var entry = try layerObject(layer, name: layer.name, context: "layer \(layer.description)")
         if let call = calls.first ?? model.calls.first(where: { $0.layer === layer }) {
-            // A recurrent layer's initial states are keyword arguments: it is built for the sequence.
-            let shapes = (layer is Recurrent || layer is Bidirectional ? Array(call.inputs.prefix(1)) : call.inputs)
-                .map { batchShape($0.shape) }
+            let shapes = (takesStatesAsKeywords(layer) ? Array(call.inputs.prefix(1)) : call.inputs).map { batchShape($0.shape) }
             entry["build_config"] = .object(["input_shape": shapes.count == 1 ? shapes[0] : .array(shapes)])
         }
         return .object(entry)
@@ -235,25 +234,27 @@ extension KerasConfig {
             fields["scale"] = values(weights[0])
             fields["offset"] = values(weights[1])
         case let wrapper as TimeDistributed:
-            fields["layer"] = try wrappedEntry(wrapper.layer, name: wrapper.layer.name, context: context)
+            fields["layer"] = .object(try layerObject(wrapper.layer, name: wrapper.layer.name, context: "\(context): layer"))
         case let bidirectional as Bidirectional:
             let forward = bidirectional.forwardLayer
             var name = String(forward.name.split(separator: "/").last ?? "layer")
             if name.hasPrefix("forward_") { name.removeFirst("forward_".count) }
-            fields["layer"] = try wrappedEntry(forward, name: name, context: context)
+            fields["layer"] = .object(try layerObject(forward, name: name, context: "\(context): layer"))
         default: break
         }
         return fields
     }
 
-    private static func wrappedEntry(_ layer: Layer, name: String, context: String) throws -> JSONValue {
+    /// Keras' object for `layer` called `name`: its class and its configuration with the
+    /// arguments every Keras layer takes (a model's layer, or the one a wrapper holds).
+    private static func layerObject(_ layer: Layer, name: String, context: String) throws -> [String: JSONValue] {
         let className = type(of: layer).typeName
-        var config = try kerasFields(layer.savedConfig, className: className, layer: layer, context: "\(context): layer")
+        var config = try kerasFields(layer.savedConfig, className: className, layer: layer, context: context)
         config["name"] = .string(name)
         if !withoutTrainable.contains(className) { config["trainable"] = .bool(layer.trainable) }
         config["dtype"] = float32Policy
-        return .object(["module": .string("keras.layers"), "class_name": .string(className), "config": .object(config),
-                        "registered_name": .null])
+        return ["module": .string("keras.layers"), "class_name": .string(className), "config": .object(config),
+                "registered_name": .null]
     }
 
     /// Keras' form of a Kiln initializer configuration (`"glorot_uniform"`,

@@ -40,7 +40,7 @@ enum KerasOptimizerState {
     static func write(_ model: Model, order: [(className: String, layer: Layer?)], into weights: inout HDF5Writer) throws {
         guard let optimizer = model.optimizer, KerasConfig.compileConfig(of: model) != nil,
               let names = variableNames(optimizer, model: model, order: order),
-              names.allSatisfy({ model.store.names.contains($0) }) else { return }
+              Set(names).isSubset(of: model.store.names) else { return }
         for (index, name) in names.enumerated() {
             let value = try model.store.value(name)
             try weights.add("\(path)/\(index)", shape: value.shape, values: value.scalars, integers: index == 0)

@@ -60,7 +60,7 @@ enum KerasWeights {
         case let wrapper as TimeDistributed:
             return groups(of: wrapper.layer, at: "\(path)/layer")
         case let nested as ModelLayer:
-            return groups(of: KerasConfig.layerOrder(of: nested.model).map { ($0.className, $0.layer) }, under: "\(path)/layers")
+            return groups(of: KerasConfig.layerList(of: nested.model), under: "\(path)/layers")
         case is Rescaling:
             // Keras keeps the scale and offset in the configuration.
             return []

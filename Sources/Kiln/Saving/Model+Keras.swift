@@ -29,15 +29,7 @@ extension Model {
     ///   Lambda layer, a custom object, bfloat16 weights), or a weight whose count or shape
     ///   does not match the layer.
     public static func load(keras url: URL) throws -> Model {
-        let path = url.path
-        let data = try readFile(path)
-        let archive: ZipReader
-        do {
-            archive = try ZipReader(data, file: path)
-        } catch where !looksLikeZip(data) {
-            throw KilnError(.file, "\(path) is not a .keras file (a zip archive)")
-        }
-        return try load(keras: archive, file: path)
+        try load(keras: try modelArchive(try readFile(url.path), file: url.path, kind: ".keras"), file: url.path)
     }
 
     /// Whether the archive is a `.keras` file rather than a `.kiln` one.
@@ -55,9 +47,7 @@ extension Model {
                 throw KilnError(.file, "\(file) was written by Keras \(version); Kiln reads the .keras format of Keras 3")
             }
         }
-        guard let config = (try? JSONDecoder().decode(JSONValue.self, from: try archive.contents(configEntry)))?.object else {
-            throw KilnError(.file, "\(file): \(configEntry) is not a JSON object")
-        }
+        let config = try jsonObject(configEntry, in: archive, file: file)
         let (model, order) = try KerasConfig.model(config, file: file)
         guard archive.names.contains(kerasWeightsEntry) else {
             let npz = archive.names.contains("model.weights.npz")

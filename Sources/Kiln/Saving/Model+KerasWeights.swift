@@ -8,7 +8,7 @@ extension Model {
     func kerasWeights(withOptimizer: Bool = false) throws -> Data {
         try requireBuilt()
         var weights = HDF5Writer()
-        let order = KerasConfig.layerOrder(of: self).map { ($0.className, $0.layer) }
+        let order = KerasConfig.layerList(of: self)
         if withOptimizer { try KerasOptimizerState.write(self, order: order, into: &weights) }
         for group in KerasWeights.groups(of: order) {
             for (index, variable) in group.variables.enumerated() {
@@ -61,6 +61,6 @@ extension Model {
     func loadKerasWeights(_ data: Data, file: String) throws {
         try requireBuilt()
         try assignKerasWeights(try HDF5Reader(data, file: file),
-                               order: KerasConfig.layerOrder(of: self).map { ($0.className, $0.layer) }, file: file)
+                               order: KerasConfig.layerList(of: self), file: file)
     }
 }

@@ -45,22 +45,9 @@ extension Model {
     /// - Throws: ``KilnError`` naming the file and the field or tensor that is missing,
     ///   malformed or of the wrong shape, or saying the file is not a `.kiln` archive.
     public static func load(from path: String) throws -> Model {
-        let data = try readFile(path)
-        let archive: ZipReader
-        do {
-            archive = try ZipReader(data, file: path)
-        } catch where !Self.looksLikeZip(data) {
-            if data.starts(with: HDF5Reader.signature) {
-                throw KilnError(.file, "\(path) is an HDF5 file, not a model: Keras' weights (save_weights) hold no "
-                                + "architecture; build the model and call loadWeights(from:)")
-            }
-            throw KilnError(.file, "\(path) is not a .kiln or .keras file (a zip archive)")
-        }
+        let archive = try modelArchive(try readFile(path), file: path, kind: ".kiln or .keras")
         if isKerasArchive(archive) { return try load(keras: archive, file: path) }
-        let configData = try archive.contents(configEntry)
-        guard let config = (try? JSONDecoder().decode(JSONValue.self, from: configData))?.object else {
-            throw KilnError(.file, "\(path): \(configEntry) is not a JSON object")
-        }
+        let config = try jsonObject(configEntry, in: archive, file: path)
         let model = try make(configuration: config, file: path)
         let (tensors, _) = try Safetensors.decode(try archive.contents(weightsEntry), file: "\(path) (\(weightsEntry))")
         try model.assignWeights(tensors, file: path)
@@ -113,6 +100,33 @@ extension Model {
             try model.store.insert(VariableBuffer(tensor), as: name)
         }
         return model
+    }
+
+    /// The zip archive of a saved model in `data`.
+    ///
+    /// - Throws: ``KilnError`` naming `file` if it is not a zip archive (saying it is not a
+    ///   `kind` file, or that an HDF5 file of Keras' weights holds no model), or a damaged one.
+    static func modelArchive(_ data: Data, file: String, kind: String) throws -> ZipReader {
+        do {
+            return try ZipReader(data, file: file)
+        } catch where !looksLikeZip(data) {
+            if data.starts(with: HDF5Reader.signature) {
+                throw KilnError(.file, "\(file) is an HDF5 file, not a model: Keras' weights (save_weights) hold no "
+                                + "architecture; build the model and call loadWeights(from:)")
+            }
+            throw KilnError(.file, "\(file) is not a \(kind) file (a zip archive)")
+        }
+    }
+
+    /// The JSON object in the archive's entry `name`.
+    ///
+    /// - Throws: ``KilnError`` naming `file` and the entry if it is missing, damaged or not a JSON object.
+    static func jsonObject(_ name: String, in archive: ZipReader, file: String) throws -> [String: JSONValue] {
+        let data = try archive.contents(name)
+        guard let object = (try? JSONDecoder().decode(JSONValue.self, from: data))?.object else {
+            throw KilnError(.file, "\(file): \(name) is not a JSON object")
+        }
+        return object
     }
 
     /// The model's `config.json`: its ``architecture()`` and the compile settings.
