@@ -68,7 +68,6 @@ enum KerasConfig {
 
     private static func functional(_ config: ConfigReader, name: String, context: String,
                                    file: String) throws -> (Model, [(className: String, layer: Layer?)]) {
-        typealias Key = (layer: String, node: Int, tensor: Int)
         var tensors: [String: [Int: [SymbolicTensor]]] = [:]
         var order: [(className: String, layer: Layer?)] = []
         var pending: [(name: String, layer: Layer, nodes: [JSONValue], context: String)] = []
