@@ -19,7 +19,7 @@ const kiln_symbol *kiln_runtime_symbols(size_t *count);
 const char *kiln_prelude_source(void);
 
 /* The text of a source file kiln export splices into exported C: "kiln_math.h",
-   "kiln_prelude.h", "layout.c", "indexing.c", "vector.c", "windows.c" or
+   "kiln_prelude.h", "layout.c", "indexing.c", "vector.c", "reduce.c", "windows.c" or
    "portable/serial.c"; NULL for another name (export_sources.c). */
 const char *kiln_export_source(const char *name);
 
@@ -45,6 +45,22 @@ int kiln_gemm_library_chosen(void);
 void kiln_gemm_library_all_cores(int library, int all);
 void kiln_gemm_library_run(int library, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                            const float *a, const float *b, float *c);
+
+/* c[m,n] = a[m,k] b[k,n], neither transposed, through Kiln's own kernel for narrow b
+   (gemm_narrow.c), split between the cores when large; and whether kiln_gemm runs a product
+   of these sizes with it (optimized builds, b at most 64 wide and 1024 deep, KILN_GEMM
+   unset). */
+void kiln_gemm_narrow(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c);
+int kiln_gemm_narrow_suits(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
+
+/* The window rows of images (im2col) and their product with a matrix without writing them
+   (windows.c; declared in kiln_prelude.h for generated code, here for tests). */
+void kiln_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                  int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
+                  const float *x, float *y);
+void kiln_gemm_windows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                       int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
+                       const float *x, int64_t cols, const float *b, float *y);
 
 /* The core type OpenBLAS chose, e.g. "SkylakeX" or "Haswell"; "unknown" if not loaded. */
 const char *kiln_blas_core_name(void);

@@ -9,7 +9,7 @@ import KilnKernels
 struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
-        abstract: "Each GEMM library (oneDNN, OpenBLAS, BLIS) on the products of the tabular, mlp784 and LSTM loop steps, and square sizes.")
+        abstract: "Each GEMM library (oneDNN, OpenBLAS, BLIS) and Kiln's own narrow kernel on the products of the tabular, mlp784, convnet and LSTM loop steps, and square sizes.")
 
     @Option(help: "Rounds per figure (the median is printed).") var repeats = 9
 
@@ -36,6 +36,17 @@ struct BenchGEMM: ParsableCommand {
         Shape(label: "h·U         [32,64]·[64,256]", transA: false, transB: false, m: 32, n: 256, k: 64),
         Shape(label: "dz·Uᵀ       [32,256]·[64,256]ᵀ", transA: false, transB: true, m: 32, n: 64, k: 256),
         Shape(label: "hᵀ·dz       [32,64]ᵀ·[32,256]", transA: true, transB: false, m: 64, n: 256, k: 32),
+    ]
+
+    /// The products of the convnet's forward pass (`kiln bench train --workload convnet`: two
+    /// 3×3 convolutions as GEMMs of window rows, then the dense layer) for one image and at
+    /// batch 128.
+    static let convolutional: [Shape] = [
+        Shape(label: "conv1 (1)   [676,9]·[9,32]", transA: false, transB: false, m: 676, n: 32, k: 9),
+        Shape(label: "conv2 (1)   [121,288]·[288,64]", transA: false, transB: false, m: 121, n: 64, k: 288),
+        Shape(label: "conv1 (128) [86528,9]·[9,32]", transA: false, transB: false, m: 86528, n: 32, k: 9),
+        Shape(label: "conv2 (128) [15488,288]·[288,64]", transA: false, transB: false, m: 15488, n: 64, k: 288),
+        Shape(label: "dense (128) [128,1600]·[1600,10]", transA: false, transB: false, m: 128, n: 10, k: 1600),
     ]
 
     /// The eight products of one 784-256-128-10 training step at batch 128, then squares.
@@ -74,14 +85,17 @@ struct BenchGEMM: ParsableCommand {
         print("median µs per product (GFLOP/s), \(repeats) rounds\n")
         var header = pad("product", 36)
         for library in usable { header += pad(String(cString: kiln_gemm_library_name(library)), 18, right: true) }
-        print(header + pad("kiln_gemm's choice", 20, right: true))
+        print(header + pad("kiln narrow", 18, right: true) + pad("kiln_gemm's choice", 20, right: true))
         print("tabular step (2-16-8-1, batch 32):")
         try table(Self.tabular, usable, totalLabel: "the step's eight products", totalAfter: 7)
         print("one step of an LSTM(64)'s loop, half of a batch of 64:")
         try table(Self.recurrent, usable, totalLabel: "the loop step's three products", totalAfter: 2)
         print("mlp784 step (784-256-128-10, batch 128), then square sizes:")
         try table(Self.shapes, usable, totalLabel: "the step's eight products", totalAfter: 7)
-        print("kiln_gemm runs products of m·n·k ≤ \(kiln_gemm_small_limit()) with openblas, the others with "
+        print("convnet forward pass (28×28×1, conv 32, pool, conv 64, pool, dense 10), one image and batch 128:")
+        try table(Self.convolutional, usable, totalLabel: "one image's two convolutions", totalAfter: 1)
+        print("kiln_gemm runs products neither transposed with n ≤ 64 and k ≤ 1024 with Kiln's narrow kernel, "
+              + "the other products of m·n·k ≤ \(kiln_gemm_small_limit()) with openblas, the rest with "
               + String(cString: kiln_gemm_library_name(chosen)) + " (unless KILN_GEMM names one)")
     }
 
@@ -96,23 +110,31 @@ struct BenchGEMM: ParsableCommand {
             defer { kiln_gemm_library_all_cores(library, 0) }
             for (index, shape) in shapes.enumerated() { times[index].append(try time(shape, library: library)) }
         }
-        var totals = [Double](repeating: 0, count: usable.count + 1)
+        // Kiln's own kernel, on the products it computes (neither operand transposed).
+        usleep(300_000)
+        let narrow = try shapes.map { !$0.transA && !$0.transB ? try time($0, library: nil) : nil }
+        var totals = [Double](repeating: 0, count: usable.count + 2)
         for (index, shape) in shapes.enumerated() {
             var row = pad(shape.label, 36)
             for (column, seconds) in times[index].enumerated() {
                 if index <= totalAfter { totals[column] += seconds }
                 row += pad(figure(seconds, shape), 18, right: true)
             }
-            let choice = kiln_gemm_library_for(Int64(shape.m), Int64(shape.n), Int64(shape.k))
-            if let column = usable.firstIndex(of: choice) {
-                if index <= totalAfter { totals[usable.count] += times[index][column] }
-                row += pad(String(cString: kiln_gemm_library_name(choice)), 20, right: true)
+            if index <= totalAfter { totals[usable.count] += narrow[index] ?? .nan }
+            row += pad(narrow[index].map { figure($0, shape) } ?? "—", 18, right: true)
+            let (m, n, k) = (Int64(shape.m), Int64(shape.n), Int64(shape.k))
+            if kiln_gemm_narrow_suits(shape.transA ? 1 : 0, shape.transB ? 1 : 0, m, n, k) != 0, let seconds = narrow[index] {
+                if index <= totalAfter { totals[usable.count + 1] += seconds }
+                row += pad("kiln narrow", 20, right: true)
+            } else if let column = usable.firstIndex(of: kiln_gemm_library_for(m, n, k)) {
+                if index <= totalAfter { totals[usable.count + 1] += times[index][column] }
+                row += pad(String(cString: kiln_gemm_library_name(kiln_gemm_library_for(m, n, k))), 20, right: true)
             }
             print(row)
             if index == totalAfter {
                 var total = pad(totalLabel, 36)
-                for seconds in totals.dropLast() { total += pad(microseconds(seconds), 18, right: true) }
-                total += pad(microseconds(totals[usable.count]), 20, right: true)
+                for seconds in totals.dropLast() { total += pad(seconds.isNaN ? "—" : microseconds(seconds), 18, right: true) }
+                total += pad(microseconds(totals[usable.count + 1]), 20, right: true)
                 print(total + "\n")
             }
         }
@@ -124,8 +146,9 @@ struct BenchGEMM: ParsableCommand {
         return time + " (" + fixed(shape.flops / seconds / 1e9, shape.flops / seconds < 1e10 ? 1 : 0) + ")"
     }
 
-    /// The median time of one product, from rounds of enough calls to last about 20 ms.
-    private func time(_ shape: Shape, library: Int32) throws -> Double {
+    /// The median time of one product, from rounds of enough calls to last about 20 ms,
+    /// through `library`, or Kiln's own narrow kernel when nil.
+    private func time(_ shape: Shape, library: Int32?) throws -> Double {
         var generator = SeededGenerator(seed: 5)
         let a = try Tensor.randomUniform(shape: [shape.m * shape.k], lower: -1, upper: 1, using: &generator).scalars
         let b = try Tensor.randomUniform(shape: [shape.k * shape.n], lower: -1, upper: 1, using: &generator).scalars
@@ -135,7 +158,11 @@ struct BenchGEMM: ParsableCommand {
         let (m, n, k) = (Int64(shape.m), Int64(shape.n), Int64(shape.k))
         let seconds = medianTime(repeats: repeats) {
             for _ in 0..<calls {
-                kiln_gemm_library_run(library, ta, tb, m, n, k, a, b, &c)
+                if let library {
+                    kiln_gemm_library_run(library, ta, tb, m, n, k, a, b, &c)
+                } else {
+                    kiln_gemm_narrow(m, n, k, a, b, &c)
+                }
             }
         }
         return seconds / Double(calls)
