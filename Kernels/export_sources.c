@@ -20,6 +20,9 @@ static const char indexing_source[] = {
 static const char vector_source[] = {
 #embed "vector.c"
     , 0};
+static const char reduce_source[] = {
+#embed "reduce.c"
+    , 0};
 static const char windows_source[] = {
 #embed "windows.c"
     , 0};
@@ -33,7 +36,8 @@ const char *kiln_export_source(const char *name) {
         const char *text;
     } files[] = {
         {"kiln_math.h", math_source}, {"kiln_prelude.h", prelude_source}, {"layout.c", layout_source},
-        {"indexing.c", indexing_source}, {"vector.c", vector_source}, {"windows.c", windows_source},
+        {"indexing.c", indexing_source}, {"vector.c", vector_source}, {"reduce.c", reduce_source},
+        {"windows.c", windows_source},
         {"portable/serial.c", serial_source},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {

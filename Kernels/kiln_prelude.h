@@ -66,12 +66,23 @@ void kiln_pad(int64_t elem_size, int64_t rank, const int64_t *in_shape, const in
 void kiln_concat_part(int64_t elem_size, int64_t outer, int64_t part, int64_t total, int64_t offset,
                       const void *x, void *y);
 
+/* y = x (shape[rank]) summed (op 0), maximised (1) or minimised (2) over the axes whose
+   reduced[axis] is not 0, in x's row-major order with the generated loops' rules (reduce.c);
+   y has the kept axes' shape. At most 16 axes. */
+void kiln_reduce_f32(int op, int64_t rank, const int64_t *shape, const int64_t *reduced, const float *x, float *y);
+
 /* The windows of images x [n, h, w, c] as rows y [n, oh, ow, kh*kw*c] (windows.c): windows of
    kh x kw cells dh, dw apart, sh, sw apart, over x padded by top rows and left columns; cells
    outside the image are pad. */
 void kiln_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                   int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
                   const float *x, float *y);
+/* y [n*oh*ow, cols] = the rows kiln_patches would write, times b [kh*kw*c, cols], without
+   writing them: each core gathers a block of window rows at a time where its cache holds
+   them and multiplies it with kiln_gemm (a convolution's forward pass). */
+void kiln_gemm_windows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                       int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
+                       const float *x, int64_t cols, const float *b, float *y);
 /* The adjoint: rows x [n, oh, ow, kh*kw*c] summed into images y [n, h, w, c]. */
 void kiln_fold_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                        int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, const float *x,

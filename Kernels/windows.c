@@ -62,35 +62,41 @@ static void patches_cells(const window_job *j, const float *image, int64_t iy, i
     }
 }
 
-static void patches_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
-    (void)n;
-    const window_job *j = args[0];
+/* Windows [ox0, ox1) of output row oy of one image, as rows of kh*kw*c floats from cells.
+   Windows [inside, past) have undilated rows wholly inside the image's columns: each window
+   row of those is one run of kw*c floats, copied for all of them at once. */
+static void window_rows(const window_job *j, const float *image, int64_t oy, int64_t ox0, int64_t ox1, float *cells) {
     int64_t length = j->kh * j->kw * j->c, run = j->kw * j->c;
-    /* Windows [inside, past) have undilated rows wholly inside the image's columns: each
-       window row is one run of kw*c floats. */
     int64_t inside = 0, past = 0;
     if (j->dw == 1) {
         while (inside < j->ow && inside * j->sw - j->left < 0) inside++;
         past = inside;
         while (past < j->ow && past * j->sw - j->left + j->kw <= j->w) past++;
     }
+    if (inside < ox0) inside = ox0;
+    if (past > ox1) past = ox1;
+    for (int64_t ky = 0; ky < j->kh; ky++) {
+        int64_t iy = source(oy, ky, j->sh, j->dh, j->top, j->h);
+        float *row = cells + ky * run;
+        for (int64_t ox = ox0; ox < ox1; ox++) {
+            if (ox == inside && iy >= 0 && past > inside) {
+                copy_runs(past - inside, run, image + (iy * j->w + inside * j->sw - j->left) * j->c, j->sw * j->c,
+                          row + (inside - ox0) * length, length);
+                ox = past - 1;
+                continue;
+            }
+            patches_cells(j, image, iy, ox, row + (ox - ox0) * length);
+        }
+    }
+}
+
+static void patches_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
+    (void)n;
+    const window_job *j = args[0];
     for (int64_t b = begin; b < end; b++) {
         const float *image = j->x + b * j->h * j->w * j->c;
         for (int64_t oy = 0; oy < j->oh; oy++) {
-            float *row = j->y + (b * j->oh + oy) * j->ow * length;
-            for (int64_t ky = 0; ky < j->kh; ky++) {
-                int64_t iy = source(oy, ky, j->sh, j->dh, j->top, j->h);
-                float *cells = row + ky * run;
-                for (int64_t ox = 0; ox < j->ow; ox++) {
-                    if (ox == inside && iy >= 0 && past > inside) {
-                        copy_runs(past - inside, run, image + (iy * j->w + inside * j->sw - j->left) * j->c,
-                                  j->sw * j->c, cells + inside * length, length);
-                        ox = past - 1;
-                        continue;
-                    }
-                    patches_cells(j, image, iy, ox, cells + ox * length);
-                }
-            }
+            window_rows(j, image, oy, 0, j->ow, j->y + (b * j->oh + oy) * j->ow * j->kh * j->kw * j->c);
         }
     }
 }
@@ -125,6 +131,87 @@ static void fold_part(int64_t begin, int64_t end, int64_t n, void *const *args) 
                 }
             }
         }
+    }
+}
+
+/* Window rows [first, first + count) of the whole batch (row r is window (oy, ox) of image
+   b, r = (b*oh + oy)*ow + ox), one after another in rows: the parts of output rows they span. */
+static void gather_windows(const window_job *j, int64_t first, int64_t count, float *rows) {
+    int64_t length = j->kh * j->kw * j->c;
+    for (int64_t r = first; r < first + count;) {
+        int64_t ox = r % j->ow, oy = r / j->ow % j->oh, b = r / (j->ow * j->oh);
+        int64_t end = ox + (first + count - r) < j->ow ? ox + (first + count - r) : j->ow;
+        window_rows(j, j->x + b * j->h * j->w * j->c, oy, ox, end, rows + (r - first) * length);
+        r += end - ox;
+    }
+}
+
+/* y[cols] = window row r times b, reading each cell where kiln_patches would. */
+static void windows_row_direct(const window_job *j, int64_t r, int64_t cols, const float *b, float *y) {
+    int64_t ox = r % j->ow, oy = r / j->ow % j->oh, image = r / (j->ow * j->oh);
+    for (int64_t col = 0; col < cols; col++) y[col] = 0.0f;
+    for (int64_t ky = 0; ky < j->kh; ky++) {
+        int64_t iy = source(oy, ky, j->sh, j->dh, j->top, j->h);
+        for (int64_t kx = 0; kx < j->kw; kx++) {
+            int64_t ix = source(ox, kx, j->sw, j->dw, j->left, j->w);
+            int64_t at = ((image * j->h + iy) * j->w + ix) * j->c;
+            for (int64_t k = 0; k < j->c; k++, b += cols) {
+                float value = iy < 0 || ix < 0 ? j->pad : j->x[at + k];
+                for (int64_t col = 0; col < cols; col++) y[col] += value * b[col];
+            }
+        }
+    }
+}
+
+/* Floats of window rows a core gathers at a time (32 KiB, beside b's rows in its cache). */
+#define KILN_WINDOW_BLOCK 8064
+/* Products of at least this many multiply-adds are split between the cores. */
+#define KILN_WINDOWS_SPLIT (512 * 1024)
+
+typedef struct {
+    window_job windows;
+    int64_t cols, block;
+    const float *b;
+} windows_product;
+
+static void windows_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
+    (void)n;
+    const windows_product *job = args[0];
+    int64_t length = job->windows.kh * job->windows.kw * job->windows.c;
+    float rows[KILN_WINDOW_BLOCK];
+    for (int64_t first = begin; first < end; first += job->block) {
+        int64_t count = end - first < job->block ? end - first : job->block;
+        gather_windows(&job->windows, first, count, rows);
+        kiln_gemm(0, 0, count, job->cols, length, rows, job->b, job->windows.y + first * job->cols);
+    }
+}
+
+void kiln_gemm_windows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                       int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
+                       const float *x, int64_t cols, const float *b, float *y) {
+    int64_t length = kh * kw * c, total = n * oh * ow;
+    if (total <= 0 || cols <= 0) return;
+    if (length <= 0) {
+        memset(y, 0, (size_t)(total * cols) * sizeof(float));
+        return;
+    }
+    if (length > KILN_WINDOW_BLOCK) {
+        /* Rows longer than a block (the compiler gathers none so long): one window cell at a
+           time, straight from the image. */
+        window_job windows = {h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, y};
+        for (int64_t r = 0; r < total; r++) windows_row_direct(&windows, r, cols, b, y + r * cols);
+        return;
+    }
+    /* Blocks of a multiple of 24 rows (every tile height of gemm_narrow.c divides it) when
+       that many fit. */
+    int64_t block = KILN_WINDOW_BLOCK / length;
+    if (block >= 24) block -= block % 24;
+    windows_product job = {{h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, y}, cols, block, b};
+    void *args[1] = {&job};
+    if (total * cols * length >= KILN_WINDOWS_SPLIT && total >= 2 * block) {
+        kiln_parallel_for_grain(total, 0, block, windows_part, args);
+    } else {
+        windows_part(0, total, 0, args);
     }
 }
 

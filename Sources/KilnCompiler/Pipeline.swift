@@ -2,7 +2,7 @@ import KilnGraph
 
 /// The optimizer: the passes every program goes through, in order.
 ///
-/// merge scans → hoist loop invariants → fold constants → simplify → CSE → DCE → fuse elementwise → fuse matmul epilogues → plan memory
+/// merge scans → hoist loop invariants → fold constants → simplify → CSE → DCE → fuse elementwise → fuse matmul epilogues → fuse windows into matmuls → plan memory
 public enum Pipeline {
     /// A named pass.
     public struct Pass: Sendable {
@@ -22,6 +22,7 @@ public enum Pipeline {
         Pass(name: "eliminate-dead-code", run: EliminateDeadCode.run),
         Pass(name: "fuse-elementwise", run: FuseElementwise.run),
         Pass(name: "fuse-matmul-epilogue", run: FuseMatmulEpilogue.run),
+        Pass(name: "fuse-windows-into-matmul", run: FuseWindowsIntoMatmul.run),
         Pass(name: "plan-memory", run: PlanMemory.run),
     ]
 

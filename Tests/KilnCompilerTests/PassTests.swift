@@ -254,7 +254,7 @@ struct PassTests {
         #expect(Pipeline.passes.map(\.name) == [
             "merge-scans", "hoist-loop-invariants", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions",
             "eliminate-dead-code",
-            "fuse-elementwise", "fuse-matmul-epilogue", "plan-memory",
+            "fuse-elementwise", "fuse-matmul-epilogue", "fuse-windows-into-matmul", "plan-memory",
         ])
     }
 }

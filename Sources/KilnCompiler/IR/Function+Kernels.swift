@@ -30,6 +30,7 @@ extension Function {
 
         for (index, node) in nodes.enumerated() where live[index] {
             let id = NodeID(index)
+            if windowed.contains(id) { continue }  // its reader gathers the windows
             if let group = group(of: id) {
                 if let k = groupKernel[group] {
                     specs[k].members.append(id)
@@ -70,7 +71,7 @@ extension Function {
             var inputs: [NodeID] = [], seen = Set<NodeID>()
             for member in specs[k].members {
                 for input in nodes[member.index].inputs where !memberSet.contains(input) {
-                    let root = aliasRoot(input)
+                    let root = memoryRoot(input)
                     let inline = specs[k].group != nil && nodes[root.index].op.isInline
                     if !inline && seen.insert(root).inserted { inputs.append(root) }
                 }
@@ -136,6 +137,6 @@ extension Function {
     }
 
     private func producer(of id: NodeID, _ kernelOf: [Int?]) -> Int? {
-        kernelOf[aliasRoot(id).index]
+        kernelOf[memoryRoot(id).index]
     }
 }

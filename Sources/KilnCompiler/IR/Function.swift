@@ -15,6 +15,9 @@ public struct Function {
     public var groups: [Int?]
     /// Where each materialised value lives, once memory planning has run.
     public var memory: MemoryPlan?
+    /// Patches nodes no kernel writes: their one reader, a matrix product, gathers the
+    /// windows from the image itself (``FuseWindowsIntoMatmul``).
+    public var windowed: Set<NodeID> = []
 
     /// A function computing `outputs` of `graph` (and running all of its assigns).
     ///
@@ -40,6 +43,13 @@ public struct Function {
 
     /// The nodes.
     public var nodes: [NodeDef] { graph.nodes }
+
+    /// The node whose memory a kernel reads for `id`: its alias root, or for windows a
+    /// matrix product gathers itself, the image's.
+    public func memoryRoot(_ id: NodeID) -> NodeID {
+        let root = aliasRoot(id)
+        return windowed.contains(root) ? memoryRoot(nodes[root.index].inputs[0]) : root
+    }
 
     /// The group of node `id`, if fusion put it in one.
     public func group(of id: NodeID) -> Int? { groups.isEmpty ? nil : groups[id.index] }

@@ -131,6 +131,13 @@ extension CRenderer {
         let pb = schedule.pointer(schedule.function.aliasRoot(b))
         let pc = schedule.pointer(id)
         let sizes = "\(transposeA ? 1 : 0), \(transposeB ? 1 : 0), \(CSyntax.dim(m)), \(CSyntax.dim(n)), \(CSyntax.dim(k))"
+        let windows = schedule.function.aliasRoot(a)
+        if schedule.function.windowed.contains(windows), case .patches(let window, let padValue) = nodes[windows.index].op {
+            // The window rows of an image, gathered by the product itself (FuseWindowsIntoMatmul).
+            let image = nodes[windows.index].inputs[0]
+            return "    kiln_gemm_windows(\(windowArguments(window, image: nodes[image.index].type.shape, windows: nodes[windows.index].type.shape)), "
+                + "\(CSyntax.floatLiteral(padValue)), \(schedule.pointer(schedule.function.memoryRoot(image))), \(CSyntax.dim(n)), \(pb), \(pc));\n"
+        }
         if rank == 2 {
             return "    kiln_gemm(\(sizes), \(pa), \(pb), \(pc));\n"
         }

@@ -16,6 +16,7 @@ extension CRenderer {
         }
         if summed != nil { return KernelCode(body: gemms) }
         if let update = renderAdamUpdate(kernel, plan) { return KernelCode(body: gemms + update) }
+        if let reduction = renderReductionCall(kernel, plan) { return KernelCode(body: gemms + reduction) }
         // Rows of up to half a block go several to a call; longer ones, and flat loops, one block a call.
         if let rows = try renderRowBlockLoop(k, kernel, plan) { return KernelCode(ahead: rows.ahead, body: gemms + rows.body) }
         if let blocks = try renderBlockLoop(k, kernel, plan) { return KernelCode(ahead: blocks.ahead, body: gemms + blocks.body) }

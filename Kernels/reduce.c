@@ -1,0 +1,257 @@
+/* kiln_reduce_f32: a sum, maximum or minimum over some axes of a tensor, as one call. A
+   generated loop nest would call a block primitive for every run of the innermost kept axis,
+   which is short for the reductions of pooling (a 2×2 max over 32 channels: 32 floats a call)
+   and costs more in calls than in work.
+
+   Neighbouring axes of the same kind are merged first. When the innermost axis is kept, each
+   run of outputs is computed once: its inputs (a pooling window's cells, at offsets listed
+   once per call) are folded into 16 lanes held in a register, so nothing is stored and read
+   back between them. Otherwise (or with more than 256 positions to fold) the input is walked
+   in its order, one run at a time.
+
+   Each output starts at the operation's identity and takes its inputs in the tensor's
+   row-major order with the generated loops' rule (the sum adds in order; the maximum keeps
+   the first NaN and, on ties, the value it has), so the bits are those of the loop nest. */
+#include "kiln_prelude.h"
+#include "include/KilnKernels.h"
+
+#pragma STDC FP_CONTRACT OFF
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+
+#define KILN_REDUCE_MAX_RANK 16
+#define KILN_REDUCE_WINDOW 256
+
+enum { REDUCE_SUM = 0, REDUCE_MAX = 1, REDUCE_MIN = 2 };
+
+/* A tensor's axes with neighbours of the same kind (reduced or kept) merged and axes of one
+   element dropped: dims[i], whether reduced, and the stride of each in y (0 when reduced). */
+typedef struct {
+    int op;
+    int64_t rank;
+    int64_t dims[KILN_REDUCE_MAX_RANK];
+    int64_t reduced[KILN_REDUCE_MAX_RANK];
+    int64_t y_strides[KILN_REDUCE_MAX_RANK];
+    int64_t x_strides[KILN_REDUCE_MAX_RANK];
+    const float *x;
+    float *y;
+    /* With the innermost axis kept: the offsets in x of every position of the reduced axes,
+       in order, when there are at most KILN_REDUCE_WINDOW (else window is 0). */
+    int64_t window;
+    int64_t offsets[KILN_REDUCE_WINDOW];
+} reduction;
+
+/* y[j] op= x[offsets[r] + j] for r = 0, 1, ... count-1 in turn, for a run of m elements of
+   the innermost, kept, axis: every input of one run of outputs (a pooling window's cells),
+   in the tensor's order. With AVX-512, 16 lanes of y at a time stay in a register while the
+   inputs are folded in, and the last few lanes go under a mask: the runs are short (32
+   channels), and a loop the compiler vectorises would spend them in its scalar remainder. */
+#if defined(__x86_64__) && !defined(KILN_PORTABLE)
+#include <immintrin.h>
+
+__attribute__((target("avx512f"))) static void fold_window_avx512(int op, int64_t count, const int64_t *offsets,
+                                                                  int64_t m, const float *x, float *y) {
+    for (int64_t j = 0; j < m; j += 16) {
+        int whole = m - j >= 16;
+        __mmask16 lanes = whole ? (__mmask16)0xffff : (__mmask16)((1u << (m - j)) - 1);
+        __m512 b = whole ? _mm512_loadu_ps(y + j) : _mm512_maskz_loadu_ps(lanes, y + j);
+        for (int64_t r = 0; r < count; r++) {
+            __m512 a = _mm512_maskz_loadu_ps(lanes, x + offsets[r] + j);
+            if (op == REDUCE_SUM) {
+                b = _mm512_add_ps(b, a);
+            } else {
+                /* a where a is NaN or beyond b, else b: the primitives' rule. */
+                __mmask16 beyond = op == REDUCE_MAX ? _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) : _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ);
+                b = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q) | beyond, b, a);
+            }
+        }
+        if (whole) {
+            _mm512_storeu_ps(y + j, b);
+        } else {
+            _mm512_mask_storeu_ps(y + j, lanes, b);
+        }
+    }
+}
+#endif
+
+static void fold_window(int op, int64_t count, const int64_t *offsets, int64_t m, const float *x, float *y) {
+#if defined(__x86_64__) && !defined(KILN_PORTABLE)
+    if (kiln_cpu_has_avx512f()) {
+        fold_window_avx512(op, count, offsets, m, x, y);
+        return;
+    }
+#endif
+    for (int64_t j = 0; j < m; j++) {
+        float b = y[j];
+        for (int64_t r = 0; r < count; r++) {
+            float a = x[offsets[r] + j];
+            if (op == REDUCE_SUM) {
+                b = b + a;
+            } else if (op == REDUCE_MAX) {
+                b = (a != a || a > b) ? a : b;
+            } else {
+                b = (a != a || a < b) ? a : b;
+            }
+        }
+        y[j] = b;
+    }
+}
+
+/* *y op= each of m elements of the innermost, reduced, axis in turn. */
+static void fold_all(int op, int64_t m, const float *x, float *y) {
+    float total = *y;
+    for (int64_t j = 0; j < m; j++) {
+        float v = x[j];
+        if (op == REDUCE_SUM) {
+            total += v;
+        } else if (op == REDUCE_MAX) {
+            total = (v != v || v > total) ? v : total;
+        } else {
+            total = (v != v || v < total) ? v : total;
+        }
+    }
+    *y = total;
+}
+
+/* Positions [begin, end) of the first axis, every other axis whole: the input in its order,
+   each run of the innermost axis folded into one output (a reduced axis) or into a run of
+   them (a kept one) in turn. */
+static void reduce_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
+    (void)n;
+    const reduction *r = args[0];
+    int64_t last = r->rank - 1, inner = r->dims[last];
+    int64_t index[KILN_REDUCE_MAX_RANK] = {0};
+    index[0] = begin;
+    const float *x = r->x + begin * r->x_strides[0];
+    float *y = r->y + begin * r->y_strides[0];
+    if (last == 0) end = begin + 1;  /* one axis: the run is the whole of it */
+    while (index[0] < end) {
+        if (r->reduced[last]) {
+            fold_all(r->op, inner, x, y);
+        } else {
+            fold_window(r->op, 1, r->offsets, inner, x, y);
+        }
+        /* The next run: advance the axes before the last, innermost first. */
+        int64_t axis = last - 1;
+        for (; axis >= 0; axis--) {
+            index[axis]++;
+            x += r->x_strides[axis];
+            y += r->y_strides[axis];
+            if (index[axis] < r->dims[axis] || axis == 0) break;
+            x -= r->dims[axis] * r->x_strides[axis];
+            y -= r->dims[axis] * r->y_strides[axis];
+            index[axis] = 0;
+        }
+        if (axis < 0) break;
+    }
+}
+
+/* Positions [begin, end) of the first axis (the whole of it when it is reduced), when the
+   innermost axis is kept: each run of outputs once, folding in every input of its window at
+   the offsets r->offsets, in the tensor's order. */
+static void window_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
+    (void)n;
+    const reduction *r = args[0];
+    int64_t last = r->rank - 1, m = r->dims[last];
+    int64_t kept[KILN_REDUCE_MAX_RANK], count = 0;
+    for (int64_t axis = 0; axis < last; axis++) {
+        if (!r->reduced[axis]) kept[count++] = axis;
+    }
+    int64_t first = count > 0 && kept[0] == 0;
+    int64_t index[KILN_REDUCE_MAX_RANK] = {0};
+    if (first) index[0] = begin;
+    for (;;) {
+        int64_t xo = 0, yo = 0;
+        for (int64_t i = 0; i < count; i++) {
+            xo += index[i] * r->x_strides[kept[i]];
+            yo += index[i] * r->y_strides[kept[i]];
+        }
+        fold_window(r->op, r->window, r->offsets, m, r->x + xo, r->y + yo);
+        int64_t i = count - 1;
+        for (; i >= 0; i--) {
+            index[i]++;
+            if (index[i] < (i == 0 && first ? end : r->dims[kept[i]])) break;
+            index[i] = 0;
+        }
+        if (i < 0) break;
+    }
+}
+
+/* Inputs of at least this many elements, whose first axis is kept, are split along it
+   between the cores (each output is computed whole by one of them). */
+#define KILN_REDUCE_PARALLEL 65536
+
+void kiln_reduce_f32(int op, int64_t rank, const int64_t *shape, const int64_t *axes_reduced, const float *x, float *y) {
+    reduction r = {op, 0, {0}, {0}, {0}, {0}, x, y, 0, {0}};
+    int64_t total = 1, outputs = 1;
+    for (int64_t axis = 0; axis < rank; axis++) {
+        total *= shape[axis];
+        if (!axes_reduced[axis]) outputs *= shape[axis];
+    }
+    float identity = op == REDUCE_SUM ? 0.0f : op == REDUCE_MAX ? -1.0f / 0.0f : 1.0f / 0.0f;
+    for (int64_t o = 0; o < outputs; o++) y[o] = identity;
+    if (total == 0) return;
+    for (int64_t axis = 0; axis < rank; axis++) {
+        if (shape[axis] == 1) continue;
+        int64_t kind = axes_reduced[axis] != 0;
+        if (r.rank > 0 && r.reduced[r.rank - 1] == kind) {
+            r.dims[r.rank - 1] *= shape[axis];
+        } else if (r.rank < KILN_REDUCE_MAX_RANK) {
+            r.dims[r.rank] = shape[axis];
+            r.reduced[r.rank] = kind;
+            r.rank++;
+        }
+    }
+    if (r.rank == 0) {
+        /* One element. */
+        r.dims[0] = 1;
+        r.rank = 1;
+    }
+    int64_t x_stride = 1, y_stride = 1;
+    for (int64_t axis = r.rank - 1; axis >= 0; axis--) {
+        r.x_strides[axis] = x_stride;
+        r.y_strides[axis] = r.reduced[axis] ? 0 : y_stride;
+        x_stride *= r.dims[axis];
+        if (!r.reduced[axis]) y_stride *= r.dims[axis];
+    }
+    void *args[1] = {&r};
+    int64_t last = r.rank - 1;
+    if (!r.reduced[last]) {
+        /* The reduced positions' offsets, in order: an odometer over the reduced axes. */
+        int64_t window = 1;
+        for (int64_t axis = 0; axis < last; axis++) {
+            if (r.reduced[axis]) window *= r.dims[axis];
+        }
+        if (window <= KILN_REDUCE_WINDOW) {
+            int64_t index[KILN_REDUCE_MAX_RANK] = {0};
+            for (int64_t w = 0; w < window; w++) {
+                int64_t offset = 0;
+                for (int64_t axis = 0; axis < last; axis++) {
+                    if (r.reduced[axis]) offset += index[axis] * r.x_strides[axis];
+                }
+                r.offsets[w] = offset;
+                for (int64_t axis = last - 1; axis >= 0; axis--) {
+                    if (!r.reduced[axis]) continue;
+                    if (++index[axis] < r.dims[axis]) break;
+                    index[axis] = 0;
+                }
+            }
+            r.window = window;
+            if (!r.reduced[0] && r.rank > 1 && total >= KILN_REDUCE_PARALLEL) {
+                kiln_parallel_for_grain(r.dims[0], 0, 1, window_part, args);
+            } else {
+                window_part(0, r.dims[0], 0, args);
+            }
+            return;
+        }
+        /* Too many positions to list: the input in its order, one run at a time. */
+        r.window = 1;
+        r.offsets[0] = 0;
+    }
+    if (r.rank > 1 && !r.reduced[0] && total >= KILN_REDUCE_PARALLEL) {
+        kiln_parallel_for_grain(r.dims[0], 0, 1, reduce_part, args);
+    } else {
+        reduce_part(0, r.dims[0], 0, args);
+    }
+}

@@ -1,0 +1,63 @@
+import KilnGraph
+
+/// Windows fused into their product: a `patches` node whose only reader (through reshapes)
+/// is the left operand of a matrix product with a narrow right operand (a convolution's
+/// forward pass in a program that does not also take the filter's gradient) is not written
+/// to memory; the product gathers blocks of window rows from the image where the cache holds
+/// them (`kiln_gemm_windows`). The window rows of a 3×3 convolution are nine times the image
+/// they come from, so writing and reading them back costs as much as the product itself on
+/// small batches. Runs after the fusion passes, before memory planning.
+public enum FuseWindowsIntoMatmul {
+    /// The widest and deepest right operand (`[k, n]`, the filters) the product gathers windows
+    /// for: the products `kiln_gemm` runs with Kiln's own narrow kernel, whose blocks of a
+    /// few rows cost no packing.
+    public static let widest = 64, deepest = 1024
+
+    /// The pass.
+    public static func run(_ function: Function) -> Function {
+        let consumers = function.consumers
+        let results = function.results
+        var result = function
+        for (index, node) in function.nodes.enumerated() {
+            guard case .patches = node.op, node.type.dtype == .float32, function.group(of: NodeID(index)) == nil,
+                  let reader = onlyReader(of: NodeID(index), consumers: consumers, results: results, in: function),
+                  reads(function.nodes[reader.index], windows: NodeID(index), in: function)
+            else { continue }
+            result.windowed.insert(NodeID(index))
+        }
+        return result
+    }
+
+    /// The one node that reads `id` other than through reshapes, if the value and every
+    /// reshape of it are read by no other node and are no result.
+    private static func onlyReader(of id: NodeID, consumers: [[NodeID]], results: Set<NodeID>,
+                                   in function: Function) -> NodeID? {
+        guard !results.contains(id) else { return nil }
+        var readers: [NodeID] = []
+        for reader in consumers[id.index] {
+            if case .reshape = function.nodes[reader.index].op {
+                guard let inner = onlyReader(of: reader, consumers: consumers, results: results, in: function) else {
+                    return nil
+                }
+                readers.append(inner)
+            } else {
+                readers.append(reader)
+            }
+        }
+        return readers.count == 1 ? readers[0] : nil
+    }
+
+    /// Whether `product` is a matrix product of the window rows (as its left operand, rows in
+    /// order) with a narrow matrix.
+    private static func reads(_ product: NodeDef, windows: NodeID, in function: Function) -> Bool {
+        guard case .matmul(false, false) = product.op, function.aliasRoot(product.inputs[0]) == windows,
+              function.aliasRoot(product.inputs[1]) != windows else { return false }
+        let nodes = function.nodes
+        let a = nodes[product.inputs[0].index].type.shape, b = nodes[product.inputs[1].index].type.shape
+        let rows = nodes[windows.index].type.shape
+        guard b.rank == 2, let k = b[0].staticSize, let n = b[1].staticSize, k <= deepest, n <= widest,
+              a[a.rank - 1] == rows[rows.rank - 1] else { return false }
+        // One product of every row, as the renderer writes it for a shared right operand.
+        return a.rank == 2 || Shape(Array(a.dims.dropLast(2))) == Shape(Array(product.type.shape.dims.dropLast(2)))
+    }
+}

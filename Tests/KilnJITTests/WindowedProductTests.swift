@@ -1,0 +1,112 @@
+import KilnCompiler
+import KilnGraph
+import KilnInterpreter
+import KilnJIT
+import KilnKernels
+import KilnTestSupport
+import Testing
+
+/// Convolutions whose window rows are never written (FuseWindowsIntoMatmul and
+/// `kiln_gemm_windows`): the kernel gives the product of the rows `kiln_patches` writes, and
+/// programs that only run a convolution forward use it and agree with the interpreter.
+@Suite("Windows gathered by their product")
+struct WindowedProductTests {
+    /// One call's sizes: images, window, strides, dilations, padding before, output columns.
+    struct Case: Sendable, CustomStringConvertible {
+        let n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, bottom, right, cols: Int
+        var pad: Float = 0
+        var oh: Int { (h + top + bottom - ((kh - 1) * dh + 1)) / sh + 1 }
+        var ow: Int { (w + left + right - ((kw - 1) * dw + 1)) / sw + 1 }
+        var length: Int { kh * kw * c }
+        var description: String { "\(n)×\(h)×\(w)×\(c), window \(kh)×\(kw), \(cols) columns" }
+    }
+
+    static let cases: [Case] = [
+        Case(n: 2, h: 7, w: 6, c: 3, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, top: 1, left: 1, bottom: 1, right: 1, cols: 5,
+             pad: -0.5),
+        Case(n: 3, h: 9, w: 9, c: 1, kh: 3, kw: 2, sh: 1, sw: 1, dh: 2, dw: 3, top: 0, left: 0, bottom: 0, right: 0, cols: 16),
+        // Blocks of rows that span two images.
+        Case(n: 2, h: 28, w: 28, c: 1, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 0, left: 0, bottom: 0, right: 0, cols: 32),
+        // Split between the cores.
+        Case(n: 2, h: 13, w: 13, c: 32, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 1, left: 1, bottom: 1, right: 1, cols: 64),
+        // Rows longer than a block: cell by cell.
+        Case(n: 1, h: 4, w: 4, c: 1000, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 1, left: 1, bottom: 1, right: 1, cols: 3),
+        Case(n: 0, h: 5, w: 5, c: 2, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 0, left: 0, bottom: 0, right: 0, cols: 4),
+    ]
+
+    @Test("kiln_gemm_windows is the product of kiln_patches' rows", arguments: cases)
+    func kernelMatchesPatchesTimesMatrix(_ size: Case) throws {
+        var generator = SeededGenerator(seed: UInt64(size.h * 100 + size.c))
+        let x = try Tensor.randomUniform(shape: [max(size.n, 1) * size.h * size.w * size.c], lower: -1, upper: 1,
+                                         using: &generator).scalars
+        let b = try Tensor.randomUniform(shape: [size.length * size.cols], lower: -1, upper: 1, using: &generator).scalars
+        let rows = size.n * size.oh * size.ow
+        var windows = [Float](repeating: .nan, count: max(rows * size.length, 1))
+        var y = [Float](repeating: .nan, count: max(rows * size.cols, 1))
+        let (n, h, w, c) = (Int64(size.n), Int64(size.h), Int64(size.w), Int64(size.c))
+        let (kh, kw, sh, sw) = (Int64(size.kh), Int64(size.kw), Int64(size.sh), Int64(size.sw))
+        let (dh, dw, top, left) = (Int64(size.dh), Int64(size.dw), Int64(size.top), Int64(size.left))
+        kiln_patches(n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, Int64(size.oh), Int64(size.ow), size.pad, x, &windows)
+        kiln_gemm_windows(n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, Int64(size.oh), Int64(size.ow), size.pad, x,
+                          Int64(size.cols), b, &y)
+        var worst = 0.0
+        for row in 0..<rows {
+            for col in 0..<size.cols {
+                var expected = 0.0
+                for p in 0..<size.length { expected += Double(windows[row * size.length + p]) * Double(b[p * size.cols + col]) }
+                let error = abs(Double(y[row * size.cols + col]) - expected)
+                if !(error < 1e-3) { Issue.record("row \(row), column \(col): \(y[row * size.cols + col]) vs \(expected)") }
+                worst = max(worst, error.isNaN ? .infinity : error)
+            }
+        }
+        #expect(worst < 1e-3)
+        if rows == 0 { #expect(y[0].isNaN, "nothing is written for an empty batch") }
+    }
+
+    /// A convolution with bias and relu, forward only, and its compiled program.
+    private func forward(_ x: [Dim], filter: [Int], stride: [Int] = [1, 1], padding: Padding = .valid,
+                         dilation: [Int] = [1, 1]) throws -> (Graph, Node, JITProgram) {
+        let graph = Graph()
+        var generator = SeededGenerator(seed: UInt64(filter.reduce(0, +)))
+        let images = try graph.placeholder("x", shape: Shape(x))
+        let w = try graph.variable("w", initialValue: try Tensor.randomUniform(shape: filter, lower: -0.5, upper: 0.5, using: &generator))
+        let bias = try graph.variable("b", initialValue: try Tensor.randomUniform(shape: [filter[3]], lower: -0.5, upper: 0.5,
+                                                                                   using: &generator))
+        let y = try relu(try conv2d(images, w, stride: stride, padding: padding, dilation: dilation) + bias)
+        return (graph, y, try JITProgram(graph: graph, outputs: ["y": y]))
+    }
+
+    @Test("a convolution run forward gathers its windows and agrees with the interpreter",
+          arguments: [([7, 6, 3], [3, 3, 3, 5], [2, 2], Padding.same, [1, 1]),
+                      ([9, 9, 1], [3, 2, 1, 16], [1, 1], .valid, [2, 3]),
+                      ([28, 28, 1], [3, 3, 1, 32], [1, 1], .valid, [1, 1]),
+                      ([13, 13, 32], [3, 3, 32, 64], [1, 1], .same, [1, 1])])
+    func forwardProgramsGatherTheirWindows(image: [Int], filter: [Int], stride: [Int], padding: Padding, dilation: [Int]) throws {
+        let (graph, y, jit) = try forward([.batch] + image.map { .size($0) }, filter: filter, stride: stride, padding: padding,
+                                          dilation: dilation)
+        let source = jit.lowered.unit.source
+        #expect(source.contains("kiln_gemm_windows("), "\(source)")
+        #expect(!source.contains("kiln_patches("), "\(source)")
+        let reference = try InterpreterProgram(graph: graph, outputs: ["y": y])
+        var generator = SeededGenerator(seed: 41)
+        for batch in [0, 1, 5] {
+            let feeds = ["x": try Tensor.randomUniform(shape: [batch] + image, lower: -1, upper: 1, using: &generator)]
+            expectClose(try #require(try jit.run(feeds: feeds)["y"]), try #require(try reference.run(feeds: feeds)["y"]),
+                        rtol: 1e-5, atol: 1e-5, "y at batch \(batch)")
+        }
+    }
+
+    @Test("windows another node reads, or a product too wide for the narrow kernel, are written as before")
+    func otherWindowsAreWritten() throws {
+        let (_, _, wide) = try forward([.batch, 6, 6, 2], filter: [3, 3, 2, 65])
+        #expect(wide.lowered.unit.source.contains("kiln_patches("))
+        #expect(!wide.lowered.unit.source.contains("kiln_gemm_windows("))
+
+        let graph = Graph()
+        let x = try graph.placeholder("x", shape: [.batch, 6, 6, 2])
+        let w = try graph.variable("w", initialValue: try Tensor.zeros(shape: [3, 3, 2, 4]))
+        let loss = try sum(square(conv2d(x, w)))
+        let training = try JITProgram(graph: graph, outputs: ["dw": try graph.gradients(of: loss, wrt: [w])[0]])
+        #expect(training.lowered.unit.source.contains("kiln_patches("), "the filter's gradient reads the windows too")
+    }
+}
