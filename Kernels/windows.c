@@ -208,8 +208,12 @@ void kiln_gemm_windows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, i
     if (block >= 24) block -= block % 24;
     windows_product job = {{h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, y}, cols, block, b};
     void *args[1] = {&job};
-    if (total * cols * length >= KILN_WINDOWS_SPLIT && total >= 2 * block) {
-        kiln_parallel_for_grain(total, 0, block, windows_part, args);
+    if (total * cols * length >= KILN_WINDOWS_SPLIT && total >= 12) {
+        /* Parts of whole blocks differ by up to a block: at least eight blocks (of a multiple
+           of 6 rows, the narrow kernel's tile for 64 columns) keep the cores' shares even. */
+        int64_t even = total / 8 - total / 8 % 6;
+        if (even < block) job.block = even > 6 ? even : 6;
+        kiln_parallel_for_grain(total, 0, job.block, windows_part, args);
     } else {
         windows_part(0, total, 0, args);
     }
