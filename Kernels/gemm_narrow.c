@@ -120,15 +120,9 @@ static void narrow_rows(int64_t i0, int64_t i1, int64_t n, int64_t k, const floa
     narrow_plain(i0, i1, n, k, a, b, c);
 }
 
-typedef struct {
-    int64_t n, k;
-    const float *a, *b;
-    float *c;
-} narrow_job;
-
 static void narrow_part(int64_t begin, int64_t end, int64_t m, void *const *args) {
     (void)m;
-    const narrow_job *job = args[0];
+    const kiln_product_job *job = args[0];
     narrow_rows(begin, end, job->n, job->k, job->a, job->b, job->c);
 }
 
@@ -145,7 +139,7 @@ void kiln_gemm_narrow(int64_t m, int64_t n, int64_t k, const float *a, const flo
         narrow_rows(0, m, n, k, a, b, c);
         return;
     }
-    narrow_job job = {n, k, a, b, c};
+    kiln_product_job job = {.n = n, .k = k, .a = a, .b = b, .c = c};
     void *args[1] = {&job};
     kiln_parallel_for_grain(m, m, grain, narrow_part, args);
 }

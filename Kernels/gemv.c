@@ -62,15 +62,9 @@ static void gemv_columns(int64_t k, int64_t n, int64_t j0, int64_t j1, const flo
     gemv_plain(k, n, j0, j1, a, b, c);
 }
 
-typedef struct {
-    int64_t k, n;
-    const float *a, *b;
-    float *c;
-} gemv_job;
-
 static void gemv_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     (void)n;
-    const gemv_job *job = args[0];
+    const kiln_product_job *job = args[0];
     gemv_columns(job->k, job->n, begin, end, job->a, job->b, job->c);
 }
 
@@ -84,7 +78,7 @@ void kiln_gemv(int64_t k, int64_t n, const float *a, const float *b, float *c) {
         gemv_columns(k, n, 0, n, a, b, c);
         return;
     }
-    gemv_job job = {k, n, a, b, c};
+    kiln_product_job job = {.n = n, .k = k, .a = a, .b = b, .c = c};
     void *args[1] = {&job};
     kiln_parallel_for_grain(n, 0, KILN_GEMV_GRAIN, gemv_part, args);
 }

@@ -72,6 +72,14 @@ void kiln_gemv(int64_t k, int64_t n, const float *a, const float *b, float *c);
 /* 1 if the CPU has AVX-512F (the kernels with AVX-512 variants check it once), else 0. */
 int kiln_cpu_has_avx512f(void);
 
+/* A matrix product's sizes and operands, for the parts of a product split between the cores
+   (gemv.c, gemm_narrow.c). */
+typedef struct {
+    int64_t n, k;
+    const float *a, *b;
+    float *c;
+} kiln_product_job;
+
 /* kiln_parallel_for in parts of whole `grain`s (parallel.c); the part type is the prelude's. */
 typedef void (*kiln_part_fn)(int64_t begin, int64_t end, int64_t n, void *const *args);
 void kiln_parallel_for_grain(int64_t total, int64_t n, int64_t grain, kiln_part_fn body, void *const *args);
