@@ -87,6 +87,7 @@ struct WindowedProductTests {
         let source = jit.lowered.unit.source
         #expect(source.contains("kiln_gemm_windows("), "\(source)")
         #expect(!source.contains("kiln_patches("), "\(source)")
+        #expect(jit.lowered.function.text.contains("# windows gathered by %"), "\(jit.lowered.function.text)")
         let reference = try InterpreterProgram(graph: graph, outputs: ["y": y])
         var generator = SeededGenerator(seed: 41)
         for batch in [0, 1, 5] {

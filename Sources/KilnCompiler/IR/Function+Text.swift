@@ -2,7 +2,8 @@ import KilnGraph
 
 extension Function {
     /// The printer text of the live nodes, each followed by its kernel group once fusion has
-    /// run (`  # k2`), then the results and, once planned, the arena size:
+    /// run (`  # k2`; windows a product gathers itself, `  # windows gathered by %7`), then
+    /// the results and, once planned, the arena size:
     ///
     /// ```
     /// %4 = add %2, %3 : f32[?,16]  # k1
@@ -25,6 +26,7 @@ extension Function {
             }
             var line = Printer.line(node, id: id)
             if let k = kernelOf[id] { line += "  # k\(k)" }
+            if windowed.contains(id), let reader = gatherer(of: id) { line += "  # windows gathered by \(reader)" }
             lines.append(line)
         }
         let results = outputs.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }
@@ -33,6 +35,15 @@ extension Function {
             lines.append("arena: \(memory.arenaBytes) bytes (unplanned \(memory.unplannedBytes))")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The product that gathers windowed patches `id` (its reader through reshapes).
+    private func gatherer(of id: NodeID) -> NodeID? {
+        for (index, node) in nodes.enumerated() where node.inputs.contains(id) {
+            if case .reshape = node.op { return gatherer(of: NodeID(index)) }
+            return NodeID(index)
+        }
+        return nil
     }
 
     /// The kernel number of each node a kernel computes, once fusion has run.
