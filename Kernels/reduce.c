@@ -40,6 +40,7 @@ typedef struct {
        in order, when there are at most KILN_REDUCE_WINDOW (else window is 0). */
     int64_t window;
     int64_t offsets[KILN_REDUCE_WINDOW];
+    float identity;
 } reduction;
 
 /* y[j] op= x[offsets[r] + j] for r = 0, 1, ... count-1 in turn, for a run of m elements of
@@ -51,11 +52,12 @@ typedef struct {
 #include <immintrin.h>
 
 __attribute__((target("avx512f"))) static void fold_window_avx512(int op, int64_t count, const int64_t *offsets,
-                                                                  int64_t m, const float *x, float *y) {
+                                                                  int64_t m, const float *x, float *y, const float *start) {
     for (int64_t j = 0; j < m; j += 16) {
         int whole = m - j >= 16;
         __mmask16 lanes = whole ? (__mmask16)0xffff : (__mmask16)((1u << (m - j)) - 1);
-        __m512 b = whole ? _mm512_loadu_ps(y + j) : _mm512_maskz_loadu_ps(lanes, y + j);
+        __m512 b = start != NULL ? _mm512_set1_ps(*start)
+            : whole ? _mm512_loadu_ps(y + j) : _mm512_maskz_loadu_ps(lanes, y + j);
         for (int64_t r = 0; r < count; r++) {
             __m512 a = _mm512_maskz_loadu_ps(lanes, x + offsets[r] + j);
             if (op == REDUCE_SUM) {
@@ -75,15 +77,18 @@ __attribute__((target("avx512f"))) static void fold_window_avx512(int op, int64_
 }
 #endif
 
-static void fold_window(int op, int64_t count, const int64_t *offsets, int64_t m, const float *x, float *y) {
+/* The same; each output starts at *start (the identity) instead of y's value when start is
+   not NULL. */
+static void fold_window(int op, int64_t count, const int64_t *offsets, int64_t m, const float *x, float *y,
+                        const float *start) {
 #if defined(__x86_64__) && !defined(KILN_PORTABLE)
     if (kiln_cpu_has_avx512f()) {
-        fold_window_avx512(op, count, offsets, m, x, y);
+        fold_window_avx512(op, count, offsets, m, x, y, start);
         return;
     }
 #endif
     for (int64_t j = 0; j < m; j++) {
-        float b = y[j];
+        float b = start != NULL ? *start : y[j];
         for (int64_t r = 0; r < count; r++) {
             float a = x[offsets[r] + j];
             if (op == REDUCE_SUM) {
@@ -130,7 +135,7 @@ static void reduce_part(int64_t begin, int64_t end, int64_t n, void *const *args
         if (r->reduced[last]) {
             fold_all(r->op, inner, x, y);
         } else {
-            fold_window(r->op, 1, r->offsets, inner, x, y);
+            fold_window(r->op, 1, r->offsets, inner, x, y, NULL);
         }
         /* The next run: advance the axes before the last, innermost first. */
         int64_t axis = last - 1;
@@ -167,7 +172,8 @@ static void window_part(int64_t begin, int64_t end, int64_t n, void *const *args
             xo += index[i] * r->x_strides[kept[i]];
             yo += index[i] * r->y_strides[kept[i]];
         }
-        fold_window(r->op, r->window, r->offsets, m, r->x + xo, r->y + yo);
+        /* Every output of the run is written here once: it starts at the identity. */
+        fold_window(r->op, r->window, r->offsets, m, r->x + xo, r->y + yo, &r->identity);
         int64_t i = count - 1;
         for (; i >= 0; i--) {
             index[i]++;
@@ -183,15 +189,18 @@ static void window_part(int64_t begin, int64_t end, int64_t n, void *const *args
 #define KILN_REDUCE_PARALLEL 65536
 
 void kiln_reduce_f32(int op, int64_t rank, const int64_t *shape, const int64_t *axes_reduced, const float *x, float *y) {
-    reduction r = {op, 0, {0}, {0}, {0}, {0}, x, y, 0, {0}};
+    float identity = op == REDUCE_SUM ? 0.0f : op == REDUCE_MAX ? -1.0f / 0.0f : 1.0f / 0.0f;
+    reduction r = {op, 0, {0}, {0}, {0}, {0}, x, y, 0, {0}, identity};
     int64_t total = 1, outputs = 1;
     for (int64_t axis = 0; axis < rank; axis++) {
         total *= shape[axis];
         if (!axes_reduced[axis]) outputs *= shape[axis];
     }
-    float identity = op == REDUCE_SUM ? 0.0f : op == REDUCE_MAX ? -1.0f / 0.0f : 1.0f / 0.0f;
-    for (int64_t o = 0; o < outputs; o++) y[o] = identity;
-    if (total == 0) return;
+    if (total == 0) {
+        /* Nothing to fold in (an empty axis): every output is the identity. */
+        for (int64_t o = 0; o < outputs; o++) y[o] = identity;
+        return;
+    }
     for (int64_t axis = 0; axis < rank; axis++) {
         if (shape[axis] == 1) continue;
         int64_t kind = axes_reduced[axis] != 0;
@@ -249,6 +258,7 @@ void kiln_reduce_f32(int op, int64_t rank, const int64_t *shape, const int64_t *
         r.window = 1;
         r.offsets[0] = 0;
     }
+    for (int64_t o = 0; o < outputs; o++) y[o] = identity;
     if (r.rank > 1 && !r.reduced[0] && total >= KILN_REDUCE_PARALLEL) {
         kiln_parallel_for_grain(r.dims[0], 0, 1, reduce_part, args);
     } else {
