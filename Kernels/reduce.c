@@ -87,19 +87,17 @@ static void fold_window(int op, int64_t count, const int64_t *offsets, int64_t m
         return;
     }
 #endif
-    for (int64_t j = 0; j < m; j++) {
-        float b = start != NULL ? *start : y[j];
-        for (int64_t r = 0; r < count; r++) {
-            float a = x[offsets[r] + j];
-            if (op == REDUCE_SUM) {
-                b = b + a;
-            } else if (op == REDUCE_MAX) {
-                b = (a != a || a > b) ? a : b;
-            } else {
-                b = (a != a || a < b) ? a : b;
-            }
+    /* Without AVX-512: the block primitives a loop nest calls, one run at a time. */
+    if (start != NULL) kiln_fill_f32(m, *start, y);
+    for (int64_t r = 0; r < count; r++) {
+        const float *run = x + offsets[r];
+        if (op == REDUCE_SUM) {
+            kiln_vec_sum_rows(m, run, 1, y);
+        } else if (op == REDUCE_MAX) {
+            kiln_vec_max_rows(m, run, 1, y);
+        } else {
+            kiln_vec_min_rows(m, run, 1, y);
         }
-        y[j] = b;
     }
 }
 
@@ -198,7 +196,7 @@ void kiln_reduce_f32(int op, int64_t rank, const int64_t *shape, const int64_t *
     }
     if (total == 0) {
         /* Nothing to fold in (an empty axis): every output is the identity. */
-        for (int64_t o = 0; o < outputs; o++) y[o] = identity;
+        kiln_fill_f32(outputs, identity, y);
         return;
     }
     for (int64_t axis = 0; axis < rank; axis++) {
@@ -258,7 +256,7 @@ void kiln_reduce_f32(int op, int64_t rank, const int64_t *shape, const int64_t *
         r.window = 1;
         r.offsets[0] = 0;
     }
-    for (int64_t o = 0; o < outputs; o++) y[o] = identity;
+    kiln_fill_f32(outputs, identity, y);
     if (r.rank > 1 && !r.reduced[0] && total >= KILN_REDUCE_PARALLEL) {
         kiln_parallel_for_grain(r.dims[0], 0, 1, reduce_part, args);
     } else {

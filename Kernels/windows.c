@@ -62,17 +62,23 @@ static void patches_cells(const window_job *j, const float *image, int64_t iy, i
     }
 }
 
-/* Windows [ox0, ox1) of output row oy of one image, as rows of kh*kw*c floats from cells.
-   Windows [inside, past) have undilated rows wholly inside the image's columns: each window
-   row of those is one run of kw*c floats, copied for all of them at once. */
-static void window_rows(const window_job *j, const float *image, int64_t oy, int64_t ox0, int64_t ox1, float *cells) {
+/* The windows [*inside, *past) of an output row whose undilated rows lie wholly inside the
+   image's columns (none without dilation 1): each window row of those is one run of kw*c
+   floats. The same for every output row, so worked out once per part. */
+static void whole_windows(const window_job *j, int64_t *inside, int64_t *past) {
+    *inside = *past = 0;
+    if (j->dw != 1) return;
+    while (*inside < j->ow && *inside * j->sw - j->left < 0) (*inside)++;
+    *past = *inside;
+    while (*past < j->ow && *past * j->sw - j->left + j->kw <= j->w) (*past)++;
+}
+
+/* Windows [ox0, ox1) of output row oy of one image, as rows of kh*kw*c floats from cells;
+   the window rows of the whole windows [inside, past) (whole_windows) are copied as runs,
+   for all of them at once. */
+static void window_rows(const window_job *j, const float *image, int64_t oy, int64_t ox0, int64_t ox1, int64_t inside,
+                        int64_t past, float *cells) {
     int64_t length = j->kh * j->kw * j->c, run = j->kw * j->c;
-    int64_t inside = 0, past = 0;
-    if (j->dw == 1) {
-        while (inside < j->ow && inside * j->sw - j->left < 0) inside++;
-        past = inside;
-        while (past < j->ow && past * j->sw - j->left + j->kw <= j->w) past++;
-    }
     if (inside < ox0) inside = ox0;
     if (past > ox1) past = ox1;
     for (int64_t ky = 0; ky < j->kh; ky++) {
@@ -93,10 +99,12 @@ static void window_rows(const window_job *j, const float *image, int64_t oy, int
 static void patches_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     (void)n;
     const window_job *j = args[0];
+    int64_t inside, past;
+    whole_windows(j, &inside, &past);
     for (int64_t b = begin; b < end; b++) {
         const float *image = j->x + b * j->h * j->w * j->c;
         for (int64_t oy = 0; oy < j->oh; oy++) {
-            window_rows(j, image, oy, 0, j->ow, j->y + (b * j->oh + oy) * j->ow * j->kh * j->kw * j->c);
+            window_rows(j, image, oy, 0, j->ow, inside, past, j->y + (b * j->oh + oy) * j->ow * j->kh * j->kw * j->c);
         }
     }
 }
@@ -136,12 +144,13 @@ static void fold_part(int64_t begin, int64_t end, int64_t n, void *const *args) 
 
 /* Window rows [first, first + count) of the whole batch (row r is window (oy, ox) of image
    b, r = (b*oh + oy)*ow + ox), one after another in rows: the parts of output rows they span. */
-static void gather_windows(const window_job *j, int64_t first, int64_t count, float *rows) {
+static void gather_windows(const window_job *j, int64_t inside, int64_t past, int64_t first, int64_t count,
+                           float *rows) {
     int64_t length = j->kh * j->kw * j->c;
     for (int64_t r = first; r < first + count;) {
         int64_t ox = r % j->ow, oy = r / j->ow % j->oh, b = r / (j->ow * j->oh);
         int64_t end = ox + (first + count - r) < j->ow ? ox + (first + count - r) : j->ow;
-        window_rows(j, j->x + b * j->h * j->w * j->c, oy, ox, end, rows + (r - first) * length);
+        window_rows(j, j->x + b * j->h * j->w * j->c, oy, ox, end, inside, past, rows + (r - first) * length);
         r += end - ox;
     }
 }
@@ -177,11 +186,12 @@ typedef struct {
 static void windows_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     (void)n;
     const windows_product *job = args[0];
-    int64_t length = job->windows.kh * job->windows.kw * job->windows.c;
+    int64_t length = job->windows.kh * job->windows.kw * job->windows.c, inside, past;
+    whole_windows(&job->windows, &inside, &past);
     float rows[KILN_WINDOW_BLOCK];
     for (int64_t first = begin; first < end; first += job->block) {
         int64_t count = end - first < job->block ? end - first : job->block;
-        gather_windows(&job->windows, first, count, rows);
+        gather_windows(&job->windows, inside, past, first, count, rows);
         kiln_gemm(0, 0, count, job->cols, length, rows, job->b, job->windows.y + first * job->cols);
     }
 }

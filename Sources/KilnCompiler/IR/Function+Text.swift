@@ -14,6 +14,7 @@ extension Function {
         let live = liveness
         var lines: [String] = []
         let kernelOf = kernelNumbers()
+        let consumers = windowed.isEmpty ? [] : self.consumers, resultIDs = windowed.isEmpty ? [] : self.results
         for (index, node) in nodes.enumerated() {
             let id = NodeID(index)
             switch node.op {
@@ -26,7 +27,10 @@ extension Function {
             }
             var line = Printer.line(node, id: id)
             if let k = kernelOf[id] { line += "  # k\(k)" }
-            if windowed.contains(id), let reader = gatherer(of: id) { line += "  # windows gathered by \(reader)" }
+            if windowed.contains(id),
+               let reader = FuseWindowsIntoMatmul.onlyReader(of: id, consumers: consumers, results: resultIDs, in: self) {
+                line += "  # windows gathered by \(reader)"
+            }
             lines.append(line)
         }
         let results = outputs.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }
@@ -35,15 +39,6 @@ extension Function {
             lines.append("arena: \(memory.arenaBytes) bytes (unplanned \(memory.unplannedBytes))")
         }
         return lines.joined(separator: "\n")
-    }
-
-    /// The product that gathers windowed patches `id` (its reader through reshapes).
-    private func gatherer(of id: NodeID) -> NodeID? {
-        for (index, node) in nodes.enumerated() where node.inputs.contains(id) {
-            if case .reshape = node.op { return gatherer(of: NodeID(index)) }
-            return NodeID(index)
-        }
-        return nil
     }
 
     /// The kernel number of each node a kernel computes, once fusion has run.

@@ -29,8 +29,9 @@ public enum FuseWindowsIntoMatmul {
     }
 
     /// The one node that reads `id` other than through reshapes, if the value and every
-    /// reshape of it are read by no other node and are no result.
-    private static func onlyReader(of id: NodeID, consumers: [[NodeID]], results: Set<NodeID>,
+    /// reshape of it are read by no other node and are no result: for windowed patches, the
+    /// product that gathers them.
+    static func onlyReader(of id: NodeID, consumers: [[NodeID]], results: Set<NodeID>,
                                    in function: Function) -> NodeID? {
         guard !results.contains(id) else { return nil }
         var readers: [NodeID] = []
