@@ -50,7 +50,7 @@ void kiln_gemm_library_run(int library, int trans_a, int trans_b, int64_t m, int
    (gemm_narrow.c), split between the cores when large; and whether kiln_gemm runs a product
    of these sizes with it (optimized builds, b at most 64 wide and 1024 deep, KILN_GEMM
    unset). */
-void kiln_gemm_narrow(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c);
+void kiln_gemm_narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c);
 int kiln_gemm_narrow_suits(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
 
 /* The window rows of images (im2col) and their product with a matrix without writing them

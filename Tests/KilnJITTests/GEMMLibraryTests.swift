@@ -53,28 +53,36 @@ struct GEMMLibraryTests {
         }
     }
 
-    @Test("Kiln's narrow GEMM is correct for every tile height, panel width and split",
+    @Test("Kiln's narrow GEMM is correct for every tile height, panel width and split, with a as stored or transposed",
           arguments: [(1, 1, 1), (5, 7, 3), (23, 16, 9), (25, 17, 1), (97, 33, 40), (50, 48, 20), (131, 64, 288),
-                      (7, 65, 5), (61, 130, 30), (1000, 64, 300), (700, 10, 80), (3, 200, 0)])
+                      (7, 65, 5), (61, 130, 30), (1000, 64, 300), (700, 10, 80), (3, 200, 0), (32, 256, 64),
+                      (64, 256, 32), (128, 10, 128)])
     func narrowProduct(size: (m: Int, n: Int, k: Int)) throws {
         let (m, n, k) = size
         var generator = SeededGenerator(seed: UInt64(m * 10_000 + n * 100 + k))
         let a = try Tensor.randomUniform(shape: [m * k], lower: -1, upper: 1, using: &generator).scalars
         let b = try Tensor.randomUniform(shape: [k * n], lower: -1, upper: 1, using: &generator).scalars
-        var c = [Float](repeating: .nan, count: m * n)
-        kiln_gemm_narrow(Int64(m), Int64(n), Int64(k), a, b, &c)
-        var worst = 0.0
-        for i in 0..<m {
-            for j in 0..<n {
-                let expected = (0..<k).reduce(0.0) { $0 + Double(a[i * k + $1]) * Double(b[$1 * n + j]) }
-                worst = max(worst, abs(Double(c[i * n + j]) - expected))
-                if !(abs(Double(c[i * n + j]) - expected) < 1e-4) { Issue.record("c[\(i), \(j)] of \(size): \(c[i * n + j]) vs \(expected)") }
+        for transposed in [false, true] {
+            var c = [Float](repeating: .nan, count: m * n)
+            kiln_gemm_narrow(transposed ? 1 : 0, Int64(m), Int64(n), Int64(k), a, b, &c)
+            var worst = 0.0
+            for i in 0..<m {
+                for j in 0..<n {
+                    let expected = (0..<k).reduce(0.0) { sum, p in
+                        sum + Double(transposed ? a[p * m + i] : a[i * k + p]) * Double(b[p * n + j])
+                    }
+                    let error = abs(Double(c[i * n + j]) - expected)
+                    worst = max(worst, error)
+                    if !(error < 1e-4) {
+                        Issue.record("c[\(i), \(j)] of \(size), transposed \(transposed): \(c[i * n + j]) vs \(expected)")
+                    }
+                }
             }
+            #expect(worst < 1e-4)
         }
-        #expect(worst < 1e-4)
     }
 
-    @Test("kiln_gemm takes the narrow kernel for untransposed products at most 64 wide and 1024 deep, in optimized builds")
+    @Test("kiln_gemm takes Kiln's own kernel for narrow or short untransposed products and short ones with a transposed, in optimized builds")
     func narrowChoice() {
         #if DEBUG
         let optimized: Int32 = 0  // the kernels are compiled without optimization
@@ -83,9 +91,13 @@ struct GEMMLibraryTests {
         #endif
         #expect(kiln_gemm_narrow_suits(0, 0, 676, 32, 9) == optimized)
         #expect(kiln_gemm_narrow_suits(0, 0, 15488, 64, 288) == optimized)
+        #expect(kiln_gemm_narrow_suits(0, 0, 32, 256, 64) == optimized, "a loop step's h·U")
+        #expect(kiln_gemm_narrow_suits(1, 0, 64, 256, 32) == optimized, "a loop step's hᵀ·dz")
+        #expect(kiln_gemm_narrow_suits(1, 0, 128, 10, 128) == optimized)
         #expect(kiln_gemm_narrow_suits(0, 0, 128, 65, 288) == 0)
         #expect(kiln_gemm_narrow_suits(0, 0, 128, 10, 1600) == 0)
-        #expect(kiln_gemm_narrow_suits(1, 0, 128, 10, 128) == 0)
+        #expect(kiln_gemm_narrow_suits(1, 0, 784, 256, 128) == 0, "too large: the libraries are faster")
+        #expect(kiln_gemm_narrow_suits(1, 0, 288, 64, 15488) == 0, "too deep: a's columns would be read again for every block")
         #expect(kiln_gemm_narrow_suits(0, 1, 128, 10, 128) == 0)
         #expect(kiln_gemm_narrow_suits(0, 0, 1, 64, 288) == 0, "one row is a matrix-vector product")
     }

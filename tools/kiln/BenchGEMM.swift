@@ -9,7 +9,7 @@ import KilnKernels
 struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
-        abstract: "Each GEMM library (oneDNN, OpenBLAS, BLIS) and Kiln's own narrow kernel on the products of the tabular, mlp784, convnet and LSTM loop steps, and square sizes.")
+        abstract: "Each GEMM library (oneDNN, OpenBLAS, BLIS) and Kiln's own kernel on the products of the tabular, mlp784, convnet and LSTM loop steps, and square sizes.")
 
     @Option(help: "Rounds per figure (the median is printed).") var repeats = 9
 
@@ -85,7 +85,7 @@ struct BenchGEMM: ParsableCommand {
         print("median µs per product (GFLOP/s), \(repeats) rounds\n")
         var header = pad("product", 36)
         for library in usable { header += pad(String(cString: kiln_gemm_library_name(library)), 18, right: true) }
-        print(header + pad("kiln narrow", 18, right: true) + pad("kiln_gemm's choice", 20, right: true))
+        print(header + pad("kiln own", 18, right: true) + pad("kiln_gemm's choice", 20, right: true))
         print("tabular step (2-16-8-1, batch 32):")
         try table(Self.tabular, usable, totalLabel: "the step's eight products", totalAfter: 7)
         print("one step of an LSTM(64)'s loop, half of a batch of 64:")
@@ -94,7 +94,8 @@ struct BenchGEMM: ParsableCommand {
         try table(Self.shapes, usable, totalLabel: "the step's eight products", totalAfter: 7)
         print("convnet forward pass (28×28×1, conv 32, pool, conv 64, pool, dense 10), one image and batch 128:")
         try table(Self.convolutional, usable, totalLabel: "one image's two convolutions", totalAfter: 1)
-        print("kiln_gemm runs products neither transposed with n ≤ 64 and k ≤ 1024 with Kiln's narrow kernel, "
+        print("kiln_gemm runs with Kiln's own kernel the products neither transposed with n ≤ 64 and k ≤ 1024 or "
+              + "m·n·k ≤ 2^20, and those with a transposed with k ≤ 128 and m·n·k ≤ 2^21; "
               + "the other products of m·n·k ≤ \(kiln_gemm_small_limit()) with openblas, the rest with "
               + String(cString: kiln_gemm_library_name(chosen)) + " (unless KILN_GEMM names one)")
     }
@@ -110,9 +111,9 @@ struct BenchGEMM: ParsableCommand {
             defer { kiln_gemm_library_all_cores(library, 0) }
             for (index, shape) in shapes.enumerated() { times[index].append(try time(shape, library: library)) }
         }
-        // Kiln's own kernel, on the products it computes (neither operand transposed).
+        // Kiln's own kernel, on the products it computes (b not transposed).
         usleep(300_000)
-        let narrow = try shapes.map { !$0.transA && !$0.transB ? try time($0, library: nil) : nil }
+        let narrow = try shapes.map { !$0.transB ? try time($0, library: nil) : nil }
         var totals = [Double](repeating: 0, count: usable.count + 2)
         for (index, shape) in shapes.enumerated() {
             var row = pad(shape.label, 36)
@@ -125,7 +126,7 @@ struct BenchGEMM: ParsableCommand {
             let (m, n, k) = (Int64(shape.m), Int64(shape.n), Int64(shape.k))
             if kiln_gemm_narrow_suits(shape.transA ? 1 : 0, shape.transB ? 1 : 0, m, n, k) != 0, let seconds = narrow[index] {
                 if index <= totalAfter { totals[usable.count + 1] += seconds }
-                row += pad("kiln narrow", 20, right: true)
+                row += pad("kiln own", 20, right: true)
             } else if let column = usable.firstIndex(of: kiln_gemm_library_for(m, n, k)) {
                 if index <= totalAfter { totals[usable.count + 1] += times[index][column] }
                 row += pad(String(cString: kiln_gemm_library_name(kiln_gemm_library_for(m, n, k))), 20, right: true)
@@ -147,7 +148,7 @@ struct BenchGEMM: ParsableCommand {
     }
 
     /// The median time of one product, from rounds of enough calls to last about 20 ms,
-    /// through `library`, or Kiln's own narrow kernel when nil.
+    /// through `library`, or Kiln's own kernel when nil.
     private func time(_ shape: Shape, library: Int32?) throws -> Double {
         var generator = SeededGenerator(seed: 5)
         let a = try Tensor.randomUniform(shape: [shape.m * shape.k], lower: -1, upper: 1, using: &generator).scalars
@@ -161,7 +162,7 @@ struct BenchGEMM: ParsableCommand {
                 if let library {
                     kiln_gemm_library_run(library, ta, tb, m, n, k, a, b, &c)
                 } else {
-                    kiln_gemm_narrow(m, n, k, a, b, &c)
+                    kiln_gemm_narrow(ta, m, n, k, a, b, &c)
                 }
             }
         }
