@@ -9,11 +9,13 @@ extension VJP {
             let count = try x.graph.elementCount(Shape(axes.map { x.shape[$0] }))
             return try broadcast(dyKept / count, to: x.shape)
         case .max, .min:
-            // Shared equally among the elements equal to the result.
+            // Shared equally among the elements equal to the result. The share is selected
+            // rather than multiplied by a 0/1 mask, so no mask the size of x is stored
+            // between the count and the gradient.
             let yKept = keepDims ? y : try reshape(y, to: keptShape)
-            let chosen = try cast(equal(x, yKept), to: .float32)
-            let ties = try sum(chosen, axes: axes, keepDims: true)
-            return try chosen * (dyKept / ties)
+            let chosen = try equal(x, yKept)
+            let ties = try sum(cast(chosen, to: .float32), axes: axes, keepDims: true)
+            return try select(chosen, dyKept / ties, x.graph.constant(0))
         }
     }
 
