@@ -87,6 +87,11 @@ let structuralParityCases: [ParityCase] = [
     ParityCase("argmax", "axis 0 of [?,3]", [.float(b3, -1, 1)]) { try argmax($0[0], axis: 0, keepDims: true) },
     ParityCase("argmax", "i32", [.index(b3, 4)]) { try argmax($0[0], axis: 1) },
     ParityCase("reshape", "[?,1,4] to [?,4]", [.float(b1x4, -1, 1)]) { try reshape($0[0], to: [.batch, 4]) },
+    ParityCase("reshape", "read by a select and a sum, which run in the operand's shape",
+               [.float([.batch, 2, 2, 3], -1, 1), .bool([.batch, 4, 3])]) {
+        let gradient = try select($0[1], reshape(relu($0[0]), to: [.batch, 4, 3]), $0[0].graph.constant(0))
+        return try gradient * 2 + sum(gradient, axes: [0, 1], keepDims: true)
+    },
     ParityCase("reshape", "then exp", [.float([2, 6], -1, 1)]) { try exp(reshape($0[0], to: [3, 4])) },
     ParityCase("transpose", "[?,3] to [3,?]", [.float(b3, -1, 1)]) { try transpose($0[0]) },
     ParityCase("transpose", "[?,2,3] by [2,0,1]", [.float([.batch, 2, 3], -1, 1)]) { try transpose($0[0], permutation: [2, 0, 1]) },
