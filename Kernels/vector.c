@@ -263,6 +263,33 @@ KILN_CLONES void kiln_vec_tile(int64_t rows, int64_t length, const float *x, flo
     }
 }
 
+/* y[q][j] = the row of x that row first + q of a loop over leading axes of sizes dims[0..rank)
+   reads: the sum of each axis's index times strides[axis], in rows (0 along the axes x is
+   broadcast over), for q < rows, j < length. A pooling's gradient per window, spread over
+   the window's rows. At most KILN_GATHER_MAX_RANK leading axes (the compiler checks). */
+#define KILN_GATHER_MAX_RANK 16
+KILN_CLONES void kiln_vec_gather_rows(int64_t rows, int64_t length, int64_t rank, const int64_t *dims,
+                                      const int64_t *strides, int64_t first, const float *x, float *y) {
+    int64_t index[KILN_GATHER_MAX_RANK];
+    int64_t rest = first, offset = 0;
+    for (int64_t a = rank - 1; a >= 0; a--) {
+        index[a] = dims[a] > 0 ? rest % dims[a] : 0;
+        rest = dims[a] > 0 ? rest / dims[a] : 0;
+        offset += index[a] * strides[a];
+    }
+    for (int64_t q = 0; q < rows; q++) {
+        const float *row = x + offset * length;
+        KILN_SIMD for (int64_t j = 0; j < length; j++) y[q * length + j] = row[j];
+        /* The next row: the innermost axis steps, carrying into the outer ones. */
+        for (int64_t a = rank - 1; a >= 0; a--) {
+            offset += strides[a];
+            if (++index[a] < dims[a]) break;
+            offset -= strides[a] * dims[a];
+            index[a] = 0;
+        }
+    }
+}
+
 /* y[j] += x[i][j] for each row i of the block in turn (stride sx 0: one value for all): a
    sum over every leading axis, the rows added in the scalar loop's order. */
 KILN_CLONES void kiln_vec_sum_columns(int64_t rows, int64_t length, const float *x, int64_t sx, float *y) {

@@ -180,6 +180,24 @@ struct BlockLoweringTests {
                          context: "image rows in parts")
     }
 
+    /// A max pooling's gradient read by a ReLU's mask and a bias gradient (a sum over every
+    /// row), all in the pooling's window view: row blocks, with the per-window values copied
+    /// to each of the window's rows, and the interpreter's bits at every batch size.
+    @Test func perWindowValuesAreGatheredIntoRowBlocks() throws {
+        let inputs: [Input] = [.float([.batch, 3, 2, 4, 2, 32], -1, 1), .float([.batch, 3, 1, 4, 1, 32], -1, 1)]
+        let (graph, _, out) = try makeGraph(inputs) { x in
+            let zero = x[0].graph.constant(0)
+            let gradient = try select(greater(x[0], zero), select(less(x[0], x[0] * 0.5 + 0.25), x[1], zero), zero)
+            return try gradient + sum(gradient, axes: [0, 1, 2, 3, 4], keepDims: true)
+        }
+        let program = try JITProgram(graph: graph, outputs: ["out": out])
+        let source = program.lowered.unit.source
+        #expect(source.contains("kiln_vec_gather_rows(g, 32, 5, ") && source.contains("kiln_vec_sum_columns("), "\(source)")
+        #expect(source.contains("= {12, 4, 0, 1, 0};"), "each window's rows read one row of the operand")
+        try expectParity(graph, outputs: ["out": out], inputs: inputs, seed: stableSeed("gathered rows"), rtol: 0, atol: 0,
+                         context: "per-window values in row blocks")
+    }
+
     /// Max pooling of channels-last images that the windows tile, and its gradient: the
     /// maximum is one reduction call, and the gradient's loop nests, whose first axis nothing
     /// sums over, are split along it between the cores, with the interpreter's bits.

@@ -166,11 +166,38 @@ extension CRenderer {
                 declarations += "    float t\(id.index)[KILN_BLOCK];\n"
                 tiles += "    kiln_vec_tile(\(tiledRows), \(length), \(pointer), t\(id.index));\n"
                 made = BlockOperand(pointer: "t\(id.index)", stride: 1)
+            } else if let gathered = gatheredRows(id, read: read, pointer: pointer), floats {
+                declarations += gathered.declarations
+                expansions += gathered.expansion
+                made = BlockOperand(pointer: "e\(id.index)", stride: 1)
             } else {
                 return nil
             }
             known[id] = made
             return made
         }
+
+        /// The declarations and the call that copy a block's rows of a value broadcast along
+        /// some leading axes (a pooling's gradient per window, `[n, h, 1, w, 1, c]` over
+        /// `[n, h, 2, w, 2, c]`): per leading axis, its size and the operand's stride in rows
+        /// (0 where it is broadcast). Nil for another shape.
+        private func gatheredRows(_ id: NodeID, read: Shape, pointer: String)
+            -> (declarations: String, expansion: String)? {
+            let rank = shape.rank - 1
+            guard read.rank == shape.rank, read[rank] == .size(length), rank <= Self.gatherRankLimit,
+                  (0..<rank).allSatisfy({ read[$0] == shape[$0] || read[$0] == .size(1) }) else { return nil }
+            let dims = (0..<rank).map { CSyntax.product([shape[$0]]) }
+            let strides = (0..<rank).map { axis in
+                read[axis] == shape[axis] ? CSyntax.product(Array(read.dims[(axis + 1)..<rank])) : "0"
+            }
+            let declarations = "    const int64_t d\(id.index)[\(rank)] = {\(dims.joined(separator: ", "))};\n"
+                + "    const int64_t s\(id.index)[\(rank)] = {\(strides.joined(separator: ", "))};\n"
+                + "    float e\(id.index)[KILN_BLOCK];\n"
+            let expansion = "        kiln_vec_gather_rows(g, \(length), \(rank), d\(id.index), s\(id.index), r, \(pointer), e\(id.index));\n"
+            return (declarations, expansion)
+        }
+
+        /// The most leading axes `kiln_vec_gather_rows` takes.
+        static let gatherRankLimit = 16
     }
 }
