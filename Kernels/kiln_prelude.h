@@ -167,6 +167,8 @@ void kiln_vec_repeat_rows(int64_t rows, int64_t length, const float *x, float *y
 void kiln_vec_tile(int64_t rows, int64_t length, const float *x, float *y);
 void kiln_vec_gather_rows(int64_t rows, int64_t length, int64_t rank, const int64_t *dims, const int64_t *strides,
                           int64_t first, const float *x, float *y);
+void kiln_vec_add_rows(int64_t rows, int64_t length, int64_t rank, const int64_t *dims, const int64_t *strides,
+                       int64_t first, const float *x, int64_t sx, float *y);
 void kiln_vec_sum_groups(int64_t rows, int64_t length, const float *x, int64_t sx, float *y);
 /* y[j] += x[i][j] for each of `rows` rows of `length` in turn: a sum over the leading axes. */
 void kiln_vec_sum_columns(int64_t rows, int64_t length, const float *x, int64_t sx, float *y);

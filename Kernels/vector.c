@@ -290,6 +290,37 @@ KILN_CLONES void kiln_vec_gather_rows(int64_t rows, int64_t length, int64_t rank
     }
 }
 
+/* y[row of first + q][j] += x[q][j] for q < rows, j < length (stride sx 0: one value for
+   all), the row of the result found as kiln_vec_gather_rows finds a row to read (strides 0
+   along the axes summed over), the rows added in order: a sum over some leading axes, as a
+   pooling's window axes, in the scalar loop's order. */
+KILN_CLONES void kiln_vec_add_rows(int64_t rows, int64_t length, int64_t rank, const int64_t *dims,
+                                   const int64_t *strides, int64_t first, const float *x, int64_t sx, float *y) {
+    int64_t index[KILN_GATHER_MAX_RANK];
+    int64_t rest = first, offset = 0;
+    for (int64_t a = rank - 1; a >= 0; a--) {
+        index[a] = dims[a] > 0 ? rest % dims[a] : 0;
+        rest = dims[a] > 0 ? rest / dims[a] : 0;
+        offset += index[a] * strides[a];
+    }
+    for (int64_t q = 0; q < rows; q++) {
+        float *row = y + offset * length;
+        if (sx) {
+            const float *from = x + q * length;
+            KILN_SIMD for (int64_t j = 0; j < length; j++) row[j] += from[j];
+        } else {
+            float value = x[0];
+            KILN_SIMD for (int64_t j = 0; j < length; j++) row[j] += value;
+        }
+        for (int64_t a = rank - 1; a >= 0; a--) {
+            offset += strides[a];
+            if (++index[a] < dims[a]) break;
+            offset -= strides[a] * dims[a];
+            index[a] = 0;
+        }
+    }
+}
+
 /* y[j] += x[i][j] for each row i of the block in turn (stride sx 0: one value for all): a
    sum over every leading axis, the rows added in the scalar loop's order. */
 KILN_CLONES void kiln_vec_sum_columns(int64_t rows, int64_t length, const float *x, int64_t sx, float *y) {

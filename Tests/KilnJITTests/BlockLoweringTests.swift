@@ -198,9 +198,31 @@ struct BlockLoweringTests {
                          context: "per-window values in row blocks")
     }
 
+    /// Sums over a pooling's window axes (a max pooling's count of ties per window, an
+    /// average): row blocks adding each row into its window's row of the result, split
+    /// between the cores by whole images, with the interpreter's bits at every batch size.
+    @Test("sums over some leading axes run as row blocks", arguments: [true, false])
+    func windowSumsRunAsRowBlocks(keepDims: Bool) throws {
+        let inputs: [Input] = [.float([.batch, 3, 2, 4, 2, 32], -1, 1), .float([.batch, 3, 1, 4, 1, 32], -1, 1)]
+        let (graph, _, out) = try makeGraph(inputs) { x in
+            let ties = try cast(greater(x[0], x[1]), to: .float32)
+            let count = try sum(ties, axes: [2, 4], keepDims: keepDims)
+            let average = try mean(x[0] * x[1], axes: [2, 4], keepDims: keepDims)
+            return try count + average
+        }
+        let program = try JITProgram(graph: graph, outputs: ["out": out])
+        let source = program.lowered.unit.source
+        #expect(source.contains("kiln_vec_add_rows(g, 32, 5, lead_dims, os"), "\(source)")
+        #expect(source.contains("= {\(keepDims ? "12, 4, 0, 1, 0" : "12, 4, 0, 1, 0")};"), "\(source)")
+        #expect(source.contains("kiln_parallel_for_grain(48*n, n, 48, k0_part, args)"), "\(source)")
+        try expectParity(graph, outputs: ["out": out], inputs: inputs, seed: stableSeed("window sums \(keepDims)"),
+                         rtol: 0, atol: 0, context: "window sums, keepDims \(keepDims)")
+    }
+
     /// Max pooling of channels-last images that the windows tile, and its gradient: the
-    /// maximum is one reduction call, and the gradient's loop nests, whose first axis nothing
-    /// sums over, are split along it between the cores, with the interpreter's bits.
+    /// maximum is one reduction call, and the gradient's count of ties and its spreading over
+    /// each window are row blocks, split between the cores by whole images, with the
+    /// interpreter's bits.
     @Test func poolingNestsRunInPartsAlongTheBatch() throws {
         let inputs: [Input] = [.float([.batch, 12, 10, 24], -1, 1)]
         let (graph, x, out) = try makeGraph(inputs) { x in try maxPool2d(x[0], size: [2, 2], stride: [2, 2]) }
@@ -208,7 +230,8 @@ struct BlockLoweringTests {
         let gradient = try graph.gradients(of: loss, wrt: [x[0]])[0]
         let program = try JITProgram(graph: graph, outputs: ["out": out, "dx": gradient])
         let source = program.lowered.unit.source
-        #expect(source.contains("rows of the first axis") && source.contains("kiln_reduce_f32("), "\(source)")
+        #expect(source.contains("kiln_reduce_f32(") && source.contains("kiln_vec_add_rows(")
+                && source.contains("kiln_vec_gather_rows(") && source.contains("run in parts on every core"), "\(source)")
         try expectParity(graph, outputs: ["out": out, "dx": gradient], inputs: inputs, seed: stableSeed("pool parts"),
                          rtol: 0, atol: 0, context: "pooling in parts")
     }

@@ -5,10 +5,12 @@ import KilnGraph
 /// image: the leading axes of a higher-rank loop are its rows), and of the sums along those
 /// rows or over all of them: a block is `g` whole rows, flattened into `g * length` elements, and
 /// each member is one primitive call over them, as in ``renderBlockLoop(_:_:_:)``. Per-row
-/// operands (`[rows, 1]`) are repeated along each row and per-column ones (`[length]`) tiled
-/// once, so every operand is a run or a single value; each sum along the rows adds a row's
-/// elements in order (`kiln_vec_sum_groups`), as the scalar loop does, so both give the
-/// same bits.
+/// operands (`[rows, 1]`) are repeated along each row, per-column ones (`[length]`) tiled
+/// once, and ones broadcast along other leading axes copied row by row, so every operand is
+/// a run or a single value; each sum along the rows adds a row's elements in order
+/// (`kiln_vec_sum_groups`), and each sum over some leading axes adds whole rows into the row
+/// of the result they belong to, in order (`kiln_vec_sum_columns`, `kiln_vec_add_rows`), as
+/// the scalar loop does, so both give the same bits.
 extension CRenderer {
     /// The body of a row-blocked loop, or `nil` when the kernel does not qualify.
     ///
@@ -52,17 +54,32 @@ extension CRenderer {
         for reduction in plan.reductions {
             guard let x = operands.operand(nodes[reduction.index].inputs[0]) else { return nil }
             body += operands.takeExpansions()
-            if rowSum(reduction) == .overRows {
+            switch rowSum(reduction) {
+            case .overRows:
                 body += "        kiln_vec_sum_columns(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)));\n"
-            } else {
+            case .alongRows:
                 body += "        kiln_vec_sum_groups(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + r);\n"
+            case .overLeading(let axes):
+                let strides = (0..<(rank - 1)).map { axis in
+                    axes.contains(axis) ? "0" : CSyntax.product((axis + 1..<(rank - 1)).filter { !axes.contains($0) }.map { shape[$0] })
+                }
+                operands.declarations += "    const int64_t os\(reduction.index)[\(rank - 1)] = {\(strides.joined(separator: ", "))};\n"
+                body += "        kiln_vec_add_rows(g, \(length), \(rank - 1), \(operands.leadingDims()), os\(reduction.index), r, "
+                    + "\(x.pointer), \(x.stride), \(schedule.pointer(reduction)));\n"
+            case nil:
+                return nil
             }
         }
         let close = closeLoops(0, reductions: plan.reductions, shape: shape)
-        // Rows computed alone (no sum over them) split between the cores when there are many.
+        // Rows computed alone, or summed only within the rows of one index of the first axis,
+        // split between the cores when there are many: in parts of whole first-axis indices
+        // when a sum crosses rows, so that each sum is added up by one core in order.
         let (name, prologue, arguments) = partFunction(k, kernel, what: "rows")
-        if !plan.reductions.contains(where: { rowSum($0) == .overRows }), !canFault(kernel),
-           let run = partsCall(name, total: rows, grain: group, shape: shape) {
+        let sumsWithin = plan.reductions.contains(where: { if case .overLeading = rowSum($0) { true } else { false } })
+        let grain = sumsWithin ? (Shape(Array(leading.dims.dropFirst())).staticProduct ?? 0) : group
+        if !plan.reductions.contains(where: { rowSum($0) == .overRows || rowSum($0) == nil }), !canFault(kernel), grain > 0,
+           !sumsWithin || shape[0] == .batch || shape[0].staticSize.map({ $0 > 1 }) == true,
+           let run = partsCall(name, total: rows, grain: grain, shape: shape) {
             var part = prologue + operands.declarations + operands.tiles
             part += "    for (int64_t r = begin; r < end; r += \(group)) {\n"
             part += "        int64_t g = end - r < \(group) ? end - r : \(group);\n"
@@ -83,9 +100,10 @@ extension CRenderer {
         return false
     }
 
-    /// How a reduction adds up rows: along each row (the innermost axis) or over all the rows
-    /// (every axis but the innermost).
-    private enum RowSum { case alongRows, overRows }
+    /// How a reduction adds up rows: along each row (the innermost axis), over all the rows
+    /// (every axis but the innermost), or over some leading axes other than the first (a
+    /// pooling's window axes), each row into the result's row it belongs to.
+    private enum RowSum: Equatable { case alongRows, overRows, overLeading([Int]) }
 
     /// The kind of a `float32` sum or mean a row-blocked loop accumulates, or `nil` for any
     /// other reduction.
@@ -95,7 +113,9 @@ extension CRenderer {
         switch op {
         case .sum, .mean:
             if axes == [rank - 1] { return .alongRows }
-            return rank >= 2 && axes == Array(0..<(rank - 1)) ? .overRows : nil
+            if rank >= 2 && axes == Array(0..<(rank - 1)) { return .overRows }
+            guard rank - 1 <= RowOperands.gatherRankLimit, !axes.isEmpty, !axes.contains(0), !axes.contains(rank - 1) else { return nil }
+            return .overLeading(axes)
         case .max, .min:
             return nil
         }
@@ -111,6 +131,8 @@ extension CRenderer {
         /// The C expression of the rows a tile covers.
         let tiledRows: String
         var declarations = ""
+        /// Whether `dims`, the sizes of the leading axes, is declared.
+        private var declaredDims = false
         /// Per-column values tiled over a block's rows, once, before the loop.
         var tiles = ""
         /// Per-row values repeated along the block's rows, before the call that first reads them.
@@ -166,9 +188,12 @@ extension CRenderer {
                 declarations += "    float t\(id.index)[KILN_BLOCK];\n"
                 tiles += "    kiln_vec_tile(\(tiledRows), \(length), \(pointer), t\(id.index));\n"
                 made = BlockOperand(pointer: "t\(id.index)", stride: 1)
-            } else if let gathered = gatheredRows(id, read: read, pointer: pointer), floats {
-                declarations += gathered.declarations
-                expansions += gathered.expansion
+            } else if let strides = gatheredStrides(read), floats {
+                let rank = shape.rank - 1
+                declarations += "    const int64_t gs\(id.index)[\(rank)] = {\(strides.joined(separator: ", "))};\n"
+                    + "    float e\(id.index)[KILN_BLOCK];\n"
+                expansions += "        kiln_vec_gather_rows(g, \(length), \(rank), \(leadingDims()), gs\(id.index), r, \(pointer), "
+                    + "e\(id.index));\n"
                 made = BlockOperand(pointer: "e\(id.index)", stride: 1)
             } else {
                 return nil
@@ -177,24 +202,26 @@ extension CRenderer {
             return made
         }
 
-        /// The declarations and the call that copy a block's rows of a value broadcast along
-        /// some leading axes (a pooling's gradient per window, `[n, h, 1, w, 1, c]` over
-        /// `[n, h, 2, w, 2, c]`): per leading axis, its size and the operand's stride in rows
-        /// (0 where it is broadcast). Nil for another shape.
-        private func gatheredRows(_ id: NodeID, read: Shape, pointer: String)
-            -> (declarations: String, expansion: String)? {
+        /// The name of the C array of the leading axes' sizes (`lead_dims`), declared on first use.
+        mutating func leadingDims() -> String {
+            if !declaredDims {
+                let dims = (0..<(shape.rank - 1)).map { CSyntax.product([shape[$0]]) }
+                declarations += "    const int64_t lead_dims[\(shape.rank - 1)] = {\(dims.joined(separator: ", "))};\n"
+                declaredDims = true
+            }
+            return "lead_dims"
+        }
+
+        /// For a value broadcast along some leading axes (a pooling's gradient per window,
+        /// `[n, h, 1, w, 1, c]` over `[n, h, 2, w, 2, c]`), its stride in rows along each
+        /// leading axis (0 where it is broadcast), for `kiln_vec_gather_rows`; nil for another shape.
+        private func gatheredStrides(_ read: Shape) -> [String]? {
             let rank = shape.rank - 1
             guard read.rank == shape.rank, read[rank] == .size(length), rank <= Self.gatherRankLimit,
                   (0..<rank).allSatisfy({ read[$0] == shape[$0] || read[$0] == .size(1) }) else { return nil }
-            let dims = (0..<rank).map { CSyntax.product([shape[$0]]) }
-            let strides = (0..<rank).map { axis in
+            return (0..<rank).map { axis in
                 read[axis] == shape[axis] ? CSyntax.product(Array(read.dims[(axis + 1)..<rank])) : "0"
             }
-            let declarations = "    const int64_t d\(id.index)[\(rank)] = {\(dims.joined(separator: ", "))};\n"
-                + "    const int64_t s\(id.index)[\(rank)] = {\(strides.joined(separator: ", "))};\n"
-                + "    float e\(id.index)[KILN_BLOCK];\n"
-            let expansion = "        kiln_vec_gather_rows(g, \(length), \(rank), d\(id.index), s\(id.index), r, \(pointer), e\(id.index));\n"
-            return (declarations, expansion)
         }
 
         /// The most leading axes `kiln_vec_gather_rows` takes.
