@@ -2,9 +2,10 @@
 
    The parts run on the OpenMP threads of libgomp, the runtime oneDNN's GEMMs already use,
    so the loop that follows a GEMM finds its threads awake and no second pool competes with
-   them for the cores. Without libgomp the loop runs on the calling thread. Each part flushes
-   denormals as the calling thread does, so every element gets the same bits wherever it
-   runs. */
+   them for the cores. Without libgomp the loop runs on the calling thread, and so does a loop
+   started inside a part (a product in one half of a recurrent layer's batch), whose team
+   would be the one thread anyway. Each part flushes denormals as the calling thread does, so
+   every element gets the same bits wherever it runs. */
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"
 
@@ -16,7 +17,7 @@ typedef int (*omp_int_fn)(void);
 
 static pthread_once_t gomp_once = PTHREAD_ONCE_INIT;
 static gomp_parallel_fn gomp_parallel;
-static omp_int_fn omp_thread_num, omp_thread_count, omp_max_threads;
+static omp_int_fn omp_thread_num, omp_thread_count, omp_max_threads, omp_in_parallel;
 
 static void load_gomp(void) {
     void *handle = dlopen("libgomp.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -25,7 +26,9 @@ static void load_gomp(void) {
     omp_thread_num = (omp_int_fn)dlsym(handle, "omp_get_thread_num");
     omp_thread_count = (omp_int_fn)dlsym(handle, "omp_get_num_threads");
     omp_max_threads = (omp_int_fn)dlsym(handle, "omp_get_max_threads");
-    if (omp_thread_num != NULL && omp_thread_count != NULL && omp_max_threads != NULL) gomp_parallel = parallel;
+    omp_in_parallel = (omp_int_fn)dlsym(handle, "omp_in_parallel");
+    if (omp_thread_num != NULL && omp_thread_count != NULL && omp_max_threads != NULL && omp_in_parallel != NULL)
+        gomp_parallel = parallel;
 }
 
 typedef struct {
@@ -48,7 +51,7 @@ static void run_part(void *data) {
 
 void kiln_parallel_for_grain(int64_t total, int64_t n, int64_t grain, kiln_part_fn body, void *const *args) {
     pthread_once(&gomp_once, load_gomp);
-    if (gomp_parallel == NULL || total < 2 * grain || omp_max_threads() < 2) {
+    if (gomp_parallel == NULL || total < 2 * grain || omp_max_threads() < 2 || omp_in_parallel()) {
         body(0, total, n, args);
         return;
     }
