@@ -131,7 +131,7 @@ extension CRenderer {
         /// The C expression of the rows a tile covers.
         let tiledRows: String
         var declarations = ""
-        /// Whether `dims`, the sizes of the leading axes, is declared.
+        /// Whether `lead_dims`, the sizes of the leading axes, is declared.
         private var declaredDims = false
         /// Per-column values tiled over a block's rows, once, before the loop.
         var tiles = ""
