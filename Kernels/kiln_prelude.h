@@ -165,6 +165,10 @@ void kiln_vec_min_rows(int64_t m, const float *a, int64_t sa, float *y);
    tiled over the rows; y[i] += the elements of row i of x (stride sx), in order. */
 void kiln_vec_repeat_rows(int64_t rows, int64_t length, const float *x, float *y);
 void kiln_vec_tile(int64_t rows, int64_t length, const float *x, float *y);
+/* Rows first..first+rows-1 of a loop over leading axes of sizes dims[rank], each mapped to
+   the row of another array at the sum of its axes' indices times strides (0 along the axes
+   that array is broadcast or summed over): y = those rows of x, in turn; y's rows += the
+   rows of x (stride sx), in order. */
 void kiln_vec_gather_rows(int64_t rows, int64_t length, int64_t rank, const int64_t *dims, const int64_t *strides,
                           int64_t first, const float *x, float *y);
 void kiln_vec_add_rows(int64_t rows, int64_t length, int64_t rank, const int64_t *dims, const int64_t *strides,

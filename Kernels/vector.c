@@ -263,6 +263,16 @@ KILN_CLONES void kiln_vec_tile(int64_t rows, int64_t length, const float *x, flo
     }
 }
 
+/* y[j] += x[j] for j < length (stride sx 0: x[0] for every j): one row of a sum over rows. */
+static inline void add_row(int64_t length, const float *x, int64_t sx, float *y) {
+    if (sx) {
+        KILN_SIMD for (int64_t j = 0; j < length; j++) y[j] += x[j];
+    } else {
+        float value = x[0];
+        KILN_SIMD for (int64_t j = 0; j < length; j++) y[j] += value;
+    }
+}
+
 /* A walk over the rows of a loop over leading axes of sizes dims[0..rank), keeping the row of
    another array each one maps to: the sum of each axis's index times strides[axis], in rows
    (0 along the axes the other array is broadcast or summed over). At most
@@ -316,14 +326,7 @@ KILN_CLONES void kiln_vec_add_rows(int64_t rows, int64_t length, int64_t rank, c
                                    const int64_t *strides, int64_t first, const float *x, int64_t sx, float *y) {
     row_walk walk = row_walk_start(rank, dims, strides, first);
     for (int64_t q = 0; q < rows; q++) {
-        float *row = y + walk.offset * length;
-        if (sx) {
-            const float *from = x + q * length;
-            KILN_SIMD for (int64_t j = 0; j < length; j++) row[j] += from[j];
-        } else {
-            float value = x[0];
-            KILN_SIMD for (int64_t j = 0; j < length; j++) row[j] += value;
-        }
+        add_row(length, x + q * length * sx, sx, y + walk.offset * length);
         row_walk_next(&walk, rank, dims, strides);
     }
 }
@@ -331,15 +334,7 @@ KILN_CLONES void kiln_vec_add_rows(int64_t rows, int64_t length, int64_t rank, c
 /* y[j] += x[i][j] for each row i of the block in turn (stride sx 0: one value for all): a
    sum over every leading axis, the rows added in the scalar loop's order. */
 KILN_CLONES void kiln_vec_sum_columns(int64_t rows, int64_t length, const float *x, int64_t sx, float *y) {
-    for (int64_t i = 0; i < rows; i++) {
-        const float *row = x + i * length * sx;
-        if (sx) {
-            KILN_SIMD for (int64_t j = 0; j < length; j++) y[j] += row[j];
-        } else {
-            float value = x[0];
-            KILN_SIMD for (int64_t j = 0; j < length; j++) y[j] += value;
-        }
-    }
+    for (int64_t i = 0; i < rows; i++) add_row(length, x + i * length * sx, sx, y);
 }
 
 void kiln_vec_sum_groups(int64_t rows, int64_t length, const float *x, int64_t sx, float *y) {

@@ -46,10 +46,10 @@ void kiln_gemm_library_all_cores(int library, int all);
 void kiln_gemm_library_run(int library, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                            const float *a, const float *b, float *c);
 
-/* c[m,n] = a[m,k] b[k,n], neither transposed, through Kiln's own kernel for narrow b
-   (gemm_narrow.c), split between the cores when large; and whether kiln_gemm runs a product
-   of these sizes with it (optimized builds, b at most 64 wide and 1024 deep, KILN_GEMM
-   unset). */
+/* c[m,n] = op(a) b[k,n], a [m,k] or transposed ([k,m], trans_a 1), through Kiln's own
+   kernel for narrow b or short products (gemm_narrow.c), split between the cores when
+   large; and whether kiln_gemm runs a product of these sizes with it (optimized builds,
+   KILN_GEMM unset; the limits are blas.c's). */
 void kiln_gemm_narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c);
 int kiln_gemm_narrow_suits(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
 

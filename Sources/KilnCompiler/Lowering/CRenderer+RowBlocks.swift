@@ -60,9 +60,9 @@ extension CRenderer {
             case .alongRows:
                 body += "        kiln_vec_sum_groups(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + r);\n"
             case .overLeading(let axes):
-                let strides = (0..<(rank - 1)).map { axis in
-                    axes.contains(axis) ? "0" : CSyntax.product((axis + 1..<(rank - 1)).filter { !axes.contains($0) }.map { shape[$0] })
-                }
+                // The result's rows, as a value of one element along the axes summed over.
+                let summed = Shape(shape.dims.enumerated().map { axes.contains($0.offset) ? .size(1) : $0.element })
+                let strides = operands.rowStrides(summed)
                 operands.declarations += "    const int64_t os\(reduction.index)[\(rank - 1)] = {\(strides.joined(separator: ", "))};\n"
                 body += "        kiln_vec_add_rows(g, \(length), \(rank - 1), \(operands.leadingDims()), os\(reduction.index), r, "
                     + "\(x.pointer), \(x.stride), \(schedule.pointer(reduction)));\n"
@@ -213,14 +213,22 @@ extension CRenderer {
         }
 
         /// For a value broadcast along some leading axes (a pooling's gradient per window,
-        /// `[n, h, 1, w, 1, c]` over `[n, h, 2, w, 2, c]`), its stride in rows along each
-        /// leading axis (0 where it is broadcast), for `kiln_vec_gather_rows`; nil for another shape.
+        /// `[n, h, 1, w, 1, c]` over `[n, h, 2, w, 2, c]`), its strides in rows (``rowStrides(_:)``),
+        /// for `kiln_vec_gather_rows`; nil for another shape.
         private func gatheredStrides(_ read: Shape) -> [String]? {
             let rank = shape.rank - 1
             guard read.rank == shape.rank, read[rank] == .size(length), rank <= Self.gatherRankLimit,
                   (0..<rank).allSatisfy({ read[$0] == shape[$0] || read[$0] == .size(1) }) else { return nil }
+            return rowStrides(read)
+        }
+
+        /// The stride in rows, along each leading axis of the loop, of a value whose leading
+        /// axes are the loop's or of one element (broadcast over, or summed over): 0 along the
+        /// latter, for `kiln_vec_gather_rows` and `kiln_vec_add_rows`.
+        func rowStrides(_ value: Shape) -> [String] {
+            let rank = shape.rank - 1
             return (0..<rank).map { axis in
-                read[axis] == shape[axis] ? CSyntax.product(Array(read.dims[(axis + 1)..<rank])) : "0"
+                value[axis] == shape[axis] ? CSyntax.product(Array(value.dims[(axis + 1)..<rank])) : "0"
             }
         }
 
