@@ -41,9 +41,9 @@
 #define KILN_CLONES
 #endif
 
-/* y[j] = f(a[j]) where a has stride sa. */
-#define KILN_UNARY(name, expr)                                                                  \
-    KILN_CLONES void kiln_vec_##name(int64_t m, const float *a, int64_t sa, float *y) {                     \
+/* y[j] = f(a[j]) where a has stride sa, as the function fname. */
+#define KILN_UNARY_FN(fname, expr)                                                              \
+    KILN_CLONES void fname(int64_t m, const float *a, int64_t sa, float *y) {                   \
         if (sa) {                                                                               \
             KILN_SIMD for (int64_t j = 0; j < m; j++) {                                                   \
                 float x = a[j];                                                                 \
@@ -55,6 +55,8 @@
             KILN_SIMD for (int64_t j = 0; j < m; j++) y[j] = r;                                           \
         }                                                                                       \
     }
+
+#define KILN_UNARY(name, expr) KILN_UNARY_FN(kiln_vec_##name, expr)
 
 /* y[j] = f(a[j], b[j]), each operand with its own stride. */
 #define KILN_BINARY(name, type, expr)                                                           \
@@ -87,15 +89,116 @@
 KILN_UNARY(neg, -x)
 KILN_UNARY(abs, fabsf(x))
 KILN_UNARY(sign, kiln_sign(x))
-KILN_UNARY(exp, kiln_exp(x))
 KILN_UNARY(log, kiln_log(x))
 KILN_UNARY(square, x * x)
-KILN_UNARY(tanh, kiln_tanh(x))
 KILN_UNARY(erf, kiln_erf(x))
-KILN_UNARY(sigmoid, kiln_sigmoid(x))
 KILN_UNARY(relu, kiln_relu(x))
 KILN_UNARY(softplus, kiln_softplus(x))
 KILN_UNARY(floor, floorf(x))
+
+/* exp, sigmoid and tanh, the gates of recurrent layers, also have an AVX-512 form (below) for
+   runs of elements; these loops serve every other CPU and a value broadcast to the block. */
+static KILN_UNARY_FN(exp_loop, kiln_exp(x))
+static KILN_UNARY_FN(sigmoid_loop, kiln_sigmoid(x))
+static KILN_UNARY_FN(tanh_loop, kiln_tanh(x))
+
+#if defined(__x86_64__) && defined(__SSE__) && !defined(KILN_PORTABLE)
+/* kiln_exp, kiln_sigmoid and kiln_tanh 16 lanes at a time: the same float operations in the
+   same order (no fused multiply-add), so the same bits, checked against the scalar functions
+   over all 2^32 floats, with and without denormals flushed. Two steps are shorter than the
+   compiler's rendering of the scalar code: the clamps are min and max (a NaN's lane is replaced
+   at the end either way), and 2^n is one vscalefps, which rounds p * 2^n once, as the scalar
+   code's two exact-then-rounding multiplications do. About 0.46 ns an element against 0.63
+   for exp on one core (sigmoid 0.65 against 0.77, tanh 0.89 against 1.03). */
+#define KILN_SPLAT(v) _mm512_set1_ps(v)
+
+__attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x) {
+    const __m512 high = KILN_SPLAT(88.72283935546875f), low = KILN_SPLAT(-103.97208404541015625f);
+    __m512 c = _mm512_max_ps(_mm512_min_ps(x, high), low);
+    __m512 n = _mm512_add_ps(_mm512_mul_ps(c, KILN_SPLAT(1.44269502162933349609375f)), KILN_SPLAT(0.5f));
+    n = _mm512_roundscale_ps(n, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_sub_ps(c, _mm512_mul_ps(n, KILN_SPLAT(0.693359375f)));
+    r = _mm512_sub_ps(r, _mm512_mul_ps(n, KILN_SPLAT(-2.12194440e-4f)));
+    __m512 z = _mm512_mul_ps(r, r);
+    __m512 p = KILN_SPLAT(1.9875691500e-4f);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), KILN_SPLAT(1.3981999507e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), KILN_SPLAT(8.3334519073e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), KILN_SPLAT(4.1665795894e-2f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), KILN_SPLAT(1.6666665459e-1f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), KILN_SPLAT(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, z), r);
+    p = _mm512_add_ps(p, KILN_SPLAT(1.0f));
+    __m512 y = _mm512_scalef_ps(p, n);
+    y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, high, _CMP_GT_OQ), KILN_SPLAT(INFINITY));
+    y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, low, _CMP_LT_OQ), _mm512_setzero_ps());
+    return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+}
+
+__attribute__((target("avx512f"))) static inline __m512 abs16(__m512 x) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
+}
+
+__attribute__((target("avx512f"))) static inline __m512 sigmoid16(__m512 x) {
+    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), abs16(x)));
+    /* 1 / (1 + e) for x >= 0, e / (1 + e) otherwise: one division either way. */
+    __m512 numerator = _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), KILN_SPLAT(1.0f));
+    return _mm512_div_ps(numerator, _mm512_add_ps(KILN_SPLAT(1.0f), e));
+}
+
+__attribute__((target("avx512f"))) static inline __m512 tanh16(__m512 x) {
+    __m512 a = abs16(x);
+    __m512 z = _mm512_mul_ps(x, x);
+    __m512 p = KILN_SPLAT(-5.70498872745e-3f);
+    p = _mm512_add_ps(_mm512_mul_ps(p, z), KILN_SPLAT(2.06390887954e-2f));
+    p = _mm512_sub_ps(_mm512_mul_ps(p, z), KILN_SPLAT(5.37397155531e-2f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, z), KILN_SPLAT(1.33314422036e-1f));
+    p = _mm512_sub_ps(_mm512_mul_ps(p, z), KILN_SPLAT(3.33332819422e-1f));
+    p = _mm512_mul_ps(p, z);
+    __m512 small = _mm512_add_ps(_mm512_mul_ps(p, x), x);
+    __m512 e = exp16(_mm512_add_ps(a, a));
+    __m512 big = _mm512_sub_ps(KILN_SPLAT(1.0f), _mm512_div_ps(KILN_SPLAT(2.0f), _mm512_add_ps(e, KILN_SPLAT(1.0f))));
+    big = _mm512_mask_sub_ps(big, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), _mm512_setzero_ps(), big);
+    __m512 y = _mm512_mask_mov_ps(big, _mm512_cmp_ps_mask(a, KILN_SPLAT(0.625f), _CMP_LT_OQ), small);
+    y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ), x); /* the sign of zero */
+    return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+}
+
+/* y[j] = f(a[j]) over a run of m elements; the last 1 to 15 in a masked register. */
+#define KILN_RUN16(name, f)                                                                      \
+    __attribute__((target("avx512f"))) static void name##_run_avx512(int64_t m, const float *a, float *y) { \
+        int64_t j = 0;                                                                           \
+        for (; j + 16 <= m; j += 16) _mm512_storeu_ps(y + j, f(_mm512_loadu_ps(a + j)));         \
+        if (j < m) {                                                                             \
+            __mmask16 rest = (__mmask16)((1u << (m - j)) - 1);                                   \
+            _mm512_mask_storeu_ps(y + j, rest, f(_mm512_maskz_loadu_ps(rest, a + j)));            \
+        }                                                                                        \
+    }
+KILN_RUN16(exp, exp16)
+KILN_RUN16(sigmoid, sigmoid16)
+KILN_RUN16(tanh, tanh16)
+#define KILN_USE_RUN16(name)                                                                     \
+    if (sa && __builtin_cpu_supports("avx512f")) {                                               \
+        name##_run_avx512(m, a, y);                                                              \
+        return;                                                                                  \
+    }
+#else
+#define KILN_USE_RUN16(name)
+#endif
+
+void kiln_vec_exp(int64_t m, const float *a, int64_t sa, float *y) {
+    KILN_USE_RUN16(exp)
+    exp_loop(m, a, sa, y);
+}
+
+void kiln_vec_sigmoid(int64_t m, const float *a, int64_t sa, float *y) {
+    KILN_USE_RUN16(sigmoid)
+    sigmoid_loop(m, a, sa, y);
+}
+
+void kiln_vec_tanh(int64_t m, const float *a, int64_t sa, float *y) {
+    KILN_USE_RUN16(tanh)
+    tanh_loop(m, a, sa, y);
+}
 
 /* sqrtf is correctly rounded, as the SSE and AVX instructions are; calling it through libm
    (which keeps errno) would stop the loop from vectorising, so the instructions are named. */
