@@ -130,16 +130,22 @@ static int usable(int index) {
 }
 
 /* c = op(a) op(b) through one library; sizes are positive. */
-static void library_gemm(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
-                         const float *a, const float *b, float *c) {
+/* c = op(a) op(b) + beta c (beta 0 or 1). */
+static void library_gemm_beta(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                              const float *a, const float *b, float beta, float *c) {
     library *lib = &libraries[index];
     int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
     if (lib->dnnl_sgemm != NULL) {
-        lib->dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, n);
+        lib->dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, n);
     } else {
         lib->cblas_sgemm(101, trans_a ? 112 : 111, trans_b ? 112 : 111, (int)m, (int)n, (int)k, 1.0f,
-                         a, (int)lda, b, (int)ldb, 0.0f, c, (int)n);
+                         a, (int)lda, b, (int)ldb, beta, c, (int)n);
     }
+}
+
+static void library_gemm(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                         const float *a, const float *b, float *c) {
+    library_gemm_beta(index, trans_a, trans_b, m, n, k, a, b, 0.0f, c);
 }
 
 static pthread_once_t choice_once = PTHREAD_ONCE_INIT;
@@ -301,4 +307,16 @@ void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
         return;
     }
     library_gemm(library_for(m, n, k), trans_a, trans_b, m, n, k, a, b, c);
+}
+
+void kiln_gemm_add(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                   const float *a, const float *b, const float *d, float *c) {
+    if (m <= 0 || n <= 0) return;
+    if (k > 0 && kiln_gemm_narrow_suits(trans_a, trans_b, m, n, k)) {
+        /* Kiln's own kernel adds d to each tile's sums as it stores them. */
+        kiln_gemm_narrow_add(trans_a, m, n, k, a, b, d, c);
+        return;
+    }
+    if (d != c) memcpy(c, d, (size_t)(m * n) * sizeof(float));
+    if (k > 0) library_gemm_beta(library_for(m, n, k), trans_a, trans_b, m, n, k, a, b, 1.0f, c);
 }

@@ -1,4 +1,4 @@
-/* c[m,n] = op(a) · b, with a as stored or transposed and b not, for a narrow b or a short
+/* c[m,n] = op(a) · b (or d + op(a) · b), with a as stored or transposed and b not, for a narrow b or a short
    product: Kiln's own GEMM for the products of convolutions, of small dense layers and of a
    recurrent layer's loop step, where b is a filter or a weight of at most a few hundred
    columns and either a has many rows or the whole product is a few million multiply-adds.
@@ -28,10 +28,12 @@
 
 /* One block of ROWS rows × VECS registers of c: rows [i, i+ROWS), the panel at column j.
    a points at the block's first element of op(a): row i of a (lda = k) when TRANS is 0, or
-   column i of a (lda = m) when it is 1. */
+   column i of a (lda = m) when it is 1. With d (laid out as c, possibly c itself), the tile
+   stores d + its sums. */
 #define NARROW_TILE(TRANS, ROWS, VECS)                                                             \
     __attribute__((target("avx512f"))) static void tile##TRANS##_##ROWS##x##VECS(                  \
-        int64_t k, int64_t n, int64_t lda, const float *a, const float *b, float *c, __mmask16 last) { \
+        int64_t k, int64_t n, int64_t lda, const float *a, const float *b, const float *d, float *c, \
+        __mmask16 last) {                                                                          \
         __m512 s[ROWS][VECS];                                                                      \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
             KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = _mm512_setzero_ps();            \
@@ -45,8 +47,11 @@
             }                                                                                      \
         }                                                                                          \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
-            KILN_UNROLL for (int v = 0; v < (VECS); v++)                                           \
-                _mm512_mask_storeu_ps(c + r * n + 16 * v, v == (VECS) - 1 ? last : 0xffff, s[r][v]); \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
+                __mmask16 lanes = v == (VECS) - 1 ? last : 0xffff;                                 \
+                if (d != NULL) s[r][v] = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, d + r * n + 16 * v), s[r][v]); \
+                _mm512_mask_storeu_ps(c + r * n + 16 * v, lanes, s[r][v]);                         \
+            }                                                                                      \
     }
 
 /* Every tile, for a as stored (0) and transposed (1). */
@@ -60,7 +65,7 @@
 NARROW_TILES(0)
 NARROW_TILES(1)
 
-typedef void (*tile_fn)(int64_t, int64_t, int64_t, const float *, const float *, float *, __mmask16);
+typedef void (*tile_fn)(int64_t, int64_t, int64_t, const float *, const float *, const float *, float *, __mmask16);
 
 /* The tiles of each panel width (1 to 4 registers), tallest first, ending with one row. */
 typedef struct {
@@ -83,7 +88,8 @@ static const tile_set tile_sets[2][5] = {NARROW_SETS(0), NARROW_SETS(1)};
 /* Rows [i0, i1) of c, panel by panel: whole tiles of the tallest height, then the rows left
    in shorter ones. */
 __attribute__((target("avx512f"))) static void narrow_avx512(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n,
-                                                             int64_t k, const float *a, const float *b, float *c) {
+                                                             int64_t k, const float *a, const float *b, const float *d,
+                                                             float *c) {
     int64_t lda = trans_a ? m : k, row = trans_a ? 1 : k;
     for (int64_t j = 0; j < n; j += 64) {
         int64_t width = n - j < 64 ? n - j : 64;
@@ -94,46 +100,55 @@ __attribute__((target("avx512f"))) static void narrow_avx512(int trans_a, int64_
         int64_t i = i0;
         for (int t = 0; t < set->count; t++) {
             for (; i + set->heights[t] <= i1; i += set->heights[t])
-                set->tiles[t](k, n, lda, a + i * row, b + j, c + i * n + j, last);
+                set->tiles[t](k, n, lda, a + i * row, b + j, d != NULL ? d + i * n + j : NULL, c + i * n + j, last);
         }
     }
 }
 #endif
 
-/* Rows [i0, i1) of c with plain C, for CPUs without AVX-512. */
+/* Rows [i0, i1) of c with plain C, for CPUs without AVX-512: 64 columns at a time summed in
+   a local row, so that d may be c itself. */
 static void narrow_plain(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k, const float *a,
-                         const float *b, float *c) {
+                         const float *b, const float *d, float *c) {
+    float sums[64];
     for (int64_t i = i0; i < i1; i++) {
-        float *row = c + i * n;
-        for (int64_t j = 0; j < n; j++) row[j] = 0.0f;
-        for (int64_t p = 0; p < k; p++) {
-            float x = trans_a ? a[p * m + i] : a[i * k + p];
-            const float *w = b + p * n;
-            for (int64_t j = 0; j < n; j++) row[j] += x * w[j];
+        for (int64_t j0 = 0; j0 < n; j0 += 64) {
+            int64_t width = n - j0 < 64 ? n - j0 : 64;
+            for (int64_t j = 0; j < width; j++) sums[j] = 0.0f;
+            for (int64_t p = 0; p < k; p++) {
+                float x = trans_a ? a[p * m + i] : a[i * k + p];
+                const float *w = b + p * n + j0;
+                for (int64_t j = 0; j < width; j++) sums[j] += x * w[j];
+            }
+            float *row = c + i * n + j0;
+            const float *base = d != NULL ? d + i * n + j0 : NULL;
+            for (int64_t j = 0; j < width; j++) row[j] = base != NULL ? base[j] + sums[j] : sums[j];
         }
     }
 }
 
 static void narrow_rows(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k, const float *a,
-                        const float *b, float *c) {
+                        const float *b, const float *d, float *c) {
 #if defined(__x86_64__)
     if (kiln_cpu_has_avx512f()) {
-        narrow_avx512(trans_a, i0, i1, m, n, k, a, b, c);
+        narrow_avx512(trans_a, i0, i1, m, n, k, a, b, d, c);
         return;
     }
 #endif
-    narrow_plain(trans_a, i0, i1, m, n, k, a, b, c);
+    narrow_plain(trans_a, i0, i1, m, n, k, a, b, d, c);
 }
 
-/* The product's operands and whether a is transposed, for the parts split between the cores. */
+/* The product's operands, the array added to it (or NULL) and whether a is transposed, for
+   the parts split between the cores. */
 typedef struct {
     kiln_product_job product;
+    const float *d;
     int trans_a;
 } narrow_job;
 
 static void narrow_part(int64_t begin, int64_t end, int64_t m, void *const *args) {
     const narrow_job *job = args[0];
-    narrow_rows(job->trans_a, begin, end, m, job->product.n, job->product.k, job->product.a, job->product.b,
+    narrow_rows(job->trans_a, begin, end, m, job->product.n, job->product.k, job->product.a, job->product.b, job->d,
                 job->product.c);
 }
 
@@ -141,16 +156,26 @@ static void narrow_part(int64_t begin, int64_t end, int64_t m, void *const *args
    whole tiles of the first panel's height. */
 #define KILN_NARROW_SPLIT (512 * 1024)
 
-void kiln_gemm_narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c) {
+static void narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b, const float *d,
+                   float *c) {
     int64_t grain = 6;
 #if defined(__x86_64__)
     grain = tile_sets[0][n >= 64 ? 4 : n < 1 ? 1 : (n + 15) / 16].heights[0];
 #endif
     if (m * n * k < KILN_NARROW_SPLIT || m < 2 * grain) {
-        narrow_rows(trans_a, 0, m, m, n, k, a, b, c);
+        narrow_rows(trans_a, 0, m, m, n, k, a, b, d, c);
         return;
     }
-    narrow_job job = {{.n = n, .k = k, .a = a, .b = b, .c = c}, trans_a};
+    narrow_job job = {{.n = n, .k = k, .a = a, .b = b, .c = c}, d, trans_a};
     void *args[1] = {&job};
     kiln_parallel_for_grain(m, m, grain, narrow_part, args);
+}
+
+void kiln_gemm_narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c) {
+    narrow(trans_a, m, n, k, a, b, NULL, c);
+}
+
+void kiln_gemm_narrow_add(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                          const float *d, float *c) {
+    narrow(trans_a, m, n, k, a, b, d, c);
 }

@@ -52,6 +52,11 @@ int64_t kiln_clock_ns(void);
 /* c[m,n] = op(a) x op(b); a is [m,k] ([k,m] when trans_a), b is [k,n] ([n,k] when trans_b). */
 void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                const float *a, const float *b, float *c);
+/* c[m,n] = d + op(a) x op(b), d laid out as c: d may be c itself (an accumulator), and
+   neither may overlap a or b. A kernel adding a product to a value of its shape (a recurrent
+   layer's weight gradient, summed over the steps) makes one pass over c instead of two. */
+void kiln_gemm_add(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                   const float *a, const float *b, const float *d, float *c);
 
 /* y = x with axes permuted: y's axis i is x's axis perm[i]; shape is x's shape. */
 void kiln_transpose(int64_t elem_size, int64_t rank, const int64_t *shape, const int64_t *perm,

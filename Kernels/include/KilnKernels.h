@@ -51,6 +51,9 @@ void kiln_gemm_library_run(int library, int trans_a, int trans_b, int64_t m, int
    large; and whether kiln_gemm runs a product of these sizes with it (optimized builds,
    KILN_GEMM unset; the limits are blas.c's). */
 void kiln_gemm_narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c);
+/* The same with c = d + op(a) b: d is laid out as c and may be c itself (kiln_gemm_add). */
+void kiln_gemm_narrow_add(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                          const float *d, float *c);
 int kiln_gemm_narrow_suits(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
 
 /* The window rows of images (im2col) and their product with a matrix without writing them

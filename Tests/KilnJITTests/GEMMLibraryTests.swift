@@ -126,6 +126,73 @@ struct GEMMLibraryTests {
         #expect(kiln_peak_read_gbps(1, 1, 0.001) > 0, "a buffer smaller than one row is read as one row")
     }
 
+    @Test("kiln_gemm_add and Kiln's kernel add op(a)·b to d, into another array or in place",
+          arguments: [(64, 256, 32, true), (23, 16, 9, false), (300, 257, 300, false), (1, 20, 5, false),
+                      (40, 70, 3, true), (5, 7, 0, false)])
+    func productPlusValue(size: (m: Int, n: Int, k: Int, transposed: Bool)) throws {
+        let (m, n, k, transposed) = size
+        var generator = SeededGenerator(seed: UInt64(m * 10_000 + n * 100 + k))
+        let a = try Tensor.randomUniform(shape: [m * k], lower: -1, upper: 1, using: &generator).scalars
+        let b = try Tensor.randomUniform(shape: [k * n], lower: -1, upper: 1, using: &generator).scalars
+        let d = try Tensor.randomUniform(shape: [m * n], lower: -1, upper: 1, using: &generator).scalars
+        let expected = (0..<(m * n)).map { index in
+            let (i, j) = index.quotientAndRemainder(dividingBy: n)
+            return (0..<k).reduce(Double(d[index])) { sum, p in
+                sum + Double(transposed ? a[p * m + i] : a[i * k + p]) * Double(b[p * n + j])
+            }
+        }
+        let (ta, mm, nn, kk) = (Int32(transposed ? 1 : 0), Int64(m), Int64(n), Int64(k))
+        // The runtime's kiln_gemm_add, as generated code links it.
+        typealias ProductPlusValue = @convention(c) (Int32, Int32, Int64, Int64, Int64, UnsafePointer<Float>?,
+                                                     UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+        var count = 0
+        let symbols = try #require(kiln_runtime_symbols(&count))
+        let symbol = try #require(UnsafeBufferPointer(start: symbols, count: count).first { String(cString: $0.name) == "kiln_gemm_add" })
+        let kiln_gemm_add = unsafeBitCast(symbol.address, to: ProductPlusValue.self)
+        var apart = [Float](repeating: .nan, count: m * n), inPlace = d
+        kiln_gemm_add(ta, 0, mm, nn, kk, a, b, d, &apart)
+        inPlace.withUnsafeMutableBufferPointer { kiln_gemm_add(ta, 0, mm, nn, kk, a, b, $0.baseAddress, $0.baseAddress) }
+        var ownApart = [Float](repeating: .nan, count: m * n), ownInPlace = d
+        kiln_gemm_narrow_add(ta, mm, nn, kk, a, b, d, &ownApart)
+        ownInPlace.withUnsafeMutableBufferPointer { kiln_gemm_narrow_add(ta, mm, nn, kk, a, b, $0.baseAddress, $0.baseAddress) }
+        for (name, c) in [("kiln_gemm_add", apart), ("kiln_gemm_add in place", inPlace),
+                          ("Kiln's kernel", ownApart), ("Kiln's kernel in place", ownInPlace)] {
+            let worst = zip(c, expected).map { abs(Double($0) - $1) }.max() ?? 0
+            #expect(worst < 1e-4, "\(name), \(size): off by \(worst)")
+        }
+        // Kiln's kernel adds d to the sums it stores: the bits of the product, then the sum.
+        var product = [Float](repeating: .nan, count: m * n)
+        kiln_gemm_narrow(ta, mm, nn, kk, a, b, &product)
+        #expect(zip(zip(d, product), ownApart).allSatisfy { $0.0 + $0.1 == $1 }, "\(size)")
+    }
+
+    @Test("a product added to a value of its shape is one kiln_gemm_add, unless the sum overwrites an operand")
+    func productPlusValueIsOneCall() throws {
+        let graph = Graph()
+        var generator = SeededGenerator(seed: 41)
+        let x = try graph.placeholder("x", shape: [.batch, 24])
+        let h = try graph.placeholder("h", shape: [24, 40])
+        let c = try graph.placeholder("c", shape: [24, 24])
+        let w = try graph.variable("w", initialValue: try Tensor.randomUniform(shape: [24, 40], lower: -0.5, upper: 0.5,
+                                                                                 using: &generator))
+        // w' = w + c·w: the sum is written in place of w, which the product reads.
+        _ = try graph.assign(w, try w + matmul(c, w))
+        let outputs = ["y": try h + matmul(x, try matmul(x, h), transposeA: true)]
+        let jit = try JITProgram(graph: graph, outputs: outputs)
+        let reference = try InterpreterProgram(graph: graph, outputs: outputs)
+        let source = jit.lowered.unit.source
+        #expect(source.contains("kiln_gemm_add(1, 0, 24, 40, n, "), "\(source)")
+        #expect(!source.contains("kiln_gemm_add(0, 0, 24, 40, 24, "), "\(source)")
+        for batch in [0, 1, 7] {
+            let feeds = ["x": try Tensor.randomUniform(shape: [batch, 24], lower: -1, upper: 1, using: &generator),
+                         "h": try Tensor.randomUniform(shape: [24, 40], lower: -1, upper: 1, using: &generator),
+                         "c": try Tensor.randomUniform(shape: [24, 24], lower: -0.2, upper: 0.2, using: &generator)]
+            expectClose(try #require(try jit.run(feeds: feeds)["y"]), try #require(try reference.run(feeds: feeds)["y"]),
+                        rtol: 1e-5, atol: 1e-5, "y at batch \(batch)")
+            expectClose(try jit.variable("w"), try reference.variable("w"), rtol: 1e-5, atol: 1e-6, "w after batch \(batch)")
+        }
+    }
+
     @Test("a convolution's kernel gradient is one GEMM over every image's window rows")
     func kernelGradientIsOneProduct() throws {
         let graph = Graph()

@@ -8,13 +8,13 @@ extension CRenderer {
     /// - Throws: ``KilnError`` if the kernel holds an op no loop computes (a fusion bug).
     func renderLoopKernel(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> KernelCode {
         if let stray = plan.strays.first { throw unhandled(stray, "cannot be computed in a loop kernel") }
-        let summed = renderSummedProducts(plan)
-        var gemms = summed ?? plan.matmuls.map(renderMatmul).joined()
+        let whole = renderSummedProducts(plan) ?? renderProductPlusValue(plan)
+        var gemms = whole ?? plan.matmuls.map(renderMatmul).joined()
         if profile && !gemms.isEmpty {
             let slot = schedule.memory.kernels.count + 2 + k
             gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(Self.profileSymbol)[\(slot)] += kiln_clock_ns() - g;\n"
         }
-        if summed != nil { return KernelCode(body: gemms) }
+        if whole != nil { return KernelCode(body: gemms) }
         if let update = renderAdamUpdate(kernel, plan) { return KernelCode(body: gemms + update) }
         if let reduction = renderReductionCall(kernel, plan) { return KernelCode(body: gemms + reduction) }
         // Rows of up to half a block go several to a call; longer ones, and flat loops, one block a call.
@@ -43,6 +43,31 @@ extension CRenderer {
         let pb = schedule.pointer(schedule.function.aliasRoot(product.inputs[1]))
         return "    kiln_gemm(1, 0, \(CSyntax.dim(a[2])), \(CSyntax.dim(b[2])), \(rows), \(pa), \(pb), "
             + "\(schedule.pointer(plan.reductions[0])));\n"
+    }
+
+    /// The kernel whose one elementwise member adds a value of the product's own type, made
+    /// outside the kernel, to a matrix product (`d + a·b`, as a recurrent layer's loop step adds
+    /// its weight gradient to the sum over the steps before it), as one `kiln_gemm_add`: the
+    /// GEMM adds `d` to its sums as it stores them, instead of a second pass over the result;
+    /// `nil` for other kernels, and when the sum is written in place of a variable the product
+    /// reads.
+    private func renderProductPlusValue(_ plan: LoopPlan) -> String? {
+        guard plan.matmuls.count == 1, plan.elementwise.count == 1, plan.reductions.isEmpty else { return nil }
+        let product = plan.matmuls[0], sum = plan.elementwise[0]
+        let matmul = nodes[product.index], node = nodes[sum.index], function = schedule.function
+        guard case .matmul = matmul.op, case .binary(.add) = node.op, matmul.type.shape.rank == 2,
+              matmul.type.dtype == .float32, node.type == matmul.type,
+              node.inputs.filter({ $0 == product }).count == 1,
+              let addend = node.inputs.first(where: { $0 != product }), nodes[addend.index].type == matmul.type,
+              !nodes[function.aliasRoot(addend).index].op.isInline,
+              !function.windowed.contains(function.aliasRoot(matmul.inputs[0])),
+              let operands = productOperands(product)
+        else { return nil }
+        if let variable = schedule.memory.inPlace[sum], matmul.inputs.contains(where: { function.aliasRoot($0) == variable }) {
+            return nil
+        }
+        return "    kiln_gemm_add(\(operands.sizes), \(operands.a), \(operands.b), "
+            + "\(schedule.pointer(function.aliasRoot(addend))), \(schedule.pointer(sum)));\n"
     }
 
     /// The offset a value of shape `read` is read at in the loop: the flat index, the single
