@@ -96,6 +96,10 @@ let structuralParityCases: [ParityCase] = [
     ParityCase("transpose", "[?,3] to [3,?]", [.float(b3, -1, 1)]) { try transpose($0[0]) },
     ParityCase("transpose", "[?,2,3] by [2,0,1]", [.float([.batch, 2, 3], -1, 1)]) { try transpose($0[0], permutation: [2, 0, 1]) },
     ParityCase("transpose", "bool", [.bool([2, 3])]) { try transpose($0[0]) },
+    ParityCase("transpose", "[37,21] in tiles", [.float([37, 21], -1, 1)]) { try transpose($0[0]) },
+    ParityCase("transpose", "[?,19,35] last two axes", [.float([.batch, 19, 35], -1, 1)]) {
+        try transpose($0[0], permutation: [0, 2, 1])
+    },
     ParityCase("broadcast", "[3] to [?,3]", [.float([3], -1, 1), .float(b3, 0, 1)]) { try broadcast($0[0], to: b3) * $0[1] },
     ParityCase("broadcast", "[?,1] to [?,4] alone", [.float([.batch, 1], -1, 1)]) { try broadcast($0[0], to: [.batch, 4]) },
     ParityCase("slice", "[?,5] columns 1..<4", [.float([.batch, 5], -1, 1)]) { try slice($0[0], starts: [0, 1], sizes: [-1, 3]) },
