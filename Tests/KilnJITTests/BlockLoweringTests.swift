@@ -140,6 +140,29 @@ struct BlockLoweringTests {
         #expect(!lowered)
     }
 
+    /// A constant broadcast over many floats (a recurrent layer's zero initial state) is one
+    /// kiln_fill_f32; a short one stays TinyCC's loop.
+    @Test func largeConstantBroadcastsAreOneFill() throws {
+        let graph = Graph()
+        let x = try graph.placeholder("x", shape: [.batch, 64])
+        let zeros = try broadcast(graph.constant(0), to: [.batch, 64])
+        let filled = try broadcast(graph.constant(-1.5), to: [64, 256])
+        let few = try broadcast(graph.constant(2), to: [3, 5])
+        let outputs = ["zeros": zeros, "filled": filled, "few": few, "x": try relu(x)]
+        let program = try JITProgram(graph: graph, outputs: outputs)
+        let source = program.lowered.unit.source
+        #expect(source.contains("kiln_fill_f32(64*n, 0.0f, ") && source.contains("kiln_fill_f32(16384, (-1.5f), "), "\(source)")
+        #expect(source.components(separatedBy: "kiln_fill_f32(").count == 3, "\(source)")
+        let reference = try InterpreterProgram(graph: graph, outputs: outputs)
+        for batch in [0, 1, 5] {
+            let feeds = ["x": try Tensor(shape: [batch, 64], repeating: Float(1))]
+            let expected = try reference.run(feeds: feeds), actual = try program.run(feeds: feeds)
+            for name in outputs.keys.sorted() {
+                expectClose(try #require(actual[name]), try #require(expected[name]), rtol: 0, atol: 0, "\(name) at batch \(batch)")
+            }
+        }
+    }
+
     /// Loops over short rows (a loss over 10 classes) run as blocks of whole rows, with
     /// per-row values repeated, per-column ones tiled and the sums along the rows added in
     /// the scalar loop's order: the interpreter's bits, at every batch size.

@@ -8,6 +8,7 @@ extension CRenderer {
     /// - Throws: ``KilnError`` if the kernel holds an op no loop computes (a fusion bug).
     func renderLoopKernel(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> KernelCode {
         if let stray = plan.strays.first { throw unhandled(stray, "cannot be computed in a loop kernel") }
+        if let fill = renderFill(plan) { return KernelCode(body: fill) }
         let whole = renderSummedProducts(plan) ?? renderProductPlusValue(plan)
         var gemms = whole ?? plan.matmuls.map(renderMatmul).joined()
         if profile && !gemms.isEmpty {
@@ -43,6 +44,20 @@ extension CRenderer {
         let pb = schedule.pointer(schedule.function.aliasRoot(product.inputs[1]))
         return "    kiln_gemm(1, 0, \(CSyntax.dim(a[2])), \(CSyntax.dim(b[2])), \(rows), \(pa), \(pb), "
             + "\(schedule.pointer(plan.reductions[0])));\n"
+    }
+
+    /// The kernel that only broadcasts a scalar constant over many floats (a zero initial
+    /// state, the zeros a loop's gradient sum starts from), as one `kiln_fill_f32`: TinyCC's own
+    /// loop stores a float every few nanoseconds. `nil` for other kernels, and for fills short
+    /// enough that the call would cost more than the loop.
+    private func renderFill(_ plan: LoopPlan) -> String? {
+        guard plan.matmuls.isEmpty, plan.reductions.isEmpty, plan.elementwise.count == 1 else { return nil }
+        let id = plan.elementwise[0], node = nodes[id.index]
+        guard case .broadcast = node.op, node.type.dtype == .float32,
+              node.type.shape.hasBatch || (node.type.shape.staticProduct ?? 0) >= Self.blockLength,
+              let value = inlineValue(schedule.function.aliasRoot(node.inputs[0]))
+        else { return nil }
+        return "    kiln_fill_f32(\(CSyntax.product(node.type.shape.dims)), \(value), \(schedule.pointer(id)));\n"
     }
 
     /// The kernel whose one elementwise member adds a value of the product's own type, made
