@@ -139,7 +139,8 @@ __attribute__((target("avx512f"))) static inline __m512 abs16(__m512 x) {
 }
 
 __attribute__((target("avx512f"))) static inline __m512 sigmoid16(__m512 x) {
-    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), abs16(x)));
+    /* -fabsf(x): the sign bit set, a NaN's included. */
+    __m512 e = exp16(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))));
     /* 1 / (1 + e) for x >= 0, e / (1 + e) otherwise: one division either way. */
     __m512 numerator = _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), KILN_SPLAT(1.0f));
     return _mm512_div_ps(numerator, _mm512_add_ps(KILN_SPLAT(1.0f), e));
