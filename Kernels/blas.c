@@ -129,8 +129,7 @@ static int usable(int index) {
     return lib->cblas_sgemm != NULL || lib->dnnl_sgemm != NULL;
 }
 
-/* c = op(a) op(b) through one library; sizes are positive. */
-/* c = op(a) op(b) + beta c (beta 0 or 1). */
+/* c = op(a) op(b) + beta c (beta 0 or 1) through one library; sizes are positive. */
 static void library_gemm_beta(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                               const float *a, const float *b, float beta, float *c) {
     library *lib = &libraries[index];
@@ -143,6 +142,7 @@ static void library_gemm_beta(int index, int trans_a, int trans_b, int64_t m, in
     }
 }
 
+/* c = op(a) op(b) through one library. */
 static void library_gemm(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                          const float *a, const float *b, float *c) {
     library_gemm_beta(index, trans_a, trans_b, m, n, k, a, b, 0.0f, c);
