@@ -295,10 +295,7 @@ struct BlockLoweringTests {
         // this thread's workers outside a program, where denormals are not flushed.
         typealias Part = @convention(c) (Int64, Int64, Int64, UnsafePointer<UnsafeMutableRawPointer?>?) -> Void
         typealias ParallelFor = @convention(c) (Int64, Int64, Part, UnsafePointer<UnsafeMutableRawPointer?>?) -> Void
-        var count = 0
-        let symbols = try #require(kiln_runtime_symbols(&count))
-        let symbol = try #require(UnsafeBufferPointer(start: symbols, count: count).first { String(cString: $0.name) == "kiln_parallel_for" })
-        unsafeBitCast(symbol.address, to: ParallelFor.self)(76_800, 0, { _, _, _, _ in }, nil)
+        try runtimeFunction("kiln_parallel_for", as: ParallelFor.self)(76_800, 0, { _, _, _, _ in }, nil)
 
         let graph = Graph()
         let g = try graph.placeholder("g", shape: [300, 256])

@@ -145,10 +145,7 @@ struct GEMMLibraryTests {
         // The runtime's kiln_gemm_add, as generated code links it.
         typealias ProductPlusValue = @convention(c) (Int32, Int32, Int64, Int64, Int64, UnsafePointer<Float>?,
                                                      UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
-        var count = 0
-        let symbols = try #require(kiln_runtime_symbols(&count))
-        let symbol = try #require(UnsafeBufferPointer(start: symbols, count: count).first { String(cString: $0.name) == "kiln_gemm_add" })
-        let kiln_gemm_add = unsafeBitCast(symbol.address, to: ProductPlusValue.self)
+        let kiln_gemm_add = try runtimeFunction("kiln_gemm_add", as: ProductPlusValue.self)
         var apart = [Float](repeating: .nan, count: m * n), inPlace = d
         kiln_gemm_add(ta, 0, mm, nn, kk, a, b, d, &apart)
         inPlace.withUnsafeMutableBufferPointer { kiln_gemm_add(ta, 0, mm, nn, kk, a, b, $0.baseAddress, $0.baseAddress) }

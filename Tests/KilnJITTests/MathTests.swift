@@ -11,12 +11,7 @@ struct MathTests {
     typealias Function = @convention(c) (Float) -> Float
 
     /// The C function TinyCC links generated code to, by name.
-    static func runtime(_ name: String) throws -> Function {
-        var count = 0
-        let symbols = try #require(kiln_runtime_symbols(&count))
-        let symbol = try #require(UnsafeBufferPointer(start: symbols, count: count).first { String(cString: $0.name) == name })
-        return unsafeBitCast(symbol.address, to: Function.self)
-    }
+    static func runtime(_ name: String) throws -> Function { try runtimeFunction(name, as: Function.self) }
 
     /// About a million floats of every exponent and sign, and the special values.
     static let arguments: [Float] = {
@@ -82,10 +77,7 @@ struct MathTests {
           arguments: ["exp", "log", "tanh", "erf", "sigmoid", "softplus"])
     func blockPrimitivesAgree(name: String) throws {
         typealias Primitive = @convention(c) (Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?) -> Void
-        var count = 0
-        let symbols = try #require(kiln_runtime_symbols(&count))
-        let symbol = try #require(UnsafeBufferPointer(start: symbols, count: count).first { String(cString: $0.name) == "kiln_vec_\(name)" })
-        let primitive = unsafeBitCast(symbol.address, to: Primitive.self)
+        let primitive = try runtimeFunction("kiln_vec_\(name)", as: Primitive.self)
         let scalar: (Float) -> Float = switch name {
         case "exp": Math.exp
         case "log": Math.log

@@ -2,6 +2,7 @@
 import KilnGraph
 import KilnInterpreter
 import KilnJIT
+import KilnKernels
 @_exported import KilnTestSupport
 import Testing
 
@@ -128,4 +129,14 @@ func expectParity(_ graph: Graph, outputs: [String: Node], batched: Bool, seed: 
         expectClose(try jit.variable(name), try reference.variable(name), rtol: rtol, atol: atol,
                     "\(context) variable \(name) seed \(seed)", sourceLocation: sourceLocation)
     }
+}
+
+/// The runtime function generated code links by `name` (`kiln_runtime_symbols`), as `type`
+/// (a `@convention(c)` function type).
+func runtimeFunction<Function>(_ name: String, as type: Function.Type) throws -> Function {
+    var count = 0
+    let symbols = try #require(kiln_runtime_symbols(&count))
+    let symbol = try #require(UnsafeBufferPointer(start: symbols, count: count).first { String(cString: $0.name) == name },
+                              "no runtime symbol \(name)")
+    return unsafeBitCast(symbol.address, to: type)
 }
