@@ -53,11 +53,16 @@ extension CRenderer {
     private func renderFill(_ plan: LoopPlan) -> String? {
         guard plan.matmuls.isEmpty, plan.reductions.isEmpty, plan.elementwise.count == 1 else { return nil }
         let id = plan.elementwise[0], node = nodes[id.index]
-        guard case .broadcast = node.op, node.type.dtype == .float32,
-              node.type.shape.hasBatch || (node.type.shape.staticProduct ?? 0) >= Self.blockLength,
-              let value = inlineValue(schedule.function.aliasRoot(node.inputs[0]))
-        else { return nil }
-        return "    kiln_fill_f32(\(CSyntax.product(node.type.shape.dims)), \(value), \(schedule.pointer(id)));\n"
+        guard case .broadcast = node.op, let value = inlineValue(schedule.function.aliasRoot(node.inputs[0])) else { return nil }
+        return fillCall(node.type, value, schedule.pointer(id))
+    }
+
+    /// `kiln_fill_f32` setting every element of a value of `type` at `pointer` to `value`, for
+    /// a float32 value of a batch's size or of at least a block; `nil` for a shorter one,
+    /// which TinyCC's own loop sets faster than the call.
+    func fillCall(_ type: TensorType, _ value: String, _ pointer: String) -> String? {
+        guard type.dtype == .float32, type.shape.hasBatch || (type.shape.staticProduct ?? 0) >= Self.blockLength else { return nil }
+        return "    kiln_fill_f32(\(CSyntax.product(type.shape.dims)), \(value), \(pointer));\n"
     }
 
     /// The kernel whose one elementwise member adds a value of the product's own type, made
@@ -110,11 +115,8 @@ extension CRenderer {
             let count = CSyntax.product(type.shape.dims), pointer = schedule.pointer(reduction)
             // Many elements (a reduction per pixel over a batch) are set by an optimised call:
             // TinyCC's own loop takes a few nanoseconds an element.
-            if type.dtype == .float32 && (type.shape.hasBatch || (type.shape.staticProduct ?? 0) >= Self.blockLength) {
-                out += "    kiln_fill_f32(\(count), \(initial == "0" ? "0.0f" : initial), \(pointer));\n"
-            } else {
-                out += "    for (int64_t o = 0; o < \(count); o++) \(pointer)[o] = \(initial);\n"
-            }
+            out += fillCall(type, initial == "0" ? "0.0f" : initial, pointer)
+                ?? "    for (int64_t o = 0; o < \(count); o++) \(pointer)[o] = \(initial);\n"
         }
         return out
     }
