@@ -177,6 +177,14 @@ __attribute__((target("avx512f"))) static inline __m512 tanh16(__m512 x) {
 KILN_RUN16(exp, exp16)
 KILN_RUN16(sigmoid, sigmoid16)
 KILN_RUN16(tanh, tanh16)
+
+/* sqrtf and 1 / sqrtf (below): the instruction is correctly rounded, as sqrtf is. */
+__attribute__((target("avx512f"))) static inline __m512 sqrt16(__m512 x) { return _mm512_sqrt_ps(x); }
+__attribute__((target("avx512f"))) static inline __m512 rsqrt16(__m512 x) {
+    return _mm512_div_ps(KILN_SPLAT(1.0f), _mm512_sqrt_ps(x));
+}
+KILN_RUN16(sqrt, sqrt16)
+KILN_RUN16(rsqrt, rsqrt16)
 #define KILN_USE_RUN16(name)                                                                     \
     if (sa && __builtin_cpu_supports("avx512f")) {                                               \
         name##_run_avx512(m, a, y);                                                              \
@@ -203,23 +211,12 @@ void kiln_vec_tanh(int64_t m, const float *a, int64_t sa, float *y) {
 
 /* sqrtf is correctly rounded, as the SSE and AVX instructions are; calling it through libm
    (which keeps errno) would stop the loop from vectorising, so the instructions are named. */
-#if defined(__x86_64__) && defined(__SSE__) && !defined(KILN_PORTABLE)
-__attribute__((target("avx512f"))) static void sqrt_run_avx512(int64_t m, const float *a, float *y, int reciprocal) {
-    int64_t j = 0;
-    __m512 one = _mm512_set1_ps(1.0f);
-    for (; j + 16 <= m; j += 16) {
-        __m512 r = _mm512_sqrt_ps(_mm512_loadu_ps(a + j));
-        _mm512_storeu_ps(y + j, reciprocal ? _mm512_div_ps(one, r) : r);
-    }
-    for (; j < m; j++) y[j] = reciprocal ? 1.0f / sqrtf(a[j]) : sqrtf(a[j]);
-}
-#endif
-
 static void sqrt_run(int64_t m, const float *a, float *y, int reciprocal) {
     int64_t j = 0;
 #if defined(__x86_64__) && defined(__SSE__) && !defined(KILN_PORTABLE)
     if (__builtin_cpu_supports("avx512f")) {
-        sqrt_run_avx512(m, a, y, reciprocal);
+        if (reciprocal) rsqrt_run_avx512(m, a, y);
+        else sqrt_run_avx512(m, a, y);
         return;
     }
     __m128 one = _mm_set1_ps(1.0f);
