@@ -1,7 +1,8 @@
-/* c[m,n] = op(a) · b (or d + op(a) · b), with a as stored or transposed and b not, for a narrow b or a short
-   product: Kiln's own GEMM for the products of convolutions, of small dense layers and of a
-   recurrent layer's loop step, where b is a filter or a weight of at most a few hundred
-   columns and either a has many rows or the whole product is a few million multiply-adds.
+/* c[m,n] = op(a) · b (or d + op(a) · b), with a as stored or transposed and b not, for a
+   narrow b or a short product: Kiln's own GEMM for the products of convolutions, of small
+   dense layers and of a recurrent layer's loop step, where b is a filter or a weight of at
+   most a few hundred columns and either a has many rows or the whole product is a few
+   million multiply-adds.
 
    b is read in place, row by row, in panels of up to 64 columns (four AVX-512 registers),
    without packing; a panel's rows stay in the caches while every block of rows of c passes
