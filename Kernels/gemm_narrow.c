@@ -22,7 +22,7 @@
 #include "include/KilnKernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "kiln_simd.h"
 
 /* The tile loops are unrolled whole, so that the tile stays in registers. */
 #define KILN_UNROLL _Pragma("unroll")
@@ -30,84 +30,124 @@
 /* One block of ROWS rows × VECS registers of c: rows [i, i+ROWS), the panel at column j.
    a points at the block's first element of op(a): row i of a (lda = k) when TRANS is 0, or
    column i of a (lda = m) when it is 1. With d (laid out as c, possibly c itself), the tile
-   stores d + its sums. */
-#define NARROW_TILE(TRANS, ROWS, VECS)                                                             \
-    __attribute__((target("avx512f"))) static void tile##TRANS##_##ROWS##x##VECS(                  \
+   stores d + its sums. The panel's last register holds the lanes of `last` only when MASKED
+   is 1 (n not a multiple of the lanes); full panels use plain loads. */
+#define NARROW_TILE(ISA, MASKED, TRANS, ROWS, VECS)                                                \
+    KILN_TARGET_##ISA static void tile_##ISA##MASKED##TRANS##_##ROWS##x##VECS(                     \
         int64_t k, int64_t n, int64_t lda, const float *a, const float *b, const float *d, float *c, \
-        __mmask16 last) {                                                                          \
-        __m512 s[ROWS][VECS];                                                                      \
+        mask_##ISA last) {                                                                         \
+        const int lanes = KILN_LANES_##ISA;                                                        \
+        vec_##ISA s[ROWS][VECS];                                                                   \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
-            KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = _mm512_setzero_ps();            \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = zero_##ISA();                   \
         for (int64_t p = 0; p < k; p++) {                                                          \
-            __m512 w[VECS];                                                                        \
+            vec_##ISA w[VECS];                                                                     \
             KILN_UNROLL for (int v = 0; v < (VECS); v++)                                           \
-                w[v] = _mm512_maskz_loadu_ps(v == (VECS) - 1 ? last : 0xffff, b + p * n + 16 * v); \
+                w[v] = (MASKED) && v == (VECS) - 1 ? loadm_##ISA(b + p * n + lanes * v, last)      \
+                                                   : load_##ISA(b + p * n + lanes * v);            \
             KILN_UNROLL for (int r = 0; r < (ROWS); r++) {                                         \
-                __m512 x = _mm512_set1_ps((TRANS) ? a[p * lda + r] : a[r * lda + p]);              \
-                KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = _mm512_fmadd_ps(x, w[v], s[r][v]); \
+                vec_##ISA x = set1_##ISA((TRANS) ? a[p * lda + r] : a[r * lda + p]);               \
+                KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = fma_##ISA(x, w[v], s[r][v]); \
             }                                                                                      \
         }                                                                                          \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
             KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
-                __mmask16 lanes = v == (VECS) - 1 ? last : 0xffff;                                 \
-                if (d != NULL) s[r][v] = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, d + r * n + 16 * v), s[r][v]); \
-                _mm512_mask_storeu_ps(c + r * n + 16 * v, lanes, s[r][v]);                         \
+                float *to = c + r * n + lanes * v;                                                 \
+                const float *from = d != NULL ? d + r * n + lanes * v : NULL;                      \
+                if ((MASKED) && v == (VECS) - 1) {                                                 \
+                    if (from != NULL) s[r][v] = add_##ISA(loadm_##ISA(from, last), s[r][v]);      \
+                    storem_##ISA(to, last, s[r][v]);                                               \
+                } else {                                                                           \
+                    if (from != NULL) s[r][v] = add_##ISA(load_##ISA(from), s[r][v]);              \
+                    store_##ISA(to, s[r][v]);                                                      \
+                }                                                                                  \
             }                                                                                      \
     }
 
-/* Every tile, for a as stored (0) and transposed (1). */
-#define NARROW_TILES(TRANS)                                                                        \
-    NARROW_TILE(TRANS, 6, 4) NARROW_TILE(TRANS, 4, 4) NARROW_TILE(TRANS, 2, 4) NARROW_TILE(TRANS, 1, 4) \
-    NARROW_TILE(TRANS, 8, 3) NARROW_TILE(TRANS, 4, 3) NARROW_TILE(TRANS, 2, 3) NARROW_TILE(TRANS, 1, 3) \
-    NARROW_TILE(TRANS, 12, 2) NARROW_TILE(TRANS, 8, 2) NARROW_TILE(TRANS, 4, 2) NARROW_TILE(TRANS, 2, 2) \
-    NARROW_TILE(TRANS, 1, 2) NARROW_TILE(TRANS, 24, 1) NARROW_TILE(TRANS, 16, 1) NARROW_TILE(TRANS, 8, 1) \
-    NARROW_TILE(TRANS, 4, 1) NARROW_TILE(TRANS, 2, 1) NARROW_TILE(TRANS, 1, 1)
+/* A tile of each height for a as stored (0) and transposed (1), full and masked. */
+#define NARROW_TILE_VARIANTS(ISA, ROWS, VECS)                                                      \
+    NARROW_TILE(ISA, 0, 0, ROWS, VECS) NARROW_TILE(ISA, 0, 1, ROWS, VECS)                         \
+    NARROW_TILE(ISA, 1, 0, ROWS, VECS) NARROW_TILE(ISA, 1, 1, ROWS, VECS)
 
-NARROW_TILES(0)
-NARROW_TILES(1)
+typedef void (*tile_avx512_fn)(int64_t, int64_t, int64_t, const float *, const float *, const float *, float *,
+                               __mmask16);
+typedef void (*tile_avx2_fn)(int64_t, int64_t, int64_t, const float *, const float *, const float *, float *,
+                             __m256i);
 
-typedef void (*tile_fn)(int64_t, int64_t, int64_t, const float *, const float *, const float *, float *, __mmask16);
+/* The tiles of one panel width, tallest first, ending with one row: [masked][trans][height]. */
+#define NARROW_SET_TYPE(ISA)                                                                       \
+    typedef struct {                                                                               \
+        int count;                                                                                 \
+        int64_t heights[6];                                                                        \
+        tile_##ISA##_fn tiles[2][2][6];                                                            \
+    } tile_set_##ISA;
+NARROW_SET_TYPE(avx512)
+NARROW_SET_TYPE(avx2)
 
-/* The tiles of each panel width (1 to 4 registers), tallest first, ending with one row. */
-typedef struct {
-    int count;
-    int64_t heights[6];
-    tile_fn tiles[6];
-} tile_set;
+#define NARROW_POSITION(ISA, M, T, H, V) tile_##ISA##M##T##_##H##x##V
+#define NARROW_LIST6(ISA, M, T, V, H1, H2, H3, H4, H5, H6)                                         \
+    {NARROW_POSITION(ISA, M, T, H1, V), NARROW_POSITION(ISA, M, T, H2, V), NARROW_POSITION(ISA, M, T, H3, V), \
+     NARROW_POSITION(ISA, M, T, H4, V), NARROW_POSITION(ISA, M, T, H5, V), NARROW_POSITION(ISA, M, T, H6, V)}
 
-#define NARROW_SETS(T)                                                                             \
-    {                                                                                              \
-        [1] = {6, {24, 16, 8, 4, 2, 1}, {tile##T##_24x1, tile##T##_16x1, tile##T##_8x1, tile##T##_4x1, tile##T##_2x1, tile##T##_1x1}}, \
-        [2] = {5, {12, 8, 4, 2, 1}, {tile##T##_12x2, tile##T##_8x2, tile##T##_4x2, tile##T##_2x2, tile##T##_1x2}}, \
-        [3] = {4, {8, 4, 2, 1}, {tile##T##_8x3, tile##T##_4x3, tile##T##_2x3, tile##T##_1x3}},    \
-        [4] = {4, {6, 4, 2, 1}, {tile##T##_6x4, tile##T##_4x4, tile##T##_2x4, tile##T##_1x4}},    \
-    }
+/* A panel width's entry: its tile heights (padded to six with 1), how many there are, and
+   the tiles of each height for every variant. */
+#define NARROW_SET(ISA, V, COUNT, H1, H2, H3, H4, H5, H6)                                          \
+    [V] = {COUNT, {H1, H2, H3, H4, H5, H6},                                                        \
+           {{NARROW_LIST6(ISA, 0, 0, V, H1, H2, H3, H4, H5, H6), NARROW_LIST6(ISA, 0, 1, V, H1, H2, H3, H4, H5, H6)}, \
+            {NARROW_LIST6(ISA, 1, 0, V, H1, H2, H3, H4, H5, H6), NARROW_LIST6(ISA, 1, 1, V, H1, H2, H3, H4, H5, H6)}}}
 
-/* By whether a is transposed, then by panel width. */
-static const tile_set tile_sets[2][5] = {NARROW_SETS(0), NARROW_SETS(1)};
+/* AVX-512: panels of up to 4 registers (64 columns), tiles of 24 accumulators. */
+NARROW_TILE_VARIANTS(avx512, 24, 1) NARROW_TILE_VARIANTS(avx512, 16, 1) NARROW_TILE_VARIANTS(avx512, 8, 1)
+NARROW_TILE_VARIANTS(avx512, 4, 1) NARROW_TILE_VARIANTS(avx512, 2, 1) NARROW_TILE_VARIANTS(avx512, 1, 1)
+NARROW_TILE_VARIANTS(avx512, 12, 2) NARROW_TILE_VARIANTS(avx512, 8, 2) NARROW_TILE_VARIANTS(avx512, 4, 2)
+NARROW_TILE_VARIANTS(avx512, 2, 2) NARROW_TILE_VARIANTS(avx512, 1, 2)
+NARROW_TILE_VARIANTS(avx512, 8, 3) NARROW_TILE_VARIANTS(avx512, 4, 3) NARROW_TILE_VARIANTS(avx512, 2, 3)
+NARROW_TILE_VARIANTS(avx512, 1, 3)
+NARROW_TILE_VARIANTS(avx512, 6, 4) NARROW_TILE_VARIANTS(avx512, 4, 4) NARROW_TILE_VARIANTS(avx512, 2, 4)
+NARROW_TILE_VARIANTS(avx512, 1, 4)
+#define KILN_PANEL_VECS_avx512 4
+static const tile_set_avx512 sets_avx512[KILN_PANEL_VECS_avx512 + 1] = {
+    NARROW_SET(avx512, 1, 6, 24, 16, 8, 4, 2, 1), NARROW_SET(avx512, 2, 5, 12, 8, 4, 2, 1, 1),
+    NARROW_SET(avx512, 3, 4, 8, 4, 2, 1, 1, 1), NARROW_SET(avx512, 4, 4, 6, 4, 2, 1, 1, 1)};
+
+/* AVX2: panels of up to 2 registers (16 columns), tiles of 12 accumulators, which leave the
+   panel's row and one broadcast element the last of the 16 registers (a third register per
+   row would not fit, and the compiler spills). */
+NARROW_TILE_VARIANTS(avx2, 12, 1) NARROW_TILE_VARIANTS(avx2, 8, 1) NARROW_TILE_VARIANTS(avx2, 4, 1)
+NARROW_TILE_VARIANTS(avx2, 2, 1) NARROW_TILE_VARIANTS(avx2, 1, 1)
+NARROW_TILE_VARIANTS(avx2, 6, 2) NARROW_TILE_VARIANTS(avx2, 4, 2) NARROW_TILE_VARIANTS(avx2, 2, 2)
+NARROW_TILE_VARIANTS(avx2, 1, 2)
+#define KILN_PANEL_VECS_avx2 2
+static const tile_set_avx2 sets_avx2[KILN_PANEL_VECS_avx2 + 1] = {
+    NARROW_SET(avx2, 1, 5, 12, 8, 4, 2, 1, 1), NARROW_SET(avx2, 2, 4, 6, 4, 2, 1, 1, 1)};
 
 /* Rows [i0, i1) of c, panel by panel: whole tiles of the tallest height, then the rows left
    in shorter ones. */
-__attribute__((target("avx512f"))) static void narrow_avx512(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n,
-                                                             int64_t k, const float *a, const float *b, const float *d,
-                                                             float *c) {
-    int64_t lda = trans_a ? m : k, row = trans_a ? 1 : k;
-    for (int64_t j = 0; j < n; j += 64) {
-        int64_t width = n - j < 64 ? n - j : 64;
-        int vecs = (int)((width + 15) / 16);
-        int64_t tail = width - 16 * (vecs - 1);
-        __mmask16 last = (__mmask16)(tail == 16 ? 0xffff : (1u << tail) - 1);
-        const tile_set *set = &tile_sets[trans_a != 0][vecs];
-        int64_t i = i0;
-        for (int t = 0; t < set->count; t++) {
-            for (; i + set->heights[t] <= i1; i += set->heights[t])
-                set->tiles[t](k, n, lda, a + i * row, b + j, d != NULL ? d + i * n + j : NULL, c + i * n + j, last);
-        }
+#define NARROW_PANELS(ISA)                                                                         \
+    KILN_TARGET_##ISA static void narrow_##ISA(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k, \
+                                               const float *a, const float *b, const float *d, float *c) {       \
+        const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
+        int64_t lda = trans_a ? m : k, row = trans_a ? 1 : k;                                      \
+        for (int64_t j = 0; j < n; j += panel) {                                                   \
+            int64_t width = n - j < panel ? n - j : panel;                                         \
+            int vecs = (int)((width + lanes - 1) / lanes);                                         \
+            int64_t tail = width - lanes * (vecs - 1);                                             \
+            const tile_set_##ISA *set = &sets_##ISA[vecs];                                         \
+            tile_##ISA##_fn const *tiles = set->tiles[tail != lanes][trans_a != 0];                \
+            mask_##ISA last = lanes_##ISA(tail);                                                   \
+            int64_t i = i0;                                                                        \
+            for (int t = 0; t < set->count; t++) {                                                 \
+                for (; i + set->heights[t] <= i1; i += set->heights[t])                            \
+                    tiles[t](k, n, lda, a + i * row, b + j, d != NULL ? d + i * n + j : NULL, c + i * n + j, last); \
+            }                                                                                      \
+        }                                                                                          \
     }
-}
+NARROW_PANELS(avx512)
+NARROW_PANELS(avx2)
+
 #endif
 
-/* Rows [i0, i1) of c with plain C, for CPUs without AVX-512: 64 columns at a time summed in
+/* Rows [i0, i1) of c with plain C, for CPUs without AVX2: 64 columns at a time summed in
    a local row, so that d may be c itself. */
 static void narrow_plain(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k, const float *a,
                          const float *b, const float *d, float *c) {
@@ -128,12 +168,14 @@ static void narrow_plain(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t
     }
 }
 
-static void narrow_rows(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k, const float *a,
-                        const float *b, const float *d, float *c) {
+/* Rows [i0, i1) of c with the tiles of the given level (kiln_cpu_simd_level's numbering). */
+static void narrow_rows(int level, int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k,
+                        const float *a, const float *b, const float *d, float *c) {
 #if defined(__x86_64__)
-    if (kiln_cpu_has_avx512f()) {
-        narrow_avx512(trans_a, i0, i1, m, n, k, a, b, d, c);
-        return;
+    switch (level) {
+    case 2: narrow_avx512(trans_a, i0, i1, m, n, k, a, b, d, c); return;
+    case 1: narrow_avx2(trans_a, i0, i1, m, n, k, a, b, d, c); return;
+    default: break;
     }
 #endif
     narrow_plain(trans_a, i0, i1, m, n, k, a, b, d, c);
@@ -149,7 +191,7 @@ typedef struct {
 
 static void narrow_part(int64_t begin, int64_t end, int64_t m, void *const *args) {
     const narrow_job *job = args[0];
-    narrow_rows(job->trans_a, begin, end, m, job->product.n, job->product.k, job->product.a, job->product.b, job->d,
+    narrow_rows(kiln_cpu_simd_level(), job->trans_a, begin, end, m, job->product.n, job->product.k, job->product.a, job->product.b, job->d,
                 job->product.c);
 }
 
@@ -161,10 +203,14 @@ static void narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a,
                    float *c) {
     int64_t grain = 6;
 #if defined(__x86_64__)
-    grain = tile_sets[0][n >= 64 ? 4 : n < 1 ? 1 : (n + 15) / 16].heights[0];
+    switch (kiln_cpu_simd_level()) {
+    case 2: grain = sets_avx512[n >= 64 ? 4 : n < 1 ? 1 : (n + 15) / 16].heights[0]; break;
+    case 1: grain = sets_avx2[n >= 16 ? 2 : n < 1 ? 1 : (n + 7) / 8].heights[0]; break;
+    default: break;
+    }
 #endif
     if (m * n * k < KILN_NARROW_SPLIT || m < 2 * grain) {
-        narrow_rows(trans_a, 0, m, m, n, k, a, b, d, c);
+        narrow_rows(kiln_cpu_simd_level(), trans_a, 0, m, m, n, k, a, b, d, c);
         return;
     }
     narrow_job job = {{.n = n, .k = k, .a = a, .b = b, .c = c}, d, trans_a};
@@ -179,4 +225,10 @@ void kiln_gemm_narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float 
 void kiln_gemm_narrow_add(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
                           const float *d, float *c) {
     narrow(trans_a, m, n, k, a, b, d, c);
+}
+
+void kiln_gemm_narrow_at(int level, int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                         const float *d, float *c) {
+    int highest = kiln_cpu_simd_level();
+    narrow_rows(level < highest ? level : highest, trans_a, 0, m, m, n, k, a, b, d, c);
 }

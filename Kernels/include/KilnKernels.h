@@ -55,6 +55,10 @@ void kiln_gemm_narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float 
 void kiln_gemm_narrow_add(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
                           const float *d, float *c);
 int kiln_gemm_narrow_suits(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
+/* kiln_gemm_narrow_add (d may be NULL) on one core with the tiles of an instruction set
+   (kiln_cpu_simd_level's numbering, lowered to the CPU's), for tests comparing them. */
+void kiln_gemm_narrow_at(int level, int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                         const float *d, float *c);
 
 /* The window rows of images (im2col) and their product with a matrix without writing them
    (windows.c; declared in kiln_prelude.h for generated code, here for tests). */
@@ -71,8 +75,14 @@ const char *kiln_blas_core_name(void);
 /* c[n] = a[k] b[k,n] (one row times a row-major matrix), split between the cores when b is
    large (64 KiB or more; gemv.c): kiln_gemm's one-row products. */
 void kiln_gemv(int64_t k, int64_t n, const float *a, const float *b, float *c);
+/* kiln_gemv on one core with an instruction set's variant, as kiln_gemm_narrow_at. */
+void kiln_gemv_at(int level, int64_t k, int64_t n, const float *a, const float *b, float *c);
 
-/* 1 if the CPU has AVX-512F (the kernels with AVX-512 variants check it once), else 0. */
+/* The widest vectors the kernels use (cpu.c): 2 AVX-512, 1 AVX2 with FMA, 0 neither (plain C),
+   found once; the environment variable KILN_SIMD=avx2 or none lowers it. */
+int kiln_cpu_simd_level(void);
+
+/* 1 if the kernels use AVX-512 (kiln_cpu_simd_level() is 2), else 0. */
 int kiln_cpu_has_avx512f(void);
 
 /* A matrix product's sizes and operands, for the parts of a product split between the cores

@@ -117,6 +117,54 @@ struct GEMMLibraryTests {
         }
     }
 
+    @Test("the narrow GEMM's and the GEMV's variants for each instruction set the CPU has are correct, and those with vectors give the same bits",
+          arguments: [(1, 1, 1), (23, 16, 9), (25, 17, 3), (97, 33, 40), (61, 130, 30), (32, 256, 64), (64, 256, 32),
+                      (13, 7, 300)])
+    func instructionSets(size: (m: Int, n: Int, k: Int)) throws {
+        let (m, n, k) = size
+        var generator = SeededGenerator(seed: UInt64(m * 7_919 + n * 31 + k))
+        let a = try Tensor.randomUniform(shape: [m * k], lower: -1, upper: 1, using: &generator).scalars
+        let b = try Tensor.randomUniform(shape: [k * n], lower: -1, upper: 1, using: &generator).scalars
+        let d = try Tensor.randomUniform(shape: [m * n], lower: -1, upper: 1, using: &generator).scalars
+        for (transposed, added) in [(false, false), (true, false), (false, true), (true, true)] {
+            var vectorBits: [UInt32]?
+            for level in 0...kiln_cpu_simd_level() {
+                var c = [Float](repeating: .nan, count: m * n)
+                d.withUnsafeBufferPointer { base in
+                    kiln_gemm_narrow_at(level, transposed ? 1 : 0, Int64(m), Int64(n), Int64(k), a, b,
+                                        added ? base.baseAddress : nil, &c)
+                }
+                var worst = 0.0
+                for i in 0..<m {
+                    for j in 0..<n {
+                        let sum = (0..<k).reduce(added ? Double(d[i * n + j]) : 0) { sum, p in
+                            sum + Double(transposed ? a[p * m + i] : a[i * k + p]) * Double(b[p * n + j])
+                        }
+                        worst = max(worst, abs(Double(c[i * n + j]) - sum))
+                    }
+                }
+                #expect(worst < 1e-4, "level \(level), \(size), transposed \(transposed), added \(added): \(worst)")
+                guard level > 0 else { continue }
+                let bits = c.map(\.bitPattern)
+                if let vectorBits { #expect(bits == vectorBits, "level \(level) against level 1, \(size)") }
+                vectorBits = vectorBits ?? bits
+            }
+        }
+        var vectorBits: [UInt32]?
+        for level in 0...kiln_cpu_simd_level() {
+            var c = [Float](repeating: .nan, count: n)
+            kiln_gemv_at(level, Int64(k), Int64(n), a, b, &c)
+            for j in 0..<n {
+                let expected = (0..<k).reduce(0.0) { $0 + Double(a[$1]) * Double(b[$1 * n + j]) }
+                #expect(abs(Double(c[j]) - expected) < 1e-4, "GEMV level \(level), column \(j) of \(size)")
+            }
+            guard level > 0 else { continue }
+            let bits = c.map(\.bitPattern)
+            if let vectorBits { #expect(bits == vectorBits, "GEMV level \(level) against level 1, \(size)") }
+            vectorBits = vectorBits ?? bits
+        }
+    }
+
     @Test("the rate of reading cached memory is measured on one core and on every core")
     func cacheReadRate() {
         for threads: Int32 in [1, 0] {

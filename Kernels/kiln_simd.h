@@ -1,0 +1,44 @@
+/* The vector operations of kernels written once for two instruction sets: AVX-512 (16
+   lanes, 32 registers) and AVX2 with FMA (8 lanes, 16 registers). A kernel is a macro over
+   ISA (avx512 or avx2) that names its types and operations as vec_##ISA, fma_##ISA, ...,
+   compiled for that set by KILN_TARGET_##ISA and called only on CPUs that have it. The
+   operations are the same on both, one lane at a time, so a kernel that does the same
+   operations in the same order gives the same bits on either. */
+#ifndef KILN_SIMD_H
+#define KILN_SIMD_H
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <stdint.h>
+
+#define KILN_TARGET_avx512 __attribute__((target("avx512f")))
+#define KILN_TARGET_avx2 __attribute__((target("avx2,fma")))
+#define KILN_LANES_avx512 16
+#define KILN_LANES_avx2 8
+typedef __m512 vec_avx512;
+typedef __mmask16 mask_avx512;
+typedef __m256 vec_avx2;
+typedef __m256i mask_avx2;
+
+KILN_TARGET_avx512 static inline __m512 zero_avx512(void) { return _mm512_setzero_ps(); }
+KILN_TARGET_avx512 static inline __m512 set1_avx512(float x) { return _mm512_set1_ps(x); }
+KILN_TARGET_avx512 static inline __m512 fma_avx512(__m512 x, __m512 y, __m512 z) { return _mm512_fmadd_ps(x, y, z); }
+KILN_TARGET_avx512 static inline __m512 add_avx512(__m512 x, __m512 y) { return _mm512_add_ps(x, y); }
+KILN_TARGET_avx512 static inline __m512 load_avx512(const float *p) { return _mm512_loadu_ps(p); }
+KILN_TARGET_avx512 static inline void store_avx512(float *p, __m512 x) { _mm512_storeu_ps(p, x); }
+KILN_TARGET_avx512 static inline __m512 loadm_avx512(const float *p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+KILN_TARGET_avx512 static inline void storem_avx512(float *p, __mmask16 m, __m512 x) { _mm512_mask_storeu_ps(p, m, x); }
+static inline __mmask16 lanes_avx512(int64_t count) { return (__mmask16)((1u << count) - 1); }
+
+KILN_TARGET_avx2 static inline __m256 zero_avx2(void) { return _mm256_setzero_ps(); }
+KILN_TARGET_avx2 static inline __m256 set1_avx2(float x) { return _mm256_set1_ps(x); }
+KILN_TARGET_avx2 static inline __m256 fma_avx2(__m256 x, __m256 y, __m256 z) { return _mm256_fmadd_ps(x, y, z); }
+KILN_TARGET_avx2 static inline __m256 add_avx2(__m256 x, __m256 y) { return _mm256_add_ps(x, y); }
+KILN_TARGET_avx2 static inline __m256 load_avx2(const float *p) { return _mm256_loadu_ps(p); }
+KILN_TARGET_avx2 static inline void store_avx2(float *p, __m256 x) { _mm256_storeu_ps(p, x); }
+KILN_TARGET_avx2 static inline __m256 loadm_avx2(const float *p, __m256i m) { return _mm256_maskload_ps(p, m); }
+KILN_TARGET_avx2 static inline void storem_avx2(float *p, __m256i m, __m256 x) { _mm256_maskstore_ps(p, m, x); }
+KILN_TARGET_avx2 static inline __m256i lanes_avx2(int64_t count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#endif
+#endif
