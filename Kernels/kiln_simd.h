@@ -23,6 +23,10 @@ KILN_TARGET_avx512 static inline __m512 zero_avx512(void) { return _mm512_setzer
 KILN_TARGET_avx512 static inline __m512 set1_avx512(float x) { return _mm512_set1_ps(x); }
 KILN_TARGET_avx512 static inline __m512 fma_avx512(__m512 x, __m512 y, __m512 z) { return _mm512_fmadd_ps(x, y, z); }
 KILN_TARGET_avx512 static inline __m512 add_avx512(__m512 x, __m512 y) { return _mm512_add_ps(x, y); }
+KILN_TARGET_avx512 static inline __m512 sub_avx512(__m512 x, __m512 y) { return _mm512_sub_ps(x, y); }
+KILN_TARGET_avx512 static inline __m512 mul_avx512(__m512 x, __m512 y) { return _mm512_mul_ps(x, y); }
+KILN_TARGET_avx512 static inline __m512 div_avx512(__m512 x, __m512 y) { return _mm512_div_ps(x, y); }
+KILN_TARGET_avx512 static inline __m512 sqrt_avx512(__m512 x) { return _mm512_sqrt_ps(x); }
 KILN_TARGET_avx512 static inline __m512 load_avx512(const float *p) { return _mm512_loadu_ps(p); }
 KILN_TARGET_avx512 static inline void store_avx512(float *p, __m512 x) { _mm512_storeu_ps(p, x); }
 KILN_TARGET_avx512 static inline __m512 loadm_avx512(const float *p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
@@ -33,6 +37,10 @@ KILN_TARGET_avx2 static inline __m256 zero_avx2(void) { return _mm256_setzero_ps
 KILN_TARGET_avx2 static inline __m256 set1_avx2(float x) { return _mm256_set1_ps(x); }
 KILN_TARGET_avx2 static inline __m256 fma_avx2(__m256 x, __m256 y, __m256 z) { return _mm256_fmadd_ps(x, y, z); }
 KILN_TARGET_avx2 static inline __m256 add_avx2(__m256 x, __m256 y) { return _mm256_add_ps(x, y); }
+KILN_TARGET_avx2 static inline __m256 sub_avx2(__m256 x, __m256 y) { return _mm256_sub_ps(x, y); }
+KILN_TARGET_avx2 static inline __m256 mul_avx2(__m256 x, __m256 y) { return _mm256_mul_ps(x, y); }
+KILN_TARGET_avx2 static inline __m256 div_avx2(__m256 x, __m256 y) { return _mm256_div_ps(x, y); }
+KILN_TARGET_avx2 static inline __m256 sqrt_avx2(__m256 x) { return _mm256_sqrt_ps(x); }
 KILN_TARGET_avx2 static inline __m256 load_avx2(const float *p) { return _mm256_loadu_ps(p); }
 KILN_TARGET_avx2 static inline void store_avx2(float *p, __m256 x) { _mm256_storeu_ps(p, x); }
 KILN_TARGET_avx2 static inline __m256 loadm_avx2(const float *p, __m256i m) { return _mm256_maskload_ps(p, m); }

@@ -14,9 +14,8 @@
 #pragma clang fp contract(off)
 #endif
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "include/KilnKernels.h"
+#include "kiln_simd.h"
 
 /* Weights of at least this many elements are updated in parts on every core, as the
    compiler splits other update loops (CRenderer.minimumParallelLength). */
@@ -41,31 +40,37 @@ static void adam_scalar(const adam_job *job, int64_t begin, int64_t end) {
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void adam_avx512(const adam_job *job, int64_t begin, int64_t end) {
-    __m512 c1 = _mm512_set1_ps(job->c1), c2 = _mm512_set1_ps(job->c2);
-    __m512 alpha = _mm512_set1_ps(job->alpha), eps = _mm512_set1_ps(job->eps);
-    int64_t j = begin;
-    for (; j + 16 <= end; j += 16) {
-        __m512 g = _mm512_loadu_ps(job->g + j), m = _mm512_loadu_ps(job->m + j), v = _mm512_loadu_ps(job->v + j);
-        __m512 mn = _mm512_add_ps(m, _mm512_mul_ps(_mm512_sub_ps(g, m), c1));
-        __m512 vn = _mm512_add_ps(v, _mm512_mul_ps(_mm512_sub_ps(_mm512_mul_ps(g, g), v), c2));
-        __m512 step = _mm512_div_ps(_mm512_mul_ps(mn, alpha), _mm512_add_ps(_mm512_sqrt_ps(vn), eps));
-        __m512 wn = _mm512_sub_ps(_mm512_loadu_ps(job->w + j), step);
-        _mm512_storeu_ps(job->m_out + j, mn);
-        _mm512_storeu_ps(job->v_out + j, vn);
-        _mm512_storeu_ps(job->w_out + j, wn);
+/* The same operations a vector at a time, then the last few elements alone. */
+#define ADAM_VECTORS(ISA)                                                                         \
+    KILN_TARGET_##ISA static void adam_##ISA(const adam_job *job, int64_t begin, int64_t end) {  \
+        const int64_t lanes = KILN_LANES_##ISA;                                                   \
+        vec_##ISA c1 = set1_##ISA(job->c1), c2 = set1_##ISA(job->c2);                             \
+        vec_##ISA alpha = set1_##ISA(job->alpha), eps = set1_##ISA(job->eps);                     \
+        int64_t j = begin;                                                                        \
+        for (; j + lanes <= end; j += lanes) {                                                    \
+            vec_##ISA g = load_##ISA(job->g + j), m = load_##ISA(job->m + j), v = load_##ISA(job->v + j); \
+            vec_##ISA mn = add_##ISA(m, mul_##ISA(sub_##ISA(g, m), c1));                          \
+            vec_##ISA vn = add_##ISA(v, mul_##ISA(sub_##ISA(mul_##ISA(g, g), v), c2));            \
+            vec_##ISA step = div_##ISA(mul_##ISA(mn, alpha), add_##ISA(sqrt_##ISA(vn), eps));     \
+            vec_##ISA wn = sub_##ISA(load_##ISA(job->w + j), step);                               \
+            store_##ISA(job->m_out + j, mn);                                                      \
+            store_##ISA(job->v_out + j, vn);                                                      \
+            store_##ISA(job->w_out + j, wn);                                                      \
+        }                                                                                         \
+        adam_scalar(job, j, end);                                                                 \
     }
-    adam_scalar(job, j, end);
-}
+ADAM_VECTORS(avx512)
+ADAM_VECTORS(avx2)
 #endif
 
 static void adam_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     (void)n;
     const adam_job *job = args[0];
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f")) {
-        adam_avx512(job, begin, end);
-        return;
+    switch (kiln_cpu_simd_level()) {
+    case 2: adam_avx512(job, begin, end); return;
+    case 1: adam_avx2(job, begin, end); return;
+    default: break;
     }
 #endif
     adam_scalar(job, begin, end);
