@@ -31,6 +31,29 @@ KILN_TARGET_avx512 static inline __m512 load_avx512(const float *p) { return _mm
 KILN_TARGET_avx512 static inline void store_avx512(float *p, __m512 x) { _mm512_storeu_ps(p, x); }
 KILN_TARGET_avx512 static inline __m512 loadm_avx512(const float *p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
 KILN_TARGET_avx512 static inline void storem_avx512(float *p, __mmask16 m, __m512 x) { _mm512_mask_storeu_ps(p, m, x); }
+KILN_TARGET_avx512 static inline __m512 min_avx512(__m512 x, __m512 y) { return _mm512_min_ps(x, y); }
+KILN_TARGET_avx512 static inline __m512 max_avx512(__m512 x, __m512 y) { return _mm512_max_ps(x, y); }
+KILN_TARGET_avx512 static inline __m512 floor_avx512(__m512 x) {
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+}
+KILN_TARGET_avx512 static inline __m512 abs_avx512(__m512 x) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
+}
+/* x with its sign bit set: -|x|, a NaN's sign included. */
+KILN_TARGET_avx512 static inline __m512 negabs_avx512(__m512 x) {
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)));
+}
+/* p · 2^n for integral n in [-150, 128], rounded once. */
+KILN_TARGET_avx512 static inline __m512 scale_avx512(__m512 p, __m512 n) { return _mm512_scalef_ps(p, n); }
+KILN_TARGET_avx512 static inline __mmask16 gt_avx512(__m512 x, __m512 y) { return _mm512_cmp_ps_mask(x, y, _CMP_GT_OQ); }
+KILN_TARGET_avx512 static inline __mmask16 lt_avx512(__m512 x, __m512 y) { return _mm512_cmp_ps_mask(x, y, _CMP_LT_OQ); }
+KILN_TARGET_avx512 static inline __mmask16 ge_avx512(__m512 x, __m512 y) { return _mm512_cmp_ps_mask(x, y, _CMP_GE_OQ); }
+KILN_TARGET_avx512 static inline __mmask16 eq_avx512(__m512 x, __m512 y) { return _mm512_cmp_ps_mask(x, y, _CMP_EQ_OQ); }
+KILN_TARGET_avx512 static inline __mmask16 nan_avx512(__m512 x) { return _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q); }
+/* yes where the condition holds, no elsewhere. */
+KILN_TARGET_avx512 static inline __m512 blend_avx512(__mmask16 c, __m512 yes, __m512 no) {
+    return _mm512_mask_mov_ps(no, c, yes);
+}
 static inline __mmask16 lanes_avx512(int64_t count) { return (__mmask16)((1u << count) - 1); }
 
 KILN_TARGET_avx2 static inline __m256 zero_avx2(void) { return _mm256_setzero_ps(); }

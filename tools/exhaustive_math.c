@@ -6,6 +6,7 @@
 
        cc -O2 -IKernels -IKernels/include tools/exhaustive_math.c Kernels/vector.c Kernels/cpu.c -lm
        ./a.out            # both modes; ./a.out flushed or ./a.out unflushed for one
+       KILN_SIMD=avx2 ./a.out   # the compiler's loops, on a CPU with AVX-512
 
    Prints each function's count of differing results (and the first few) and exits 1 if any. */
 #include "kiln_prelude.h"
