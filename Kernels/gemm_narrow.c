@@ -121,24 +121,31 @@ NARROW_TILE_VARIANTS(avx2, 1, 2)
 static const tile_set_avx2 sets_avx2[KILN_PANEL_VECS_avx2 + 1] = {
     NARROW_SET(avx2, 1, 5, 12, 8, 4, 2, 1, 1), NARROW_SET(avx2, 2, 4, 6, 4, 2, 1, 1, 1)};
 
-/* Rows [i0, i1) of c, panel by panel: whole tiles of the tallest height, then the rows left
-   in shorter ones. */
+/* Rows [i0, i1) of c in chunks of KILN_NARROW_CHUNK rows, and each chunk panel by panel:
+   whole tiles of the tallest height, then the rows left in shorter ones. A chunk's rows of a
+   stay in the caches while every panel passes over them, so a is read from memory once
+   however many panels b has (four of 16 columns for a 64-column b with AVX2). The chunk is a
+   multiple of every tallest height, so only the last one has rows left over. */
+#define KILN_NARROW_CHUNK 48
 #define NARROW_PANELS(ISA)                                                                         \
     KILN_TARGET_##ISA static void narrow_##ISA(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k, \
                                                const float *a, const float *b, const float *d, float *c) {       \
         const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
         int64_t lda = trans_a ? m : k, row = trans_a ? 1 : k;                                      \
-        for (int64_t j = 0; j < n; j += panel) {                                                   \
-            int64_t width = n - j < panel ? n - j : panel;                                         \
-            int vecs = (int)((width + lanes - 1) / lanes);                                         \
-            int64_t tail = width - lanes * (vecs - 1);                                             \
-            const tile_set_##ISA *set = &sets_##ISA[vecs];                                         \
-            tile_##ISA##_fn const *tiles = set->tiles[tail != lanes][trans_a != 0];                \
-            mask_##ISA last = lanes_##ISA(tail);                                                   \
-            int64_t i = i0;                                                                        \
-            for (int t = 0; t < set->count; t++) {                                                 \
-                for (; i + set->heights[t] <= i1; i += set->heights[t])                            \
-                    tiles[t](k, n, lda, a + i * row, b + j, d != NULL ? d + i * n + j : NULL, c + i * n + j, last); \
+        for (int64_t start = i0; start < i1; start += KILN_NARROW_CHUNK) {                         \
+            int64_t end = i1 - start < KILN_NARROW_CHUNK ? i1 : start + KILN_NARROW_CHUNK;         \
+            for (int64_t j = 0; j < n; j += panel) {                                               \
+                int64_t width = n - j < panel ? n - j : panel;                                     \
+                int vecs = (int)((width + lanes - 1) / lanes);                                     \
+                int64_t tail = width - lanes * (vecs - 1);                                         \
+                const tile_set_##ISA *set = &sets_##ISA[vecs];                                     \
+                tile_##ISA##_fn const *tiles = set->tiles[tail != lanes][trans_a != 0];            \
+                mask_##ISA last = lanes_##ISA(tail);                                               \
+                int64_t i = start;                                                                 \
+                for (int t = 0; t < set->count; t++) {                                             \
+                    for (; i + set->heights[t] <= end; i += set->heights[t])                       \
+                        tiles[t](k, n, lda, a + i * row, b + j, d != NULL ? d + i * n + j : NULL, c + i * n + j, last); \
+                }                                                                                  \
             }                                                                                      \
         }                                                                                          \
     }
