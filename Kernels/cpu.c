@@ -24,5 +24,3 @@ int kiln_cpu_simd_level(void) {
     return 0;
 #endif
 }
-
-int kiln_cpu_has_avx512f(void) { return kiln_cpu_simd_level() == 2; }

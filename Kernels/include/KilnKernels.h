@@ -82,8 +82,6 @@ void kiln_gemv_at(int level, int64_t k, int64_t n, const float *a, const float *
    found once; the environment variable KILN_SIMD=avx2 or none lowers it. */
 int kiln_cpu_simd_level(void);
 
-/* 1 if the kernels use AVX-512 (kiln_cpu_simd_level() is 2), else 0. */
-int kiln_cpu_has_avx512f(void);
 
 /* A matrix product's sizes and operands, for the parts of a product split between the cores
    (gemv.c, gemm_narrow.c). */
