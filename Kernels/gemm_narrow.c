@@ -4,15 +4,16 @@
    most a few hundred columns and either a has many rows or the whole product is a few
    million multiply-adds.
 
-   b is read in place, row by row, in panels of up to 64 columns (four AVX-512 registers),
-   without packing; a panel's rows stay in the caches while every block of rows of c passes
-   over them. Each block of rows keeps its whole tile of c in registers (6 rows × 4 registers,
-   8 × 3, 12 × 2 or 24 × 1: 24 accumulators) and adds one broadcast element of op(a) times
-   one row of the panel per step of k. The broadcast elements of a block are a's rows when a
-   is as stored, and neighbours in one row of a when it is transposed (a weight gradient
-   hᵀ·dz, whose a is a batch of rows). A panel's last register is masked when n is not a
-   multiple of 16, so any n works; rows left over after the last whole block go in shorter
-   tiles. Large products are split by rows between the cores.
+   b is read in place, row by row, in panels of up to 64 columns (four AVX-512 registers; 16
+   columns in two AVX2 registers), without packing; a panel's rows stay in the caches while
+   every block of rows of c passes over them. Each block of rows keeps its whole tile of c in
+   registers (6 rows × 4 registers, 8 × 3, 12 × 2 or 24 × 1: 24 accumulators; with AVX2 6 × 2
+   or 12 × 1) and adds one broadcast element of op(a) times one row of the panel per step of
+   k. The broadcast elements of a block are a's rows when a is as stored, and neighbours in
+   one row of a when it is transposed (a weight gradient hᵀ·dz, whose a is a batch of rows). A
+   panel's last register is masked when n is not a multiple of the lanes, so any n works; rows
+   left over after the last whole block go in shorter tiles. Large products are split by rows
+   between the cores.
 
    The libraries pack both operands into their own layouts before multiplying, which costs
    more than the product when k is small (a 3×3 convolution of a one-channel image has

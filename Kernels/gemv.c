@@ -1,8 +1,9 @@
 /* c[n] = a[k] · b[k,n] for one row a (a single-sample forward pass), reading b once, row by
    row, in its own order: the access pattern the hardware prefetchers stream fastest. The
-   columns are cut in chunks of 256 held in 16 AVX-512 registers (96 in 12 with AVX2), the last
-   few in one masked register (plain C without either), and a large matrix is split by columns between the
-   cores (each keeps its half of the weights in its own cache from call to call). */
+   columns are cut in chunks of 256 held in 16 AVX-512 registers (96 in 12 with AVX2), the
+   last few in one masked register (plain C without either), and a large matrix is split by
+   columns between the cores (each keeps its half of the weights in its own cache from call to
+   call). */
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"
 
