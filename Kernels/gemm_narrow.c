@@ -129,6 +129,16 @@ static const tile_set_avx2 sets_avx2[KILN_PANEL_VECS_avx2 + 1] = {
    multiple of every tallest height, so only the last one has rows left over. */
 #define KILN_NARROW_CHUNK 48
 #define NARROW_PANELS(ISA)                                                                         \
+    /* The tiles of a panel of 1 to lanes * KILN_PANEL_VECS columns. */                           \
+    static const tile_set_##ISA *panel_set_##ISA(int64_t width) {                                  \
+        return &sets_##ISA[(width + KILN_LANES_##ISA - 1) / KILN_LANES_##ISA];                     \
+    }                                                                                              \
+    /* The height of the first panel's tallest tile: the grain of the parts split between the      \
+       cores. */                                                                                   \
+    static int64_t narrow_grain_##ISA(int64_t n) {                                                 \
+        int64_t panel = KILN_LANES_##ISA * KILN_PANEL_VECS_##ISA;                                  \
+        return panel_set_##ISA(n < 1 ? 1 : n < panel ? n : panel)->heights[0];                     \
+    }                                                                                              \
     KILN_TARGET_##ISA static void narrow_##ISA(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k, \
                                                const float *a, const float *b, const float *d, float *c) {       \
         const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
@@ -137,9 +147,8 @@ static const tile_set_avx2 sets_avx2[KILN_PANEL_VECS_avx2 + 1] = {
             int64_t end = i1 - start < KILN_NARROW_CHUNK ? i1 : start + KILN_NARROW_CHUNK;         \
             for (int64_t j = 0; j < n; j += panel) {                                               \
                 int64_t width = n - j < panel ? n - j : panel;                                     \
-                int vecs = (int)((width + lanes - 1) / lanes);                                     \
-                int64_t tail = width - lanes * (vecs - 1);                                         \
-                const tile_set_##ISA *set = &sets_##ISA[vecs];                                     \
+                int64_t tail = width - lanes * ((width - 1) / lanes);                              \
+                const tile_set_##ISA *set = panel_set_##ISA(width);                                \
                 tile_##ISA##_fn const *tiles = set->tiles[tail != lanes][trans_a != 0];            \
                 mask_##ISA last = lanes_##ISA(tail);                                               \
                 int64_t i = start;                                                                 \
@@ -180,11 +189,7 @@ static void narrow_plain(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t
 static void narrow_rows(int level, int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k,
                         const float *a, const float *b, const float *d, float *c) {
 #if defined(__x86_64__)
-    switch (level) {
-    case 2: narrow_avx512(trans_a, i0, i1, m, n, k, a, b, d, c); return;
-    case 1: narrow_avx2(trans_a, i0, i1, m, n, k, a, b, d, c); return;
-    default: break;
-    }
+    if (KILN_SIMD_CALL(level, narrow, trans_a, i0, i1, m, n, k, a, b, d, c)) return;
 #endif
     narrow_plain(trans_a, i0, i1, m, n, k, a, b, d, c);
 }
@@ -199,8 +204,8 @@ typedef struct {
 
 static void narrow_part(int64_t begin, int64_t end, int64_t m, void *const *args) {
     const narrow_job *job = args[0];
-    narrow_rows(kiln_cpu_simd_level(), job->trans_a, begin, end, m, job->product.n, job->product.k, job->product.a, job->product.b, job->d,
-                job->product.c);
+    narrow_rows(kiln_cpu_simd_level(), job->trans_a, begin, end, m, job->product.n, job->product.k, job->product.a,
+                job->product.b, job->d, job->product.c);
 }
 
 /* Products of at least this many multiply-adds are split between the cores, in parts of
@@ -211,11 +216,9 @@ static void narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a,
                    float *c) {
     int64_t grain = 6;
 #if defined(__x86_64__)
-    switch (kiln_cpu_simd_level()) {
-    case 2: grain = sets_avx512[n >= 64 ? 4 : n < 1 ? 1 : (n + 15) / 16].heights[0]; break;
-    case 1: grain = sets_avx2[n >= 16 ? 2 : n < 1 ? 1 : (n + 7) / 8].heights[0]; break;
-    default: break;
-    }
+    int level = kiln_cpu_simd_level();
+    if (level == 2) grain = narrow_grain_avx512(n);
+    if (level == 1) grain = narrow_grain_avx2(n);
 #endif
     if (m * n * k < KILN_NARROW_SPLIT || m < 2 * grain) {
         narrow_rows(kiln_cpu_simd_level(), trans_a, 0, m, m, n, k, a, b, d, c);

@@ -62,11 +62,7 @@ static void gemv_plain(int64_t k, int64_t n, int64_t j0, int64_t j1, const float
 static void gemv_columns(int level, int64_t k, int64_t n, int64_t j0, int64_t j1, const float *a, const float *b,
                          float *c) {
 #if defined(__x86_64__)
-    switch (level) {
-    case 2: gemv_avx512(k, n, j0, j1, a, b, c); return;
-    case 1: gemv_avx2(k, n, j0, j1, a, b, c); return;
-    default: break;
-    }
+    if (KILN_SIMD_CALL(level, gemv, k, n, j0, j1, a, b, c)) return;
 #endif
     gemv_plain(k, n, j0, j1, a, b, c);
 }

@@ -71,5 +71,11 @@ KILN_TARGET_avx2 static inline void storem_avx2(float *p, __m256i m, __m256 x) {
 KILN_TARGET_avx2 static inline __m256i lanes_avx2(int64_t count) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
+
+/* Runs name##_avx512 (level 2) or name##_avx2 (level 1) on the arguments and is 1, or is 0 at
+   level 0, where the caller runs its plain C: the one place a kiln_cpu_simd_level() picks a
+   kernel's variant. */
+#define KILN_SIMD_CALL(level, name, ...)                                                          \
+    ((level) == 2 ? (name##_avx512(__VA_ARGS__), 1) : (level) == 1 ? (name##_avx2(__VA_ARGS__), 1) : 0)
 #endif
 #endif

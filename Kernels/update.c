@@ -67,11 +67,7 @@ static void adam_part(int64_t begin, int64_t end, int64_t n, void *const *args) 
     (void)n;
     const adam_job *job = args[0];
 #if defined(__x86_64__)
-    switch (kiln_cpu_simd_level()) {
-    case 2: adam_avx512(job, begin, end); return;
-    case 1: adam_avx2(job, begin, end); return;
-    default: break;
-    }
+    if (KILN_SIMD_CALL(kiln_cpu_simd_level(), adam, job, begin, end)) return;
 #endif
     adam_scalar(job, begin, end);
 }

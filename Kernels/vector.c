@@ -220,11 +220,8 @@ void kiln_vec_tanh(int64_t m, const float *a, int64_t sa, float *y) {
 static void sqrt_run(int64_t m, const float *a, float *y, int reciprocal) {
     int64_t j = 0;
 #if defined(__x86_64__) && defined(__SSE__) && !defined(KILN_PORTABLE)
-    switch (kiln_cpu_simd_level()) {
-    case 2: (reciprocal ? rsqrt_run_avx512 : sqrt_run_avx512)(m, a, y); return;
-    case 1: (reciprocal ? rsqrt_run_avx2 : sqrt_run_avx2)(m, a, y); return;
-    default: break;
-    }
+    int level = kiln_cpu_simd_level();
+    if (reciprocal ? KILN_SIMD_CALL(level, rsqrt_run, m, a, y) : KILN_SIMD_CALL(level, sqrt_run, m, a, y)) return;
     __m128 one = _mm_set1_ps(1.0f);
     for (; j + 4 <= m; j += 4) {
         __m128 r = _mm_sqrt_ps(_mm_loadu_ps(a + j));
