@@ -117,15 +117,16 @@ extension CRenderer {
         }
     }
 
-    /// A matmul's `kiln_gemm` arguments before its operands (`trans_a, trans_b, m, n, k` of
-    /// each matrix of the leading axes) and its operands' pointers; `nil` for another op.
-    func productOperands(_ id: NodeID) -> (sizes: String, a: String, b: String)? {
+    /// A matmul's sizes `m, n, k` (of each matrix of the leading axes), its `kiln_gemm`
+    /// arguments before its operands (`trans_a, trans_b, m, n, k`) and its operands' pointers;
+    /// `nil` for another op.
+    func productOperands(_ id: NodeID) -> (m: Dim, n: Dim, k: Dim, sizes: String, a: String, b: String)? {
         let node = nodes[id.index]
         guard case .matmul(let transposeA, let transposeB) = node.op else { return nil }
         let aShape = nodes[node.inputs[0].index].type.shape, shape = node.type.shape
         let m = shape[shape.rank - 2], n = shape[shape.rank - 1]
         let k = transposeA ? aShape[aShape.rank - 2] : aShape[aShape.rank - 1]
-        return ("\(transposeA ? 1 : 0), \(transposeB ? 1 : 0), \(CSyntax.dim(m)), \(CSyntax.dim(n)), \(CSyntax.dim(k))",
+        return (m, n, k, "\(transposeA ? 1 : 0), \(transposeB ? 1 : 0), \(CSyntax.dim(m)), \(CSyntax.dim(n)), \(CSyntax.dim(k))",
                 schedule.pointer(schedule.function.aliasRoot(node.inputs[0])),
                 schedule.pointer(schedule.function.aliasRoot(node.inputs[1])))
     }
@@ -133,13 +134,12 @@ extension CRenderer {
     /// GEMM through `kiln_gemm` (OpenBLAS), one call per matrix of the broadcast leading axes.
     func renderMatmul(_ id: NodeID) -> String {
         let node = nodes[id.index]
-        guard case .matmul(let transposeA, let transposeB) = node.op, let (sizes, pa, pb) = productOperands(id) else { return "" }
+        guard case .matmul(let transposeA, let transposeB) = node.op, let (m, n, k, sizes, pa, pb) = productOperands(id)
+        else { return "" }
         let a = node.inputs[0], b = node.inputs[1]
         let aShape = nodes[a.index].type.shape, bShape = nodes[b.index].type.shape
         let shape = node.type.shape
         let rank = shape.rank
-        let m = shape[rank - 2], n = shape[rank - 1]
-        let k = transposeA ? aShape[aShape.rank - 2] : aShape[aShape.rank - 1]
         let pc = schedule.pointer(id)
         let windows = schedule.function.aliasRoot(a)
         if schedule.function.windowed.contains(windows), case .patches(let window, let padValue) = nodes[windows.index].op {
