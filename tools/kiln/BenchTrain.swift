@@ -13,6 +13,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "The backend: jit or interpreter.") var backend = "jit"
     @Option(help: "Run only this workload (tabular, mlp784, convnet, lstm or gru).") var workload: String?
     @Flag(help: "Also time each kernel of the training step and show where a step's time goes.") var profile = false
+    @Option(help: "Kernels listed in each profile, slowest first.") var kernels = 8
     @Option(help: "Save each workload's trained model as DIR/WORKLOAD.kiln (to export or compare it).") var save: String?
 
     func validate() throws {
@@ -45,8 +46,8 @@ struct BenchTrain: ParsableCommand {
             let weights = model.layers.reduce(0) { $0 + $1.parameterCount }
             floors.append("predict 1 sample, \(item.name): " + Peak.readFloor(bytes: weights * MemoryLayout<Float>.size))
             if profile {
-                profiles.append(try StepProfile.measure(item, model: model, fitStepSeconds: stepSeconds, x: x, y: y))
-                profiles.append(try StepProfile.measurePredict(item, model: model, predictSeconds: predictSeconds, x: x))
+                profiles.append(try StepProfile.measure(item, model: model, fitStepSeconds: stepSeconds, x: x, y: y, listed: kernels))
+                profiles.append(try StepProfile.measurePredict(item, model: model, predictSeconds: predictSeconds, x: x, listed: kernels))
             }
         }
         for line in floors { print(line) }

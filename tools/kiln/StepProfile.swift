@@ -10,7 +10,7 @@ enum StepProfile {
 
     /// The training step at the workload's batch size; `fitStepSeconds` is one `fit` step.
     static func measure(_ workload: BenchTrain.Workload, model: Model, fitStepSeconds: Double,
-                        x: Tensor, y: Tensor) throws -> String {
+                        x: Tensor, y: Tensor, listed: Int) throws -> String {
         guard let input = model.inputs.first?.name else { return "" }
         let batches = try (0..<(workload.samples / workload.batch)).map { b -> [String: Tensor] in
             let rows = (b * workload.batch)..<((b + 1) * workload.batch)
@@ -19,20 +19,21 @@ enum StepProfile {
         }
         let (graph, outputs) = try model.graph(for: .train)
         return try profile(graph: graph, outputs: outputs, feeds: batches, steps: steps, callSeconds: fitStepSeconds,
-                           title: "\(workload.name) training step, batch \(workload.batch)", call: "fit step")
+                           title: "\(workload.name) training step, batch \(workload.batch)", call: "fit step", listed: listed)
     }
 
     /// One single-sample prediction; `predictSeconds` is one `predict` call.
     static func measurePredict(_ workload: BenchTrain.Workload, model: Model, predictSeconds: Double,
-                               x: Tensor) throws -> String {
+                               x: Tensor, listed: Int) throws -> String {
         guard let input = model.inputs.first?.name else { return "" }
         let (graph, outputs) = try model.graph(for: .predict)
         return try profile(graph: graph, outputs: outputs, feeds: [[input: try x.rows(0..<1)]], steps: 20 * steps,
-                           callSeconds: predictSeconds, title: "\(workload.name) predict, 1 sample", call: "predict call")
+                           callSeconds: predictSeconds, title: "\(workload.name) predict, 1 sample", call: "predict call",
+                           listed: listed)
     }
 
     private static func profile(graph: Graph, outputs: [String: Node], feeds: [[String: Tensor]], steps: Int,
-                                callSeconds: Double, title: String, call: String) throws -> String {
+                                callSeconds: Double, title: String, call: String, listed: Int) throws -> String {
         let profiling = DebugSwitches { $0 == "KILN_PROFILE" ? "1" : nil }
         let program = try JITProgram(graph: graph, outputs: outputs, switches: profiling)
         let plain = try JITProgram(graph: graph, outputs: outputs, switches: DebugSwitches { _ in nil })
@@ -64,7 +65,7 @@ enum StepProfile {
         row("copying assigned values", profile.assignSeconds / calls, indent: 4)
         row("outside the kernels (feeds, batches, checks)", Swift.max(0, callSeconds - (kernelSeconds - overhead)))
         out += "  slowest kernels:\n"
-        for kernel in profile.kernels.sorted(by: { $0.seconds > $1.seconds }).prefix(8) {
+        for kernel in profile.kernels.sorted(by: { $0.seconds > $1.seconds }).prefix(listed) {
             let detail = kernel.lines.first(where: { $0.contains(" matmul ") }) ?? kernel.lines.last ?? ""
             row(kernel.name, kernel.seconds / calls, indent: 4)
             let share = kernel.category == .gemm || kernel.gemmSeconds == 0 ? ""
