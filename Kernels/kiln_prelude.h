@@ -181,6 +181,8 @@ void kiln_vec_add_rows(int64_t rows, int64_t length, int64_t rank, const int64_t
 void kiln_vec_sum_groups(int64_t rows, int64_t length, const float *x, int64_t sx, float *y);
 /* y[j] += x[i][j] for each of `rows` rows of `length` in turn: a sum over the leading axes. */
 void kiln_vec_sum_columns(int64_t rows, int64_t length, const float *x, int64_t sx, float *y);
+/* The same over a whole [rows, length] array in memory, split by columns between the cores. */
+void kiln_sum_columns(int64_t rows, int64_t length, const float *x, float *y);
 
 /* The conversions generated code needs beyond C's own casts. */
 static inline int32_t kiln_f32_to_i32(float x) {

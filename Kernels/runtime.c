@@ -44,7 +44,7 @@ static const kiln_symbol symbols[] = {
     SYMBOL(kiln_vec_less), SYMBOL(kiln_vec_less_equal), SYMBOL(kiln_vec_greater),
     SYMBOL(kiln_vec_greater_equal), SYMBOL(kiln_vec_select), SYMBOL(kiln_vec_bool_to_f32),
     SYMBOL(kiln_vec_f32_to_bool), SYMBOL(kiln_vec_sum_rows), SYMBOL(kiln_vec_max_rows), SYMBOL(kiln_vec_random_uniform), SYMBOL(kiln_fill_f32), SYMBOL(kiln_vec_min_rows), SYMBOL(kiln_vec_repeat_rows),
-    SYMBOL(kiln_vec_tile), SYMBOL(kiln_vec_gather_rows), SYMBOL(kiln_vec_add_rows), SYMBOL(kiln_vec_sum_groups), SYMBOL(kiln_vec_sum_columns),
+    SYMBOL(kiln_vec_tile), SYMBOL(kiln_vec_gather_rows), SYMBOL(kiln_vec_add_rows), SYMBOL(kiln_vec_sum_groups), SYMBOL(kiln_vec_sum_columns), SYMBOL(kiln_sum_columns),
 };
 
 const kiln_symbol *kiln_runtime_symbols(size_t *count) {

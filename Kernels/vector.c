@@ -441,6 +441,40 @@ KILN_CLONES void kiln_vec_sum_columns(int64_t rows, int64_t length, const float 
     for (int64_t i = 0; i < rows; i++) add_row(length, x + i * length * sx, sx, y);
 }
 
+/* Columns [begin, end) of kiln_sum_columns; `rows` comes as the part's n. */
+KILN_CLONES static void sum_columns_part(int64_t begin, int64_t end, int64_t rows, void *const *args) {
+    const float *x = (const float *)args[0];
+    float *y = (float *)args[1];
+    const int64_t length = *(const int64_t *)args[2];
+    int64_t c = begin;
+    for (; c + 16 <= end; c += 16) {
+        /* Sixteen sums in registers while the rows go by, instead of in memory. */
+        float sums[16];
+        for (int j = 0; j < 16; j++) sums[j] = y[c + j];
+        for (int64_t i = 0; i < rows; i++) {
+            const float *row = x + i * length + c;
+            KILN_SIMD for (int j = 0; j < 16; j++) sums[j] += row[j];
+        }
+        for (int j = 0; j < 16; j++) y[c + j] = sums[j];
+    }
+    if (c < end) {
+        for (int64_t i = 0; i < rows; i++) add_row(end - c, x + i * length + c, 1, y + c);
+    }
+}
+
+/* y[j] += x[i][j] for each row i < rows in turn, j < length: a sum over every leading axis of a
+   value in memory, split by columns between the cores when it is large (parts of 16 columns,
+   a cache line); each column is still added up by one core, row after row, in the order
+   kiln_vec_sum_columns adds them, so the split changes no bit. */
+void kiln_sum_columns(int64_t rows, int64_t length, const float *x, float *y) {
+    if (length >= 32 && rows * length >= 65536) {
+        void *const args[] = {(void *)x, (void *)y, (void *)&length};
+        kiln_parallel_for_grain(length, rows, 16, sum_columns_part, args);
+        return;
+    }
+    kiln_vec_sum_columns(rows, length, x, 1, y);
+}
+
 void kiln_vec_sum_groups(int64_t rows, int64_t length, const float *x, int64_t sx, float *y) {
     for (int64_t i = 0; i < rows; i++) {
         float total = y[i];

@@ -215,10 +215,32 @@ struct BlockLoweringTests {
         }
         let program = try JITProgram(graph: graph, outputs: ["out": out])
         let source = program.lowered.unit.source
-        #expect(source.contains("kiln_vec_gather_rows(g, 32, 5, ") && source.contains("kiln_vec_sum_columns("), "\(source)")
+        #expect(source.contains("kiln_vec_gather_rows(g, 32, 5, ") && source.contains("kiln_sum_columns(48*n, 32, "), "\(source)")
         #expect(source.contains("= {12, 4, 0, 1, 0};"), "each window's rows read one row of the operand")
         try expectParity(graph, outputs: ["out": out], inputs: inputs, seed: stableSeed("gathered rows"), rtol: 0, atol: 0,
                          context: "per-window values in row blocks")
+    }
+
+    /// A bias gradient of channels-last images (a ReLU's mask applied to the gradient, written
+    /// out for the filter's gradient, then summed over every row): the masked gradient is
+    /// written in parts on every core, and the sum follows, split by columns between the
+    /// cores, each column added up row after row by one core: the interpreter's bits at every
+    /// batch size, for 32 channels (two parts of 16), 40 (a part with a tail of 8) and 64.
+    /// One image (600 rows) is too few to split, and keeps the sum in the loop.
+    @Test("sums over every row of a value in memory are split by columns", arguments: [32, 40, 64])
+    func sumsOverRowsFollowTheLoopSplitByColumns(channels: Int) throws {
+        let inputs: [Input] = [.float([.batch, 20, 30, .size(channels)], -1, 1), .float([.batch, 20, 30, .size(channels)], -1, 1)]
+        let graph = Graph()
+        let x = try inputs.enumerated().map { try graph.placeholder("x\($0.offset)", shape: $0.element.shape, dtype: .float32) }
+        let masked = try select(greater(x[0], graph.constant(0)), x[1] * 0.5, graph.constant(0))
+        let bias = try sum(masked, axes: [0, 1, 2], keepDims: true)
+        let program = try JITProgram(graph: graph, outputs: ["masked": masked, "bias": bias])
+        let source = program.lowered.unit.source
+        #expect(source.contains("if (\(600 * channels)*n >= 65536) {") && source.contains("run in parts on every core")
+                && source.contains("kiln_sum_columns(600*n, \(channels), ") && source.contains("kiln_vec_sum_columns("), "\(source)")
+        try expectParity(graph, outputs: ["masked": masked, "bias": bias], inputs: inputs,
+                         seed: stableSeed("column sums \(channels)"), rtol: 0, atol: 0,
+                         context: "sums over rows split by columns, \(channels) channels")
     }
 
     /// Sums over a pooling's window axes (a max pooling's count of ties per window, an

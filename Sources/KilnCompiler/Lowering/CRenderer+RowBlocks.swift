@@ -10,7 +10,10 @@ import KilnGraph
 /// a run or a single value; each sum along the rows adds a row's elements in order
 /// (`kiln_vec_sum_groups`), and each sum over some leading axes adds whole rows into the row
 /// of the result they belong to, in order (`kiln_vec_sum_columns`, `kiln_vec_add_rows`), as
-/// the scalar loop does, so both give the same bits.
+/// the scalar loop does, so both give the same bits. A sum over all the rows of a value the
+/// loop writes out (a bias gradient beside the gradient a filter's product reads) follows
+/// the loop on many rows instead, split by columns between the cores (`kiln_sum_columns`),
+/// so that the loop runs in parts and the sum keeps its order.
 extension CRenderer {
     /// The body of a row-blocked loop, or `nil` when the kernel does not qualify.
     ///
@@ -51,12 +54,22 @@ extension CRenderer {
             body += "        kiln_vec_\(primitive)(m, " + arguments.joined(separator: ", ") + ", \(destination));\n"
             operands.set(member, BlockOperand(pointer: destination, stride: 1))
         }
+        // Sums over every row of a value whose rows are all in memory once the loop is done (one
+        // the kernel writes out, or reads whole) follow the loop instead, split by columns
+        // between the cores (`kiln_sum_columns`), so that the loop can run in parts.
+        var serialSums = "", sumsAfter = "", split = 0
         for reduction in plan.reductions {
-            guard let x = operands.operand(nodes[reduction.index].inputs[0]) else { return nil }
+            let input = nodes[reduction.index].inputs[0]
+            guard let x = operands.operand(input) else { return nil }
             body += operands.takeExpansions()
             switch rowSum(reduction) {
             case .overRows:
-                body += "        kiln_vec_sum_columns(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)));\n"
+                let whole = schedule.pointer(schedule.function.aliasRoot(input))
+                if x.stride == 1 && x.pointer == "\(whole) + r*\(length)" {
+                    sumsAfter += "    kiln_sum_columns(\(rows), \(length), \(whole), \(schedule.pointer(reduction)));\n"
+                    split += 1
+                }
+                serialSums += "        kiln_vec_sum_columns(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)));\n"
             case .alongRows:
                 body += "        kiln_vec_sum_groups(g, \(length), \(x.pointer), \(x.stride), \(schedule.pointer(reduction)) + r);\n"
             case .overLeading(let axes):
@@ -70,28 +83,45 @@ extension CRenderer {
                 return nil
             }
         }
+        // Split by columns when each of two cores can take whole cache lines of every row.
+        let splitSums = split > 0 && split == plan.reductions.filter({ rowSum($0) == .overRows }).count && length >= 32
         let close = closeLoops(0, reductions: plan.reductions, shape: shape)
+        if splitSums && body.isEmpty {
+            return KernelCode(body: initialiseReductions(plan) + sumsAfter + close)
+        }
+        func loop(_ begin: String, _ end: String, _ body: String) -> String {
+            "    for (int64_t r = \(begin); r < \(end); r += \(group)) {\n"
+                + "        int64_t g = \(end) - r < \(group) ? \(end) - r : \(group);\n"
+                + "        int64_t m = g * \(length);\n" + body + "    }\n"
+        }
+        let serial = operands.declarations + operands.tiles + loop("0", rows, body + serialSums)
         // Rows computed alone, or summed only within the rows of one index of the first axis,
         // split between the cores when there are many: in parts of whole first-axis indices
-        // when a sum crosses rows, so that each sum is added up by one core in order.
+        // when a sum crosses rows, so that each sum is added up by one core in order. Sums
+        // over every row split by columns follow the parts; fewer rows than pay for the split
+        // keep the sums in the loop, while the rows are in the cache.
         let (name, prologue, arguments) = partFunction(k, kernel, what: "rows")
         let sumsWithin = plan.reductions.contains(where: { if case .overLeading = rowSum($0) { true } else { false } })
         let grain = sumsWithin ? (Shape(Array(leading.dims.dropFirst())).staticProduct ?? 0) : group
-        if !plan.reductions.contains(where: { rowSum($0) == .overRows || rowSum($0) == nil }), !canFault(kernel), grain > 0,
+        if !plan.reductions.contains(where: { (rowSum($0) == .overRows && !splitSums) || rowSum($0) == nil }), !canFault(kernel), grain > 0,
            !sumsWithin || shape[0] == .batch || shape[0].staticSize.map({ $0 > 1 }) == true,
            let run = partsCall(name, total: rows, grain: grain, shape: shape) {
-            var part = prologue + operands.declarations + operands.tiles
-            part += "    for (int64_t r = begin; r < end; r += \(group)) {\n"
-            part += "        int64_t g = end - r < \(group) ? end - r : \(group);\n"
-            part += "        int64_t m = g * \(length);\n"
-            part += body + "    }\n}\n"
-            return KernelCode(ahead: part, body: initialiseReductions(plan) + arguments + run + close)
+            let part = prologue + operands.declarations + operands.tiles + loop("begin", "end", body) + "}\n"
+            guard splitSums else {
+                return KernelCode(ahead: part, body: initialiseReductions(plan) + arguments + run + close)
+            }
+            let parallel = arguments + "    kiln_parallel_for_grain(\(rows), n, \(grain), \(name), args);\n" + sumsAfter
+            guard shape.hasBatch else { return KernelCode(ahead: part, body: initialiseReductions(plan) + parallel + close) }
+            func indented(_ text: String) -> String {
+                text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    " + $0 }
+                    .joined(separator: "\n")
+            }
+            return KernelCode(ahead: part, body: initialiseReductions(plan)
+                + "    if (\(CSyntax.product(shape.dims)) >= \(Self.minimumParallelLength)) {\n" + indented(parallel)
+                + "    } else {\n" + indented(serial) + "    }\n" + close)
         }
-        var out = operands.declarations + operands.tiles + initialiseReductions(plan)
-        out += "    for (int64_t r = 0; r < \(rows); r += \(group)) {\n"
-        out += "        int64_t g = \(rows) - r < \(group) ? \(rows) - r : \(group);\n"
-        out += "        int64_t m = g * \(length);\n"
-        return KernelCode(body: out + body + "    }\n" + close)
+        return KernelCode(body: operands.declarations + operands.tiles + initialiseReductions(plan)
+            + loop("0", rows, body + serialSums) + close)
     }
 
     /// Whether `id` draws random numbers, whose positions a row block does not follow.
