@@ -44,13 +44,13 @@ extension CRenderer {
 
     /// Flat loops without reductions over at least this many elements run in parts on every
     /// core (`kiln_parallel_for`): each element is computed alone, so the parts give the bits
-    /// of one loop.
+    /// of one loop. A loop over a batch is tested when it runs.
     static let minimumParallelLength = 65_536
 
-    /// Whether the kernel's blocks run in parts on every core.
+    /// Whether the kernel's blocks may run in parts on every core.
     private func runsInParts(_ kernel: KernelSpec, _ plan: LoopPlan) -> Bool {
-        guard plan.flat, plan.reductions.isEmpty, !canFault(kernel), let count = plan.shape.staticProduct else { return false }
-        return count >= Self.minimumParallelLength
+        guard plan.flat, plan.reductions.isEmpty, !canFault(kernel) else { return false }
+        return plan.shape.hasBatch || (plan.shape.staticProduct ?? 0) >= Self.minimumParallelLength
     }
 
     /// A block loop split into parts: the part function `k<k>_part` (the kernel's pointers
@@ -63,7 +63,12 @@ extension CRenderer {
         part += "        int64_t m = end - i < KILN_BLOCK ? end - i : KILN_BLOCK;\n"
         for line in body.split(separator: "\n") { part += "    " + line + "\n" }
         part += "    }\n}\n"
-        return KernelCode(ahead: part, body: arguments + "    kiln_parallel_for(\(CSyntax.product(plan.shape.dims)), n, \(name), args);\n")
+        let count = CSyntax.product(plan.shape.dims)
+        guard plan.shape.hasBatch else {
+            return KernelCode(ahead: part, body: arguments + "    kiln_parallel_for(\(count), n, \(name), args);\n")
+        }
+        return KernelCode(ahead: part, body: arguments + "    if (\(count) >= \(Self.minimumParallelLength)) kiln_parallel_for(\(count), n, \(name), args);\n"
+                          + "    else \(name)(0, \(count), n, args);\n")
     }
 
     /// A loop nest whose first axis no reduction sums over, split along that axis between the
