@@ -178,19 +178,85 @@ static void copy_row(int64_t row, int64_t offset, void *context) {
     else memcpy(c->y + row * (int64_t)bytes, c->x + offset * c->elem_size, bytes);
 }
 
-void kiln_slice(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *starts,
-                const int64_t *out_shape, const void *x, void *y) {
+static void slice_rows(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *starts,
+                       const int64_t *out_shape, const void *x, void *y) {
     struct row_copy c = {elem_size, for_each_row_length(rank, in_shape, out_shape), x, y, 0};
     for_each_row(rank, in_shape, starts, out_shape, copy_row, &c);
 }
 
-void kiln_pad(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *low,
-              const int64_t *out_shape, const void *x, void *y) {
+static void pad_rows(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *low,
+                     const int64_t *out_shape, const void *x, void *y) {
     int64_t total = 1;
     for (int64_t axis = 0; axis < rank; axis++) total *= out_shape[axis];
     memset(y, 0, (size_t)(total * elem_size));
     struct row_copy c = {elem_size, for_each_row_length(rank, out_shape, in_shape), x, y, 1};
     for_each_row(rank, out_shape, low, in_shape, copy_row, &c);
+}
+
+/* A slice or pad of at least this many elements, whose first axis the pad leaves alone, is
+   split between the cores along that axis (a batch): each part moves whole rows, so the
+   split changes no byte. */
+#define KILN_LAYOUT_SPLIT 65536
+
+typedef struct {
+    int64_t elem_size, rank;
+    const int64_t *in_shape, *origin, *out_shape;
+    const void *x;
+    void *y;
+    int pad;
+} layout_job;
+
+/* Indices [begin, end) of the first axis of the slice or pad in `args[0]`. */
+static void layout_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
+    (void)n;
+    const layout_job *job = args[0];
+    int64_t in_shape[16], origin[16], out_shape[16], in_inner = 1, out_inner = 1;
+    for (int64_t axis = 0; axis < job->rank; axis++) {
+        in_shape[axis] = job->in_shape[axis];
+        origin[axis] = job->origin[axis];
+        out_shape[axis] = job->out_shape[axis];
+        if (axis > 0) {
+            in_inner *= in_shape[axis];
+            out_inner *= out_shape[axis];
+        }
+    }
+    in_shape[0] = out_shape[0] = end - begin;
+    int64_t first = job->pad ? begin : job->origin[0] + begin;
+    origin[0] = 0;
+    const char *x = (const char *)job->x + first * in_inner * job->elem_size;
+    char *y = (char *)job->y + begin * out_inner * job->elem_size;
+    if (job->pad) pad_rows(job->elem_size, job->rank, in_shape, origin, out_shape, x, y);
+    else slice_rows(job->elem_size, job->rank, in_shape, origin, out_shape, x, y);
+}
+
+/* Whether a slice or pad to out_shape is worth splitting along its first axis. */
+static int layout_splits(int64_t rank, const int64_t *out_shape) {
+    if (rank < 2 || rank > 16 || out_shape[0] < 2) return 0;
+    int64_t total = 1;
+    for (int64_t axis = 0; axis < rank; axis++) total *= out_shape[axis];
+    return total >= KILN_LAYOUT_SPLIT;
+}
+
+void kiln_slice(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *starts,
+                const int64_t *out_shape, const void *x, void *y) {
+    if (layout_splits(rank, out_shape)) {
+        layout_job job = {elem_size, rank, in_shape, starts, out_shape, x, y, 0};
+        void *const args[] = {&job};
+        kiln_parallel_for_grain(out_shape[0], out_shape[0], 1, layout_part, args);
+        return;
+    }
+    slice_rows(elem_size, rank, in_shape, starts, out_shape, x, y);
+}
+
+void kiln_pad(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *low,
+              const int64_t *out_shape, const void *x, void *y) {
+    if (layout_splits(rank, out_shape) && low[0] == 0 && in_shape[0] == out_shape[0]) {
+        layout_job job = {elem_size, rank, in_shape, low, out_shape, x, y, 1};
+        void *const args[] = {&job};
+        kiln_parallel_for_grain(out_shape[0], out_shape[0], 1, layout_part, args);
+        return;
+    }
+    pad_rows(elem_size, rank, in_shape, low, out_shape, x, y);
 }
 
 void kiln_concat_part(int64_t elem_size, int64_t outer, int64_t part, int64_t total, int64_t offset,

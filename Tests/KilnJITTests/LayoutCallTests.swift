@@ -1,0 +1,28 @@
+import KilnGraph
+import KilnInterpreter
+import KilnJIT
+import KilnTestSupport
+import Testing
+
+/// Slices and pads as calls (`kiln_slice`, `kiln_pad`, Kernels/layout.c): a pooling that drops
+/// an odd feature map's last row and column, and its gradient that pads them back. Large ones
+/// are split between the cores along the batch; each part moves whole rows, so every batch
+/// size gives the interpreter's bytes, for floats and for a mask of bytes.
+@Suite("Slices and pads as calls")
+struct LayoutCallTests {
+    @Test("a slice and a pad of a batch of feature maps", arguments: [DType.float32, .bool])
+    func slicesAndPadsMatchTheInterpreter(dtype: DType) throws {
+        let graph = Graph()
+        let x = try graph.placeholder("x0", shape: [.batch, 11, 11, 64], dtype: .float32)
+        let value = try dtype == .bool ? greater(x, graph.constant(0)) : x * 2
+        let cut = try slice(value, starts: [0, 0, 0, 0], sizes: [-1, 10, 10, 64])
+        let back = try pad(cut, low: [0, 1, 0, 0], high: [0, 0, 1, 0])
+        let outputs = ["cut": cut, "back": back]
+        let program = try JITProgram(graph: graph, outputs: outputs)
+        let source = program.lowered.unit.source
+        #expect(source.contains("kiln_slice(") && source.contains("kiln_pad("), "\(source)")
+        // 37 maps (264,144 elements) are split, 1 and 7 are not.
+        try expectParity(graph, outputs: outputs, inputs: [.float([.batch, 11, 11, 64], -1, 1)],
+                         seed: stableSeed("layout \(dtype)"), rtol: 0, atol: 0, context: "slice and pad, \(dtype)")
+    }
+}
