@@ -184,6 +184,41 @@ void kiln_vec_sum_columns(int64_t rows, int64_t length, const float *x, int64_t 
 /* The same over a whole [rows, length] array in memory, split by columns between the cores. */
 void kiln_sum_columns(int64_t rows, int64_t length, const float *x, float *y);
 
+/* A walk over the rows of a loop over leading axes of sizes dims[0..rank), keeping the row of
+   another array each one maps to: the sum of each axis's index times strides[axis], in rows
+   (0 along the axes the other array is broadcast or summed over). At most
+   KILN_WALK_MAX_RANK axes (the compiler checks). The runtime's row gathers and transposes
+   walk their rows with it. */
+#define KILN_WALK_MAX_RANK 16
+typedef struct {
+    int64_t index[KILN_WALK_MAX_RANK];
+    int64_t offset;
+} kiln_row_walk;
+
+/* The walk at row `first`. */
+static inline kiln_row_walk kiln_row_walk_start(int64_t rank, const int64_t *dims, const int64_t *strides,
+                                                int64_t first) {
+    kiln_row_walk walk;
+    int64_t rest = first;
+    walk.offset = 0;
+    for (int64_t a = rank - 1; a >= 0; a--) {
+        walk.index[a] = dims[a] > 0 ? rest % dims[a] : 0;
+        rest = dims[a] > 0 ? rest / dims[a] : 0;
+        walk.offset += walk.index[a] * strides[a];
+    }
+    return walk;
+}
+
+/* The next row: the innermost axis steps, carrying into the outer ones. */
+static inline void kiln_row_walk_next(kiln_row_walk *walk, int64_t rank, const int64_t *dims, const int64_t *strides) {
+    for (int64_t a = rank - 1; a >= 0; a--) {
+        walk->offset += strides[a];
+        if (++walk->index[a] < dims[a]) return;
+        walk->offset -= strides[a] * dims[a];
+        walk->index[a] = 0;
+    }
+}
+
 /* The conversions generated code needs beyond C's own casts. */
 static inline int32_t kiln_f32_to_i32(float x) {
     if (x != x) return 0;

@@ -10,29 +10,23 @@ static inline void copy_element(int64_t elem_size, const char *from, char *to) {
 /* A transpose that keeps the last axis last ([t, n, f] to [n, t, f]) moves whole rows. */
 static void transpose_rows(int64_t elem_size, int64_t rank, const int64_t *shape, const int64_t *perm,
                            const void *x, void *y) {
-    int64_t in_strides[16], out_shape[16], walk[16], index[16], rows = 1;
+    int64_t in_strides[16], out_shape[16], walk_strides[16], rows = 1;
     for (int64_t axis = rank - 1, stride = 1; axis >= 0; axis--) {
         in_strides[axis] = stride;
         stride *= shape[axis];
     }
     for (int64_t i = 0; i < rank - 1; i++) {
         out_shape[i] = shape[perm[i]];
-        walk[i] = in_strides[perm[i]];
-        index[i] = 0;
+        walk_strides[i] = in_strides[perm[i]];
         rows *= out_shape[i];
     }
     size_t bytes = (size_t)(shape[rank - 1] * elem_size);
     const char *src = x;
     char *dst = y;
-    int64_t offset = 0;
+    kiln_row_walk walk = kiln_row_walk_start(rank - 1, out_shape, walk_strides, 0);
     for (int64_t row = 0; row < rows; row++) {
-        memcpy(dst + row * (int64_t)bytes, src + offset * elem_size, bytes);
-        for (int64_t axis = rank - 2; axis >= 0; axis--) {
-            offset += walk[axis];
-            if (++index[axis] < out_shape[axis]) break;
-            offset -= walk[axis] * out_shape[axis];
-            index[axis] = 0;
-        }
+        memcpy(dst + row * (int64_t)bytes, src + walk.offset * elem_size, bytes);
+        kiln_row_walk_next(&walk, rank - 1, out_shape, walk_strides);
     }
 }
 

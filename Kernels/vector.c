@@ -377,61 +377,28 @@ static inline void add_row(int64_t length, const float *x, int64_t sx, float *y)
     }
 }
 
-/* A walk over the rows of a loop over leading axes of sizes dims[0..rank), keeping the row of
-   another array each one maps to: the sum of each axis's index times strides[axis], in rows
-   (0 along the axes the other array is broadcast or summed over). At most
-   KILN_GATHER_MAX_RANK leading axes (the compiler checks). */
-#define KILN_GATHER_MAX_RANK 16
-typedef struct {
-    int64_t index[KILN_GATHER_MAX_RANK];
-    int64_t offset;
-} row_walk;
-
-/* The walk at row `first`. */
-static inline row_walk row_walk_start(int64_t rank, const int64_t *dims, const int64_t *strides, int64_t first) {
-    row_walk walk;
-    int64_t rest = first;
-    walk.offset = 0;
-    for (int64_t a = rank - 1; a >= 0; a--) {
-        walk.index[a] = dims[a] > 0 ? rest % dims[a] : 0;
-        rest = dims[a] > 0 ? rest / dims[a] : 0;
-        walk.offset += walk.index[a] * strides[a];
-    }
-    return walk;
-}
-
-/* The next row: the innermost axis steps, carrying into the outer ones. */
-static inline void row_walk_next(row_walk *walk, int64_t rank, const int64_t *dims, const int64_t *strides) {
-    for (int64_t a = rank - 1; a >= 0; a--) {
-        walk->offset += strides[a];
-        if (++walk->index[a] < dims[a]) return;
-        walk->offset -= strides[a] * dims[a];
-        walk->index[a] = 0;
-    }
-}
-
-/* y[q][j] = the row of x that row first + q of the loop reads (row_walk), for q < rows,
+/* y[q][j] = the row of x that row first + q of the loop reads (kiln_row_walk), for q < rows,
    j < length: a pooling's gradient per window, spread over the window's rows. */
 KILN_CLONES void kiln_vec_gather_rows(int64_t rows, int64_t length, int64_t rank, const int64_t *dims,
                                       const int64_t *strides, int64_t first, const float *x, float *y) {
-    row_walk walk = row_walk_start(rank, dims, strides, first);
+    kiln_row_walk walk = kiln_row_walk_start(rank, dims, strides, first);
     for (int64_t q = 0; q < rows; q++) {
         const float *row = x + walk.offset * length;
         KILN_SIMD for (int64_t j = 0; j < length; j++) y[q * length + j] = row[j];
-        row_walk_next(&walk, rank, dims, strides);
+        kiln_row_walk_next(&walk, rank, dims, strides);
     }
 }
 
 /* y[row of first + q][j] += x[q][j] for q < rows, j < length (stride sx 0: one value for
-   all), the row of the result found by row_walk (strides 0 along the axes summed over), the
+   all), the row of the result found by kiln_row_walk (strides 0 along the axes summed over), the
    rows added in order: a sum over some leading axes, as a pooling's window axes, in the
    scalar loop's order. */
 KILN_CLONES void kiln_vec_add_rows(int64_t rows, int64_t length, int64_t rank, const int64_t *dims,
                                    const int64_t *strides, int64_t first, const float *x, int64_t sx, float *y) {
-    row_walk walk = row_walk_start(rank, dims, strides, first);
+    kiln_row_walk walk = kiln_row_walk_start(rank, dims, strides, first);
     for (int64_t q = 0; q < rows; q++) {
         add_row(length, x + q * length * sx, sx, y + walk.offset * length);
-        row_walk_next(&walk, rank, dims, strides);
+        kiln_row_walk_next(&walk, rank, dims, strides);
     }
 }
 

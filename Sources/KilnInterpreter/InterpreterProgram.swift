@@ -89,7 +89,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
                     guard let results = scanResults[node.inputs[0]] else {
                         throw KilnError(.invalidGraph, "operand \(node.inputs[0]) has no results")
                     }
-                    result = try given[id] ?? results[index]
+                    result = given[id] ?? results[index]
                 case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
                      .argmax, .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather,
                      .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .stopGradient, .assign:

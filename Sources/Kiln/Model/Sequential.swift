@@ -11,7 +11,7 @@ import KilnGraph
 /// ```
 ///
 /// Without an ``Input``, the model is built from the shape of the first data it sees.
-public final class Sequential: Model {
+public final class Sequential: Model, @unchecked Sendable {
     private var input: Input?
     private var stack: [Layer] = []
     private var elementFailure: KilnError?

@@ -262,7 +262,7 @@ extension CRenderer {
             }
         }
 
-        /// The most leading axes `kiln_vec_gather_rows` takes.
+        /// The most leading axes `kiln_vec_gather_rows` takes (`KILN_WALK_MAX_RANK`).
         static let gatherRankLimit = 16
     }
 }

@@ -57,7 +57,7 @@ public func conv2d(_ x: Node, _ filter: Node, stride: [Int] = [1, 1], padding: P
                    dilation: [Int] = [1, 1]) throws -> Node {
     let (h, w, c) = try imageSizes(x, "conv2d")
     guard filter.shape.rank == 4, let kh = filter.shape[0].staticSize, let kw = filter.shape[1].staticSize,
-          let cin = filter.shape[2].staticSize, let cout = filter.shape[3].staticSize else {
+          let cin = filter.shape[2].staticSize, filter.shape[3].staticSize != nil else {
         throw KilnError(.shapeMismatch, "conv2d \(x.id): the filter must be [kh, kw, in, out] with static sizes, got \(filter.type)")
     }
     guard cin == c else {
