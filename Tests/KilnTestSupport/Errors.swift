@@ -1,11 +1,12 @@
 import KilnGraph
 import Testing
 
-/// Expects `body` to throw a ``KilnError`` whose message contains every fragment.
-package func expectError(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
-                         _ body: () throws -> Void) {
+/// Expects `body` to throw a ``KilnError`` whose message contains every fragment; what it
+/// returns, had it not thrown, is ignored.
+package func expectError<Result>(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
+                                 _ body: () throws -> Result) {
     do {
-        try body()
+        _ = try body()
         Issue.record("expected an error mentioning \(fragments)", sourceLocation: sourceLocation)
     } catch let error as KilnError {
         for fragment in fragments where !error.message.contains(fragment) {

@@ -26,14 +26,14 @@ struct ConcurrencyTests {
     func predictFromSeveralThreads(_ backend: Backend) throws {
         let threads = 4
         let calls = backend == .jit ? 2_000 : 100
-        nonisolated(unsafe) let model = wideModel(backend: backend)
+        let model = wideModel(backend: backend)
         let samples = inputs(17)
         // The answers from a copy of the model, one call at a time; the threads' first calls
         // also compile the program, from several threads at once.
         let reference = wideModel(backend: backend)
         try reference.setWeights(model.getWeights())
         let expected = try samples.map { try reference.predict($0) }
-        nonisolated(unsafe) let trainee = wideModel(backend: backend)
+        let trainee = wideModel(backend: backend)
         let x = try Tensor(shape: [64, 32], scalars: (0..<2048).map { Float($0 % 13) / 13 })
         let y = try Tensor(shape: [64, 5], scalars: (0..<320).map { Float($0 % 7) / 7 })
         let wrong = Mutex(0), failures = Mutex<[String]>([])

@@ -159,7 +159,7 @@ struct DatasetTests {
         // KILN_STREAM_SAMPLES makes the file larger, to run the test under a memory limit by hand.
         let samples = Int(ProcessInfo.processInfo.environment["KILN_STREAM_SAMPLES"] ?? "") ?? 40_000, side = 28
         // Written in pieces, so the test itself never holds the file.
-        FileManager.default.createFile(atPath: images, contents: nil)
+        #expect(FileManager.default.createFile(atPath: images, contents: nil))
         let handle = try #require(FileHandle(forWritingAtPath: images))
         let header = try IDX.encode(unsignedBytes: [], shape: [0, side, side])
         var headerBytes = [UInt8](header)

@@ -122,7 +122,7 @@ struct SaveDestinationTests {
         defer { cleanUp() }
         let path = directory + "/shared.kiln"
         let models = (0..<6).map { _ in smallClassifier() }
-        nonisolated(unsafe) let shared = models
+        let shared = models
         let failures = Mutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: shared.count) { k in
             for _ in 0..<15 {
