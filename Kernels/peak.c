@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "kiln_simd.h"
 
 /* 12 chains: enough to cover an FMA's latency on two pipes (4 cycles x 2), and few enough that
    they and the two operands stay in AVX2's 16 registers (16 chains spilled to memory there). */
@@ -24,25 +24,27 @@
         a8 = fma(a8, x, y); a9 = fma(a9, x, y); a10 = fma(a10, x, y); a11 = fma(a11, x, y);       \
     }
 
-__attribute__((target("avx512f"))) static float fma_avx512(int64_t rounds) {
-    __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
-    CHAINS(__m512, _mm512_setzero_ps(), _mm512_fmadd_ps)
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-    return _mm512_reduce_add_ps(s);
-}
+/* The sum of a vector's lanes. */
+#define PEAK_LANE_SUM(ISA)                                                                         \
+    KILN_TARGET_##ISA static float lane_sum_##ISA(vec_##ISA s) {                                   \
+        float out[KILN_LANES_##ISA], total = 0.0f;                                                 \
+        store_##ISA(out, s);                                                                       \
+        for (int l = 0; l < KILN_LANES_##ISA; l++) total += out[l];                                \
+        return total;                                                                              \
+    }
 
-__attribute__((target("avx2,fma"))) static float fma_avx2(int64_t rounds) {
-    __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
-    CHAINS(__m256, _mm256_setzero_ps(), _mm256_fmadd_ps)
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
-}
+/* `rounds` rounds of the chains; returns their sum, so nothing is optimised away. */
+#define PEAK_FMA(ISA)                                                                              \
+    KILN_TARGET_##ISA static float peak_fma_##ISA(int64_t rounds) {                                \
+        vec_##ISA x = set1_##ISA(0.999999f), y = set1_##ISA(1e-7f);                                \
+        CHAINS(vec_##ISA, zero_##ISA(), fma_##ISA)                                                 \
+        vec_##ISA s = add_##ISA(add_##ISA(add_##ISA(a0, a1), add_##ISA(a2, a3)),                   \
+                                add_##ISA(add_##ISA(a4, a5), add_##ISA(a6, a7)));                  \
+        s = add_##ISA(s, add_##ISA(add_##ISA(a8, a9), add_##ISA(a10, a11)));                       \
+        return lane_sum_##ISA(s);                                                                  \
+    }
+PEAK_LANE_SUM(avx512) PEAK_LANE_SUM(avx2)
+PEAK_FMA(avx512) PEAK_FMA(avx2)
 #endif
 
 /* Runs `rounds` rounds of 12 FMAs on the widest vectors; returns the FLOPs done (and a sum,
@@ -50,11 +52,11 @@ __attribute__((target("avx2,fma"))) static float fma_avx2(int64_t rounds) {
 static double fma_rounds(int64_t rounds, float *sink) {
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("avx512f")) {
-        *sink = fma_avx512(rounds);
+        *sink = peak_fma_avx512(rounds);
         return (double)rounds * 12 * 16 * 2;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        *sink = fma_avx2(rounds);
+        *sink = peak_fma_avx2(rounds);
         return (double)rounds * 12 * 8 * 2;
     }
 #endif
@@ -133,31 +135,20 @@ double kiln_peak_gflops(int threads, double seconds) {
 /* Reads `count` floats (a multiple of 128) `passes` times with wide loads into independent sums;
    returns a sum, so nothing is optimised away. */
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static float read_avx512(const float *data, int64_t count, int64_t passes) {
-    __m512 s[8];
-    for (int r = 0; r < 8; r++) s[r] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < passes; p++) {
-        for (int64_t i = 0; i < count; i += 128) {
-            for (int r = 0; r < 8; r++) s[r] = _mm512_add_ps(s[r], _mm512_load_ps(data + i + 16 * r));
-        }
+#define PEAK_READ(ISA)                                                                             \
+    KILN_TARGET_##ISA static float read_##ISA(const float *data, int64_t count, int64_t passes) {  \
+        const int lanes = KILN_LANES_##ISA;                                                        \
+        vec_##ISA s[8];                                                                            \
+        for (int r = 0; r < 8; r++) s[r] = zero_##ISA();                                           \
+        for (int64_t p = 0; p < passes; p++) {                                                     \
+            for (int64_t i = 0; i < count; i += 8 * lanes) {                                       \
+                for (int r = 0; r < 8; r++) s[r] = add_##ISA(s[r], load_##ISA(data + i + lanes * r)); \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 1; r < 8; r++) s[0] = add_##ISA(s[0], s[r]);                                  \
+        return lane_sum_##ISA(s[0]);                                                               \
     }
-    for (int r = 1; r < 8; r++) s[0] = _mm512_add_ps(s[0], s[r]);
-    return _mm512_reduce_add_ps(s[0]);
-}
-
-__attribute__((target("avx2"))) static float read_avx2(const float *data, int64_t count, int64_t passes) {
-    __m256 s[8];
-    for (int r = 0; r < 8; r++) s[r] = _mm256_setzero_ps();
-    for (int64_t p = 0; p < passes; p++) {
-        for (int64_t i = 0; i < count; i += 64) {
-            for (int r = 0; r < 8; r++) s[r] = _mm256_add_ps(s[r], _mm256_load_ps(data + i + 8 * r));
-        }
-    }
-    for (int r = 1; r < 8; r++) s[0] = _mm256_add_ps(s[0], s[r]);
-    float out[8];
-    _mm256_storeu_ps(out, s[0]);
-    return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
-}
+PEAK_READ(avx512) PEAK_READ(avx2)
 #endif
 
 static float read_passes(const float *data, int64_t count, int64_t passes) {
