@@ -85,7 +85,7 @@ struct DataTests {
         try model.save(to: path)
         let loaded = try Model.load(from: path)
         #expect(try loaded.predict(x).scalars == model.predict(x).scalars)
-        #expect(try loaded.layers[0].weights[0].scalars == scaler.multiplier)
+        #expect(loaded.layers[0].weights[0].scalars == scaler.multiplier)
     }
 
     @Test func oneHotChecksLabels() throws {

@@ -102,7 +102,7 @@ public class Recurrent: Layer {
         }
         try addWeight("kernel", shape: [features, gates * units], initializer: kernelInitializer)
         try addWeight("recurrent_kernel", shape: [units, gates * units], initializer: recurrentInitializer)
-        if useBias { try addWeight("bias", value: try initialBias()) }
+        if useBias { try addWeight("bias", value: initialBias()) }
     }
 
     /// Sequences of any number of steps with the same features (and the same initial states).

@@ -315,7 +315,7 @@ extension CRenderer {
     /// Whether a reduction can accumulate whole rows: a `float32` sum or mean that keeps the
     /// blocked axis.
     private func blockableReduction(_ id: NodeID, shape: Shape, flat: Bool) -> Bool {
-        guard !flat, case .reduce(let op, let axes, _) = nodes[id.index].op, nodes[id.index].type.dtype == .float32 else {
+        guard !flat, case .reduce(_, let axes, _) = nodes[id.index].op, nodes[id.index].type.dtype == .float32 else {
             return false
         }
         return !axes.contains(shape.rank - 1)
