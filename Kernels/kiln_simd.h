@@ -19,16 +19,24 @@ typedef __mmask16 mask_avx512;
 typedef __m256 vec_avx2;
 typedef __m256i mask_avx2;
 
-KILN_TARGET_avx512 static inline __m512 zero_avx512(void) { return _mm512_setzero_ps(); }
-KILN_TARGET_avx512 static inline __m512 set1_avx512(float x) { return _mm512_set1_ps(x); }
-KILN_TARGET_avx512 static inline __m512 fma_avx512(__m512 x, __m512 y, __m512 z) { return _mm512_fmadd_ps(x, y, z); }
-KILN_TARGET_avx512 static inline __m512 add_avx512(__m512 x, __m512 y) { return _mm512_add_ps(x, y); }
-KILN_TARGET_avx512 static inline __m512 sub_avx512(__m512 x, __m512 y) { return _mm512_sub_ps(x, y); }
-KILN_TARGET_avx512 static inline __m512 mul_avx512(__m512 x, __m512 y) { return _mm512_mul_ps(x, y); }
-KILN_TARGET_avx512 static inline __m512 div_avx512(__m512 x, __m512 y) { return _mm512_div_ps(x, y); }
-KILN_TARGET_avx512 static inline __m512 sqrt_avx512(__m512 x) { return _mm512_sqrt_ps(x); }
-KILN_TARGET_avx512 static inline __m512 load_avx512(const float *p) { return _mm512_loadu_ps(p); }
-KILN_TARGET_avx512 static inline void store_avx512(float *p, __m512 x) { _mm512_storeu_ps(p, x); }
+/* The operations both sets name alike (_mm512_add_ps, _mm256_add_ps, ...), MM being the
+   intrinsics' prefix. */
+#define KILN_COMMON_OPS(ISA, MM)                                                                   \
+    KILN_TARGET_##ISA static inline vec_##ISA zero_##ISA(void) { return MM##_setzero_ps(); }       \
+    KILN_TARGET_##ISA static inline vec_##ISA set1_##ISA(float x) { return MM##_set1_ps(x); }      \
+    KILN_TARGET_##ISA static inline vec_##ISA fma_##ISA(vec_##ISA x, vec_##ISA y, vec_##ISA z) {   \
+        return MM##_fmadd_ps(x, y, z);                                                             \
+    }                                                                                              \
+    KILN_TARGET_##ISA static inline vec_##ISA add_##ISA(vec_##ISA x, vec_##ISA y) { return MM##_add_ps(x, y); } \
+    KILN_TARGET_##ISA static inline vec_##ISA sub_##ISA(vec_##ISA x, vec_##ISA y) { return MM##_sub_ps(x, y); } \
+    KILN_TARGET_##ISA static inline vec_##ISA mul_##ISA(vec_##ISA x, vec_##ISA y) { return MM##_mul_ps(x, y); } \
+    KILN_TARGET_##ISA static inline vec_##ISA div_##ISA(vec_##ISA x, vec_##ISA y) { return MM##_div_ps(x, y); } \
+    KILN_TARGET_##ISA static inline vec_##ISA sqrt_##ISA(vec_##ISA x) { return MM##_sqrt_ps(x); }  \
+    KILN_TARGET_##ISA static inline vec_##ISA load_##ISA(const float *p) { return MM##_loadu_ps(p); } \
+    KILN_TARGET_##ISA static inline void store_##ISA(float *p, vec_##ISA x) { MM##_storeu_ps(p, x); }
+KILN_COMMON_OPS(avx512, _mm512)
+KILN_COMMON_OPS(avx2, _mm256)
+
 KILN_TARGET_avx512 static inline __m512 loadm_avx512(const float *p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
 KILN_TARGET_avx512 static inline void storem_avx512(float *p, __mmask16 m, __m512 x) { _mm512_mask_storeu_ps(p, m, x); }
 KILN_TARGET_avx512 static inline __m512 min_avx512(__m512 x, __m512 y) { return _mm512_min_ps(x, y); }
@@ -56,16 +64,6 @@ KILN_TARGET_avx512 static inline __m512 blend_avx512(__mmask16 c, __m512 yes, __
 }
 static inline __mmask16 lanes_avx512(int64_t count) { return (__mmask16)((1u << count) - 1); }
 
-KILN_TARGET_avx2 static inline __m256 zero_avx2(void) { return _mm256_setzero_ps(); }
-KILN_TARGET_avx2 static inline __m256 set1_avx2(float x) { return _mm256_set1_ps(x); }
-KILN_TARGET_avx2 static inline __m256 fma_avx2(__m256 x, __m256 y, __m256 z) { return _mm256_fmadd_ps(x, y, z); }
-KILN_TARGET_avx2 static inline __m256 add_avx2(__m256 x, __m256 y) { return _mm256_add_ps(x, y); }
-KILN_TARGET_avx2 static inline __m256 sub_avx2(__m256 x, __m256 y) { return _mm256_sub_ps(x, y); }
-KILN_TARGET_avx2 static inline __m256 mul_avx2(__m256 x, __m256 y) { return _mm256_mul_ps(x, y); }
-KILN_TARGET_avx2 static inline __m256 div_avx2(__m256 x, __m256 y) { return _mm256_div_ps(x, y); }
-KILN_TARGET_avx2 static inline __m256 sqrt_avx2(__m256 x) { return _mm256_sqrt_ps(x); }
-KILN_TARGET_avx2 static inline __m256 load_avx2(const float *p) { return _mm256_loadu_ps(p); }
-KILN_TARGET_avx2 static inline void store_avx2(float *p, __m256 x) { _mm256_storeu_ps(p, x); }
 KILN_TARGET_avx2 static inline __m256 loadm_avx2(const float *p, __m256i m) { return _mm256_maskload_ps(p, m); }
 KILN_TARGET_avx2 static inline void storem_avx2(float *p, __m256i m, __m256 x) { _mm256_maskstore_ps(p, m, x); }
 KILN_TARGET_avx2 static inline __m256i lanes_avx2(int64_t count) {
