@@ -30,8 +30,8 @@ extension CRenderer {
         guard canBlock(kernel, plan) else { return nil }
         var operands = BlockOperands(renderer: self, plan: plan)
         let body = try blockCalls(kernel, plan, &operands)
-        if runsInParts(kernel, plan) {
-            return renderParts(k, kernel, plan, declarations: operands.declarations, body: body)
+        if runsInParts(kernel, plan), let parts = renderParts(k, kernel, plan, declarations: operands.declarations, body: body) {
+            return parts
         }
         if let parts = renderOuterParts(k, kernel, plan, declarations: operands.declarations, body: body) { return parts }
         var out = operands.declarations + initialiseReductions(plan)
@@ -47,28 +47,25 @@ extension CRenderer {
     /// of one loop. A loop over a batch is tested when it runs.
     static let minimumParallelLength = 65_536
 
-    /// Whether the kernel's blocks may run in parts on every core.
+    /// Whether the kernel's blocks may run in parts on every core (when it has elements enough).
     private func runsInParts(_ kernel: KernelSpec, _ plan: LoopPlan) -> Bool {
-        guard plan.flat, plan.reductions.isEmpty, !canFault(kernel) else { return false }
-        return plan.shape.hasBatch || (plan.shape.staticProduct ?? 0) >= Self.minimumParallelLength
+        plan.flat && plan.reductions.isEmpty && !canFault(kernel)
     }
 
     /// A block loop split into parts: the part function `k<k>_part` (the kernel's pointers
     /// passed in `args`, in parameter order), which goes ahead of the kernel, and the call
-    /// that runs the parts.
-    private func renderParts(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan, declarations: String, body: String) -> KernelCode {
+    /// that runs the parts; `nil` when the loop has too few elements whatever the batch.
+    private func renderParts(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan, declarations: String, body: String) -> KernelCode? {
         let (name, prologue, arguments) = partFunction(k, kernel, what: "blocks")
+        let count = CSyntax.product(plan.shape.dims)
+        guard let run = inParts(name, total: count, shape: plan.shape, call: "kiln_parallel_for(\(count), n, \(name), args)")
+        else { return nil }
         var part = prologue + declarations
         part += "    for (int64_t i = begin; i < end; i += KILN_BLOCK) {\n"
         part += "        int64_t m = end - i < KILN_BLOCK ? end - i : KILN_BLOCK;\n"
         for line in body.split(separator: "\n") { part += "    " + line + "\n" }
         part += "    }\n}\n"
-        let count = CSyntax.product(plan.shape.dims)
-        guard plan.shape.hasBatch else {
-            return KernelCode(ahead: part, body: arguments + "    kiln_parallel_for(\(count), n, \(name), args);\n")
-        }
-        return KernelCode(ahead: part, body: arguments + "    if (\(count) >= \(Self.minimumParallelLength)) kiln_parallel_for(\(count), n, \(name), args);\n"
-                          + "    else \(name)(0, \(count), n, args);\n")
+        return KernelCode(ahead: part, body: arguments + run)
     }
 
     /// A loop nest whose first axis no reduction sums over, split along that axis between the
@@ -96,10 +93,28 @@ extension CRenderer {
     /// the loop over `shape` has at least ``minimumParallelLength`` elements (tested at run
     /// time when the batch size counts), or `nil` when it has fewer whatever the batch.
     func partsCall(_ name: String, total: String, grain: Int, shape: Shape) -> String? {
-        let call = "kiln_parallel_for_grain(\(total), n, \(grain), \(name), args)"
-        guard shape.hasBatch else { return (shape.staticProduct ?? 0) >= Self.minimumParallelLength ? "    \(call);\n" : nil }
-        return "    if (\(CSyntax.product(shape.dims)) >= \(Self.minimumParallelLength)) \(call);\n"
-            + "    else \(name)(0, \(total), n, args);\n"
+        inParts(name, total: total, shape: shape, call: "kiln_parallel_for_grain(\(total), n, \(grain), \(name), args)")
+    }
+
+    /// `call`, which runs part function `name` over `total` in parts, under ``partsRule(_:)``
+    /// for `shape`, with the whole of `total` run inline when the test fails; `nil` when the
+    /// loop never runs in parts.
+    private func inParts(_ name: String, total: String, shape: Shape, call: String) -> String? {
+        switch partsRule(shape) {
+        case .never: nil
+        case .always: "    \(call);\n"
+        case .when(let condition): "    if (\(condition)) \(call);\n    else \(name)(0, \(total), n, args);\n"
+        }
+    }
+
+    /// When a loop over `shape` runs in parts: never or always for a static shape, by its
+    /// count of elements, and for a batch's, the C test of its count as it runs.
+    enum PartsRule { case never, always, when(String) }
+
+    /// The ``PartsRule`` of a loop over `shape`: at least ``minimumParallelLength`` elements.
+    func partsRule(_ shape: Shape) -> PartsRule {
+        guard shape.hasBatch else { return (shape.staticProduct ?? 0) >= Self.minimumParallelLength ? .always : .never }
+        return .when("\(CSyntax.product(shape.dims)) >= \(Self.minimumParallelLength)")
     }
 
     /// The part function `k<k>_part` of a kernel run in parts: its name, its opening (the

@@ -94,7 +94,6 @@ extension CRenderer {
                 + "        int64_t g = \(end) - r < \(group) ? \(end) - r : \(group);\n"
                 + "        int64_t m = g * \(length);\n" + body + "    }\n"
         }
-        let serial = operands.declarations + operands.tiles + loop("0", rows, body + serialSums)
         // Rows computed alone, or summed only within the rows of one index of the first axis,
         // split between the cores when there are many: in parts of whole first-axis indices
         // when a sum crosses rows, so that each sum is added up by one core in order. Sums
@@ -111,13 +110,15 @@ extension CRenderer {
                 return KernelCode(ahead: part, body: initialiseReductions(plan) + arguments + run + close)
             }
             let parallel = arguments + "    kiln_parallel_for_grain(\(rows), n, \(grain), \(name), args);\n" + sumsAfter
-            guard shape.hasBatch else { return KernelCode(ahead: part, body: initialiseReductions(plan) + parallel + close) }
+            guard case .when(let condition) = partsRule(shape) else {
+                return KernelCode(ahead: part, body: initialiseReductions(plan) + parallel + close)
+            }
             func indented(_ text: String) -> String {
                 text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    " + $0 }
                     .joined(separator: "\n")
             }
-            return KernelCode(ahead: part, body: initialiseReductions(plan)
-                + "    if (\(CSyntax.product(shape.dims)) >= \(Self.minimumParallelLength)) {\n" + indented(parallel)
+            let serial = operands.declarations + operands.tiles + loop("0", rows, body + serialSums)
+            return KernelCode(ahead: part, body: initialiseReductions(plan) + "    if (\(condition)) {\n" + indented(parallel)
                 + "    } else {\n" + indented(serial) + "    }\n" + close)
         }
         return KernelCode(body: operands.declarations + operands.tiles + initialiseReductions(plan)
