@@ -58,6 +58,7 @@ KILN_TARGET_avx512 static inline __mmask16 lt_avx512(__m512 x, __m512 y) { retur
 KILN_TARGET_avx512 static inline __mmask16 ge_avx512(__m512 x, __m512 y) { return _mm512_cmp_ps_mask(x, y, _CMP_GE_OQ); }
 KILN_TARGET_avx512 static inline __mmask16 eq_avx512(__m512 x, __m512 y) { return _mm512_cmp_ps_mask(x, y, _CMP_EQ_OQ); }
 KILN_TARGET_avx512 static inline __mmask16 nan_avx512(__m512 x) { return _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q); }
+static inline __mmask16 either_avx512(__mmask16 c, __mmask16 d) { return c | d; }
 /* yes where the condition holds, no elsewhere. */
 KILN_TARGET_avx512 static inline __m512 blend_avx512(__mmask16 c, __m512 yes, __m512 no) {
     return _mm512_mask_mov_ps(no, c, yes);
@@ -68,6 +69,18 @@ KILN_TARGET_avx2 static inline __m256 loadm_avx2(const float *p, __m256i m) { re
 KILN_TARGET_avx2 static inline void storem_avx2(float *p, __m256i m, __m256 x) { _mm256_maskstore_ps(p, m, x); }
 KILN_TARGET_avx2 static inline __m256i lanes_avx2(int64_t count) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Comparisons as lanes of all ones (true) or zeros. */
+KILN_TARGET_avx2 static inline __m256i gt_avx2(__m256 x, __m256 y) { return _mm256_castps_si256(_mm256_cmp_ps(x, y, _CMP_GT_OQ)); }
+KILN_TARGET_avx2 static inline __m256i lt_avx2(__m256 x, __m256 y) { return _mm256_castps_si256(_mm256_cmp_ps(x, y, _CMP_LT_OQ)); }
+KILN_TARGET_avx2 static inline __m256i nan_avx2(__m256 x) { return _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q)); }
+KILN_TARGET_avx2 static inline __m256i either_avx2(__m256i c, __m256i d) {
+    return _mm256_castps_si256(_mm256_or_ps(_mm256_castsi256_ps(c), _mm256_castsi256_ps(d)));
+}
+/* yes where the condition holds, no elsewhere. */
+KILN_TARGET_avx2 static inline __m256 blend_avx2(__m256i c, __m256 yes, __m256 no) {
+    return _mm256_blendv_ps(no, yes, _mm256_castsi256_ps(c));
 }
 
 /* Runs name##_avx512 (level 2) or name##_avx2 (level 1) on the arguments and is 1, or is 0 at

@@ -5,8 +5,8 @@
 
    Neighbouring axes of the same kind are merged first. When the innermost axis is kept, each
    run of outputs is computed once: its inputs (a pooling window's cells, at offsets listed
-   once per call) are folded into 16 lanes held in a register, so nothing is stored and read
-   back between them. Otherwise (or with more than 256 positions to fold) the input is walked
+   once per call) are folded into a vector of 8 or 16 lanes held in a register, so nothing is
+   stored and read back between them. Otherwise (or with more than 256 positions to fold) the input is walked
    in its order, one run at a time.
 
    Each output starts at the operation's identity and takes its inputs in the tensor's
@@ -45,38 +45,61 @@ typedef struct {
 
 /* y[j] op= x[offsets[r] + j] for r = 0, 1, ... count-1 in turn, for a run of m elements of
    the innermost, kept, axis: every input of one run of outputs (a pooling window's cells),
-   in the tensor's order. With AVX-512, 16 lanes of y at a time stay in a register while the
-   inputs are folded in, and the last few lanes go under a mask: the runs are short (32
-   channels), and a loop the compiler vectorises would spend them in its scalar remainder. The
-   same loop with AVX2 was no faster than the block primitives on a Zen 3 (7.7-14.6 µs against
-   5.7-10.6 µs for a 2×2 max pooling of a 26×26×32 map), which CPUs without AVX-512 keep. */
+   in the tensor's order. A vector of y at a time stays in a register while the inputs are
+   folded in, and the last few lanes go under a mask: the runs are short (32 channels), so
+   block primitives called once per cell (a fill and four maxima of 32 floats for a 2×2
+   window) would spend more in calls than in work. */
 #if defined(__x86_64__) && !defined(KILN_PORTABLE)
-#include <immintrin.h>
+#include "kiln_simd.h"
 
-__attribute__((target("avx512f"))) static void fold_window_avx512(int op, int64_t count, const int64_t *offsets,
-                                                                  int64_t m, const float *x, float *y, const float *start) {
-    for (int64_t j = 0; j < m; j += 16) {
-        int whole = m - j >= 16;
-        __mmask16 lanes = whole ? (__mmask16)0xffff : (__mmask16)((1u << (m - j)) - 1);
-        __m512 b = start != NULL ? _mm512_set1_ps(*start)
-            : whole ? _mm512_loadu_ps(y + j) : _mm512_maskz_loadu_ps(lanes, y + j);
-        for (int64_t r = 0; r < count; r++) {
-            __m512 a = _mm512_maskz_loadu_ps(lanes, x + offsets[r] + j);
-            if (op == REDUCE_SUM) {
-                b = _mm512_add_ps(b, a);
-            } else {
-                /* a where a is NaN or beyond b, else b: the primitives' rule. */
-                __mmask16 beyond = op == REDUCE_MAX ? _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) : _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ);
-                b = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q) | beyond, b, a);
-            }
-        }
-        if (whole) {
-            _mm512_storeu_ps(y + j, b);
-        } else {
-            _mm512_mask_storeu_ps(y + j, lanes, b);
-        }
+/* One vector of outputs (its inputs read by LOAD, under a mask for the last few), folded with
+   every cell: b op= x[offsets[r]] in turn; the maximum (minimum) takes a where a is NaN or
+   beyond b, the primitives' rule. */
+#define KILN_FOLD_VECTOR(ISA, LOAD, b, beyond)                                                          \
+    for (int64_t r = 0; r < count; r++) {                                                              \
+        const float *cell = x + offsets[r] + j;                                                        \
+        vec_##ISA a = LOAD;                                                                            \
+        b = op == REDUCE_SUM ? add_##ISA(b, a) : blend_##ISA(either_##ISA(nan_##ISA(a), beyond(a, b)), a, b); \
     }
-}
+
+#define KILN_FOLD_WINDOW(ISA)                                                                         \
+    KILN_TARGET_##ISA static inline void fold_window_op_##ISA(int op, int64_t count, const int64_t *offsets,  \
+                                                              int64_t m, const float *x, float *y,     \
+                                                              const float *start) {                    \
+        int64_t j = 0;                                                                                 \
+        for (; j + KILN_LANES_##ISA <= m; j += KILN_LANES_##ISA) {                                     \
+            vec_##ISA b = start != NULL ? set1_##ISA(*start) : load_##ISA(y + j);                      \
+            if (op == REDUCE_MAX) {                                                                    \
+                KILN_FOLD_VECTOR(ISA, load_##ISA(cell), b, gt_##ISA)                                           \
+            } else {                                                                                   \
+                KILN_FOLD_VECTOR(ISA, load_##ISA(cell), b, lt_##ISA)                                           \
+            }                                                                                          \
+            store_##ISA(y + j, b);                                                                     \
+        }                                                                                              \
+        if (j < m) {                                                                                   \
+            mask_##ISA lanes = lanes_##ISA(m - j);                                                     \
+            vec_##ISA b = start != NULL ? set1_##ISA(*start) : loadm_##ISA(y + j, lanes);              \
+            if (op == REDUCE_MAX) {                                                                    \
+                KILN_FOLD_VECTOR(ISA, loadm_##ISA(cell, lanes), b, gt_##ISA)                                           \
+            } else {                                                                                   \
+                KILN_FOLD_VECTOR(ISA, loadm_##ISA(cell, lanes), b, lt_##ISA)                                           \
+            }                                                                                          \
+            storem_##ISA(y + j, lanes, b);                                                             \
+        }                                                                                              \
+    }                                                                                                  \
+    /* The operation a constant in each copy, so that none tests it per cell. */                      \
+    KILN_TARGET_##ISA static void fold_window_##ISA(int op, int64_t count, const int64_t *offsets, int64_t m, \
+                                                    const float *x, float *y, const float *start) {    \
+        if (op == REDUCE_SUM) {                                                                        \
+            fold_window_op_##ISA(REDUCE_SUM, count, offsets, m, x, y, start);                          \
+        } else if (op == REDUCE_MAX) {                                                                 \
+            fold_window_op_##ISA(REDUCE_MAX, count, offsets, m, x, y, start);                          \
+        } else {                                                                                       \
+            fold_window_op_##ISA(REDUCE_MIN, count, offsets, m, x, y, start);                          \
+        }                                                                                              \
+    }
+KILN_FOLD_WINDOW(avx512)
+KILN_FOLD_WINDOW(avx2)
 #endif
 
 /* The same; each output starts at *start (the identity) instead of y's value when start is
@@ -84,12 +107,9 @@ __attribute__((target("avx512f"))) static void fold_window_avx512(int op, int64_
 static void fold_window(int op, int64_t count, const int64_t *offsets, int64_t m, const float *x, float *y,
                         const float *start) {
 #if defined(__x86_64__) && !defined(KILN_PORTABLE)
-    if (kiln_cpu_simd_level() == 2) {
-        fold_window_avx512(op, count, offsets, m, x, y, start);
-        return;
-    }
+    if (KILN_SIMD_CALL(kiln_cpu_simd_level(), fold_window, op, count, offsets, m, x, y, start)) return;
 #endif
-    /* Without AVX-512: the block primitives a loop nest calls, one run at a time. */
+    /* Without vectors: the block primitives a loop nest calls, one run at a time. */
     if (start != NULL) kiln_fill_f32(m, *start, y);
     for (int64_t r = 0; r < count; r++) {
         const float *run = x + offsets[r];

@@ -17,6 +17,8 @@ struct ReductionCallTests {
         ([4, 9], [1]),  // the innermost axis
         ([4, 3, 5], [0, 1, 2]),  // everything
         ([4, 40, 40, 50], [1, 3]),  // split between the cores
+        ([4, 5, 2, 5, 2, 11], [2, 4]),  // a vector of channels and a few more under a mask
+        ([4, 3, 3, 3], [1, 2]),  // fewer channels than a vector
     ]
 
     @Test("a reduction kernel is one kiln_reduce_f32 call with the interpreter's results",
