@@ -46,6 +46,40 @@ struct SinkReshapesTests {
         #expect(SinkReshapes.run(function2).text.contains(": f32[?,2,2]\n"))
     }
 
+    @Test("a convolution's bias and activation run in its product's shape and join the product as its epilogue")
+    func sinksTheBiasAndActivationIntoTheProduct() throws {
+        let graph = Graph()
+        let rows = try graph.placeholder("rows", shape: [.batch, 4, 6])
+        let filter = try graph.placeholder("filter", shape: [6, 3])
+        let bias = try graph.placeholder("bias", shape: [3])
+        let maps = try reshape(matmul(rows, filter), to: [.batch, 2, 2, 3])
+        let function = try Function(graph: graph, outputs: ["y": try relu(maps + bias)])
+        let sunk = EliminateDeadCode.run(SinkReshapes.run(function))
+        try sunk.graph.verify()
+        #expect(sunk.text.contains("add %3, %2 : f32[?,4,3]"), "\(sunk.text)")
+        #expect(sunk.text.contains("relu %"), "\(sunk.text)")
+        #expect(!sunk.text.contains("add %4, %2"), "\(sunk.text)")
+        let fused = FuseMatmulEpilogue.run(FuseElementwise.run(sunk))
+        #expect(Set(fused.groups.compactMap { $0 }).count == 1, "\(fused.text)")
+        #expect(fused.kernels().count == 1, "\(fused.text)")
+    }
+
+    @Test("an op reading two views is sunk into the shape of the one with wider elements")
+    func sinksIntoTheWiderView() throws {
+        let graph = Graph()
+        let z = try graph.placeholder("z", shape: [.batch, 4, 3])
+        let g = try graph.placeholder("g", shape: [.batch, 2, 1, 2, 3])
+        // relu's mask of bools, made in a product's shape, and a gradient of floats made in a
+        // pooling's view, both read as maps [?,2,2,3]: the select runs in the gradient's shape.
+        let mask = try reshape(greater(z, graph.constant(0)), to: [.batch, 2, 2, 3])
+        let gradient = try reshape(exp(g), to: [.batch, 2, 2, 3])
+        let function = try Function(graph: graph, outputs: ["dx": try select(mask, gradient, graph.constant(0))])
+        let sunk = EliminateDeadCode.run(SinkReshapes.run(function))
+        try sunk.graph.verify()
+        let selects = sunk.text.split(separator: "\n").filter { $0.contains("= select ") }
+        #expect(selects.count == 1 && selects[0].hasSuffix(": f32[?,2,1,2,3]"), "\(sunk.text)")
+    }
+
     @Test("a reduction over part of a group of axes the reshape merged stays after the reshape")
     func keepsAReductionThatSplitsAGroup() throws {
         let graph = Graph()

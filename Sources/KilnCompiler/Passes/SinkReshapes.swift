@@ -17,6 +17,13 @@ import KilnGraph
 /// - a reduction of `reshape(x)` becomes a reduction of `x` followed by a reshape, when each
 ///   group of axes the reshape merges or splits is either reduced whole or kept whole.
 ///
+/// A convolution is a matrix product of window rows, `[n, oh·ow, out]`, viewed as maps
+/// `[n, oh, ow, out]` for its bias and activation. The value viewed may be such a product:
+/// the bias add and activation sunk into the product's shape join it as its epilogue
+/// (``FuseMatmulEpilogue``) instead of reading its output back in a kernel of their own. An
+/// operand broadcast along trailing axes the reshape keeps (a bias `[out]`) is read the same
+/// way in either shape.
+///
 /// An operand of shape `S` that an elementwise op makes for this op alone could have run in
 /// its loop; in `S'` it is written to memory instead. The op is sunk only when such operands
 /// take fewer bytes per element than `x` (a comparison's mask of bytes beside a gradient of
@@ -75,25 +82,34 @@ public enum SinkReshapes {
                                         in rewriter: inout GraphRewriter) -> NodeID? {
         guard isSameShapeElementwise(node.op) else { return nil }
         let shape = node.type.shape
-        // The operand viewed from another shape, made by an elementwise op.
-        var viewed: NodeDef? = nil
+        // The operands viewed from another shape, made by an elementwise op or a product: the
+        // op is sunk into the shape of the one with the widest elements (a gradient of floats
+        // rather than a mask of bools beside it), if that saves traffic.
+        var candidates: [NodeDef] = []
         for input in node.inputs where rewriter.node(input).type.shape == shape {
             guard case .reshape = rewriter.node(input).op else { continue }
             let base = rewriter.node(unshaped(input, in: rewriter))
-            if base.op.isLoopElementwise, base.type.shape != shape, sameCount(base.type.shape, shape) {
-                viewed = base
-                break
-            }
+            if isViewable(base), base.type.shape != shape, sameCount(base.type.shape, shape) { candidates.append(base) }
         }
-        guard let viewed else { return nil }
-        let target = viewed.type.shape
+        var widest: NodeDef? = nil
+        for candidate in candidates where candidate.type.dtype.byteSize > widest?.type.dtype.byteSize ?? 0 { widest = candidate }
+        guard let widest else { return nil }
+        return sunkElementwise(node, source: source, into: widest, consumers: consumers, results: results, in: &rewriter)
+    }
+
+    /// `node` computed in the shape of `viewed`, an operand's base, then reshaped back; nil
+    /// when an operand does not fit that shape or writing the operands that could have run
+    /// in the op's loop would cost as much as `viewed` saves.
+    private static func sunkElementwise(_ node: NodeDef, source: NodeDef, into viewed: NodeDef, consumers: [[NodeID]],
+                                        results: Set<NodeID>, in rewriter: inout GraphRewriter) -> NodeID? {
+        let shape = node.type.shape, target = viewed.type.shape
         // Every operand in the target shape; the bytes per element of those that could have
         // run in this op's loop and will be written instead.
         var inputs: [NodeID] = []
         var displaced = 0
         for (input, sourceInput) in zip(node.inputs, source.inputs) {
             let operand = rewriter.node(input)
-            if operand.type.shape.rank == 0 {
+            if operand.type.shape.rank == 0 || keepsTrailingBroadcast(operand.type.shape, from: shape, to: target) {
                 inputs.append(input)
                 continue
             }
@@ -117,6 +133,23 @@ public enum SinkReshapes {
         }
         let sunk = rewriter.append(NodeDef(op: node.op, inputs: inputs, type: TensorType(node.type.dtype, target)))
         return rewriter.append(NodeDef(op: .reshape(shape), inputs: [sunk], type: node.type))
+    }
+
+    /// Whether an op's result seen through a reshape may have the op sunk into its shape: one
+    /// an elementwise loop makes, or a float matrix product (whose epilogue it then joins).
+    private static func isViewable(_ base: NodeDef) -> Bool {
+        if case .matmul = base.op { return base.type.dtype == .float32 }
+        return base.op.isLoopElementwise
+    }
+
+    /// Whether an operand of shape `operand`, broadcast against `shape` along its leading axes
+    /// (a bias `[c]` against maps `[n, h, w, c]`), is broadcast the same way against `target`:
+    /// its axes are trailing axes of `shape` that `target` ends with too.
+    private static func keepsTrailingBroadcast(_ operand: Shape, from shape: Shape, to target: Shape) -> Bool {
+        let rank = operand.rank
+        guard rank > 0, rank < shape.rank, rank < target.rank else { return false }
+        let trailing = Array(shape.dims.suffix(rank))
+        return operand.dims == trailing && Array(target.dims.suffix(rank)) == trailing
     }
 
     /// A reduction of x followed by a reshape, for a reduction of `reshape(x)` with x made by
