@@ -43,6 +43,8 @@ void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float
 
 /* Monotonic time in nanoseconds; profiled units (KILN_PROFILE=1) time each kernel with it. */
 int64_t kiln_clock_ns(void);
+/* *counter += ns, atomically: the parts of a profiled kernel add their times from every core. */
+void kiln_profile_add(int64_t *counter, int64_t ns);
 
 /* Fault codes a program's entry point returns; fault[1..3] say more (see README.md). */
 #define KILN_OK 0

@@ -17,6 +17,8 @@ int64_t kiln_clock_ns(void) {
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
+void kiln_profile_add(int64_t *counter, int64_t ns) { __atomic_fetch_add(counter, ns, __ATOMIC_RELAXED); }
+
 /* Kiln's elementary functions for the scalar code TinyCC compiles: the same functions as
    the vectorised kernels inline (kiln_math.h), so both give the same bits. */
 static float kiln_exp_export(float x) { return kiln_exp(x); }
@@ -30,7 +32,7 @@ static float kiln_erf_export(float x) { return kiln_erf(x); }
 static const kiln_symbol symbols[] = {
     {"kiln_exp", (const void *)&kiln_exp_export}, {"kiln_log", (const void *)&kiln_log_export},
     {"kiln_log1p", (const void *)&kiln_log1p_export}, {"kiln_tanh", (const void *)&kiln_tanh_export}, {"kiln_erf", (const void *)&kiln_erf_export}, SYMBOL(powf), SYMBOL(sqrtf),
-    SYMBOL(floorf), SYMBOL(fabsf), SYMBOL(memcpy), SYMBOL(memset), SYMBOL(cblas_sgemm), SYMBOL(kiln_clock_ns),
+    SYMBOL(floorf), SYMBOL(fabsf), SYMBOL(memcpy), SYMBOL(memset), SYMBOL(cblas_sgemm), SYMBOL(kiln_clock_ns), SYMBOL(kiln_profile_add),
     SYMBOL(kiln_gemm), SYMBOL(kiln_gemm_add), SYMBOL(kiln_transpose), SYMBOL(kiln_slice), SYMBOL(kiln_pad),
     SYMBOL(kiln_concat_part), SYMBOL(kiln_patches), SYMBOL(kiln_gemm_windows), SYMBOL(kiln_reduce_f32), SYMBOL(kiln_fold_patches), SYMBOL(kiln_gather), SYMBOL(kiln_scatter_add_f32),
     SYMBOL(kiln_scatter_add_i32), SYMBOL(kiln_one_hot), SYMBOL(kiln_argmax_f32),

@@ -22,6 +22,11 @@ struct ProfileTests {
         #expect(profile.kernels.allSatisfy { $0.seconds >= $0.gemmSeconds && $0.gemmSeconds >= 0 })
         // Seven matrix products: three forward, two input gradients, three weight gradients... all timed.
         #expect(profile.seconds(in: .gemm) > 0)
+        // Every kernel with a product times it, also where the loop's parts run it chunk by
+        // chunk (the second layer's, with its bias and relu).
+        #expect(program.lowered.unit.source.contains("kiln_profile_add("))
+        let products = profile.kernels.filter { $0.lines.contains { $0.contains(" = matmul ") } }
+        #expect(products.count >= 7 && products.allSatisfy { $0.gemmSeconds > 0 }, "\(products.map { ($0.name, $0.gemmSeconds) })")
         #expect(profile.kernels.contains { $0.category == .update })
         #expect(profile.kernels.contains { $0.category == .softmax })
         let byCategory = KernelCategory.allCases.reduce(profile.assignSeconds) { $0 + profile.seconds(in: $1) }

@@ -15,10 +15,12 @@ import KilnGraph
 /// the loop on many rows instead, split by columns between the cores (`kiln_sum_columns`),
 /// so that the loop runs in parts and the sum keeps its order.
 extension CRenderer {
-    /// The body of a row-blocked loop, or `nil` when the kernel does not qualify.
+    /// The body of a row-blocked loop, or `nil` when the kernel does not qualify. With
+    /// `product`, the kernel's product is computed by the loop's parts, chunk by chunk of rows,
+    /// each chunk just before the loop over its rows (`nil` when the loop does not run in parts).
     ///
     /// - Throws: ``KilnError`` if a member has no block primitive after all.
-    func renderRowBlockLoop(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> KernelCode? {
+    func renderRowBlockLoop(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan, product: RowProduct? = nil) throws -> KernelCode? {
         let shape = plan.shape, rank = shape.rank
         let leading = Shape(Array(shape.dims.dropLast()))
         guard !plan.flat, rank >= 2, let length = shape[rank - 1].staticSize, length > 1, length <= Self.blockLength / 2,
@@ -35,6 +37,12 @@ extension CRenderer {
         // Tiles need as many rows as a block takes: all of them when there are fewer.
         let tiled = leading.hasBatch ? "(\(rows) < \(group) ? \(rows) : \(group))" : String(Swift.min(leading.staticProduct ?? 0, group))
         var operands = RowOperands(renderer: self, shape: shape, tiledRows: tiled)
+        // The product (which only this kernel reads) is computed into a chunk on the stack, `kq`,
+        // and read from there: it is never written to memory.
+        if let product {
+            guard !outputs.contains(product.id) else { return nil }
+            operands.set(product.id, BlockOperand(pointer: "kq + (r - q)*\(length)", stride: 1))
+        }
         var body = ""
         for member in plan.elementwise {
             let node = nodes[member.index]
@@ -105,6 +113,23 @@ extension CRenderer {
         if !plan.reductions.contains(where: { (rowSum($0) == .overRows && !splitSums) || rowSum($0) == nil }), !canFault(kernel), grain > 0,
            !sumsWithin || shape[0] == .batch || shape[0].staticSize.map({ $0 > 1 }) == true,
            let run = partsCall(name, total: rows, grain: grain, shape: shape) {
+            if let product {
+                // Each chunk's product, then the loop over its rows.
+                // Profiled, the parts add up their GEMMs' time and their own, from every core: the
+                // kernel's GEMM share is the ratio of the two.
+                let count = schedule.memory.kernels.count
+                let gemm = profile ? ["        int64_t kg0 = kiln_clock_ns();\n", "        kg += kiln_clock_ns() - kg0;\n"] : ["", ""]
+                let chunks = "    float kq[\(product.chunk * length)];\n"
+                    + (profile ? "    int64_t kp = kiln_clock_ns(), kg = 0;\n" : "")
+                    + "    for (int64_t q = begin; q < end; q += \(product.chunk)) {\n"
+                    + "        int64_t qe = end - q < \(product.chunk) ? end : q + \(product.chunk);\n"
+                    + gemm[0] + "        \(product.call("q", "qe - q", "kq"))\n" + gemm[1]
+                    + loop("q", "qe", body).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n    }\n"
+                    + (profile ? "    kiln_profile_add(&\(Self.profileSymbol)[\(count + 2 + k)], kg);\n"
+                        + "    kiln_profile_add(&\(Self.profileSymbol)[\(2 * count + 2 + k)], kiln_clock_ns() - kp);\n" : "")
+                let part = prologue + operands.declarations + operands.tiles + chunks + "}\n"
+                return KernelCode(ahead: part, body: arguments + run)
+            }
             let part = prologue + operands.declarations + operands.tiles + loop("begin", "end", body) + "}\n"
             guard splitSums else {
                 return KernelCode(ahead: part, body: initialiseReductions(plan) + arguments + run + close)
@@ -121,6 +146,7 @@ extension CRenderer {
             return KernelCode(ahead: part, body: initialiseReductions(plan) + "    if (\(condition)) {\n" + indented(parallel)
                 + "    } else {\n" + indented(serial) + "    }\n" + close)
         }
+        guard product == nil else { return nil }
         return KernelCode(body: operands.declarations + operands.tiles + initialiseReductions(plan)
             + loop("0", rows, body + serialSums) + close)
     }

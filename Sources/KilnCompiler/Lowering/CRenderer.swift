@@ -76,8 +76,9 @@ public struct CRenderer {
         let count = schedule.memory.kernels.count
         if profile {
             out += "\n/* KILN_PROFILE=1: nanoseconds in each kernel, in the assign copies, the number of calls, "
-                + "then nanoseconds in each kernel's GEMMs. */\n"
-                + "int64_t \(Self.profileSymbol)[\(2 * count + 2)] = {0};\n"
+                + "then nanoseconds in each kernel's GEMMs, then in the parts of each kernel whose parts run its GEMMs "
+                + "(summed over the cores, as those GEMMs are). */\n"
+                + "int64_t \(Self.profileSymbol)[\(3 * count + 2)] = {0};\n"
         }
         let (code, names) = try renderFunctions()
         return CUnit(source: out + code, entry: Self.entry, kernelNames: names, profiled: profile)

@@ -12,11 +12,16 @@ static void k0_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     float v4[KILN_BLOCK];
     float t2[KILN_BLOCK];
     kiln_vec_tile((n < 16 ? n : 16), 16, p2, t2);
-    for (int64_t r = begin; r < end; r += 16) {
-        int64_t g = end - r < 16 ? end - r : 16;
-        int64_t m = g * 16;
-        kiln_vec_add(m, p3 + r*16, 1, t2, 1, v4);
-        kiln_vec_relu(m, v4, 1, p5 + r*16);
+    float kq[7680];
+    for (int64_t q = begin; q < end; q += 480) {
+        int64_t qe = end - q < 480 ? end : q + 480;
+        kiln_gemm(0, 0, qe - q, 16, 2, p0 + (q)*2, p1, kq);
+        for (int64_t r = q; r < qe; r += 16) {
+            int64_t g = qe - r < 16 ? qe - r : 16;
+            int64_t m = g * 16;
+            kiln_vec_add(m, kq + (r - q)*16, 1, t2, 1, v4);
+            kiln_vec_relu(m, v4, 1, p5 + r*16);
+        }
     }
 }
 
@@ -26,7 +31,6 @@ static void k0_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
  *   %5 = relu %4 : f32[?,16]
  * reads p0 f32[?,2], p1 f32[2,16], p2 f32[16]; writes p5 f32[?,16], p3 f32[?,16] */
 static void k0_matmul_add_relu(int64_t n, const float *p0, const float *p1, const float *p2, float *p5, float *p3) {
-    kiln_gemm(0, 0, n, 16, 2, p0, p1, p3);
     void *const args[] = {(void *)p0, (void *)p1, (void *)p2, (void *)p5, (void *)p3};
     if (16*n >= 65536) kiln_parallel_for_grain(n, n, 16, k0_part, args);
     else k0_part(0, n, n, args);
@@ -43,11 +47,16 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     float v9[KILN_BLOCK];
     float t7[KILN_BLOCK];
     kiln_vec_tile((n < 32 ? n : 32), 8, p7, t7);
-    for (int64_t r = begin; r < end; r += 32) {
-        int64_t g = end - r < 32 ? end - r : 32;
-        int64_t m = g * 8;
-        kiln_vec_add(m, p8 + r*8, 1, t7, 1, v9);
-        kiln_vec_relu(m, v9, 1, p10 + r*8);
+    float kq[8064];
+    for (int64_t q = begin; q < end; q += 1008) {
+        int64_t qe = end - q < 1008 ? end : q + 1008;
+        kiln_gemm(0, 0, qe - q, 8, 16, p5 + (q)*16, p6, kq);
+        for (int64_t r = q; r < qe; r += 32) {
+            int64_t g = qe - r < 32 ? qe - r : 32;
+            int64_t m = g * 8;
+            kiln_vec_add(m, kq + (r - q)*8, 1, t7, 1, v9);
+            kiln_vec_relu(m, v9, 1, p10 + r*8);
+        }
     }
 }
 
@@ -57,7 +66,6 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
  *   %10 = relu %9 : f32[?,8]
  * reads p5 f32[?,16], p6 f32[16,8], p7 f32[8]; writes p10 f32[?,8], p8 f32[?,8] */
 static void k1_matmul_add_relu(int64_t n, const float *p5, const float *p6, const float *p7, float *p10, float *p8) {
-    kiln_gemm(0, 0, n, 8, 16, p5, p6, p8);
     void *const args[] = {(void *)p5, (void *)p6, (void *)p7, (void *)p10, (void *)p8};
     if (8*n >= 65536) kiln_parallel_for_grain(n, n, 32, k1_part, args);
     else k1_part(0, n, n, args);

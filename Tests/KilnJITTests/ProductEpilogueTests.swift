@@ -1,0 +1,58 @@
+import KilnCompiler
+import KilnGraph
+import KilnInterpreter
+import KilnJIT
+import KilnTestSupport
+import Testing
+
+/// A convolution's bias and activation run as the epilogue of its product (SinkReshapes puts
+/// them in the product's shape, `[n, oh·ow, out]`), chunk by chunk of rows: each part of the
+/// loop computes a chunk's product, then the epilogue over its rows, while the chunk is in
+/// the cache (`rowProduct` in CRenderer+Loop.swift).
+@Suite("Products with their epilogue by chunks of rows")
+struct ProductEpilogueTests {
+    /// Images `[?, 10, 10, 3]` through a 3×3 convolution to 32 channels, its bias and relu, and
+    /// the mask of its positive sums (what relu's gradient reads), with the filter's gradient,
+    /// as a training step computes them (whose window rows are written for the gradient: a
+    /// forward pass alone gathers them in its product, `kiln_gemm_windows`).
+    private func convolution(_ graph: Graph) throws -> (product: Node, outputs: [String: Node]) {
+        var generator = SeededGenerator(seed: 17)
+        let x = try graph.placeholder("x0", shape: [.batch, 10, 10, 3])
+        let w = try graph.variable("w", initialValue: try Tensor.randomUniform(shape: [3, 3, 3, 32], lower: -0.5, upper: 0.5,
+                                                                                using: &generator))
+        let b = try graph.variable("b", initialValue: try Tensor.randomUniform(shape: [32], lower: -0.5, upper: 0.5, using: &generator))
+        let product = try conv2d(x, w)
+        let sums = try product + b
+        let y = try relu(sums)
+        let dw = try graph.gradients(of: try sum(square(y)), wrt: [w])[0]
+        return (product, ["y": y, "positive": try greater(sums, graph.constant(0)), "dw": dw])
+    }
+
+    @Test("the bias and relu of a convolution run on each chunk of its product, which is never written")
+    func epilogueRunsOnChunks() throws {
+        let graph = Graph()
+        let (_, outputs) = try convolution(graph)
+        let program = try JITProgram(graph: graph, outputs: outputs)
+        let source = program.lowered.unit.source
+        // One kernel: the chunk's product on the stack, then the loop over its rows.
+        #expect(source.contains("_matmul_add_relu_"), "\(source)")
+        #expect(source.contains("float kq[7680];"), "\(source)")
+        #expect(source.contains("kiln_gemm(0, 0, qe - q, 32, 27, p"), "\(source)")
+        // 1 and 7 images run in one part, 37 (2,368 rows of 32) in parts of several chunks.
+        try expectParity(graph, outputs: outputs, inputs: [.float([.batch, 10, 10, 3], -1, 1)], seed: stableSeed("chunks"),
+                         rtol: 1e-5, atol: 1e-5, context: "convolution with its epilogue")
+    }
+
+    @Test("a product that is also a result is computed whole before its epilogue")
+    func productThatIsAResultRunsWhole() throws {
+        let graph = Graph()
+        var (product, outputs) = try convolution(graph)
+        outputs["product"] = product
+        let program = try JITProgram(graph: graph, outputs: outputs)
+        let source = program.lowered.unit.source
+        #expect(!source.contains("float kq["), "\(source)")
+        #expect(source.contains("kiln_gemm(0, 0, 64*n, 32, 27, p"), "\(source)")
+        try expectParity(graph, outputs: outputs, inputs: [.float([.batch, 10, 10, 3], -1, 1)], seed: stableSeed("written"),
+                         rtol: 1e-5, atol: 1e-5, context: "convolution with its product as an output")
+    }
+}
