@@ -43,6 +43,17 @@ struct ProductEpilogueTests {
                          rtol: 1e-5, atol: 1e-5, context: "convolution with its epilogue")
     }
 
+    @Test("a product wider than Kiln's own narrow kernel takes, run by a library, is computed whole", arguments: [64, 65])
+    func wideProductsRunWhole(units: Int) throws {
+        let graph = Graph()
+        let x = try graph.placeholder("x0", shape: [.batch, 20])
+        let w = try graph.variable("w", initialValue: try Tensor.zeros(shape: [20, units]))
+        let b = try graph.variable("b", initialValue: try Tensor.zeros(shape: [units]))
+        let program = try JITProgram(graph: graph, outputs: ["y": try relu(matmul(x, w) + b)])
+        // A library packs its operands at every call: chunks would pay for it again and again.
+        #expect(program.lowered.unit.source.contains("float kq[") == (units <= 64), "\(program.lowered.unit.source)")
+    }
+
     @Test("a product that is also a result is computed whole before its epilogue")
     func productThatIsAResultRunsWhole() throws {
         let graph = Graph()

@@ -35,21 +35,25 @@ extension CRenderer {
     /// row of the loop (a convolution's window rows times its filters, then the bias and the
     /// activation), as calls over chunks of rows: ``renderRowBlockLoop(_:_:_:product:)`` runs
     /// each chunk's epilogue right after its product, while the chunk is in the cache, instead
-    /// of reading the whole product back from memory (11 MB for 128 maps of 26×26×32). `nil`
-    /// for other kernels.
+    /// of reading the whole product back from memory (11 MB for 128 maps of 26×26×32). Only
+    /// for products Kiln's own narrow kernel runs (at most ``FuseWindowsIntoMatmul/widest``
+    /// columns and ``FuseWindowsIntoMatmul/deepest`` deep), which packs nothing, so that a
+    /// chunk costs no more than its share of one call; a library's packing would be paid per
+    /// chunk. `nil` for other kernels.
     func rowProduct(_ plan: LoopPlan) -> RowProduct? {
-        guard plan.matmuls.count == 1, plan.reductions.isEmpty, let length = plan.shape.dims.last?.staticSize else { return nil }
+        guard plan.matmuls.count == 1, plan.reductions.isEmpty, let length = plan.shape.dims.last?.staticSize,
+              length <= FuseWindowsIntoMatmul.widest else { return nil }
         let id = plan.matmuls[0], node = nodes[id.index], function = schedule.function
-        guard case .matmul(false, let transposeB) = node.op, node.type.dtype == .float32, node.type.shape == plan.shape,
-              !function.windowed.contains(function.aliasRoot(node.inputs[0])), let (_, _, k, _, a, b) = productOperands(id)
+        guard case .matmul(false, let transposeB) = node.op, !transposeB, node.type.dtype == .float32, node.type.shape == plan.shape,
+              !function.windowed.contains(function.aliasRoot(node.inputs[0])), let (_, _, k, _, a, b) = productOperands(id),
+              let depth = k.staticSize, depth <= FuseWindowsIntoMatmul.deepest
         else { return nil }
         let aShape = nodes[node.inputs[0].index].type.shape, bShape = nodes[node.inputs[1].index].type.shape
         guard bShape.rank == 2, Array(aShape.dims.dropLast()) == Array(node.type.shape.dims.dropLast()) else { return nil }
-        let depth = CSyntax.dim(k)
         // About 32 KiB of the product a chunk, in whole tiles of the narrow kernel (48 rows).
         let chunk = Swift.max(48, 8_192 / length / 48 * 48)
         return RowProduct(id: id, chunk: chunk) { first, count, c in
-            "kiln_gemm(0, \(transposeB ? 1 : 0), \(count), \(length), \(depth), \(a) + (\(first))*\(depth), \(b), \(c));"
+            "kiln_gemm(0, 0, \(count), \(length), \(depth), \(a) + (\(first))*\(depth), \(b), \(c));"
         }
     }
 
