@@ -52,38 +52,27 @@ typedef struct {
 #if defined(__x86_64__) && !defined(KILN_PORTABLE)
 #include "kiln_simd.h"
 
-/* One vector of outputs (its inputs read by LOAD, under a mask for the last few), folded with
-   every cell: b op= x[offsets[r]] in turn; the maximum (minimum) takes a where a is NaN or
-   beyond b, the primitives' rule. */
-#define KILN_FOLD_VECTOR(ISA, LOAD, b, beyond)                                                          \
-    for (int64_t r = 0; r < count; r++) {                                                              \
-        const float *cell = x + offsets[r] + j;                                                        \
-        vec_##ISA a = LOAD;                                                                            \
-        b = op == REDUCE_SUM ? add_##ISA(b, a) : blend_##ISA(either_##ISA(nan_##ISA(a), beyond(a, b)), a, b); \
-    }
-
+/* b op= a for one vector: the sum, or for the maximum (minimum) a where a is NaN or beyond b,
+   the primitives' rule. `op` is a constant wherever it is inlined (fold_window_##ISA). */
 #define KILN_FOLD_WINDOW(ISA)                                                                         \
-    KILN_TARGET_##ISA static inline void fold_window_op_##ISA(int op, int64_t count, const int64_t *offsets,  \
+    KILN_TARGET_##ISA static inline vec_##ISA fold_step_##ISA(int op, vec_##ISA a, vec_##ISA b) {     \
+        if (op == REDUCE_SUM) return add_##ISA(b, a);                                                  \
+        mask_##ISA beyond = op == REDUCE_MAX ? gt_##ISA(a, b) : lt_##ISA(a, b);                        \
+        return blend_##ISA(either_##ISA(nan_##ISA(a), beyond), a, b);                                  \
+    }                                                                                                  \
+    KILN_TARGET_##ISA static inline void fold_window_op_##ISA(int op, int64_t count, const int64_t *offsets, \
                                                               int64_t m, const float *x, float *y,     \
                                                               const float *start) {                    \
         int64_t j = 0;                                                                                 \
         for (; j + KILN_LANES_##ISA <= m; j += KILN_LANES_##ISA) {                                     \
             vec_##ISA b = start != NULL ? set1_##ISA(*start) : load_##ISA(y + j);                      \
-            if (op == REDUCE_MAX) {                                                                    \
-                KILN_FOLD_VECTOR(ISA, load_##ISA(cell), b, gt_##ISA)                                           \
-            } else {                                                                                   \
-                KILN_FOLD_VECTOR(ISA, load_##ISA(cell), b, lt_##ISA)                                           \
-            }                                                                                          \
+            for (int64_t r = 0; r < count; r++) b = fold_step_##ISA(op, load_##ISA(x + offsets[r] + j), b); \
             store_##ISA(y + j, b);                                                                     \
         }                                                                                              \
         if (j < m) {                                                                                   \
             mask_##ISA lanes = lanes_##ISA(m - j);                                                     \
             vec_##ISA b = start != NULL ? set1_##ISA(*start) : loadm_##ISA(y + j, lanes);              \
-            if (op == REDUCE_MAX) {                                                                    \
-                KILN_FOLD_VECTOR(ISA, loadm_##ISA(cell, lanes), b, gt_##ISA)                                           \
-            } else {                                                                                   \
-                KILN_FOLD_VECTOR(ISA, loadm_##ISA(cell, lanes), b, lt_##ISA)                                           \
-            }                                                                                          \
+            for (int64_t r = 0; r < count; r++) b = fold_step_##ISA(op, loadm_##ISA(x + offsets[r] + j, lanes), b); \
             storem_##ISA(y + j, lanes, b);                                                             \
         }                                                                                              \
     }                                                                                                  \
