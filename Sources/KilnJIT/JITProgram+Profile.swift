@@ -45,25 +45,27 @@ extension JITProgram {
         let function = lowered.function
         let specs = lowered.schedule.memory.kernels
         let count = names.count
+        func counter(_ kind: CRenderer.ProfileCounter, _ k: Int = 0) -> Int64 {
+            counters[CRenderer.profileIndex(kind, k, kernels: count)]
+        }
         let categories = function.categories(of: specs)
         let kernels = specs.indices.map { k in
-            let seconds = Double(counters[k]) * 1e-9
+            let seconds = Double(counter(.kernel, k)) * 1e-9
             // A kernel whose parts run its GEMMs times them on every core: its share of the
             // kernel is the share of the parts' time.
-            let parts = Double(counters[2 * count + 2 + k]), gemm = Double(counters[count + 2 + k])
+            let parts = Double(counter(.parts, k)), gemm = Double(counter(.gemm, k))
             return KernelProfile.Kernel(
                 name: names[k], category: categories[k],
                 lines: specs[k].members.map { Printer.line(function.nodes[$0.index], id: $0) },
                 seconds: seconds,
                 gemmSeconds: categories[k] == .gemm ? seconds : parts > 0 ? seconds * Swift.min(gemm / parts, 1) : gemm * 1e-9)
         }
-        return KernelProfile(kernels: kernels, assignSeconds: Double(counters[count]) * 1e-9,
-                             calls: Int(counters[count + 1]))
+        return KernelProfile(kernels: kernels, assignSeconds: Double(counter(.assigns)) * 1e-9, calls: Int(counter(.calls)))
     }
 
     /// Sets the profile's times and call count to zero.
     public func resetKernelProfile() {
-        profileCounters?.update(repeating: 0, count: 3 * lowered.unit.kernelCount + 2)
+        profileCounters?.update(repeating: 0, count: CRenderer.profileCount(kernels: lowered.unit.kernelCount))
     }
 
     /// The unit's profile counters, if it is profiled.

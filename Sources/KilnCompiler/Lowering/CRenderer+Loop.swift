@@ -12,8 +12,7 @@ extension CRenderer {
         let whole = renderSummedProducts(plan) ?? renderProductPlusValue(plan)
         var gemms = whole ?? plan.matmuls.map(renderMatmul).joined()
         if profile && !gemms.isEmpty {
-            let slot = schedule.memory.kernels.count + 2 + k
-            gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(Self.profileSymbol)[\(slot)] += kiln_clock_ns() - g;\n"
+            gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(profileCounter(.gemm, k)) += kiln_clock_ns() - g;\n"
         }
         if whole != nil { return KernelCode(body: gemms) }
         if let update = renderAdamUpdate(kernel, plan) { return KernelCode(body: gemms + update) }

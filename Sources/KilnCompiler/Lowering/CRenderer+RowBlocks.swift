@@ -102,6 +102,10 @@ extension CRenderer {
                 + "        int64_t g = \(end) - r < \(group) ? \(end) - r : \(group);\n"
                 + "        int64_t m = g * \(length);\n" + body + "    }\n"
         }
+        func indented(_ text: String) -> String {
+            text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    " + $0 }
+                .joined(separator: "\n")
+        }
         // Rows computed alone, or summed only within the rows of one index of the first axis,
         // split between the cores when there are many: in parts of whole first-axis indices
         // when a sum crosses rows, so that each sum is added up by one core in order. Sums
@@ -117,16 +121,15 @@ extension CRenderer {
                 // Each chunk's product, then the loop over its rows.
                 // Profiled, the parts add up their GEMMs' time and their own, from every core: the
                 // kernel's GEMM share is the ratio of the two.
-                let count = schedule.memory.kernels.count
                 let gemm = profile ? ["        int64_t kg0 = kiln_clock_ns();\n", "        kg += kiln_clock_ns() - kg0;\n"] : ["", ""]
                 let chunks = "    float kq[\(product.chunk * length)];\n"
                     + (profile ? "    int64_t kp = kiln_clock_ns(), kg = 0;\n" : "")
                     + "    for (int64_t q = begin; q < end; q += \(product.chunk)) {\n"
                     + "        int64_t qe = end - q < \(product.chunk) ? end : q + \(product.chunk);\n"
                     + gemm[0] + "        \(product.call("q", "qe - q", "kq"))\n" + gemm[1]
-                    + loop("q", "qe", body).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n    }\n"
-                    + (profile ? "    kiln_profile_add(&\(Self.profileSymbol)[\(count + 2 + k)], kg);\n"
-                        + "    kiln_profile_add(&\(Self.profileSymbol)[\(2 * count + 2 + k)], kiln_clock_ns() - kp);\n" : "")
+                    + indented(loop("q", "qe", body)) + "    }\n"
+                    + (profile ? "    kiln_profile_add(&\(profileCounter(.gemm, k)), kg);\n"
+                        + "    kiln_profile_add(&\(profileCounter(.parts, k)), kiln_clock_ns() - kp);\n" : "")
                 let part = prologue + operands.declarations + operands.tiles + chunks + "}\n"
                 return KernelCode(ahead: part, body: arguments + run)
             }
@@ -137,10 +140,6 @@ extension CRenderer {
             let parallel = arguments + "    kiln_parallel_for_grain(\(rows), n, \(grain), \(name), args);\n" + sumsAfter
             guard case .when(let condition) = partsRule(shape) else {
                 return KernelCode(ahead: part, body: initialiseReductions(plan) + parallel + close)
-            }
-            func indented(_ text: String) -> String {
-                text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    " + $0 }
-                    .joined(separator: "\n")
             }
             let serial = operands.declarations + operands.tiles + loop("0", rows, body + serialSums)
             return KernelCode(ahead: part, body: initialiseReductions(plan) + "    if (\(condition)) {\n" + indented(parallel)

@@ -24,10 +24,45 @@ public struct CUnit: Sendable {
 public struct CRenderer {
     /// The entry point's name.
     public static let entry = "kiln_run"
-    /// The array a profiled unit adds the time of each call to: nanoseconds in each of the K
-    /// kernels (in call order), then in the assign copies, then the number of calls, then
-    /// nanoseconds in the matrix products of each kernel that fuses a loop after them.
+    /// The array a profiled unit adds the time of each call to, laid out as ``profileIndex(_:_:kernels:)`` says.
     public static let profileSymbol = "kiln_profile_ns"
+
+    /// The counters of ``profileSymbol``.
+    public enum ProfileCounter {
+        /// Nanoseconds in kernel `k`.
+        case kernel
+        /// Nanoseconds in the copies of assigned values.
+        case assigns
+        /// The number of calls.
+        case calls
+        /// Nanoseconds in the matrix products of kernel `k`, which fuses a loop after them;
+        /// summed over the cores when the loop's parts run them.
+        case gemm
+        /// Nanoseconds in the parts of kernel `k` when they run its matrix products, summed
+        /// over the cores (0 for other kernels).
+        case parts
+    }
+
+    /// Where `counter` (of kernel `k`, for the per-kernel ones) is in ``profileSymbol`` for a
+    /// unit of `kernels` kernels: each kernel's time in call order, the assigns' time, the
+    /// calls, each kernel's GEMM time, then each kernel's parts' time.
+    public static func profileIndex(_ counter: ProfileCounter, _ k: Int = 0, kernels: Int) -> Int {
+        switch counter {
+        case .kernel: k
+        case .assigns: kernels
+        case .calls: kernels + 1
+        case .gemm: kernels + 2 + k
+        case .parts: 2 * kernels + 2 + k
+        }
+    }
+
+    /// The number of counters in ``profileSymbol`` for a unit of `kernels` kernels.
+    public static func profileCount(kernels: Int) -> Int { 3 * kernels + 2 }
+
+    /// The C lvalue of `counter` of kernel `k` in this unit's ``profileSymbol``.
+    func profileCounter(_ counter: ProfileCounter, _ k: Int = 0) -> String {
+        "\(Self.profileSymbol)[\(Self.profileIndex(counter, k, kernels: schedule.memory.kernels.count))]"
+    }
 
     let schedule: Schedule
     /// Whether the entry point times each kernel (`KILN_PROFILE=1`).
@@ -78,7 +113,7 @@ public struct CRenderer {
             out += "\n/* KILN_PROFILE=1: nanoseconds in each kernel, in the assign copies, the number of calls, "
                 + "then nanoseconds in each kernel's GEMMs, then in the parts of each kernel whose parts run its GEMMs "
                 + "(summed over the cores, as those GEMMs are). */\n"
-                + "int64_t \(Self.profileSymbol)[\(3 * count + 2)] = {0};\n"
+                + "int64_t \(Self.profileSymbol)[\(Self.profileCount(kernels: count))] = {0};\n"
         }
         let (code, names) = try renderFunctions()
         return CUnit(source: out + code, entry: Self.entry, kernelNames: names, profiled: profile)
@@ -167,8 +202,7 @@ public struct CRenderer {
         if profile { out += "    int64_t t0 = kiln_clock_ns(), t1;\n" }
         out += callKernels(names) + copyAssigns()
         if profile {
-            out += "    t1 = kiln_clock_ns(); \(Self.profileSymbol)[\(names.count)] += t1 - t0; "
-                + "\(Self.profileSymbol)[\(names.count + 1)] += 1;\n"
+            out += "    t1 = kiln_clock_ns(); \(profileCounter(.assigns)) += t1 - t0; \(profileCounter(.calls)) += 1;\n"
         }
         return out + "    return 0;\n}\n"
     }
@@ -231,7 +265,7 @@ public struct CRenderer {
             } else {
                 out += "    \(names[k])(\(arguments.joined(separator: ", ")));\n"
             }
-            if profile { out += "    t1 = kiln_clock_ns(); \(Self.profileSymbol)[\(k)] += t1 - t0; t0 = t1;\n" }
+            if profile { out += "    t1 = kiln_clock_ns(); \(profileCounter(.kernel, k)) += t1 - t0; t0 = t1;\n" }
         }
         return out
     }
