@@ -61,53 +61,73 @@ typedef struct {
         return blend_##ISA(either_##ISA(nan_##ISA(a), beyond), a, b);                                  \
     }                                                                                                  \
     KILN_TARGET_##ISA static inline void fold_window_op_##ISA(int op, int64_t count, const int64_t *offsets, \
-                                                              int64_t m, const float *x, float *y,     \
-                                                              const float *start) {                    \
-        int64_t j = 0;                                                                                 \
-        for (; j + KILN_LANES_##ISA <= m; j += KILN_LANES_##ISA) {                                     \
-            vec_##ISA b = start != NULL ? set1_##ISA(*start) : load_##ISA(y + j);                      \
-            for (int64_t r = 0; r < count; r++) b = fold_step_##ISA(op, load_##ISA(x + offsets[r] + j), b); \
-            store_##ISA(y + j, b);                                                                     \
-        }                                                                                              \
-        if (j < m) {                                                                                   \
-            mask_##ISA lanes = lanes_##ISA(m - j);                                                     \
-            vec_##ISA b = start != NULL ? set1_##ISA(*start) : loadm_##ISA(y + j, lanes);              \
-            for (int64_t r = 0; r < count; r++) b = fold_step_##ISA(op, loadm_##ISA(x + offsets[r] + j, lanes), b); \
-            storem_##ISA(y + j, lanes, b);                                                             \
+                                                              int64_t m, int64_t runs, int64_t x_step,   \
+                                                              int64_t y_step, const float *x, float *y,  \
+                                                              const float *start) {                      \
+        mask_##ISA lanes = lanes_##ISA(m % KILN_LANES_##ISA);                                          \
+        for (int64_t run = 0; run < runs; run++, x += x_step, y += y_step) {                           \
+            int64_t j = 0;                                                                             \
+            /* Four vectors at a time, so that four chains of steps overlap. */                        \
+            for (; j + 4 * KILN_LANES_##ISA <= m; j += 4 * KILN_LANES_##ISA) {                         \
+                vec_##ISA b[4];                                                                        \
+                for (int v = 0; v < 4; v++)                                                            \
+                    b[v] = start != NULL ? set1_##ISA(*start) : load_##ISA(y + j + v * KILN_LANES_##ISA); \
+                for (int64_t r = 0; r < count; r++) {                                                  \
+                    const float *cell = x + offsets[r] + j;                                            \
+                    for (int v = 0; v < 4; v++)                                                        \
+                        b[v] = fold_step_##ISA(op, load_##ISA(cell + v * KILN_LANES_##ISA), b[v]);     \
+                }                                                                                      \
+                for (int v = 0; v < 4; v++) store_##ISA(y + j + v * KILN_LANES_##ISA, b[v]);           \
+            }                                                                                          \
+            for (; j + KILN_LANES_##ISA <= m; j += KILN_LANES_##ISA) {                                 \
+                vec_##ISA b = start != NULL ? set1_##ISA(*start) : load_##ISA(y + j);                  \
+                for (int64_t r = 0; r < count; r++) b = fold_step_##ISA(op, load_##ISA(x + offsets[r] + j), b); \
+                store_##ISA(y + j, b);                                                                 \
+            }                                                                                          \
+            if (j < m) {                                                                               \
+                vec_##ISA b = start != NULL ? set1_##ISA(*start) : loadm_##ISA(y + j, lanes);          \
+                for (int64_t r = 0; r < count; r++)                                                    \
+                    b = fold_step_##ISA(op, loadm_##ISA(x + offsets[r] + j, lanes), b);                \
+                storem_##ISA(y + j, lanes, b);                                                         \
+            }                                                                                          \
         }                                                                                              \
     }                                                                                                  \
     /* The operation a constant in each copy, so that none tests it per cell. */                      \
     KILN_TARGET_##ISA static void fold_window_##ISA(int op, int64_t count, const int64_t *offsets, int64_t m, \
-                                                    const float *x, float *y, const float *start) {    \
+                                                    int64_t runs, int64_t x_step, int64_t y_step, const float *x, \
+                                                    float *y, const float *start) {                    \
         if (op == REDUCE_SUM) {                                                                        \
-            fold_window_op_##ISA(REDUCE_SUM, count, offsets, m, x, y, start);                          \
+            fold_window_op_##ISA(REDUCE_SUM, count, offsets, m, runs, x_step, y_step, x, y, start);    \
         } else if (op == REDUCE_MAX) {                                                                 \
-            fold_window_op_##ISA(REDUCE_MAX, count, offsets, m, x, y, start);                          \
+            fold_window_op_##ISA(REDUCE_MAX, count, offsets, m, runs, x_step, y_step, x, y, start);    \
         } else {                                                                                       \
-            fold_window_op_##ISA(REDUCE_MIN, count, offsets, m, x, y, start);                          \
+            fold_window_op_##ISA(REDUCE_MIN, count, offsets, m, runs, x_step, y_step, x, y, start);    \
         }                                                                                              \
     }
 KILN_FOLD_WINDOW(avx512)
 KILN_FOLD_WINDOW(avx2)
 #endif
 
-/* The same; each output starts at *start (the identity) instead of y's value when start is
-   not NULL. */
-static void fold_window(int op, int64_t count, const int64_t *offsets, int64_t m, const float *x, float *y,
-                        const float *start) {
+/* The same for `runs` runs of outputs, x_step and y_step apart (a row of pooling windows);
+   each output starts at *start (the identity) instead of y's value when start is not NULL. */
+static void fold_window(int op, int64_t count, const int64_t *offsets, int64_t m, int64_t runs, int64_t x_step,
+                        int64_t y_step, const float *x, float *y, const float *start) {
 #if defined(__x86_64__) && !defined(KILN_PORTABLE)
-    if (KILN_SIMD_CALL(kiln_cpu_simd_level(), fold_window, op, count, offsets, m, x, y, start)) return;
+    if (KILN_SIMD_CALL(kiln_cpu_simd_level(), fold_window, op, count, offsets, m, runs, x_step, y_step, x, y, start))
+        return;
 #endif
     /* Without vectors: the block primitives a loop nest calls, one run at a time. */
-    if (start != NULL) kiln_fill_f32(m, *start, y);
-    for (int64_t r = 0; r < count; r++) {
-        const float *run = x + offsets[r];
-        if (op == REDUCE_SUM) {
-            kiln_vec_sum_rows(m, run, 1, y);
-        } else if (op == REDUCE_MAX) {
-            kiln_vec_max_rows(m, run, 1, y);
-        } else {
-            kiln_vec_min_rows(m, run, 1, y);
+    for (int64_t run = 0; run < runs; run++, x += x_step, y += y_step) {
+        if (start != NULL) kiln_fill_f32(m, *start, y);
+        for (int64_t r = 0; r < count; r++) {
+            const float *cells = x + offsets[r];
+            if (op == REDUCE_SUM) {
+                kiln_vec_sum_rows(m, cells, 1, y);
+            } else if (op == REDUCE_MAX) {
+                kiln_vec_max_rows(m, cells, 1, y);
+            } else {
+                kiln_vec_min_rows(m, cells, 1, y);
+            }
         }
     }
 }
@@ -144,7 +164,7 @@ static void reduce_part(int64_t begin, int64_t end, int64_t n, void *const *args
         if (r->reduced[last]) {
             fold_all(r->op, inner, x, y);
         } else {
-            fold_window(r->op, 1, r->offsets, inner, x, y, NULL);
+            fold_window(r->op, 1, r->offsets, inner, 1, 0, 0, x, y, NULL);
         }
         /* The next run: advance the axes before the last, innermost first. */
         int64_t axis = last - 1;
@@ -163,7 +183,8 @@ static void reduce_part(int64_t begin, int64_t end, int64_t n, void *const *args
 
 /* Positions [begin, end) of the first axis (the whole of it when it is reduced), when the
    innermost axis is kept: each run of outputs once, folding in every input of its window at
-   the offsets r->offsets, in the tensor's order. */
+   the offsets r->offsets, in the tensor's order. The innermost kept axis before the last is
+   one call of the fold (a row of pooling windows); the others are an odometer. */
 static void window_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     (void)n;
     const reduction *r = args[0];
@@ -173,17 +194,30 @@ static void window_part(int64_t begin, int64_t end, int64_t n, void *const *args
         if (!r->reduced[axis]) kept[count++] = axis;
     }
     int64_t first = count > 0 && kept[0] == 0;
+    /* The axis the fold walks, and the odometer's axes kept[0 ..< outer]. */
+    int64_t runs = 1, x_step = 0, y_step = 0, x0 = 0, y0 = 0, outer = count > 0 ? count - 1 : 0;
+    if (count > 0) {
+        int64_t axis = kept[count - 1];
+        runs = r->dims[axis];
+        x_step = r->x_strides[axis];
+        y_step = r->y_strides[axis];
+        if (count == 1 && first) {
+            runs = end - begin;
+            x0 = begin * x_step;
+            y0 = begin * y_step;
+        }
+    }
     int64_t index[KILN_REDUCE_MAX_RANK] = {0};
-    if (first) index[0] = begin;
+    if (first && outer > 0) index[0] = begin;
     for (;;) {
-        int64_t xo = 0, yo = 0;
-        for (int64_t i = 0; i < count; i++) {
+        int64_t xo = x0, yo = y0;
+        for (int64_t i = 0; i < outer; i++) {
             xo += index[i] * r->x_strides[kept[i]];
             yo += index[i] * r->y_strides[kept[i]];
         }
         /* Every output of the run is written here once: it starts at the identity. */
-        fold_window(r->op, r->window, r->offsets, m, r->x + xo, r->y + yo, &r->identity);
-        int64_t i = count - 1;
+        fold_window(r->op, r->window, r->offsets, m, runs, x_step, y_step, r->x + xo, r->y + yo, &r->identity);
+        int64_t i = outer - 1;
         for (; i >= 0; i--) {
             index[i]++;
             if (index[i] < (i == 0 && first ? end : r->dims[kept[i]])) break;
