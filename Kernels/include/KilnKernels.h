@@ -68,6 +68,13 @@ void kiln_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_
 void kiln_gemm_windows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                        int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
                        const float *x, int64_t cols, const float *b, float *y);
+/* Rows [first, first + count) of kiln_gemm_windows' y, into y [count, cols], on the calling
+   core: one chunk of a convolution's product, whose epilogue follows it while it is in the
+   cache. */
+void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
+                           int64_t sw, int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow,
+                           float pad, const float *x, int64_t cols, const float *b, int64_t first, int64_t count,
+                           float *y);
 
 /* The core type OpenBLAS chose, e.g. "SkylakeX" or "Haswell"; "unknown" if not loaded. */
 const char *kiln_blas_core_name(void);

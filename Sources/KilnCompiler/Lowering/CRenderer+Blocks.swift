@@ -58,7 +58,7 @@ extension CRenderer {
     private func renderParts(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan, declarations: String, body: String) -> KernelCode? {
         let (name, prologue, arguments) = partFunction(k, kernel, what: "blocks")
         let count = CSyntax.product(plan.shape.dims)
-        guard let run = inParts(name, total: count, shape: plan.shape, call: "kiln_parallel_for(\(count), n, \(name), args)")
+        guard let run = inParts(name, total: count, rule: partsRule(plan.shape), call: "kiln_parallel_for(\(count), n, \(name), args)")
         else { return nil }
         var part = prologue + declarations
         part += "    for (int64_t i = begin; i < end; i += KILN_BLOCK) {\n"
@@ -92,15 +92,24 @@ extension CRenderer {
     /// The call that runs part function `name` over `total` in parts of whole `grain`s when
     /// the loop over `shape` has at least ``minimumParallelLength`` elements (tested at run
     /// time when the batch size counts), or `nil` when it has fewer whatever the batch.
-    func partsCall(_ name: String, total: String, grain: Int, shape: Shape) -> String? {
-        inParts(name, total: total, shape: shape, call: "kiln_parallel_for_grain(\(total), n, \(grain), \(name), args)")
+    /// With `depth`, each element is also a product's sum of `depth` terms, computed in the
+    /// loop (``rowProduct(_:)``): the loop runs in parts when it has elements enough or
+    /// ``minimumParallelProduct`` multiply-adds.
+    func partsCall(_ name: String, total: String, grain: Int, shape: Shape, depth: Int = 1) -> String? {
+        inParts(name, total: total, rule: partsRule(shape, depth: depth),
+                call: "kiln_parallel_for_grain(\(total), n, \(grain), \(name), args)")
     }
 
-    /// `call`, which runs part function `name` over `total` in parts, under ``partsRule(_:)``
-    /// for `shape`, with the whole of `total` run inline when the test fails; `nil` when the
-    /// loop never runs in parts.
-    private func inParts(_ name: String, total: String, shape: Shape, call: String) -> String? {
-        switch partsRule(shape) {
+    /// A product with its epilogue of at least this many multiply-adds runs in parts on every
+    /// core: a convolution's on one image (conv1 of the convnet, 26×26×32 sums of 9 terms:
+    /// 1.9 × 10⁵) takes several microseconds on one core, the parts' start about one.
+    static let minimumParallelProduct = 131_072
+
+    /// `call`, which runs part function `name` over `total` in parts, under `rule`, with the
+    /// whole of `total` run inline when the test fails; `nil` when the loop never runs in
+    /// parts.
+    private func inParts(_ name: String, total: String, rule: PartsRule, call: String) -> String? {
+        switch rule {
         case .never: nil
         case .always: "    \(call);\n"
         case .when(let condition): "    if (\(condition)) \(call);\n    else \(name)(0, \(total), n, args);\n"
@@ -111,10 +120,13 @@ extension CRenderer {
     /// count of elements, and for a batch's, the C test of its count as it runs.
     enum PartsRule { case never, always, when(String) }
 
-    /// The ``PartsRule`` of a loop over `shape`: at least ``minimumParallelLength`` elements.
-    func partsRule(_ shape: Shape) -> PartsRule {
-        guard shape.hasBatch else { return (shape.staticProduct ?? 0) >= Self.minimumParallelLength ? .always : .never }
-        return .when("\(CSyntax.product(shape.dims)) >= \(Self.minimumParallelLength)")
+    /// The ``PartsRule`` of a loop over `shape`: at least ``minimumParallelLength`` elements,
+    /// or, when each element is also a product's sum of `depth` terms, at least
+    /// ``minimumParallelProduct`` multiply-adds.
+    func partsRule(_ shape: Shape, depth: Int = 1) -> PartsRule {
+        let least = Swift.min(Self.minimumParallelLength, (Self.minimumParallelProduct + depth - 1) / Swift.max(depth, 1))
+        guard shape.hasBatch else { return (shape.staticProduct ?? 0) >= least ? .always : .never }
+        return .when("\(CSyntax.product(shape.dims)) >= \(least)")
     }
 
     /// The part function `k<k>_part` of a kernel run in parts: its name, its opening (the

@@ -83,7 +83,7 @@ extension CRenderer {
 
     /// `n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow` of `kiln_patches` and
     /// `kiln_fold_patches`, for images of shape `image` and window vectors of shape `windows`.
-    private func windowArguments(_ window: PatchWindow, image: Shape, windows: Shape) -> String {
+    func windowArguments(_ window: PatchWindow, image: Shape, windows: Shape) -> String {
         ([CSyntax.dim(image[0]), CSyntax.dim(image[1]), CSyntax.dim(image[2]), CSyntax.dim(image[3])]
             + (window.size + window.stride + window.dilation + window.padLow).map(String.init)
             + [CSyntax.dim(windows[1]), CSyntax.dim(windows[2])]).joined(separator: ", ")

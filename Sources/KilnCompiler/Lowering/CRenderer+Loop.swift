@@ -38,20 +38,30 @@ extension CRenderer {
     /// for products Kiln's own narrow kernel runs (at most ``FuseWindowsIntoMatmul/widest``
     /// columns and ``FuseWindowsIntoMatmul/deepest`` deep), which packs nothing, so that a
     /// chunk costs no more than its share of one call; a library's packing would be paid per
-    /// chunk. `nil` for other kernels.
+    /// chunk. A convolution whose product gathers its window rows itself
+    /// (``FuseWindowsIntoMatmul``) gathers each chunk's rows. `nil` for other kernels.
     func rowProduct(_ plan: LoopPlan) -> RowProduct? {
         guard plan.matmuls.count == 1, plan.reductions.isEmpty, let length = plan.shape.dims.last?.staticSize,
               length <= FuseWindowsIntoMatmul.widest else { return nil }
         let id = plan.matmuls[0], node = nodes[id.index], function = schedule.function
         guard case .matmul(false, let transposeB) = node.op, !transposeB, node.type.dtype == .float32, node.type.shape == plan.shape,
-              !function.windowed.contains(function.aliasRoot(node.inputs[0])), let (_, _, k, _, a, b) = productOperands(id),
-              let depth = k.staticSize, depth <= FuseWindowsIntoMatmul.deepest
+              let (_, _, k, _, a, b) = productOperands(id), let depth = k.staticSize, depth <= FuseWindowsIntoMatmul.deepest
         else { return nil }
         let aShape = nodes[node.inputs[0].index].type.shape, bShape = nodes[node.inputs[1].index].type.shape
         guard bShape.rank == 2, Array(aShape.dims.dropLast()) == Array(node.type.shape.dims.dropLast()) else { return nil }
         // About 32 KiB of the product a chunk, in whole tiles of the narrow kernel (48 rows).
         let chunk = Swift.max(48, 8_192 / length / 48 * 48)
-        return RowProduct(id: id, chunk: chunk) { first, count, c in
+        let windows = function.aliasRoot(node.inputs[0])
+        if function.windowed.contains(windows) {
+            guard case .patches(let window, let padValue) = nodes[windows.index].op else { return nil }
+            let image = nodes[windows.index].inputs[0]
+            let arguments = windowArguments(window, image: nodes[image.index].type.shape, windows: nodes[windows.index].type.shape)
+                + ", \(CSyntax.floatLiteral(padValue)), \(schedule.pointer(function.memoryRoot(image))), \(length), \(b)"
+            return RowProduct(id: id, chunk: chunk, depth: depth) { first, count, c in
+                "kiln_gemm_window_rows(\(arguments), \(first), \(count), \(c));"
+            }
+        }
+        return RowProduct(id: id, chunk: chunk, depth: depth) { first, count, c in
             "kiln_gemm(0, 0, \(count), \(length), \(depth), \(a) + (\(first))*\(depth), \(b), \(c));"
         }
     }
@@ -62,6 +72,8 @@ extension CRenderer {
         var id: NodeID
         /// Rows a chunk.
         var chunk: Int
+        /// The product's depth: multiply-adds per element of a row.
+        var depth: Int
         /// The C call computing rows `[first, first + count)` of the product into `c`.
         var call: (_ first: String, _ count: String, _ c: String) -> String
     }

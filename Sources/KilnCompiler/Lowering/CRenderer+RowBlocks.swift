@@ -116,7 +116,7 @@ extension CRenderer {
         let grain = sumsWithin ? (Shape(Array(leading.dims.dropFirst())).staticProduct ?? 0) : group
         if !plan.reductions.contains(where: { (rowSum($0) == .overRows && !splitSums) || rowSum($0) == nil }), !canFault(kernel), grain > 0,
            !sumsWithin || shape[0] == .batch || shape[0].staticSize.map({ $0 > 1 }) == true,
-           let run = partsCall(name, total: rows, grain: grain, shape: shape) {
+           let run = partsCall(name, total: rows, grain: grain, shape: shape, depth: product?.depth ?? 1) {
             if let product {
                 // Each chunk's product, then the loop over its rows.
                 // Profiled, the parts add up their GEMMs' time and their own, from every core: the

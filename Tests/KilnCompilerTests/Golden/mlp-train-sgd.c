@@ -75,7 +75,7 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
  * reads p5 f32[?,16], p6 f32[16,8], p7 f32[8]; writes p10 f32[?,8], p34 bool[?,8], p8 f32[?,8] */
 static void k1_matmul_add_relu_greater(int64_t n, const float *p5, const float *p6, const float *p7, float *p10, uint8_t *p34, float *p8) {
     void *const args[] = {(void *)p5, (void *)p6, (void *)p7, (void *)p10, (void *)p34, (void *)p8};
-    if (8*n >= 65536) kiln_parallel_for_grain(n, n, 32, k1_part, args);
+    if (8*n >= 8192) kiln_parallel_for_grain(n, n, 32, k1_part, args);
     else k1_part(0, n, n, args);
 }
 
