@@ -137,7 +137,7 @@ public func avgPool2d(_ x: Node, size: [Int], stride: [Int], padding: Padding = 
 }
 
 /// Windows that tile the image (as large as their stride, and no padding: `valid`, or `same`
-/// on an image they divide) are the image itself, cut to whole windows and reshaped to
+/// on an image they divide) are the image itself, cut to whole windows (``cropped(_:rows:cols:)``) and reshaped to
 /// `[n, oh, kh, ow, kw, c]`, so pooling is a reduction over axes 2 and 4 without copying the
 /// windows out; `nil` for other windows.
 private func tiledWindows(_ x: Node, size: [Int], stride: [Int], padding: Padding) throws -> Node? {
@@ -145,7 +145,7 @@ private func tiledWindows(_ x: Node, size: [Int], stride: [Int], padding: Paddin
     guard size.count == 2, size == stride, size.allSatisfy({ $0 >= 1 }), h >= size[0], w >= size[1] else { return nil }
     let (oh, ow) = (h / size[0], w / size[1])
     if padding == .same && (oh * size[0] != h || ow * size[1] != w) { return nil }
-    let whole = oh * size[0] == h && ow * size[1] == w ? x : try slice(x, starts: [0, 0, 0, 0], sizes: [-1, oh * size[0], ow * size[1], c])
+    let whole = try cropped(x, rows: oh * size[0], cols: ow * size[1])
     return try reshape(whole, to: Shape([x.shape[0], .size(oh), .size(size[0]), .size(ow), .size(size[1]), .size(c)]))
 }
 
