@@ -72,6 +72,48 @@ struct CroppedPoolingTests {
         }
     }
 
+    @Test("a pooling feeding a convolution computes only the tiles the convolution reads, and the convolution before it only their positions")
+    func twoConvolutions() throws {
+        // 16×16 → conv1 14×14 → pool 7×7 → conv2 (valid 3×3) 5×5 → pool 2×2 of 4×4. conv2's
+        // 4×4 windows read 6×6 of the first pooling's 7×7, so conv1 computes 12×12.
+        func build(sliced: Bool) throws -> (graph: Graph, y: Node, weights: [Node], products: [Node]) {
+            let graph = Graph()
+            var generator = SeededGenerator(seed: 11)
+            let x = try graph.placeholder("x", shape: [.batch, 16, 16, 1])
+            func variable(_ name: String, _ shape: [Int]) throws -> Node {
+                try graph.variable(name, initialValue: try Tensor.randomUniform(shape: shape, lower: -1, upper: 1, using: &generator))
+            }
+            let (f1, b1, f2, b2) = (try variable("f1", [3, 3, 1, 4]), try variable("b1", [4]), try variable("f2", [3, 3, 4, 3]),
+                                    try variable("b2", [3]))
+            let p1 = try maxPool2d(try relu(try conv2d(x, f1) + b1), size: [2, 2], stride: [2, 2])
+            let z2 = try relu(try conv2d(sliced ? try slice(p1, starts: [0, 0, 0, 0], sizes: [-1, 6, 6, -1]) : p1, f2) + b2)
+            let pooled = sliced ? try slice(z2, starts: [0, 0, 0, 0], sizes: [-1, 4, 4, -1]) : z2
+            let y = try maxPool2d(pooled, size: [2, 2], stride: [2, 2])
+            let products = graph.nodes.indices.compactMap { graph.node(NodeID($0)) }.filter {
+                if case .matmul = $0.op { true } else { false }
+            }
+            return (graph, y, [f1, b1, f2, b2, x], products)
+        }
+        let cropped = try build(sliced: false), reference = try build(sliced: true)
+        // The products the output depends on: the last two built.
+        #expect(cropped.products.suffix(2).map { $0.shape[1] } == [.size(144), .size(16)], "\(cropped.products.map(\.type))")
+        #expect(reference.products.map { $0.shape[1] } == [.size(196), .size(16)])
+        var generator = SeededGenerator(seed: 5)
+        let feeds = ["x": try Tensor.randomUniform(shape: [2, 16, 16, 1], lower: -1, upper: 1, using: &generator)]
+        var results: [[Tensor]] = []
+        for built in [cropped, reference] {
+            let grads = try built.graph.gradients(of: try sum(built.y * built.y), wrt: built.weights)
+            var outputs = ["y": built.y]
+            for (index, grad) in grads.enumerated() { outputs["d\(index)"] = grad }
+            let run = try InterpreterProgram(graph: built.graph, outputs: outputs).run(feeds: feeds)
+            results.append(try (["y"] + grads.indices.map { "d\($0)" }).map { try #require(run[$0]) })
+        }
+        #expect(results[0][0].scalars.map(\.bitPattern) == results[1][0].scalars.map(\.bitPattern), "the pooled values")
+        for index in 1..<results[0].count {
+            expectClose(results[0][index], results[1][index], rtol: 1e-5, atol: 1e-6, "gradient \(index - 1)")
+        }
+    }
+
     @Test("maps something else reads are sliced, not computed twice")
     func otherReadersKeepTheWholeMap() throws {
         let built = try build(Self.cases[0], sliced: false, otherReader: true)

@@ -7,35 +7,22 @@
 /// the convolution is built over only the windows of those positions, and the ops after it
 /// on those positions: the cut rows and columns are never computed, and in a training step
 /// neither are their gradients (for the convnet's conv2, 21 of 121 window rows: a sixth of its
-/// three products). The values are those of the whole map's first positions, computed by the
-/// same operations. Otherwise `x` is sliced.
+/// three products). The image such a convolution reads is cut the same way in turn when it is
+/// a pooling of whole tiles of another (conv2's valid 3×3 windows read 12 × 12 of the first
+/// pooling's 13 × 13, so that pooling and conv1 compute 24 × 24 of conv1's 26 × 26 positions).
+/// The values are those of the whole map's first positions, computed by the same operations.
+/// Otherwise `x` is sliced.
 ///
 /// - Throws: ``KilnError`` if `x` is not rank-4 images with at least `rows` × `cols` positions.
 func cropped(_ x: Node, rows: Int, cols: Int) throws -> Node {
-    let shape = x.shape
-    guard shape.rank == 4, let h = shape[1].staticSize, let w = shape[2].staticSize, rows >= 1, cols >= 1, rows <= h, cols <= w
-    else { return try slice(x, starts: [0, 0, 0, 0], sizes: [-1, rows, cols, -1]) }
-    if rows == h && cols == w { return x }
-    let readers = Crop.readers(in: x.graph)
-    guard readers[x.id, default: 0] == 0, let chain = Crop.chain(from: x, readers: readers),
-          let window = Crop.window(chain.windows, rows: rows, cols: cols)
-    else { return try slice(x, starts: [0, 0, 0, 0], sizes: [-1, rows, cols, -1]) }
-    return try Crop.rebuild(chain, window: window, rows: rows, cols: cols)
+    if let computed = try Crop.computed(x, rows: rows, cols: cols, readers: Crop.readers(in: x.graph), allowed: 0) {
+        return computed
+    }
+    return try slice(x, starts: [0, 0, 0, 0], sizes: [-1, rows, cols, -1])
 }
 
 /// The parts of ``cropped(_:rows:cols:)``.
 private enum Crop {
-    /// A convolution `reshape(matmul(reshape(patches(image)), filter))` and the ops after it,
-    /// from the convolution up, each reading the one before it.
-    struct Chain {
-        /// The window vectors `[n, h, w, k]` of the convolution.
-        var windows: Node
-        /// The filter as a matrix `[k, out]`.
-        var filter: Node
-        /// The ops after the convolution, first to last, ending with the cropped value.
-        var ops: [Node]
-    }
-
     /// How many nodes read each node of `graph`, so far.
     static func readers(in graph: Graph) -> [NodeID: Int] {
         var counts: [NodeID: Int] = [:]
@@ -45,38 +32,40 @@ private enum Crop {
         return counts
     }
 
-    /// The chain that ends at `x`, when every op of it after the convolution acts on each
-    /// position alone and reads the op before it once, besides operands the same at every
-    /// position, and nothing else reads its values; `nil` otherwise.
-    static func chain(from x: Node, readers: [NodeID: Int]) -> Chain? {
+    /// `x`'s first `rows` × `cols` positions computed as such (see ``cropped(_:rows:cols:)``)
+    /// when `x` is read by `allowed` nodes (those being replaced) and is a convolution or a
+    /// tiled pooling followed by ops on each position alone, each read once; `nil` otherwise,
+    /// or when slicing costs less.
+    static func computed(_ x: Node, rows: Int, cols: Int, readers: [NodeID: Int], allowed: Int) throws -> Node? {
+        let shape = x.shape
+        guard shape.rank == 4, let h = shape[1].staticSize, let w = shape[2].staticSize, rows >= 1, cols >= 1, rows <= h,
+              cols <= w, readers[x.id, default: 0] == allowed else { return nil }
+        if rows == h && cols == w { return x }
+        // The ops on each position alone, last first, down to the value they start from.
         var ops: [Node] = []
-        var current = x
-        while true {
-            if ops.count > 0 && readers[current.id, default: 0] != 1 { return nil }
-            switch current.op {
-            case .unary, .binary, .compare, .select, .cast:
-                let along = current.inputs.filter { $0.shape == current.shape }
-                guard along.count == 1, current.inputs.allSatisfy({ $0.shape == current.shape || samePerPosition($0, in: current.shape) })
-                else { return nil }
-                ops.insert(current, at: 0)
-                current = along[0]
-            case .reshape:
-                // [n, h·w, out] viewed as [n, h, w, out]: the convolution's product.
-                let product = current.inputs[0]
-                guard case .matmul(false, false) = product.op, product.shape.rank == 3, readers[product.id, default: 0] == 1,
-                      product.shape[0] == current.shape[0],
-                      product.shape[1].staticSize == current.shape[1].staticSize.flatMap({ h in current.shape[2].staticSize.map { h * $0 } }),
-                      product.shape[2] == current.shape[3] else { return nil }
-                let (rowsView, filter) = (product.inputs[0], product.inputs[1])
-                guard case .reshape = rowsView.op, filter.shape.rank == 2, readers[rowsView.id, default: 0] == 1 else { return nil }
-                let windows = rowsView.inputs[0]
-                guard case .patches = windows.op, readers[windows.id, default: 0] == 1, windows.shape.rank == 4,
-                      windows.shape[1] == current.shape[1], windows.shape[2] == current.shape[2] else { return nil }
-                ops.insert(current, at: 0)
-                return Chain(windows: windows, filter: filter, ops: ops)
-            default:
-                return nil
-            }
+        var base = x
+        while isPositionwise(base.op) {
+            let along = base.inputs.filter { $0.shape == base.shape }
+            guard along.count == 1, base.inputs.allSatisfy({ $0.shape == base.shape || samePerPosition($0, in: base.shape) }),
+                  readers[along[0].id, default: 0] == 1 else { return nil }
+            ops.append(base)
+            base = along[0]
+        }
+        guard var current = try convolution(base, rows: rows, cols: cols, readers: readers)
+                ?? pooling(base, rows: rows, cols: cols, readers: readers) else { return nil }
+        var replaced = [base.id: current]
+        for op in ops.reversed() {
+            current = try op.graph.append(op.op, op.inputs.map { replaced[$0.id] ?? $0 })
+            replaced[op.id] = current
+        }
+        return current
+    }
+
+    /// Whether an op computes each position from its operands' values at that position alone.
+    static func isPositionwise(_ op: Op) -> Bool {
+        switch op {
+        case .unary, .binary, .compare, .select, .cast: true
+        default: false
         }
     }
 
@@ -91,12 +80,20 @@ private enum Crop {
         }
     }
 
-    /// The window of `windows`' patches giving only its first `rows` × `cols` windows, and the
-    /// image rows and columns they read (the image is cut to those when they are fewer than it
-    /// has); `nil` when a window would read none of the image.
-    static func window(_ windows: Node, rows: Int, cols: Int) -> (window: PatchWindow, padValue: Float, image: [Int])? {
-        guard case .patches(var window, let padValue) = windows.op else { return nil }
-        let image = windows.inputs[0]
+    /// A convolution `reshape(matmul(reshape(patches(image)), filter))` over only the windows
+    /// of its first `rows` × `cols` positions, its image cut to the rows and columns those
+    /// read; `nil` for another value.
+    static func convolution(_ maps: Node, rows: Int, cols: Int, readers: [NodeID: Int]) throws -> Node? {
+        guard case .reshape = maps.op, maps.shape.rank == 4 else { return nil }
+        let product = maps.inputs[0]
+        guard case .matmul(false, false) = product.op, product.shape.rank == 3, readers[product.id, default: 0] == 1,
+              product.shape[0] == maps.shape[0], product.shape[2] == maps.shape[3] else { return nil }
+        let (rowsView, filter) = (product.inputs[0], product.inputs[1])
+        guard case .reshape = rowsView.op, filter.shape.rank == 2, readers[rowsView.id, default: 0] == 1 else { return nil }
+        let windows = rowsView.inputs[0]
+        guard case .patches(var window, let padValue) = windows.op, readers[windows.id, default: 0] == 1,
+              windows.shape.rank == 4, windows.shape[1] == maps.shape[1], windows.shape[2] == maps.shape[2] else { return nil }
+        var image = windows.inputs[0]
         guard image.shape.rank == 4, let h = image.shape[1].staticSize, let w = image.shape[2].staticSize else { return nil }
         var kept = [h, w]
         for (axis, count) in [rows, cols].enumerated() {
@@ -107,27 +104,29 @@ private enum Crop {
             kept[axis] = Swift.min(inside, kept[axis])
             window.padHigh[axis] = Swift.max(reach - window.padLow[axis] - kept[axis], 0)
         }
-        return (window, padValue, kept)
+        if kept != [h, w] {
+            image = try computed(image, rows: kept[0], cols: kept[1], readers: readers, allowed: 1)
+                ?? slice(image, starts: [0, 0, 0, 0], sizes: [-1, kept[0], kept[1], -1])
+        }
+        let batch = windows.shape[0]
+        let cut = try patches(image, window: window, padValue: padValue)
+        let products = try matmul(try reshape(cut, to: Shape([batch, .size(rows * cols), windows.shape[3]])), filter)
+        return try reshape(products, to: Shape([batch, .size(rows), .size(cols), products.shape[2]]))
     }
 
-    /// The chain again over the first `rows` × `cols` windows.
-    static func rebuild(_ chain: Chain, window: (window: PatchWindow, padValue: Float, image: [Int]), rows: Int,
-                        cols: Int) throws -> Node {
-        var image = chain.windows.inputs[0]
-        if let h = image.shape[1].staticSize, let w = image.shape[2].staticSize, window.image != [h, w] {
-            image = try slice(image, starts: [0, 0, 0, 0], sizes: [-1, window.image[0], window.image[1], -1])
-        }
-        let windows = try patches(image, window: window.window, padValue: window.padValue)
-        let k = chain.windows.shape[3]
-        let batch = chain.windows.shape[0]
-        let product = try matmul(try reshape(windows, to: Shape([batch, .size(rows * cols), k])), chain.filter)
-        var current = try reshape(product, to: Shape([batch, .size(rows), .size(cols), product.shape[2]]))
-        var replaced = [chain.ops[0].id: current]
-        for op in chain.ops.dropFirst() {
-            let inputs = op.inputs.map { replaced[$0.id] ?? $0 }
-            current = try op.graph.append(op.op, inputs)
-            replaced[op.id] = current
-        }
-        return current
+    /// A pooling of whole tiles, a reduction over axes 2 and 4 of maps viewed as `[n, oh, kh,
+    /// ow, kw, c]`, over only its first `rows` × `cols` tiles, when the maps it reads can be
+    /// computed cut to those (else cutting its output costs less); `nil` for another value.
+    static func pooling(_ pooled: Node, rows: Int, cols: Int, readers: [NodeID: Int]) throws -> Node? {
+        guard case .reduce(let op, let axes, false) = pooled.op, axes == [2, 4] else { return nil }
+        let tiles = pooled.inputs[0]
+        guard case .reshape = tiles.op, tiles.shape.rank == 6, readers[tiles.id, default: 0] == 1,
+              let kh = tiles.shape[2].staticSize, let kw = tiles.shape[4].staticSize else { return nil }
+        let maps = tiles.inputs[0]
+        guard maps.shape.rank == 4, maps.shape[1].staticSize == tiles.shape[1].staticSize.map({ $0 * kh }),
+              maps.shape[2].staticSize == tiles.shape[3].staticSize.map({ $0 * kw }),
+              let cut = try computed(maps, rows: rows * kh, cols: cols * kw, readers: readers, allowed: 1) else { return nil }
+        let view = try reshape(cut, to: Shape([tiles.shape[0], .size(rows), .size(kh), .size(cols), .size(kw), tiles.shape[5]]))
+        return try pooled.graph.append(.reduce(op, axes: axes, keepDims: false), [view])
     }
 }
