@@ -125,7 +125,8 @@ struct BenchTrain: ParsableCommand {
 
     /// The matrix-product FLOPs of one training step of `batch` samples.
     private func trainingFLOPs(_ model: Model, batch: Int) throws -> Double {
-        Peak.matmulFLOPs(try model.graph(for: .train).graph, batch: batch)
+        let step = try model.graph(for: .train)
+        return Peak.matmulFLOPs(step.graph, outputs: Array(step.outputs.values), batch: batch)
     }
 
     /// Records each epoch's wall time.

@@ -38,11 +38,20 @@ enum Peak {
         "\(fixed(gflops, gflops < 10 ? 1 : 0)) GFLOP/s = \(fixed(100 * gflops / allCores, 1))% of peak"
     }
 
-    /// The FLOPs of the matrix products of `graph` at batch size `batch` (2 m n k each;
-    /// the elementwise work is not counted).
-    static func matmulFLOPs(_ graph: Graph, batch: Int) -> Double {
+    /// The FLOPs of the matrix products a program of `graph` computing `outputs` (and running
+    /// every assign) runs at batch size `batch` (2 m n k each; the elementwise work is not
+    /// counted, nor are products nothing computed needs, which the compiler drops).
+    static func matmulFLOPs(_ graph: Graph, outputs: [Node], batch: Int) -> Double {
+        var live = Set<Int>()
+        var pending = outputs.map(\.id.index)
+        pending += graph.nodes.indices.filter { if case .assign = graph.nodes[$0].op { true } else { false } }
+        while let index = pending.popLast() {
+            guard live.insert(index).inserted else { continue }
+            pending += graph.nodes[index].inputs.map(\.index)
+        }
         var total = 0.0
-        for node in graph.nodes {
+        for index in live {
+            let node = graph.nodes[index]
             guard case .matmul(let transposeA, _) = node.op else { continue }
             let a = graph.nodes[node.inputs[0].index]
             let result = node.type.shape.resolved(batch: batch)
