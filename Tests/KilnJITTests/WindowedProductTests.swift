@@ -19,6 +19,39 @@ struct WindowedProductTests {
         var ow: Int { (w + left + right - ((kw - 1) * dw + 1)) / sw + 1 }
         var length: Int { kh * kw * c }
         var description: String { "\(n)×\(h)×\(w)×\(c), window \(kh)×\(kw), \(cols) columns" }
+
+        /// Random images and a right operand of the product, from `seed`.
+        func operands(seed: Int) throws -> (x: [Float], b: [Float]) {
+            var generator = SeededGenerator(seed: UInt64(seed))
+            let x = try Tensor.randomUniform(shape: [max(n, 1) * h * w * c], lower: -1, upper: 1, using: &generator).scalars
+            let b = try Tensor.randomUniform(shape: [length * cols], lower: -1, upper: 1, using: &generator).scalars
+            return (x, b)
+        }
+
+        /// `kiln_patches`' rows (`product` false) or their product with `b` by
+        /// `kiln_gemm_windows`, for the whole batch.
+        func whole(_ x: [Float], _ b: [Float], product: Bool) -> [Float] {
+            let rows = n * oh * ow
+            var y = [Float](repeating: .nan, count: max(rows * (product ? cols : length), 1))
+            let (n, h, w, c) = (Int64(n), Int64(h), Int64(w), Int64(c))
+            let (kh, kw, sh, sw) = (Int64(kh), Int64(kw), Int64(sh), Int64(sw))
+            let (dh, dw, top, left, oh, ow) = (Int64(dh), Int64(dw), Int64(top), Int64(left), Int64(oh), Int64(ow))
+            if product {
+                kiln_gemm_windows(n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, Int64(cols), b, &y)
+            } else {
+                kiln_patches(n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, &y)
+            }
+            return y
+        }
+
+        /// Rows `[first, first + count)` of the product, by `kiln_gemm_window_rows`.
+        func rows(_ x: [Float], _ b: [Float], first: Int, count: Int) -> [Float] {
+            var y = [Float](repeating: .nan, count: max(count * cols, 1))
+            kiln_gemm_window_rows(Int64(n), Int64(h), Int64(w), Int64(c), Int64(kh), Int64(kw), Int64(sh), Int64(sw), Int64(dh),
+                                  Int64(dw), Int64(top), Int64(left), Int64(oh), Int64(ow), pad, x, Int64(cols), b, Int64(first),
+                                  Int64(count), &y)
+            return y
+        }
     }
 
     static let cases: [Case] = [
@@ -37,19 +70,9 @@ struct WindowedProductTests {
     @Test("kiln_gemm_windows is the product of kiln_patches' rows", arguments: cases)
     func kernelMatchesPatchesTimesMatrix(_ size: Case) throws {
         try #require(kiln_blas_load() == nil, "the GEMM library the product calls loads")
-        var generator = SeededGenerator(seed: UInt64(size.h * 100 + size.c))
-        let x = try Tensor.randomUniform(shape: [max(size.n, 1) * size.h * size.w * size.c], lower: -1, upper: 1,
-                                         using: &generator).scalars
-        let b = try Tensor.randomUniform(shape: [size.length * size.cols], lower: -1, upper: 1, using: &generator).scalars
+        let (x, b) = try size.operands(seed: size.h * 100 + size.c)
         let rows = size.n * size.oh * size.ow
-        var windows = [Float](repeating: .nan, count: max(rows * size.length, 1))
-        var y = [Float](repeating: .nan, count: max(rows * size.cols, 1))
-        let (n, h, w, c) = (Int64(size.n), Int64(size.h), Int64(size.w), Int64(size.c))
-        let (kh, kw, sh, sw) = (Int64(size.kh), Int64(size.kw), Int64(size.sh), Int64(size.sw))
-        let (dh, dw, top, left) = (Int64(size.dh), Int64(size.dw), Int64(size.top), Int64(size.left))
-        kiln_patches(n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, Int64(size.oh), Int64(size.ow), size.pad, x, &windows)
-        kiln_gemm_windows(n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, Int64(size.oh), Int64(size.ow), size.pad, x,
-                          Int64(size.cols), b, &y)
+        let windows = size.whole(x, b, product: false), y = size.whole(x, b, product: true)
         var worst = 0.0
         for row in 0..<rows {
             for col in 0..<size.cols {
@@ -67,23 +90,13 @@ struct WindowedProductTests {
     @Test("kiln_gemm_window_rows gives any run of the product's rows, with the whole product's bits where Kiln's kernel runs it", arguments: cases)
     func rowsMatchTheWholeProduct(_ size: Case) throws {
         try #require(kiln_blas_load() == nil, "the GEMM library the product calls loads")
-        var generator = SeededGenerator(seed: UInt64(size.w * 100 + size.cols))
-        let x = try Tensor.randomUniform(shape: [max(size.n, 1) * size.h * size.w * size.c], lower: -1, upper: 1,
-                                         using: &generator).scalars
-        let b = try Tensor.randomUniform(shape: [size.length * size.cols], lower: -1, upper: 1, using: &generator).scalars
+        let (x, b) = try size.operands(seed: size.w * 100 + size.cols)
         let rows = size.n * size.oh * size.ow
-        var whole = [Float](repeating: .nan, count: max(rows * size.cols, 1))
-        let (n, h, w, c) = (Int64(size.n), Int64(size.h), Int64(size.w), Int64(size.c))
-        let (kh, kw, sh, sw) = (Int64(size.kh), Int64(size.kw), Int64(size.sh), Int64(size.sw))
-        let (dh, dw, top, left) = (Int64(size.dh), Int64(size.dw), Int64(size.top), Int64(size.left))
-        kiln_gemm_windows(n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, Int64(size.oh), Int64(size.ow), size.pad, x,
-                          Int64(size.cols), b, &whole)
+        let whole = size.whole(x, b, product: true)
         // Runs that start and end inside an image, span two, or cover one row.
         for (first, count) in [(0, rows), (1, rows / 2), (rows / 3, rows - rows / 3), (rows - 1, 1), (0, 0)]
         where first >= 0 && count >= 0 && first + count <= rows {
-            var part = [Float](repeating: .nan, count: max(count * size.cols, 1))
-            kiln_gemm_window_rows(n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, Int64(size.oh), Int64(size.ow), size.pad,
-                                  x, Int64(size.cols), b, Int64(first), Int64(count), &part)
+            let part = size.rows(x, b, first: first, count: count)
             let expected = Array(whole[(first * size.cols)..<((first + count) * size.cols)])
             let got = Array(part.prefix(count * size.cols))
             let worst = zip(got, expected).map { abs(Double($0) - Double($1)) / max(1, abs(Double($1))) }.max() ?? 0
