@@ -101,8 +101,8 @@ extension CRenderer {
     }
 
     /// A product with its epilogue of at least this many multiply-adds runs in parts on every
-    /// core: a convolution's on one image (conv1 of the convnet, 26×26×32 sums of 9 terms:
-    /// 1.9 × 10⁵) takes several microseconds on one core, the parts' start about one.
+    /// core: a convolution's on one image (conv1 of the convnet, 24×24×32 sums of 9 terms:
+    /// 1.7 × 10⁵) takes several microseconds on one core, the parts' start about one.
     static let minimumParallelProduct = 131_072
 
     /// `call`, which runs part function `name` over `total` in parts, under `rule`, with the
