@@ -14,7 +14,8 @@ struct ProductEpilogueTests {
     /// Images `[?, 10, 10, 3]` through a 3×3 convolution to 32 channels, its bias and relu, and
     /// the mask of its positive sums (what relu's gradient reads), with the filter's gradient,
     /// as a training step computes them (whose window rows are written for the gradient: a
-    /// forward pass alone gathers them in its product, `kiln_gemm_windows`).
+    /// forward pass alone gathers each chunk's rows in its product, `kiln_gemm_window_rows`,
+    /// which `WindowedProductTests` checks).
     private func convolution(_ graph: Graph) throws -> (product: Node, outputs: [String: Node]) {
         var generator = SeededGenerator(seed: 17)
         let x = try graph.placeholder("x0", shape: [.batch, 10, 10, 3])
