@@ -212,52 +212,44 @@ static void windows_part(int64_t begin, int64_t end, int64_t n, void *const *arg
     }
 }
 
-/* The job of window rows [origin, ...) times b into y, in blocks of a multiple of 24 rows
-   (every tile height of gemm_narrow.c divides it) when that many fit; 0 when a row is longer
-   than a block (the compiler gathers none so long), whose cells are then read one at a time,
-   straight from the image. */
-static int windows_product_job(windows_product *job, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw,
-                               int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh,
-                               int64_t ow, float pad, const float *x, int64_t cols, const float *b, int64_t origin,
-                               float *y) {
-    int64_t length = kh * kw * c;
-    *job = (windows_product){{h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, y}, cols, 0, b, origin};
-    if (length > KILN_WINDOW_BLOCK) return 0;
-    job->block = KILN_WINDOW_BLOCK / length;
-    if (job->block >= 24) job->block -= job->block % 24;
-    return 1;
-}
-
-/* Window rows [first, end) of the batch times b, one row at a time straight from the image. */
-static void windows_direct(const windows_product *job, int64_t first, int64_t end) {
-    for (int64_t r = first; r < end; r++)
-        windows_row_direct(&job->windows, r, job->cols, job->b, job->windows.y + (r - job->origin) * job->cols);
+/* Window rows [first, first + count) of the batch times b into y, whose first row is row
+   `first`'s product. Rows longer than a block (the compiler gathers none so long) are read one
+   window cell at a time, straight from the image; others are gathered in blocks of a multiple
+   of 24 rows (every tile height of gemm_narrow.c divides it) when that many fit. The whole
+   batch (`whole`: first is 0) is split between the cores when the product is large. */
+static void window_rows_product(window_job windows, int64_t cols, const float *b, int64_t first, int64_t count,
+                                int whole) {
+    int64_t length = windows.kh * windows.kw * windows.c;
+    if (count <= 0 || cols <= 0) return;
+    if (length <= 0) {
+        memset(windows.y, 0, (size_t)(count * cols) * sizeof(float));
+        return;
+    }
+    if (length > KILN_WINDOW_BLOCK) {
+        for (int64_t r = first; r < first + count; r++)
+            windows_row_direct(&windows, r, cols, b, windows.y + (r - first) * cols);
+        return;
+    }
+    int64_t block = KILN_WINDOW_BLOCK / length;
+    if (block >= 24) block -= block % 24;
+    windows_product job = {windows, cols, block, b, first};
+    void *args[1] = {&job};
+    if (whole && count * cols * length >= KILN_WINDOWS_SPLIT && count >= 12) {
+        /* Parts of whole blocks differ by up to a block: at least eight blocks (of a multiple
+           of 6 rows, the narrow kernel's tile for 64 columns) keep the cores' shares even. */
+        int64_t even = count / 8 - count / 8 % 6;
+        if (even < job.block) job.block = even > 6 ? even : 6;
+        kiln_parallel_for_grain(count, 0, job.block, windows_part, args);
+    } else {
+        windows_part(first, first + count, 0, args);
+    }
 }
 
 void kiln_gemm_windows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                        int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
                        const float *x, int64_t cols, const float *b, float *y) {
-    int64_t length = kh * kw * c, total = n * oh * ow;
-    if (total <= 0 || cols <= 0) return;
-    if (length <= 0) {
-        memset(y, 0, (size_t)(total * cols) * sizeof(float));
-        return;
-    }
-    windows_product job;
-    if (!windows_product_job(&job, h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, cols, b, 0, y)) {
-        windows_direct(&job, 0, total);
-        return;
-    }
-    void *args[1] = {&job};
-    if (total * cols * length >= KILN_WINDOWS_SPLIT && total >= 12) {
-        /* Parts of whole blocks differ by up to a block: at least eight blocks (of a multiple
-           of 6 rows, the narrow kernel's tile for 64 columns) keep the cores' shares even. */
-        int64_t even = total / 8 - total / 8 % 6;
-        if (even < job.block) job.block = even > 6 ? even : 6;
-        kiln_parallel_for_grain(total, 0, job.block, windows_part, args);
-    } else {
-        windows_part(0, total, 0, args);
-    }
+    window_job windows = {h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, y};
+    window_rows_product(windows, cols, b, 0, n * oh * ow, 1);
 }
 
 void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
@@ -265,19 +257,8 @@ void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
                            float pad, const float *x, int64_t cols, const float *b, int64_t first, int64_t count,
                            float *y) {
     (void)n;
-    int64_t length = kh * kw * c;
-    if (count <= 0 || cols <= 0) return;
-    if (length <= 0) {
-        memset(y, 0, (size_t)(count * cols) * sizeof(float));
-        return;
-    }
-    windows_product job;
-    if (!windows_product_job(&job, h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, cols, b, first, y)) {
-        windows_direct(&job, first, first + count);
-        return;
-    }
-    void *args[1] = {&job};
-    windows_part(first, first + count, 0, args);
+    window_job windows = {h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, y};
+    window_rows_product(windows, cols, b, first, count, 0);
 }
 
 /* Batches whose images hold at least this many window elements in all are split between the cores. */
