@@ -40,7 +40,7 @@ struct BenchModel: ParsableCommand {
         print(pad("predict 1 sample", 36) + pad(microseconds(single), 12, right: true))
         print(pad("predict \(batch) samples", 36) + pad(microseconds(batched), 12, right: true)
               + "   \(rate(Double(batch) / batched)) samples/s, "
-              + Peak.share(Peak.matmulFLOPs(subject.graph, outputs: Array(subject.outputs.values), batch: batch) / batched / 1e9))
+              + Peak.share(try Peak.matmulFLOPs(subject.graph, outputs: subject.outputs, batch: batch) / batched / 1e9))
         guard model.optimizer != nil else {
             print("no training step: the model was saved without compile settings")
             return
@@ -51,6 +51,6 @@ struct BenchModel: ParsableCommand {
         let stepTime = try medianTime(repeats: repeats) { _ = try step.run(feeds: feeds) }
         print(pad("training step of \(batch) samples", 36) + pad(microseconds(stepTime), 12, right: true)
               + "   \(rate(Double(batch) / stepTime)) samples/s, "
-              + Peak.share(Peak.matmulFLOPs(train.graph, outputs: Array(train.outputs.values), batch: batch) / stepTime / 1e9))
+              + Peak.share(try Peak.matmulFLOPs(train.graph, outputs: train.outputs, batch: batch) / stepTime / 1e9))
     }
 }

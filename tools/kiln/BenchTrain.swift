@@ -126,7 +126,7 @@ struct BenchTrain: ParsableCommand {
     /// The matrix-product FLOPs of one training step of `batch` samples.
     private func trainingFLOPs(_ model: Model, batch: Int) throws -> Double {
         let step = try model.graph(for: .train)
-        return Peak.matmulFLOPs(step.graph, outputs: Array(step.outputs.values), batch: batch)
+        return try Peak.matmulFLOPs(step.graph, outputs: step.outputs, batch: batch)
     }
 
     /// Records each epoch's wall time.

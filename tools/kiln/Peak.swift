@@ -41,17 +41,10 @@ enum Peak {
     /// The FLOPs of the matrix products a program of `graph` computing `outputs` (and running
     /// every assign) runs at batch size `batch` (2 m n k each; the elementwise work is not
     /// counted, nor are products nothing computed needs, which the compiler drops).
-    static func matmulFLOPs(_ graph: Graph, outputs: [Node], batch: Int) -> Double {
-        var live = Set<Int>()
-        var pending = outputs.map(\.id.index)
-        pending += graph.nodes.indices.filter { if case .assign = graph.nodes[$0].op { true } else { false } }
-        while let index = pending.popLast() {
-            guard live.insert(index).inserted else { continue }
-            pending += graph.nodes[index].inputs.map(\.index)
-        }
+    static func matmulFLOPs(_ graph: Graph, outputs: [String: Node], batch: Int) throws -> Double {
+        let live = try Function(graph: graph, outputs: outputs).liveness
         var total = 0.0
-        for index in live {
-            let node = graph.nodes[index]
+        for (node, isLive) in zip(graph.nodes, live) where isLive {
             guard case .matmul(let transposeA, _) = node.op else { continue }
             let a = graph.nodes[node.inputs[0].index]
             let result = node.type.shape.resolved(batch: batch)
