@@ -77,6 +77,10 @@ void kiln_concat_part(int64_t elem_size, int64_t outer, int64_t part, int64_t to
    reduced[axis] is not 0, in x's row-major order with the generated loops' rules (reduce.c);
    y has the kept axes' shape. At most 16 axes. */
 void kiln_reduce_f32(int op, int64_t rank, const int64_t *shape, const int64_t *reduced, const float *x, float *y);
+/* The gradient of a maximum or minimum over the axes flagged in `reduced` (extremum_gradient.c):
+   x of shape[rank], y and dy with the reduced axes of length 1, keep a mask like x or NULL. */
+void kiln_extremum_gradient(int64_t rank, const int64_t *shape, const uint8_t *reduced, const float *x, const float *y,
+                            const float *dy, const uint8_t *keep, float *out);
 
 /* The windows of images x [n, h, w, c] as rows y [n, oh, ow, kh*kw*c] (windows.c): windows of
    kh x kw cells dh, dw apart, sh, sw apart, over x padded by top rows and left columns; cells

@@ -91,7 +91,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
                     }
                     result = given[id] ?? results[index]
                 case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
-                     .argmax, .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather,
+                     .argmax, .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather,
                      .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .stopGradient, .assign:
                     result = try given[id] ?? evaluate(node, operands: operands, feeds: feeds, batch: batch)
                 }
@@ -127,7 +127,7 @@ public final class InterpreterProgram: Program, @unchecked Sendable {
         case .variable(let name, _):
             return try variables.value(name)
         case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
-             .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return try Reference.evaluate(node, operands: x, batch: batch)
         }

@@ -46,6 +46,30 @@ struct AutodiffTests {
         }
     }
 
+    @Test("a maximum's gradient is one extremum_gradient, with the bits of the select of each tie's share")
+    func maximumGradientIsOneOp() throws {
+        let g = Graph()
+        let x = try g.placeholder("x", shape: [.batch, 3, 4])
+        let r = try g.placeholder("r", shape: [.batch, 4])
+        let y = try max(x, axes: [1])
+        let dx = try g.gradients(of: sum(y * r), wrt: [x])[0]
+        #expect(g.nodes.contains { if case .extremumGradient = $0.op { true } else { false } })
+        // The same gradient spelt out: equality, a count of ties, a division and a select.
+        let chosen = try equal(x, reshape(y, to: [.batch, 1, 4]))
+        let ties = try sum(cast(chosen, to: .float32), axes: [1], keepDims: true)
+        let spelt = try select(chosen, reshape(r, to: [.batch, 1, 4]) / ties, g.constant(0))
+        var generator = SeededGenerator(seed: 5)
+        // Thirds of small integers: ties in most columns, and shares that round.
+        let values = try Tensor.randomUniform(shape: [6, 3, 4], lower: 0, upper: 3, using: &generator).scalars.map { $0.rounded(.down) }
+        let feeds = ["x": try Tensor(shape: [6, 3, 4], scalars: values),
+                     "r": try Tensor.randomUniform(shape: [6, 4], lower: -1, upper: 1, using: &generator)]
+        let result = try InterpreterProgram(graph: g, outputs: ["op": dx, "spelt": spelt]).run(feeds: feeds)
+        let op = try #require(result["op"]), expected = try #require(result["spelt"])
+        #expect(op.scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern))
+        // More elements get a share than there are groups (24): some groups have ties.
+        #expect(op.scalars.filter { $0 != 0 }.count > 24)
+    }
+
     @Test func secondDerivatives() throws {
         // d²/dx² sum(x³) = 6x
         let g = Graph()

@@ -32,6 +32,32 @@ let reductionCases: [ForwardCase] = [
         try argmax($0.constant(f32([2, 3], [1, 3, 3, 7, 2, .nan])), axis: 0, keepDims: true)
     },
     ForwardCase("argmax", "i32", expected: i32([], [1])) { try argmax($0.constant(i32([3], [4, 8, 8]))) },
+    // Row maxima 3 (twice) and 7 (twice): each tie gets half of its row's gradient.
+    ForwardCase("extremum_gradient", "ties share, the rest get 0", expected: f32([2, 3], [0, 0.3, 0.3, 1, 0, 1])) {
+        let x = $0.constant(f32([2, 3], [1, 3, 3, 7, 2, 7]))
+        return try extremumGradient(x, extremum: max(x, axes: [1], keepDims: true), gradient: $0.constant(f32([2, 1], [0.6, 2])),
+                                    axes: [1])
+    },
+    ForwardCase("extremum_gradient", "a mask drops shares but not ties", expected: f32([2, 3], [0, 0, 0.3, 1, 0, 0])) {
+        let x = $0.constant(f32([2, 3], [1, 3, 3, 7, 2, 7]))
+        return try extremumGradient(x, extremum: max(x, axes: [1], keepDims: true), gradient: $0.constant(f32([2, 1], [0.6, 2])),
+                                    keep: $0.constant(bools([2, 3], [true, false, true, true, true, false])), axes: [-1])
+    },
+    // A 2×2 window per channel: channel 0's maximum 4 twice, channel 1's minimum -1 once.
+    ForwardCase("extremum_gradient", "windows of two channels", expected: f32([2, 2, 2], [0, 0, 0.5, 0, 0.5, 3, 0, 0])) {
+        let x = $0.constant(f32([2, 2, 2], [1, 5, 4, 2, 4, -1, 2, 0]))
+        let channel0 = try extremumGradient(slice(x, starts: [0, 0, 0], sizes: [2, 2, 1]),
+                                            extremum: $0.constant(f32([1, 1, 1], [4])), gradient: $0.constant(f32([1, 1, 1], [1])),
+                                            axes: [0, 1])
+        let channel1 = try extremumGradient(slice(x, starts: [0, 0, 1], sizes: [2, 2, 1]),
+                                            extremum: min(slice(x, starts: [0, 0, 1], sizes: [2, 2, 1]), axes: [0, 1], keepDims: true),
+                                            gradient: $0.constant(f32([1, 1, 1], [3])), axes: [0, 1])
+        return try concatenate([channel0, channel1], axis: 2)
+    },
+    ForwardCase("extremum_gradient", "a NaN extremum passes nothing", expected: f32([1, 2], [0, 0])) {
+        let x = $0.constant(f32([1, 2], [1, .nan]))
+        return try extremumGradient(x, extremum: max(x, axes: [1], keepDims: true), gradient: $0.constant(f32([1, 1], [5])), axes: [1])
+    },
 ]
 
 let layoutCases: [ForwardCase] = [
@@ -169,7 +195,7 @@ let allOpNames: Set<String> = Set(
         + ComparisonOp.allCases.map { Printer.name(of: .compare($0)) }
         + ReduceOp.allCases.map { Printer.name(of: .reduce($0, axes: [], keepDims: false)) }
         + ["placeholder", "variable", "constant", "element_count", "select", "cast", "argmax", "reshape", "transpose",
-           "broadcast", "slice", "pad", "patches", "fold_patches", "concatenate", "gather", "scatter_add", "one_hot", "matmul", "softmax",
+           "broadcast", "slice", "pad", "patches", "fold_patches", "extremum_gradient", "concatenate", "gather", "scatter_add", "one_hot", "matmul", "softmax",
            "log_softmax", "stop_gradient", "assign", "scan", "scan_result"])
 
 @Suite("random_uniform")

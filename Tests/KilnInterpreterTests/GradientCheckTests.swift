@@ -44,6 +44,13 @@ let structuralGradientCases: [GradientCase] = [
     GradientCase("mean", "axis 1", [.random([2, 3], -1, 1)]) { try mean($0[0], axes: [1]) },
     GradientCase("mean", "all with a batch", [.random([.batch, 2], -1, 1)]) { try mean($0[0]) },
     GradientCase("max", "axis 1", [.values(f32([2, 3], [0.1, 0.9, -0.5, 0.7, -0.2, 0.4]))]) { try max($0[0], axes: [1]) },
+    // Linear in the extremum's gradient (x, from integers, is not differentiated).
+    GradientCase("extremum_gradient", "in the gradient, with ties and a mask",
+                 [.values(i32([2, 4], [1, 3, 3, 0, 2, 2, 0, 2])), .random([2, 1], -1, 1)]) {
+        let x = try cast($0[0], to: .float32)
+        return try extremumGradient(x, extremum: max(x, axes: [1], keepDims: true), gradient: $0[1],
+                                    keep: notEqual($0[0], $0[0].graph.constant(i32([], [0]))), axes: [1])
+    },
     GradientCase("min", "axis 0, kept", [.values(f32([2, 3], [0.1, 0.9, -0.5, 0.7, -0.2, 0.4]))]) { try min($0[0], axes: [0], keepDims: true) },
     GradientCase("reshape", "[?,2,2] to [?,4]", [.random([.batch, 2, 2], -1, 1)]) { try reshape($0[0], to: [.batch, 4]) },
     GradientCase("transpose", "rank 3 [2,0,1]", [.random([2, 3, 4], -1, 1)]) { try transpose($0[0], permutation: [2, 0, 1]) },

@@ -2,15 +2,16 @@ import KilnGraph
 
 extension Graph {
     /// The nodes among `live` whose result is a discontinuous function of `f32` operands — a
-    /// comparison, argmax, sign, floor, or a conversion of floats to integers or booleans —
-    /// so that a rounding-level difference in an operand can change the result entirely
+    /// comparison, argmax, an extremum's gradient (which compares), sign, floor, or a
+    /// conversion of floats to integers or booleans — so that a rounding-level difference in
+    /// an operand can change the result entirely
     /// (a ReLU derivative is `greater(x, 0)`).
     func decisions(among live: [NodeID]) -> [NodeID] {
         live.filter { id in
             let node = nodes[id.index]
             let floatOperand = node.inputs.contains { nodes[$0.index].type.dtype == .float32 }
             switch node.op {
-            case .compare, .argmax: return floatOperand
+            case .compare, .argmax, .extremumGradient: return floatOperand
             case .unary(let op):
                 switch op {
                 case .sign, .floor: return floatOperand

@@ -18,7 +18,7 @@ extension Function {
             case .placeholder, .variable, .constant:
                 shape = "ellipse"
             case .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
-                 .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+                 .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
                  .randomUniform, .stopGradient, .assign, .scan, .scanResult:
                 shape = "box"
             }

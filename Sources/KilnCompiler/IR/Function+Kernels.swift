@@ -57,7 +57,7 @@ extension Function {
             case .elementCount:
                 // Loops compute counts inline; anything else reads one written by its own kernel.
                 guard needsMemory(id, consumers: consumers, results: results) else { continue }
-            case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches,
+            case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient,
                  .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .scan:
                 break
             }

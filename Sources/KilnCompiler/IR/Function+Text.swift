@@ -21,7 +21,7 @@ extension Function {
             case .placeholder, .variable:
                 break  // the program's inputs and state are printed even when unused
             case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
-                 .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
                  .logSoftmax, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
                 guard live[index] else { continue }
             }

@@ -47,7 +47,7 @@ extension Function {
                 found.insert(.movement)
             case .scan:
                 found.insert(.loop)
-            case .reduce:
+            case .reduce, .extremumGradient:
                 found.insert(.reduction)
             case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reshape,
                  .broadcast, .randomUniform, .stopGradient, .assign, .scanResult:

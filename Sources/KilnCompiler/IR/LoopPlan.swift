@@ -36,7 +36,7 @@ public struct LoopPlan: Sendable, Hashable {
                 reductions.append(member)
             case .unary, .binary, .compare, .select, .cast, .broadcast, .randomUniform, .elementCount:
                 elementwise.append(member)
-            case .placeholder, .variable, .constant, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .concatenate, .gather,
+            case .placeholder, .variable, .constant, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather,
                  .scatterAdd, .oneHot, .softmax, .logSoftmax, .stopGradient, .assign, .scan, .scanResult:
                 strays.append(member)
             }

@@ -9,7 +9,7 @@ extension Op {
         switch self {
         case .unary, .binary, .compare, .select, .cast, .broadcast, .randomUniform:
             true
-        case .placeholder, .variable, .constant, .elementCount, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches,
+        case .placeholder, .variable, .constant, .elementCount, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .extremumGradient,
              .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign, .scan, .scanResult:
             false
         }
@@ -24,7 +24,7 @@ extension Op {
         case .constant(let value):
             value.scalarCount == 1
         case .placeholder, .variable, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
-             .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             false
         }
@@ -38,7 +38,7 @@ extension Op {
         case .scan(let scan):
             scan.body.contains { $0.op.canFault }
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
-             .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .matmul, .softmax, .logSoftmax,
+             .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .matmul, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign, .scanResult:
             false
         }
@@ -56,7 +56,7 @@ extension Op {
         case .assign:
             1
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
-             .argmax, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul,
+             .argmax, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul,
              .softmax, .logSoftmax, .randomUniform, .scan, .scanResult:
             nil
         }

@@ -292,7 +292,7 @@ extension CRenderer {
             return ("    const float c\(id.index) = (float)(\(CSyntax.product(counted.dims)));\n",
                     BlockOperand(pointer: "&c\(id.index)", stride: 0))
         case .placeholder, .variable, .constant, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
-             .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+             .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
              .logSoftmax, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return nil  // in memory
         }
@@ -307,7 +307,7 @@ extension CRenderer {
         case .cast(let dtype):
             return dtype == nodes[node.inputs[0].index].type.dtype
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .reduce, .argmax,
-             .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+             .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
              .logSoftmax, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return false
         }
@@ -333,7 +333,7 @@ extension CRenderer {
             return true
         case .elementCount:
             return false  // no primitive: the loop stays scalar
-        case .placeholder, .variable, .constant, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .concatenate,
+        case .placeholder, .variable, .constant, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate,
              .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign, .scan, .scanResult:
             return false  // never an elementwise member
         }
@@ -393,7 +393,7 @@ extension CRenderer {
         case .select: return "select"
         case .cast: return input == .bool ? "bool_to_f32" : "f32_to_bool"
         case .placeholder, .variable, .constant, .elementCount, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
-             .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
+             .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
              .stopGradient, .assign, .scan, .scanResult:
             throw unhandled(member, "has no block primitive")
         }

@@ -14,6 +14,8 @@ extension CRenderer {
             return try renderLayout(id)
         case .gather, .scatterAdd, .oneHot, .argmax:
             return try renderIndexing(id)
+        case .extremumGradient(let axes):
+            return try renderExtremumGradient(id, axes: axes)
         case .softmax(let axis), .logSoftmax(let axis):
             let node = nodes[id.index]
             let log: Int
@@ -25,6 +27,25 @@ extension CRenderer {
             // Leaves and aliases have no kernel, loop ops get loop kernels, and scans theirs (CRenderer+Scan).
             throw unhandled(id, "has no call kernel")
         }
+    }
+
+    /// The gradient of an extremum as one `kiln_extremum_gradient` call: each group of cells
+    /// reduced together is read while it is in the cache, to count its ties and to write the
+    /// shares (with the mask, when the op has one).
+    ///
+    /// - Throws: ``KilnError`` for more axes than the runtime kernel takes.
+    private func renderExtremumGradient(_ id: NodeID, axes: [Int]) throws -> String {
+        let node = nodes[id.index], shape = node.type.shape
+        guard (1...Self.reductionRankLimit).contains(shape.rank) else {
+            throw KilnError(.invalidGraph, "\(Printer.line(node, id: id)): the JIT computes extremum_gradient of 1 to "
+                            + "\(Self.reductionRankLimit) axes, not \(shape.rank)")
+        }
+        let operands = node.inputs.map { schedule.pointer(schedule.function.aliasRoot($0)) }
+        let reduced = (0..<shape.rank).map { axes.contains($0) ? "1" : "0" }
+        return "    const int64_t shape[\(shape.rank)] = {\(shape.dims.map(CSyntax.dim).joined(separator: ", "))};\n"
+            + "    const uint8_t reduced[\(shape.rank)] = {\(reduced.joined(separator: ", "))};\n"
+            + "    kiln_extremum_gradient(\(shape.rank), shape, reduced, \(operands[0]), \(operands[1]), \(operands[2]), "
+            + "\(operands.count > 3 ? "(const uint8_t *)" + operands[3] : "(const uint8_t *)0"), \(schedule.pointer(id)));\n"
     }
 
     /// `outer, length, inner` of `shape` split at `axis`, as C arguments.
@@ -75,7 +96,7 @@ extension CRenderer {
             }
             return out
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
-             .argmax, .reshape, .broadcast, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .argmax, .reshape, .broadcast, .gather, .scatterAdd, .oneHot, .matmul, .extremumGradient, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             throw unhandled(id, "is not a layout op")
         }
@@ -111,7 +132,7 @@ extension CRenderer {
             let suffix = nodes[node.inputs[0].index].type.dtype == .int32 ? "i32" : "f32"
             return "    return kiln_argmax_\(suffix)(\(split(inputShapes[0], axis)), \(inputs[0]), \(y), fault);\n"
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
-             .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .matmul, .softmax, .logSoftmax,
+             .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .matmul, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             throw unhandled(id, "is not an indexing op")
         }

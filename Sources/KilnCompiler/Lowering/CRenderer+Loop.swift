@@ -210,7 +210,7 @@ extension CRenderer {
         case .elementCount(let counted): return "(float)(\(CSyntax.product(counted.dims)))"
         case .randomUniform: return "kiln_random_uniform(\(operands[0]), \(index(node.type.shape)))"
         case .broadcast: return operands[0]  // the operand's element at the broadcast position
-        case .placeholder, .variable, .constant, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .concatenate,
+        case .placeholder, .variable, .constant, .reduce, .argmax, .reshape, .transpose, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate,
              .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .stopGradient, .assign, .scan, .scanResult:
             throw unhandled(member, "is not an elementwise op")
         }
@@ -282,7 +282,7 @@ extension CRenderer {
         case .elementCount(let counted):
             return "((float)(\(CSyntax.product(counted.dims))))"
         case .placeholder, .variable, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
-             .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return nil  // in memory
         }

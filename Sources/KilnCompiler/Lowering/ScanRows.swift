@@ -90,7 +90,7 @@ struct ScanRows {
             case .reshape, .transpose, .stopGradient, .unary(.neg):
                 return .partial
             case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax,
-                 .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
                  .logSoftmax, .randomUniform, .assign, .scan, .scanResult:
                 return .mixed
             }
@@ -127,7 +127,7 @@ struct ScanRows {
             return rowsOut && axis != 0 ? .rows : .mixed
         case .softmax(let axis), .logSoftmax(let axis):
             return rowsOut && axis != 0 ? .rows : .mixed
-        case .placeholder, .variable, .constant, .elementCount, .argmax, .patches, .foldPatches, .gather, .scatterAdd, .oneHot,
+        case .placeholder, .variable, .constant, .elementCount, .argmax, .patches, .foldPatches, .extremumGradient, .gather, .scatterAdd, .oneHot,
              .randomUniform, .assign, .scan, .scanResult:
             return .mixed
         }

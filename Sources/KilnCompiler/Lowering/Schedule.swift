@@ -75,7 +75,7 @@ public struct Schedule {
             case .variable(let name, let type): variables.append(Slot(kind: .variable(name), node: NodeID(index), type: type))
             case .constant(let value): constants.append(Slot(kind: .constant(value), node: NodeID(index), type: node.type))
             case .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
-                 .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+                 .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
                  .randomUniform, .stopGradient, .assign, .scan, .scanResult:
                 break  // computed into the arena, not passed in a slot
             }

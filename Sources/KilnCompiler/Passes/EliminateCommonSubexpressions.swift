@@ -14,7 +14,7 @@ public enum EliminateCommonSubexpressions {
             case .placeholder, .variable, .assign:
                 rewriter.map(to: rewriter.append(node))
             case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
-                 .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
                  .logSoftmax, .stopGradient,
                  .randomUniform, .scan, .scanResult:  // a pure function of its seed and shape: two equal draws are the same numbers
                 if let earlier = seen[node] {

@@ -13,7 +13,7 @@ public enum EliminateDeadCode {
             case .placeholder, .variable:
                 keep = true  // the program's inputs and state, used or not
             case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
-                 .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
                  .logSoftmax, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
                 keep = live[index]
             }

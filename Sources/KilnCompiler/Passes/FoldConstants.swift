@@ -25,7 +25,7 @@ public enum FoldConstants {
         case .placeholder, .variable, .constant, .assign, .elementCount, .scan, .scanResult:
             return nil
         case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
-             .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
+             .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
              .stopGradient:
             break  // folded when every operand is a constant
         }

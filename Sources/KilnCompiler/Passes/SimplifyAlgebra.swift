@@ -104,7 +104,7 @@ public enum SimplifyAlgebra {
             return same(inputs[0])
         case .binary, .unary:
             break  // the other arithmetic: no identity
-        case .placeholder, .variable, .constant, .elementCount, .compare, .select, .reduce, .argmax, .slice, .pad, .patches, .foldPatches,
+        case .placeholder, .variable, .constant, .elementCount, .compare, .select, .reduce, .argmax, .slice, .pad, .patches, .foldPatches, .extremumGradient,
              .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .assign, .scan, .scanResult:
             break
         }
@@ -123,7 +123,7 @@ public enum SimplifyAlgebra {
             guard case .reshape = operand.op else { return nil }
             return NodeDef(op: node.op, inputs: operand.inputs, type: node.type)
         case .placeholder, .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce,
-             .argmax, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+             .argmax, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
              .logSoftmax, .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return nil
         }

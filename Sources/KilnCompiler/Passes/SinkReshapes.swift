@@ -61,7 +61,7 @@ public enum SinkReshapes {
         switch op {
         case .unary, .binary, .compare, .select, .cast: true
         case .placeholder, .variable, .constant, .elementCount, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
-             .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             false
         }

@@ -24,6 +24,9 @@ extension Op {
             return dtype == .float32 ? .differentiable : .blocked
         case .select:
             return index == 0 ? .blocked : .differentiable
+        case .extremumGradient:
+            // Piecewise constant in the values and the extremum; linear in the gradient.
+            return index == 2 ? .differentiable : .blocked
         case .gather, .scatterAdd:
             return index == 0 ? .differentiable : .blocked
         case .compare, .argmax, .oneHot, .randomUniform, .assign, .placeholder, .variable, .constant, .elementCount:

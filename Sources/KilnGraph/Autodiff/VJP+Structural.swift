@@ -9,14 +9,28 @@ extension VJP {
             let count = try x.graph.elementCount(Shape(axes.map { x.shape[$0] }))
             return try broadcast(dyKept / count, to: x.shape)
         case .max, .min:
-            // Shared equally among the elements equal to the result. The share is selected
-            // rather than multiplied by a 0/1 mask, so no mask the size of x is stored
-            // between the count and the gradient.
+            // Shared equally among the elements equal to the result, in one op for values
+            // (the composite below, in one pass over x); the share is selected rather than
+            // multiplied by a 0/1 mask.
             let yKept = keepDims ? y : try reshape(y, to: keptShape)
+            if x.dtype == .float32 {
+                return try x.graph.append(.extremumGradient(axes: axes), [x, yKept, dyKept])
+            }
             let chosen = try equal(x, yKept)
             let ties = try sum(cast(chosen, to: .float32), axes: axes, keepDims: true)
             return try select(chosen, dyKept / ties, x.graph.constant(0))
         }
+    }
+
+    /// The cotangent of an extremum's gradient `dy` (operand 2 of `extremum_gradient`): each
+    /// group's cotangents where the op passed `dy` through, summed and shared as it shared `dy`.
+    static func extremumGradientBack(_ x: [Node], _ cotangent: Node, axes: [Int]) throws -> Node {
+        let zero = cotangent.graph.constant(0)
+        let chosen = try equal(x[0], x[1])
+        let ties = try sum(cast(chosen, to: .float32), axes: axes, keepDims: true)
+        var passed = try select(chosen, cotangent, zero)
+        if x.count > 3 { passed = try select(x[3], passed, zero) }
+        return try sum(passed, axes: axes, keepDims: true) / ties
     }
 
     static func transposeBack(_ dy: Node, permutation: [Int]) throws -> Node {

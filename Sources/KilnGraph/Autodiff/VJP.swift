@@ -42,6 +42,8 @@ enum VJP {
             return [try y.graph.append(.foldPatches(window, imageSize: [h, w]), [dy])]
         case .foldPatches(let window, _):
             return [try y.graph.append(.patches(window, padValue: 0), [dy])]
+        case .extremumGradient(let axes):
+            return [nil, nil, needs[2] ? try extremumGradientBack(x, dy, axes: axes) : nil] + (x.count > 3 ? [nil] : [])
         case .concatenate(let axis):
             return try concatenateBack(dy, into: x.map(\.shape), axis: axis)
         case .gather(let axis):

@@ -23,6 +23,18 @@ public func argmax(_ x: Node, axis: Int = -1, keepDims: Bool = false) throws -> 
     try x.graph.append(.argmax(axis: normalizedAxis(axis, rank: x.shape.rank), keepDims: keepDims), [x])
 }
 
+/// The gradient of `max(x, axes)` or `min(x, axes)` for the extremum's gradient `gradient`:
+/// each element of `x` equal to its group's `extremum` gets `gradient / ties` (the group's
+/// count of such elements), where `keep` (if given) is true; every other element gets 0.
+///
+/// Shapes: `x` `f32[S]`; `extremum` and `gradient` `f32[S]` with the `axes` of length 1;
+/// `keep` `bool[S]`; result `f32[S]`. Negative axes count from the end.
+public func extremumGradient(_ x: Node, extremum: Node, gradient: Node, keep: Node? = nil, axes: [Int]) throws -> Node {
+    let rank = x.shape.rank
+    let sorted = axes.map { normalizedAxis($0, rank: rank) }.sorted()
+    return try x.graph.append(.extremumGradient(axes: sorted), [x, extremum, gradient] + (keep.map { [$0] } ?? []))
+}
+
 private func reduce(_ op: ReduceOp, _ x: Node, axes: [Int]?, keepDims: Bool) throws -> Node {
     let rank = x.shape.rank
     let normalized = (axes ?? Array(0..<rank)).map { normalizedAxis($0, rank: rank) }

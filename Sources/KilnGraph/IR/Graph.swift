@@ -45,7 +45,7 @@ public final class Graph {
             case .variable(let name, _): variableIDs[name] = id
             case .assign: assignedVariables[node.inputs[0]] = id
             case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
-                 .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
                  .logSoftmax, .randomUniform, .stopGradient, .scan, .scanResult:
                 break  // nothing to index by name
             }
@@ -134,7 +134,7 @@ public final class Graph {
                             "\(Printer.opText(op, inputs: [])): create placeholders and variables with "
                             + "graph.placeholder(_:shape:dtype:) and graph.variable(_:initialValue:)")
         case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
-             .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
+             .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
              .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             return try appendChecked(op, inputs)
         }

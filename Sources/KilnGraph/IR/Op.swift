@@ -54,6 +54,13 @@ public enum Op: Hashable, Sendable {
     case reduce(ReduceOp, axes: [Int], keepDims: Bool)
     /// The index of the largest element along `axis` (the first one on ties), as `int32`.
     case argmax(axis: Int, keepDims: Bool)
+    /// The gradient of a maximum or minimum over `axes` (a max pooling's): inputs `x`, the
+    /// extremum `y` and its gradient `dy` (both of `x`'s shape with the reduced axes of length
+    /// 1) and optionally a `bool` mask `keep` of `x`'s shape. Each element of `x` equal to its
+    /// group's extremum (and kept) gets `dy / ties`, `ties` the number of elements of its group
+    /// equal to the extremum; every other element gets 0. The same as
+    /// `select(x == y [and keep], dy / sum(cast(x == y), axes), 0)`, in one pass.
+    case extremumGradient(axes: [Int])
 
     // MARK: Layout
     /// The same elements in row-major order with another shape.

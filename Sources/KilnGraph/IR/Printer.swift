@@ -52,6 +52,7 @@ public enum Printer {
         case .pad: "pad"
         case .patches: "patches"
         case .foldPatches: "fold_patches"
+        case .extremumGradient: "extremum_gradient"
         case .concatenate: "concatenate"
         case .gather: "gather"
         case .scatterAdd: "scatter_add"
@@ -81,6 +82,7 @@ public enum Printer {
         case .elementCount(let shape): shape.description
         case .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
              .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform,
+             .extremumGradient,
              .stopGradient, .assign, .scan, .scanResult:
             nil
         }
@@ -90,6 +92,7 @@ public enum Printer {
         switch op {
         case .reduce(_, let axes, let keepDims):
             ["axes=\(list(axes))"] + (keepDims ? ["keep_dims=true"] : [])
+        case .extremumGradient(let axes): ["axes=\(list(axes))"]
         case .argmax(let axis, let keepDims):
             ["axis=\(axis)"] + (keepDims ? ["keep_dims=true"] : [])
         case .transpose(let permutation): ["permutation=\(list(permutation))"]

@@ -139,7 +139,7 @@ public struct Scan: Hashable, Sendable {
                     throw KilnError(.invalidArgument, "scan: body placeholder \(Printer.line(node, id: NodeID(index))) is not a parameter")
                 }
             case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape, .transpose,
-                 .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
                  .logSoftmax, .randomUniform, .stopGradient, .scan, .scanResult:
                 continue
             }

@@ -11,6 +11,28 @@ extension Infer {
         return TensorType(x.dtype, reducedShape(x.shape, axes: axes, keepDims: keepDims))
     }
 
+    /// `x`'s type, for the extremum over `axes` and its gradient (the reduced axes kept) and
+    /// an optional `bool` mask of `x`'s shape.
+    static func extremumGradient(_ inputs: [TensorType], axes: [Int]) throws -> TensorType {
+        let x = inputs[0]
+        try checkAxes(axes, rank: x.shape.rank)
+        guard x.dtype == .float32, inputs[1].dtype == .float32, inputs[2].dtype == .float32 else {
+            throw KilnError(.dtypeMismatch, "extremum_gradient needs f32 values, extremum and gradient, got "
+                            + inputs.prefix(3).map(\.description).joined(separator: ", "))
+        }
+        let kept = reducedShape(x.shape, axes: axes, keepDims: true)
+        guard inputs[1].shape == kept, inputs[2].shape == kept else {
+            throw KilnError(.shapeMismatch, "extremum_gradient of \(x) over axes \(axes): the extremum \(inputs[1]) and its "
+                            + "gradient \(inputs[2]) must have shape \(kept)")
+        }
+        if inputs.count == 4 {
+            guard inputs[3].dtype == .bool, inputs[3].shape == x.shape else {
+                throw KilnError(.shapeMismatch, "extremum_gradient of \(x): the mask must be bool of the same shape, got \(inputs[3])")
+            }
+        }
+        return x
+    }
+
     static func argmax(_ x: TensorType, axis: Int, keepDims: Bool) throws -> TensorType {
         try checkAxis(axis, rank: x.shape.rank)
         guard x.dtype != .bool else {

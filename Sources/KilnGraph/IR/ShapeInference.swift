@@ -11,6 +11,8 @@ extension Op {
             2...2
         case .select:
             3...3
+        case .extremumGradient:
+            3...4
         case .concatenate:
             1...Int.max
         case .scan:
@@ -72,6 +74,8 @@ extension Op {
             return try Infer.patches(inputs[0], window: window)
         case .foldPatches(let window, let imageSize):
             return try Infer.foldPatches(inputs[0], window: window, imageSize: imageSize)
+        case .extremumGradient(let axes):
+            return try Infer.extremumGradient(inputs, axes: axes)
         case .concatenate(let axis):
             return try Infer.concatenate(inputs, axis: axis)
         case .gather(let axis):

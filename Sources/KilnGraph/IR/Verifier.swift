@@ -50,7 +50,7 @@ extension Graph {
                     throw KilnError(.invalidGraph, "\(line): \(target) is also assigned by \(other)")
                 }
             case .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax, .reshape,
-                 .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
+                 .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax,
                  .logSoftmax, .randomUniform, .stopGradient:
                 break  // checked by type inference above
             case .scan(let scan):

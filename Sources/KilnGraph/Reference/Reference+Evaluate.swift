@@ -58,6 +58,8 @@ extension Reference {
             return patches(x[0], window: window, padValue: padValue, shape: shape)
         case .foldPatches(let window, _):
             return foldPatches(x[0], window: window, shape: shape)
+        case .extremumGradient(let axes):
+            return extremumGradient(x[0], extremum: x[1], gradient: x[2], keep: x.count > 3 ? x[3] : nil, axes: axes)
         case .concatenate(let axis):
             return concatenate(x, axis: axis, shape: shape)
         case .gather(let axis):

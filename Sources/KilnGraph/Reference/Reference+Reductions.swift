@@ -43,6 +43,26 @@ extension Reference {
         }
     }
 
+    /// The gradient of an extremum over `axes` (see ``Op/extremumGradient(axes:)``): `dy` shared
+    /// equally among the elements of each group equal to its extremum `y` (and kept by `keep`).
+    /// A tie count is a sum of ones, exact in any order, so this is the composite's value.
+    package static func extremumGradient(_ x: Tensor, extremum y: Tensor, gradient dy: Tensor, keep: Tensor?,
+                                         axes: [Int]) -> Tensor {
+        var kept = x.shape
+        for axis in axes { kept[axis] = 1 }
+        let target = Indexing.offsets(shape: x.shape, strides: Indexing.broadcastStrides(from: kept, to: x.shape))
+        let values = x.scalars, extremes = y.scalars, gradients = dy.scalars
+        var ties = [Float](repeating: 0, count: Indexing.count(kept))
+        for i in values.indices where values[i] == extremes[target[i]] { ties[target[i]] += 1 }
+        var mask: [Bool]? = nil
+        if let keep, case .bool(let flags) = keep.storage { mask = flags }
+        var result = [Float](repeating: 0, count: values.count)
+        for i in values.indices where values[i] == extremes[target[i]] && mask?[i] != false {
+            result[i] = gradients[target[i]] / ties[target[i]]
+        }
+        return Tensor(validShape: x.shape, storage: .float32(result))
+    }
+
     /// The index of the first largest element (or first NaN) along `axis`.
     package static func argmax(_ x: Tensor, axis: Int, shape: [Int]) throws -> Tensor {
         let (outer, length, inner) = Indexing.split(x.shape, at: axis)

@@ -46,7 +46,7 @@ extension Reference {
                 case .scanResult(let position, _):
                     values[index] = scanResults[node.inputs[0].index]![position]
                 case .variable, .constant, .elementCount, .unary, .binary, .compare, .select, .cast, .reduce, .argmax,
-                     .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .concatenate, .gather,
+                     .reshape, .transpose, .broadcast, .slice, .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather,
                      .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax, .randomUniform, .stopGradient, .assign:
                     values[index] = try evaluate(node, operands: node.inputs.map { values[$0.index]! }, batch: batch)
                 }
