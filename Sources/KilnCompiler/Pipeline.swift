@@ -2,7 +2,7 @@ import KilnGraph
 
 /// The optimizer: the passes every program goes through, in order.
 ///
-/// merge scans → hoist loop invariants → fold constants → simplify → CSE → sink reshapes → DCE → fuse elementwise → fuse matmul epilogues → fuse windows into matmuls → plan memory
+/// merge scans → hoist loop invariants → fold constants → simplify → CSE → sink reshapes → mask extremum gradients → DCE → fuse elementwise → fuse matmul epilogues → fuse windows into matmuls → plan memory
 public enum Pipeline {
     /// A named pass.
     public struct Pass: Sendable {
@@ -20,6 +20,7 @@ public enum Pipeline {
         Pass(name: "simplify-algebra", run: SimplifyAlgebra.run),
         Pass(name: "eliminate-common-subexpressions", run: EliminateCommonSubexpressions.run),
         Pass(name: "sink-reshapes", run: SinkReshapes.run),
+        Pass(name: "mask-extremum-gradients", run: MaskExtremumGradients.run),
         Pass(name: "eliminate-dead-code", run: EliminateDeadCode.run),
         Pass(name: "fuse-elementwise", run: FuseElementwise.run),
         Pass(name: "fuse-matmul-epilogue", run: FuseMatmulEpilogue.run),

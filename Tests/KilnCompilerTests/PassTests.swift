@@ -253,7 +253,7 @@ struct PassTests {
     @Test func thePipelineRunsEveryPassInOrder() throws {
         #expect(Pipeline.passes.map(\.name) == [
             "merge-scans", "hoist-loop-invariants", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions",
-            "sink-reshapes", "eliminate-dead-code",
+            "sink-reshapes", "mask-extremum-gradients", "eliminate-dead-code",
             "fuse-elementwise", "fuse-matmul-epilogue", "fuse-windows-into-matmul", "plan-memory",
         ])
     }
