@@ -297,6 +297,14 @@ void kiln_reduce_f32(int op, int64_t rank, const int64_t *shape, const int64_t *
             }
             return;
         }
+        if (op == REDUCE_SUM && r.rank == 2) {
+            /* A sum over the rows of [rows, length] (a bias gradient): kiln_sum_columns adds
+               the rows in order, each column on one core, so with length of a cache line or
+               more both cores take half of the columns. */
+            kiln_fill_f32(outputs, identity, y);
+            kiln_sum_columns(r.dims[0], r.dims[1], x, y);
+            return;
+        }
         /* Too many positions to list: the input in its order, one run at a time. */
         r.window = 1;
         r.offsets[0] = 0;
