@@ -17,19 +17,8 @@
 #pragma STDC FP_CONTRACT OFF
 #if defined(__clang__)
 #pragma clang fp contract(off)
-#pragma clang diagnostic ignored "-Wpass-failed"
-#define KILN_SIMD _Pragma("clang loop vectorize(assume_safety)")
-#elif defined(__GNUC__)
-#define KILN_SIMD _Pragma("GCC ivdep")
-#else
-#define KILN_SIMD
 #endif
-
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__)) && !defined(KILN_PORTABLE)
-#define KILN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define KILN_CLONES
-#endif
+#include "kiln_vectorize.h"
 
 #define KILN_EXTREMUM_MAX_RANK 16
 /* Runs of the innermost axis are taken this many elements at a time. */

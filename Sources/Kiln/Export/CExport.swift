@@ -390,7 +390,7 @@ struct CExport {
            let end = prelude.range(of: "#endif\n", range: middle.upperBound..<prelude.endIndex) {
             prelude.replaceSubrange(start.lowerBound..<end.upperBound, with: prelude[middle.upperBound..<end.lowerBound])
         }
-        let files = try ["kiln_math.h"].map(text) + [prelude] + ["layout.c", "indexing.c", "vector.c", "reduce.c", "windows.c", "portable/serial.c"].map(text)
+        let files = try ["kiln_math.h"].map(text) + [prelude] + ["kiln_vectorize.h", "layout.c", "indexing.c", "vector.c", "reduce.c", "windows.c", "portable/serial.c"].map(text)
         return files.map(stripIncludes).joined(separator: "\n")
     }
 
