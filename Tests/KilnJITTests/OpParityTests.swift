@@ -86,6 +86,11 @@ let structuralParityCases: [ParityCase] = [
         let x = try cast($0[0], to: .float32)
         return try extremumGradient(x, extremum: max(x, axes: [2, 4], keepDims: true), gradient: $0[1], keep: $0[2], axes: [2, 4])
     },
+    ParityCase("extremum_gradient", "neighbouring axes reduced, and kept, passed as one",
+               [.index([.batch, 3, 2, 2, 2, 4], 2), .float([.batch, 3, 2, 1, 1, 4], -1, 1)]) {
+        let x = try cast($0[0], to: .float32)
+        return try extremumGradient(x, extremum: max(x, axes: [3, 4], keepDims: true), gradient: $0[1], axes: [3, 4])
+    },
     ParityCase("extremum_gradient", "last axis of a minimum, unmasked", [.index([.batch, 7], 2), .float([.batch, 1], -1, 1)]) {
         let x = try cast($0[0], to: .float32)
         return try extremumGradient(x, extremum: min(x, axes: [1], keepDims: true), gradient: $0[1], axes: [-1])

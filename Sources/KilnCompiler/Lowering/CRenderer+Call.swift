@@ -33,18 +33,30 @@ extension CRenderer {
     /// reduced together is read while it is in the cache, to count its ties and to write the
     /// shares (with the mask, when the op has one).
     ///
-    /// - Throws: ``KilnError`` for more axes than the runtime kernel takes.
+    /// Neighbouring axes of the same kind (reduced or kept) are passed as one.
+    ///
+    /// - Throws: ``KilnError`` for more alternations of reduced and kept axes than the
+    ///   runtime kernel takes.
     private func renderExtremumGradient(_ id: NodeID, axes: [Int]) throws -> String {
         let node = nodes[id.index], shape = node.type.shape
-        guard (1...Self.reductionRankLimit).contains(shape.rank) else {
-            throw KilnError(.invalidGraph, "\(Printer.line(node, id: id)): the JIT computes extremum_gradient of 1 to "
-                            + "\(Self.reductionRankLimit) axes, not \(shape.rank)")
+        var merged: [(dims: [Dim], reduced: Bool)] = []
+        for (axis, dim) in shape.dims.enumerated() {
+            let reduced = axes.contains(axis)
+            if let last = merged.last, last.reduced == reduced {
+                merged[merged.count - 1].dims.append(dim)
+            } else {
+                merged.append(([dim], reduced))
+            }
+        }
+        if merged.isEmpty { merged = [([], false)] }  // a scalar: one element
+        guard merged.count <= Self.reductionRankLimit else {
+            throw KilnError(.invalidGraph, "\(Printer.line(node, id: id)): the JIT computes extremum_gradient over at most "
+                            + "\(Self.reductionRankLimit) runs of reduced and kept axes, not \(merged.count)")
         }
         let operands = node.inputs.map { schedule.pointer(schedule.function.aliasRoot($0)) }
-        let reduced = (0..<shape.rank).map { axes.contains($0) ? "1" : "0" }
-        return "    const int64_t shape[\(shape.rank)] = {\(shape.dims.map(CSyntax.dim).joined(separator: ", "))};\n"
-            + "    const uint8_t reduced[\(shape.rank)] = {\(reduced.joined(separator: ", "))};\n"
-            + "    kiln_extremum_gradient(\(shape.rank), shape, reduced, \(operands[0]), \(operands[1]), \(operands[2]), "
+        return "    const int64_t shape[\(merged.count)] = {\(merged.map { CSyntax.product($0.dims) }.joined(separator: ", "))};\n"
+            + "    const uint8_t reduced[\(merged.count)] = {\(merged.map { $0.reduced ? "1" : "0" }.joined(separator: ", "))};\n"
+            + "    kiln_extremum_gradient(\(merged.count), shape, reduced, \(operands[0]), \(operands[1]), \(operands[2]), "
             + "\(operands.count > 3 ? "(const uint8_t *)" + operands[3] : "(const uint8_t *)0"), \(schedule.pointer(id)));\n"
     }
 

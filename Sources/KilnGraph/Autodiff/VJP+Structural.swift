@@ -9,16 +9,10 @@ extension VJP {
             let count = try x.graph.elementCount(Shape(axes.map { x.shape[$0] }))
             return try broadcast(dyKept / count, to: x.shape)
         case .max, .min:
-            // Shared equally among the elements equal to the result, in one op for values
-            // (the composite below, in one pass over x); the share is selected rather than
-            // multiplied by a 0/1 mask.
+            // Shared equally among the elements equal to the result: one op, the select of
+            // each tie's share (`extremum_gradient`), which the JIT runs in one pass over x.
             let yKept = keepDims ? y : try reshape(y, to: keptShape)
-            if x.dtype == .float32 {
-                return try x.graph.append(.extremumGradient(axes: axes), [x, yKept, dyKept])
-            }
-            let chosen = try equal(x, yKept)
-            let ties = try sum(cast(chosen, to: .float32), axes: axes, keepDims: true)
-            return try select(chosen, dyKept / ties, x.graph.constant(0))
+            return try x.graph.append(.extremumGradient(axes: axes), [x, yKept, dyKept])
         }
     }
 
