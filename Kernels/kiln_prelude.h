@@ -78,7 +78,8 @@ void kiln_concat_part(int64_t elem_size, int64_t outer, int64_t part, int64_t to
    y has the kept axes' shape. At most 16 axes. */
 void kiln_reduce_f32(int op, int64_t rank, const int64_t *shape, const int64_t *reduced, const float *x, float *y);
 /* The gradient of a maximum or minimum over the axes flagged in `reduced` (extremum_gradient.c):
-   x of shape[rank], y and dy with the reduced axes of length 1, keep a mask like x or NULL. */
+   x of shape[rank], y and dy with the reduced axes of length 1, keep a mask like x or NULL.
+   At most 16 axes: the JIT passes neighbouring axes of the same kind as one. */
 void kiln_extremum_gradient(int64_t rank, const int64_t *shape, const uint8_t *reduced, const float *x, const float *y,
                             const float *dy, const uint8_t *keep, float *out);
 
