@@ -47,8 +47,7 @@ typedef struct {
 } extremum_job;
 
 /* The offset in x of cell `cell` of a group (its index over the reduced axes, row-major). */
-static inline int64_t cell_offset(const extremum_job *job, int64_t cell) {
-    if (job->listed) return job->offsets[cell];
+static int64_t computed_offset(const extremum_job *job, int64_t cell) {
     int64_t offset = 0;
     for (int64_t axis = job->rank - 1; axis >= 0; axis--) {
         if (!job->reduced[axis]) continue;
@@ -56,6 +55,11 @@ static inline int64_t cell_offset(const extremum_job *job, int64_t cell) {
         cell /= job->dims[axis];
     }
     return offset;
+}
+
+/* The same, from the list when the groups are small enough to have one. */
+static inline int64_t cell_offset(const extremum_job *job, int64_t cell) {
+    return job->listed ? job->offsets[cell] : computed_offset(job, cell);
 }
 
 /* Groups [begin, end), numbered row-major over the kept axes other than the run's. The loops
@@ -133,9 +137,7 @@ void kiln_extremum_gradient(int64_t rank, const int64_t *shape, const uint8_t *r
     job.cells = cells;
     job.listed = cells <= KILN_EXTREMUM_LISTED;
     if (job.listed) {
-        job.listed = 0;
-        for (int64_t cell = 0; cell < cells; cell++) job.offsets[cell] = cell_offset(&job, cell);
-        job.listed = 1;
+        for (int64_t cell = 0; cell < cells; cell++) job.offsets[cell] = computed_offset(&job, cell);
     }
     void *args[1] = {&job};
     if (total >= KILN_EXTREMUM_SPLIT && groups > 1) {

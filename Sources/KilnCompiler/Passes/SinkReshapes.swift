@@ -55,18 +55,6 @@ public enum SinkReshapes {
         return current
     }
 
-    /// Whether an elementwise op of this kind may run in another shape: every op that
-    /// computes each element from its operands' elements at the same position.
-    private static func isSameShapeElementwise(_ op: Op) -> Bool {
-        switch op {
-        case .unary, .binary, .compare, .select, .cast: true
-        case .placeholder, .variable, .constant, .elementCount, .reduce, .argmax, .reshape, .transpose, .broadcast, .slice,
-             .pad, .patches, .foldPatches, .extremumGradient, .concatenate, .gather, .scatterAdd, .oneHot, .matmul, .softmax, .logSoftmax,
-             .randomUniform, .stopGradient, .assign, .scan, .scanResult:
-            false
-        }
-    }
-
     /// Whether two shapes hold the same number of elements for every batch size.
     private static func sameCount(_ a: Shape, _ b: Shape) -> Bool {
         func count(_ shape: Shape) -> (batch: Int, size: Int) {
@@ -80,7 +68,7 @@ public enum SinkReshapes {
     /// `reshape(f(x, reshape(y), ...))` over x's shape for `f(reshape(x), y, ...)`, or nil.
     private static func sunkElementwise(_ node: NodeDef, source: NodeDef, consumers: [[NodeID]], results: Set<NodeID>,
                                         in rewriter: inout GraphRewriter) -> NodeID? {
-        guard isSameShapeElementwise(node.op) else { return nil }
+        guard node.op.isPositionwise else { return nil }
         let shape = node.type.shape
         // The operands viewed from another shape, made by an elementwise op or a product: the
         // op is sunk into the shape of the one with the widest elements (a gradient of floats

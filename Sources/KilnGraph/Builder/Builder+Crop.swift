@@ -44,7 +44,7 @@ private enum Crop {
         // The ops on each position alone, last first, down to the value they start from.
         var ops: [Node] = []
         var base = x
-        while isPositionwise(base.op) {
+        while base.op.isPositionwise {
             let along = base.inputs.filter { $0.shape == base.shape }
             guard along.count == 1, base.inputs.allSatisfy({ $0.shape == base.shape || samePerPosition($0, in: base.shape) }),
                   readers[along[0].id, default: 0] == 1 else { return nil }
@@ -59,14 +59,6 @@ private enum Crop {
             replaced[op.id] = current
         }
         return current
-    }
-
-    /// Whether an op computes each position from its operands' values at that position alone.
-    static func isPositionwise(_ op: Op) -> Bool {
-        switch op {
-        case .unary, .binary, .compare, .select, .cast: true
-        default: false
-        }
     }
 
     /// Whether `operand` is broadcast to `shape` (`[n, h, w, c]`) with the same values at every
