@@ -25,6 +25,7 @@ public enum Pipeline {
         Pass(name: "fuse-elementwise", run: FuseElementwise.run),
         Pass(name: "fuse-matmul-epilogue", run: FuseMatmulEpilogue.run),
         Pass(name: "fuse-windows-into-matmul", run: FuseWindowsIntoMatmul.run),
+        Pass(name: "fuse-pooling-into-product", run: FusePoolingIntoProduct.run),
         Pass(name: "plan-memory", run: PlanMemory.run),
     ]
 

@@ -254,7 +254,7 @@ struct PassTests {
         #expect(Pipeline.passes.map(\.name) == [
             "merge-scans", "hoist-loop-invariants", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions",
             "sink-reshapes", "mask-extremum-gradients", "eliminate-dead-code",
-            "fuse-elementwise", "fuse-matmul-epilogue", "fuse-windows-into-matmul", "plan-memory",
+            "fuse-elementwise", "fuse-matmul-epilogue", "fuse-windows-into-matmul", "fuse-pooling-into-product", "plan-memory",
         ])
     }
 }

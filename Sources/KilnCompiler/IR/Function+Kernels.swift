@@ -72,6 +72,8 @@ extension Function {
             for member in specs[k].members {
                 for input in nodes[member.index].inputs where !memberSet.contains(input) {
                     let root = memoryRoot(input)
+                    // A pooling's reshape of a member reads what the kernel itself writes.
+                    if memberSet.contains(root) { continue }
                     let inline = specs[k].group != nil && nodes[root.index].op.isInline
                     if !inline && seen.insert(root).inserted { inputs.append(root) }
                 }

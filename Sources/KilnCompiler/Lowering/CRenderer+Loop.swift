@@ -8,6 +8,7 @@ extension CRenderer {
     /// - Throws: ``KilnError`` if the kernel holds an op no loop computes (a fusion bug).
     func renderLoopKernel(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> KernelCode {
         if let stray = plan.strays.first { throw unhandled(stray, "cannot be computed in a loop kernel") }
+        if !plan.pools.isEmpty { return try renderPooledLoopKernel(k, kernel, plan) }
         if let fill = renderFill(plan) { return KernelCode(body: fill) }
         let whole = renderSummedProducts(plan) ?? renderProductPlusValue(plan)
         var gemms = whole ?? plan.matmuls.map(renderMatmul).joined()

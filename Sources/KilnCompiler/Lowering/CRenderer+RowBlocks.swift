@@ -17,10 +17,13 @@ import KilnGraph
 extension CRenderer {
     /// The body of a row-blocked loop, or `nil` when the kernel does not qualify. With
     /// `product`, the kernel's product is computed by the loop's parts, chunk by chunk of rows,
-    /// each chunk just before the loop over its rows (`nil` when the loop does not run in parts).
+    /// each chunk just before the loop over its rows (`nil` when the loop does not run in parts);
+    /// with `pools` too, each chunk's rows are pooled right after the loop over them, and
+    /// chunks and parts are whole rows of windows.
     ///
     /// - Throws: ``KilnError`` if a member has no block primitive after all.
-    func renderRowBlockLoop(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan, product: RowProduct? = nil) throws -> KernelCode? {
+    func renderRowBlockLoop(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan, product: RowProduct? = nil,
+                            pools: PoolChunks? = nil) throws -> KernelCode? {
         let shape = plan.shape, rank = shape.rank
         let leading = Shape(Array(shape.dims.dropLast()))
         guard !plan.flat, rank >= 2, let length = shape[rank - 1].staticSize, length > 1, length <= Self.blockLength / 2,
@@ -113,11 +116,12 @@ extension CRenderer {
         // keep the sums in the loop, while the rows are in the cache.
         let (name, prologue, arguments) = partFunction(k, kernel, what: "rows")
         let sumsWithin = plan.reductions.contains(where: { if case .overLeading = rowSum($0) { true } else { false } })
-        let grain = sumsWithin ? (Shape(Array(leading.dims.dropFirst())).staticProduct ?? 0) : group
+        let grain = sumsWithin ? (Shape(Array(leading.dims.dropFirst())).staticProduct ?? 0) : pools?.unit ?? group
         if !plan.reductions.contains(where: { (rowSum($0) == .overRows && !splitSums) || rowSum($0) == nil }), !canFault(kernel), grain > 0,
            !sumsWithin || shape[0] == .batch || shape[0].staticSize.map({ $0 > 1 }) == true,
            let run = partsCall(name, total: rows, grain: grain, shape: shape, depth: product?.depth ?? 1) {
-            if let product {
+            if var product {
+                if let pools { product.chunk = Swift.max(pools.unit, product.chunk / pools.unit * pools.unit) }
                 // Each chunk's product, then the loop over its rows.
                 // Profiled, the parts add up their GEMMs' time and their own, from every core: the
                 // kernel's GEMM share is the ratio of the two.
@@ -127,7 +131,7 @@ extension CRenderer {
                     + "    for (int64_t q = begin; q < end; q += \(product.chunk)) {\n"
                     + "        int64_t qe = end - q < \(product.chunk) ? end : q + \(product.chunk);\n"
                     + gemm[0] + "        \(product.call("q", "qe - q", "kq"))\n" + gemm[1]
-                    + indented(loop("q", "qe", body)) + "    }\n"
+                    + indented(loop("q", "qe", body)) + (pools?.code("q", "qe", "        ") ?? "") + "    }\n"
                     + (profile ? "    kiln_profile_add(&\(profileCounter(.gemm, k)), kg);\n"
                         + "    kiln_profile_add(&\(profileCounter(.parts, k)), kiln_clock_ns() - kp);\n" : "")
                 let part = prologue + operands.declarations + operands.tiles + chunks + "}\n"
