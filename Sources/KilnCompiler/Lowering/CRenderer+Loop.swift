@@ -252,13 +252,19 @@ extension CRenderer {
             out += String(repeating: "    ", count: level) + "}\n"
         }
         for reduction in reductions {
-            guard case .reduce(.mean, let axes, _) = nodes[reduction.index].op else { continue }
-            let count = CSyntax.product(axes.map { shape[$0] })
-            let pointer = schedule.pointer(reduction)
-            out += "    for (int64_t o = 0; o < \(CSyntax.product(nodes[reduction.index].type.shape.dims)); o++) "
-                + "\(pointer)[o] = \(pointer)[o] / (float)(\(count));\n"
+            out += meanDivision(reduction, over: shape, from: "0",
+                                to: CSyntax.product(nodes[reduction.index].type.shape.dims), indent: "    ")
         }
         return out
+    }
+
+    /// For a mean over some axes of `shape`, the division of its sums `[from, to)` (C
+    /// expressions of flat offsets) by the number of elements each reduced, a line at
+    /// `indent`; nothing for another reduction.
+    func meanDivision(_ reduction: NodeID, over shape: Shape, from: String, to: String, indent: String) -> String {
+        guard case .reduce(.mean, let axes, _) = nodes[reduction.index].op else { return "" }
+        let count = CSyntax.product(axes.map { shape[$0] }), pointer = schedule.pointer(reduction)
+        return "\(indent)for (int64_t o = \(from); o < \(to); o++) \(pointer)[o] = \(pointer)[o] / (float)(\(count));\n"
     }
 
     /// The C expression of operand `id` inside the loop body: a member's register, an inline

@@ -35,7 +35,7 @@ extension CRenderer {
         var calls: [(String, String, String) -> String] = []
         for pool in plan.pools {
             let node = nodes[pool.index], windows = nodes[node.inputs[0].index].type.shape
-            guard case .reduce(let op, let axes, _) = node.op,
+            guard case .reduce(_, let axes, _) = node.op,
                   nodes[function.aliasRoot(node.inputs[0]).index].type.shape == shape,
                   windows[windows.rank - 1] == .size(length),
                   let rows = FusePoolingIntoProduct.unitRows(windows: windows, axes: axes), unit == nil || unit == rows,
@@ -47,17 +47,14 @@ extension CRenderer {
             let chunkAxes = axes.map { $0 - first + 1 }
             let kept = inner.enumerated().filter { !axes.contains($0.offset + first) }.compactMap(\.element.staticSize)
             let outputs = kept.reduce(1, *) * length
-            let count = axes.compactMap { windows[$0].staticSize }.reduce(1, *)
             let x = schedule.pointer(function.aliasRoot(node.inputs[0])), y = schedule.pointer(pool)
             calls.append { q, qe, indent in
-                var code = "\(indent){\n" + reduceCall(pool, dims: ["(\(qe) - \(q)) / \(rows)"] + inner.map(CSyntax.dim) + ["\(length)"],
-                                                       axes: chunkAxes, from: "\(x) + (\(q))*\(length)",
-                                                       to: "\(y) + (\(q)) / \(rows) * \(outputs)", indent: indent + "    ")
-                if op == .mean {
-                    code += "\(indent)    for (int64_t o = (\(q)) / \(rows) * \(outputs); o < (\(qe)) / \(rows) * \(outputs); o++) "
-                        + "\(y)[o] = \(y)[o] / (float)(\(count));\n"
-                }
-                return code + "\(indent)}\n"
+                "\(indent){\n" + reduceCall(pool, dims: ["(\(qe) - \(q)) / \(rows)"] + inner.map(CSyntax.dim) + ["\(length)"],
+                                            axes: chunkAxes, from: "\(x) + (\(q))*\(length)",
+                                            to: "\(y) + (\(q)) / \(rows) * \(outputs)", indent: indent + "    ")
+                    + meanDivision(pool, over: windows, from: "(\(q)) / \(rows) * \(outputs)", to: "(\(qe)) / \(rows) * \(outputs)",
+                                   indent: indent + "    ")
+                    + "\(indent)}\n"
             }
         }
         guard let unit else { return nil }
