@@ -4,11 +4,12 @@ import KilnJIT
 import KilnTestSupport
 import Testing
 
-/// Slices and pads as calls (`kiln_slice`, `kiln_pad`, Kernels/layout.c): a pooling that drops
-/// an odd feature map's last row and column, and its gradient that pads them back. Large ones
-/// are split between the cores along the batch; each part moves whole rows, so every batch
-/// size gives the interpreter's bytes, for floats and for a mask of bytes.
-@Suite("Slices and pads as calls")
+/// Slices, pads and transposes as calls (`kiln_slice`, `kiln_pad`, `kiln_transpose`,
+/// Kernels/layout.c): a pooling that drops an odd feature map's last row and column, and its
+/// gradient that pads them back; a batch of sequences turned time-major, as a recurrent layer
+/// reads it. Large ones are split between the cores; each part moves whole rows, so every
+/// batch size gives the interpreter's bytes, for floats and for a mask of bytes.
+@Suite("Slices, pads and transposes as calls")
 struct LayoutCallTests {
     @Test("a slice and a pad of a batch of feature maps", arguments: [DType.float32, .bool])
     func slicesAndPadsMatchTheInterpreter(dtype: DType) throws {
@@ -24,5 +25,19 @@ struct LayoutCallTests {
         // 37 maps (264,144 elements) are split, 1 and 7 are not.
         try expectParity(graph, outputs: outputs, inputs: [.float([.batch, 11, 11, 64], -1, 1)],
                          seed: stableSeed("layout \(dtype)"), rtol: 0, atol: 0, context: "slice and pad, \(dtype)")
+    }
+
+    @Test("a batch of sequences turned time-major", arguments: [DType.float32, .bool])
+    func timeMajorTransposeMatchesTheInterpreter(dtype: DType) throws {
+        let graph = Graph()
+        let x = try graph.placeholder("x0", shape: [.batch, 80, 96], dtype: .float32)
+        let value = try dtype == .bool ? greater(x, graph.constant(0)) : x * 2
+        let timeMajor = try transpose(value, permutation: [1, 0, 2])
+        let outputs = ["time_major": timeMajor]
+        let program = try JITProgram(graph: graph, outputs: outputs)
+        #expect(program.lowered.unit.source.contains("kiln_transpose("), "\(program.lowered.unit.source)")
+        // 37 sequences (284,160 elements; 1.1 MB of floats, 284 KB of bytes) are split, 1 and 7 are not.
+        try expectParity(graph, outputs: outputs, inputs: [.float([.batch, 80, 96], -1, 1)],
+                         seed: stableSeed("time-major \(dtype)"), rtol: 0, atol: 0, context: "time-major transpose, \(dtype)")
     }
 }
