@@ -31,13 +31,13 @@ public final class JITProgram: Program, @unchecked Sendable {
     /// The compiled code.
     public let unit: CompiledUnit
 
-    private let slotCount: Int
+    let slotCount: Int
     /// Slot addresses of the variables and constants; each call's state copies them and adds its feeds.
-    private let slotTemplate: UnsafeMutablePointer<UnsafeRawPointer?>
+    let slotTemplate: UnsafeMutablePointer<UnsafeRawPointer?>
     /// The feed name of each feed slot, by slot index.
     private let feedSlots: [(index: Int, name: String)]
     /// The slot of each of `signature.inputs`, or `nil` where the optimized graph no longer reads it.
-    private let inputSlots: [Int?]
+    let inputSlots: [Int?]
     /// The constants' elements, which the program owns.
     private var constantStorage: [UnsafeMutableRawPointer] = []
     /// The buffers of the variables the slots point into, kept alive while the program lives
@@ -170,7 +170,7 @@ public final class JITProgram: Program, @unchecked Sendable {
     }
 
     /// Calls the entry point with denormals flushed to zero.
-    private func enter(_ state: JITCallState, batch: Int) throws {
+    func enter(_ state: JITCallState, batch: Int) throws {
         state.fault.update(repeating: 0, count: 8)
         let mode = kiln_flush_denormals()
         let status = unit.entry(state.arena, Int64(batch), UnsafePointer(state.slots), state.fault)
@@ -179,7 +179,7 @@ public final class JITProgram: Program, @unchecked Sendable {
     }
 
     /// The arena size for `batch`, within ``Tensor/byteLimit``.
-    private func arenaBytes(batch: Int) throws -> Int {
+    func arenaBytes(batch: Int) throws -> Int {
         guard let bytes = lowered.function.memory?.arenaBytes.value(n: batch) else {
             throw KilnError(.runtime, "with a batch of \(batch) the program's memory size overflows")
         }

@@ -242,19 +242,23 @@ extension Model {
     /// Throws naming the first NaN or infinite element's row and column.
     static func requireFinite(_ tensor: Tensor, _ what: String) throws {
         guard tensor.dtype == .float32 else { return }
-        let scalars = tensor.scalars
+        try tensor.scalars.withUnsafeBufferPointer { try requireFinite($0, shape: tensor.shape, what) }
+    }
+
+    /// Checks that the elements of a value of `shape` (rows along its first axis) are finite.
+    ///
+    /// - Throws: ``KilnError`` naming `what`, the row and the column of the first that is not.
+    static func requireFinite(_ buffer: UnsafeBufferPointer<Float>, shape: [Int], _ what: String) throws {
         // One pass the compiler vectorises (every exponent bit set marks NaN and infinity);
         // the element is looked for only when there is one.
         let exponent: UInt32 = 0x7F80_0000
-        let nonFinite = scalars.withUnsafeBufferPointer { buffer in
-            buffer.reduce(into: UInt32(0)) { found, x in found |= (x.bitPattern & exponent) == exponent ? 1 : 0 }
-        }
-        guard nonFinite != 0, let index = scalars.firstIndex(where: { !$0.isFinite }) else { return }
-        let width = Swift.max(1, scalars.count / Swift.max(1, tensor.shape.first ?? 1))
+        let nonFinite = buffer.reduce(into: UInt32(0)) { found, x in found |= (x.bitPattern & exponent) == exponent ? 1 : 0 }
+        guard nonFinite != 0, let index = buffer.firstIndex(where: { !$0.isFinite }) else { return }
+        let width = Swift.max(1, buffer.count / Swift.max(1, shape.first ?? 1))
         let row = index / width
-        let position = Indexing.unravel(index % width, in: Array(tensor.shape.dropFirst()))
+        let position = Indexing.unravel(index % width, in: Array(shape.dropFirst()))
         let column = position.count == 1 ? "column \(position[0])" : "position \(position)"
-        throw KilnError(.invalidData, "\(what) has \(scalars[index]) at row \(row), \(column); clean the data, or set "
+        throw KilnError(.invalidData, "\(what) has \(buffer[index]) at row \(row), \(column); clean the data, or set "
                         + "model.checksFiniteInputs = false to let it through")
     }
 }

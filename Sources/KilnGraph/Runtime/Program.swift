@@ -35,6 +35,13 @@ public protocol Program: AnyObject {
     ///   if it has no output `output`.
     func run(_ input: Tensor, output: String) throws -> Tensor
 
+    /// A call of this one-input program at `batch` that writes output `output` into memory
+    /// the caller owns, checked once and then made again and again (see ``PreparedCall``).
+    ///
+    /// - Throws: ``KilnError`` if the program has other inputs or no output `output`, if it
+    ///   assigns variables, or if `batch` is negative.
+    func prepare(batch: Int, output: String) throws -> any PreparedCall
+
     /// The variables this program reads and writes, shared with every program compiled with
     /// the same store.
     var variables: VariableStore { get }
