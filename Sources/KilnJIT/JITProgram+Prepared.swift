@@ -16,8 +16,7 @@ extension JITProgram {
 /// out once; a call sets one slot, calls the entry point and copies the output.
 final class JITPreparedCall: PreparedCall, @unchecked Sendable {
     let program: JITProgram
-    let inputShape: [Int], outputShape: [Int]
-    let inputType: DType, outputType: DType
+    let types: PreparedCallTypes
     private let batch: Int
     /// The input's slot, or `nil` when the optimized program no longer reads it.
     private let inputSlot: Int?
@@ -31,16 +30,12 @@ final class JITPreparedCall: PreparedCall, @unchecked Sendable {
     private let busy = Mutex(())
 
     init(_ program: JITProgram, batch: Int, output: String) throws {
-        let (input, result) = try program.signature.preparedCall(batch: batch, output: output)
+        types = try program.signature.preparedCall(batch: batch, output: output)
         guard let scheduled = program.lowered.schedule.outputs.first(where: { $0.name == output }) else {
             throw KilnError(.unknownName, "the program has no output \(String(reflecting: output))")
         }
         self.program = program
         self.batch = batch
-        inputShape = input.type.shape.resolved(batch: batch)
-        outputShape = result.type.shape.resolved(batch: batch)
-        inputType = input.type.dtype
-        outputType = result.type.dtype
         inputSlot = program.inputSlots[0]
         switch scheduled.place {
         case .slot(let index):
@@ -51,7 +46,7 @@ final class JITPreparedCall: PreparedCall, @unchecked Sendable {
             }
             (outputSlot, outputOffset) = (nil, at)
         }
-        outputBytes = (Shape.product(outputShape) ?? 0) * outputType.byteSize
+        outputBytes = (Shape.product(types.outputShape) ?? 0) * types.outputType.byteSize
         state = JITCallState(template: program.slotTemplate, count: program.slotCount)
         state.reserveArena(try program.arenaBytes(batch: batch))
     }

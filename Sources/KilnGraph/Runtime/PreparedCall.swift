@@ -6,20 +6,37 @@
 /// A call is not safe to make from several threads at once on the same object: make one per
 /// thread (``Program/prepare(batch:output:)``).
 public protocol PreparedCall: AnyObject {
-    /// The input's type resolved with the batch size.
-    var inputShape: [Int] { get }
-    /// The output's type resolved with the batch size.
-    var outputShape: [Int] { get }
-    /// The input's element type.
-    var inputType: DType { get }
-    /// The output's element type.
-    var outputType: DType { get }
+    /// The input's and the output's shapes and element types.
+    var types: PreparedCallTypes { get }
 
     /// Runs the program once on the input at `input` (the elements of ``inputShape``, row-major,
     /// as C lays them out) and writes the output's elements to `output`.
     ///
     /// - Throws: ``KilnError`` for a value out of range while running (an index, a label).
     func run(_ input: UnsafeRawPointer, into output: UnsafeMutableRawPointer) throws
+}
+
+/// The input and output of a ``PreparedCall``: their types resolved with its batch size.
+public struct PreparedCallTypes: Sendable, Equatable {
+    /// The input's shape.
+    public let inputShape: [Int]
+    /// The output's shape.
+    public let outputShape: [Int]
+    /// The input's element type.
+    public let inputType: DType
+    /// The output's element type.
+    public let outputType: DType
+}
+
+extension PreparedCall {
+    /// The input's shape (``PreparedCallTypes/inputShape``).
+    public var inputShape: [Int] { types.inputShape }
+    /// The output's shape.
+    public var outputShape: [Int] { types.outputShape }
+    /// The input's element type.
+    public var inputType: DType { types.inputType }
+    /// The output's element type.
+    public var outputType: DType { types.outputType }
 }
 
 extension Program {
@@ -34,17 +51,12 @@ extension Program {
 private final class TensorCall: PreparedCall {
     let program: any Program
     let output: String
-    let inputShape: [Int], outputShape: [Int]
-    let inputType: DType, outputType: DType
+    let types: PreparedCallTypes
 
     init(_ program: any Program, batch: Int, output: String) throws {
-        let (input, result) = try program.signature.preparedCall(batch: batch, output: output)
+        types = try program.signature.preparedCall(batch: batch, output: output)
         self.program = program
         self.output = output
-        inputShape = input.type.shape.resolved(batch: batch)
-        outputShape = result.type.shape.resolved(batch: batch)
-        inputType = input.type.dtype
-        outputType = result.type.dtype
     }
 
     func run(_ input: UnsafeRawPointer, into output: UnsafeMutableRawPointer) throws {
@@ -54,11 +66,11 @@ private final class TensorCall: PreparedCall {
 }
 
 extension ProgramSignature {
-    /// The one input and the output `output` of a ``PreparedCall`` at `batch`.
+    /// The types of a ``PreparedCall`` of the one input and the output `output` at `batch`.
     ///
     /// - Throws: ``KilnError`` if the program does not have exactly one input, has no output
     ///   `output`, assigns variables, or `batch` is negative.
-    public func preparedCall(batch: Int, output: String) throws -> (input: Input, output: Output) {
+    public func preparedCall(batch: Int, output: String) throws -> PreparedCallTypes {
         guard inputs.count == 1, optionalInputs.isEmpty else {
             throw KilnError(.missingFeed, "a prepared call takes a program of one input, not \(inputs.count + optionalInputs.count)")
         }
@@ -67,6 +79,8 @@ extension ProgramSignature {
         }
         guard !assigns else { throw KilnError(.invalidArgument, "a prepared call cannot run a program that assigns variables") }
         guard batch >= 0 else { throw KilnError(.invalidArgument, "the batch size must not be negative, got \(batch)") }
-        return (inputs[0], result)
+        return PreparedCallTypes(inputShape: inputs[0].type.shape.resolved(batch: batch),
+                                 outputShape: result.type.shape.resolved(batch: batch),
+                                 inputType: inputs[0].type.dtype, outputType: result.type.dtype)
     }
 }
