@@ -4,8 +4,9 @@ import Synchronization
 /// A model's prediction for a fixed number of samples, made again and again without
 /// allocating: what serving one request at a time needs. What does not change from call to
 /// call (the program, the shapes, the arena) is worked out once, by ``Model/predictor(batchSize:)``;
-/// a call checks the sizes and, unless ``Model/checksFiniteInputs`` was off, that the input
-/// is finite, runs the compiled program once and writes the output where the caller says.
+/// a call checks the sizes and, unless ``Model/checksFiniteInputs`` was off when the predictor
+/// was made, that the input is finite, runs the compiled program once and writes the output
+/// where the caller says.
 ///
 /// ```swift
 /// let predictor = try model.predictor()           // one sample a call
