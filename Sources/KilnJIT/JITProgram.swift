@@ -127,9 +127,7 @@ public final class JITProgram: Program, @unchecked Sendable {
     /// point with the input's own memory, and one copy of the output.
     public func run(_ input: Tensor, output: String) throws -> Tensor {
         let batch = try signature.batchSize(ofOnlyInput: input)
-        guard let result = lowered.schedule.outputs.first(where: { $0.name == output }) else {
-            throw KilnError(.unknownName, "the program has no output \(String(reflecting: output))")
-        }
+        let result = try scheduledOutput(output)
         let bytes = try arenaBytes(batch: batch)
         return try withCallState { state in
             state.reserveArena(bytes)
@@ -205,23 +203,36 @@ public final class JITProgram: Program, @unchecked Sendable {
         return results
     }
 
+    /// The scheduled output named `name`.
+    ///
+    /// - Throws: ``KilnError`` if the program has no output `name`.
+    func scheduledOutput(_ name: String) throws -> Schedule.Output {
+        guard let output = lowered.schedule.outputs.first(where: { $0.name == name }) else {
+            throw KilnError(.unknownName, "the program has no output \(String(reflecting: name))")
+        }
+        return output
+    }
+
     /// Copies one output out of its slot or the arena.
     private func value(of output: Schedule.Output, _ state: JITCallState, batch: Int) throws -> Tensor {
-        let shape = output.type.shape.resolved(batch: batch)
-        let address: UnsafeRawPointer
+        Tensor(shape: output.type.shape.resolved(batch: batch), dtype: output.type.dtype,
+               copyingFrom: try address(of: output, state, batch: batch))
+    }
+
+    /// Where one output is after a call: in its slot or the arena.
+    func address(of output: Schedule.Output, _ state: JITCallState, batch: Int) throws -> UnsafeRawPointer {
         switch output.place {
         case .slot(let index):
             guard let pointer = state.slots[index] else {
                 throw KilnError(.runtime, "output \(String(reflecting: output.name)) has no memory")
             }
-            address = pointer
+            return pointer
         case .arena(let offset):
             guard let arena = state.arena, let at = offset.value(n: batch) else {
                 throw KilnError(.runtime, "output \(String(reflecting: output.name)) has no memory")
             }
-            address = UnsafeRawPointer(arena + at)
+            return UnsafeRawPointer(arena + at)
         }
-        return Tensor(shape: shape, dtype: output.type.dtype, copyingFrom: address)
     }
 
     /// The error a kernel reported, naming the node.

@@ -23,9 +23,9 @@ public final class Predictor: @unchecked Sendable {
     /// The samples a call predicts.
     public let batchSize: Int
     /// The input's shape, `[batchSize] + the model input's shape`.
-    public let inputShape: [Int]
+    public var inputShape: [Int] { call.inputShape }
     /// The output's shape, `[batchSize] + the model output's shape`.
-    public let outputShape: [Int]
+    public var outputShape: [Int] { call.outputShape }
     /// The number of floats a call reads.
     public let inputCount: Int
     /// The number of floats a call writes.
@@ -40,10 +40,8 @@ public final class Predictor: @unchecked Sendable {
         self.batchSize = batchSize
         self.checksFinite = checksFinite
         self.modelName = modelName
-        inputShape = call.inputShape
-        outputShape = call.outputShape
-        inputCount = Shape.product(inputShape) ?? 0
-        outputCount = Shape.product(outputShape) ?? 0
+        inputCount = Shape.product(call.inputShape) ?? 0
+        outputCount = Shape.product(call.outputShape) ?? 0
     }
 
     /// Predicts the samples in `x` (``inputCount`` floats, row-major `inputShape`) into `y`

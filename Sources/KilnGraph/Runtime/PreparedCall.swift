@@ -3,8 +3,8 @@
 /// from call to call is checked once, when it is made, and each call reads the input from,
 /// and writes the output to, memory the caller owns.
 ///
-/// A call is not safe to make from several threads at once on the same object: make one per
-/// thread (``Program/prepare(batch:output:)``).
+/// Calls on one object may take turns (the JIT's share one arena): make one per thread
+/// (``Program/prepare(batch:output:)``) to run them at once.
 public protocol PreparedCall: AnyObject {
     /// The input's and the output's shapes and element types.
     var types: PreparedCallTypes { get }
