@@ -162,7 +162,116 @@ static const tile_set_avx2 sets_avx2[KILN_PANEL_VECS_avx2 + 1] = {
 NARROW_PANELS(avx512)
 NARROW_PANELS(avx2)
 
+/* Products whose rows of a are read in place: row i's element p is rows[i][offsets[p]]. These
+   are a convolution's windows read straight from the image (windows.c), where offsets[p] is
+   how far window cell p lies from the window's first cell. The tiles are the narrow ones
+   above with only that change, so every sum has the same bits as the product of the gathered
+   rows. A tile keeps its rows' addresses in registers, so tiles are at most 6 rows tall on
+   every instruction set. */
+#define WINDOW_TILE(ISA, MASKED, ROWS, VECS)                                                       \
+    KILN_TARGET_##ISA static void wtile_##ISA##MASKED##_##ROWS##x##VECS(                           \
+        int64_t k, int64_t n, const int64_t *offsets, const float *const *rows, const float *b, float *c, \
+        mask_##ISA last) {                                                                         \
+        const int lanes = KILN_LANES_##ISA;                                                        \
+        const float *a[ROWS];                                                                      \
+        vec_##ISA s[ROWS][VECS];                                                                   \
+        KILN_UNROLL for (int r = 0; r < (ROWS); r++) {                                             \
+            a[r] = rows[r];                                                                        \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = zero_##ISA();                   \
+        }                                                                                          \
+        for (int64_t p = 0; p < k; p++) {                                                          \
+            int64_t at = offsets[p];                                                               \
+            vec_##ISA w[VECS];                                                                     \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++)                                           \
+                w[v] = (MASKED) && v == (VECS) - 1 ? loadm_##ISA(b + p * n + lanes * v, last)      \
+                                                   : load_##ISA(b + p * n + lanes * v);            \
+            KILN_UNROLL for (int r = 0; r < (ROWS); r++) {                                         \
+                vec_##ISA x = set1_##ISA(a[r][at]);                                                \
+                KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = fma_##ISA(x, w[v], s[r][v]); \
+            }                                                                                      \
+        }                                                                                          \
+        KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
+                float *to = c + r * n + lanes * v;                                                 \
+                if ((MASKED) && v == (VECS) - 1) storem_##ISA(to, last, s[r][v]);                  \
+                else store_##ISA(to, s[r][v]);                                                     \
+            }                                                                                      \
+    }
+
+typedef void (*wtile_avx512_fn)(int64_t, int64_t, const int64_t *, const float *const *, const float *, float *,
+                                __mmask16);
+typedef void (*wtile_avx2_fn)(int64_t, int64_t, const int64_t *, const float *const *, const float *, float *,
+                              __m256i);
+
+/* Tiles of 6, 4, 2 and 1 rows of one panel width, full and masked: [masked][height]. */
+#define WINDOW_HEIGHTS(ISA, MASKED, VECS)                                                          \
+    WINDOW_TILE(ISA, MASKED, 6, VECS) WINDOW_TILE(ISA, MASKED, 4, VECS) WINDOW_TILE(ISA, MASKED, 2, VECS) \
+    WINDOW_TILE(ISA, MASKED, 1, VECS)
+#define WINDOW_WIDTH(ISA, VECS) WINDOW_HEIGHTS(ISA, 0, VECS) WINDOW_HEIGHTS(ISA, 1, VECS)
+#define WINDOW_LIST(ISA, MASKED, VECS)                                                             \
+    {wtile_##ISA##MASKED##_6x##VECS, wtile_##ISA##MASKED##_4x##VECS, wtile_##ISA##MASKED##_2x##VECS, \
+     wtile_##ISA##MASKED##_1x##VECS}
+#define WINDOW_SET(ISA, VECS) [VECS] = {WINDOW_LIST(ISA, 0, VECS), WINDOW_LIST(ISA, 1, VECS)}
+static const int64_t window_heights[4] = {6, 4, 2, 1};
+
+WINDOW_WIDTH(avx512, 1) WINDOW_WIDTH(avx512, 2) WINDOW_WIDTH(avx512, 3) WINDOW_WIDTH(avx512, 4)
+static const wtile_avx512_fn window_sets_avx512[KILN_PANEL_VECS_avx512 + 1][2][4] = {
+    WINDOW_SET(avx512, 1), WINDOW_SET(avx512, 2), WINDOW_SET(avx512, 3), WINDOW_SET(avx512, 4)};
+WINDOW_WIDTH(avx2, 1) WINDOW_WIDTH(avx2, 2)
+static const wtile_avx2_fn window_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {WINDOW_SET(avx2, 1),
+                                                                               WINDOW_SET(avx2, 2)};
+
+/* Rows [i0, i1) of c as narrow_ISA computes them: chunk by chunk, panel by panel. */
+#define WINDOW_PANELS(ISA)                                                                         \
+    KILN_TARGET_##ISA static void window_narrow_##ISA(int64_t i0, int64_t i1, int64_t n, int64_t k,              \
+                                                      const float *const *rows, const int64_t *offsets,          \
+                                                      const float *b, float *c) {                                \
+        const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
+        for (int64_t start = i0; start < i1; start += KILN_NARROW_CHUNK) {                         \
+            int64_t end = i1 - start < KILN_NARROW_CHUNK ? i1 : start + KILN_NARROW_CHUNK;         \
+            for (int64_t j = 0; j < n; j += panel) {                                               \
+                int64_t width = n - j < panel ? n - j : panel;                                     \
+                int64_t vecs = (width + lanes - 1) / lanes, tail = width - lanes * (vecs - 1);     \
+                wtile_##ISA##_fn const *tiles = window_sets_##ISA[vecs][tail != lanes];            \
+                mask_##ISA last = lanes_##ISA(tail);                                               \
+                int64_t i = start;                                                                 \
+                for (int t = 0; t < 4; t++) {                                                      \
+                    for (; i + window_heights[t] <= end; i += window_heights[t])                   \
+                        tiles[t](k, n, offsets, rows + i, b + j, c + i * n + j, last);             \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+WINDOW_PANELS(avx512)
+WINDOW_PANELS(avx2)
+
 #endif
+
+/* window_narrow_ISA with plain C, for CPUs without AVX2, summing as narrow_plain does. */
+static void window_plain(int64_t i0, int64_t i1, int64_t n, int64_t k, const float *const *rows,
+                         const int64_t *offsets, const float *b, float *c) {
+    float sums[64];
+    for (int64_t i = i0; i < i1; i++) {
+        for (int64_t j0 = 0; j0 < n; j0 += 64) {
+            int64_t width = n - j0 < 64 ? n - j0 : 64;
+            for (int64_t j = 0; j < width; j++) sums[j] = 0.0f;
+            for (int64_t p = 0; p < k; p++) {
+                float x = rows[i][offsets[p]];
+                const float *w = b + p * n + j0;
+                for (int64_t j = 0; j < width; j++) sums[j] += x * w[j];
+            }
+            for (int64_t j = 0; j < width; j++) c[i * n + j0 + j] = sums[j];
+        }
+    }
+}
+
+static void window_rows_at(int level, int64_t i0, int64_t i1, int64_t n, int64_t k, const float *const *rows,
+                           const int64_t *offsets, const float *b, float *c) {
+#if defined(__x86_64__)
+    if (KILN_SIMD_CALL(level, window_narrow, i0, i1, n, k, rows, offsets, b, c)) return;
+#endif
+    window_plain(i0, i1, n, k, rows, offsets, b, c);
+}
 
 /* Rows [i0, i1) of c with plain C, for CPUs without AVX2: 64 columns at a time summed in
    a local row, so that d may be c itself. */
@@ -242,4 +351,42 @@ void kiln_gemm_narrow_at(int level, int trans_a, int64_t m, int64_t n, int64_t k
                          const float *d, float *c) {
     int highest = kiln_cpu_simd_level();
     narrow_rows(level < highest ? level : highest, trans_a, 0, m, m, n, k, a, b, d, c);
+}
+
+/* A product of rows read in place, for the parts split between the cores. */
+typedef struct {
+    const float *const *rows;
+    const int64_t *offsets;
+    const float *b;
+    float *c;
+    int64_t n, k;
+} rows_job;
+
+static void rows_part(int64_t begin, int64_t end, int64_t m, void *const *args) {
+    (void)m;
+    const rows_job *job = args[0];
+    window_rows_at(kiln_cpu_simd_level(), begin, end, job->n, job->k, job->rows, job->offsets, job->b, job->c);
+}
+
+void kiln_gemm_narrow_rows(int64_t m, int64_t n, int64_t k, const float *const *rows, const int64_t *offsets,
+                           const float *b, float *c) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        memset(c, 0, (size_t)(m * n) * sizeof(float));
+        return;
+    }
+    if (m * n * k < KILN_NARROW_SPLIT || m < 2 * window_heights[0]) {
+        window_rows_at(kiln_cpu_simd_level(), 0, m, n, k, rows, offsets, b, c);
+        return;
+    }
+    rows_job job = {rows, offsets, b, c, n, k};
+    void *args[1] = {&job};
+    kiln_parallel_for_grain(m, m, window_heights[0], rows_part, args);
+}
+
+void kiln_gemm_narrow_rows_at(int level, int64_t m, int64_t n, int64_t k, const float *const *rows,
+                              const int64_t *offsets, const float *b, float *c) {
+    int highest = kiln_cpu_simd_level();
+    if (m <= 0 || n <= 0) return;
+    window_rows_at(level < highest ? level : highest, 0, m, n, k, rows, offsets, b, c);
 }

@@ -191,22 +191,72 @@ static void windows_row_direct(const window_job *j, int64_t r, int64_t cols, con
 /* Products of at least this many multiply-adds are split between the cores. */
 #define KILN_WINDOWS_SPLIT (512 * 1024)
 
+/* Windows at most this long are read in place when none has a cell of padding, this many at a
+   time (the addresses of their first cells, and where each cell lies from it, on the stack). */
+#define KILN_IN_PLACE_LENGTH 1024
+#define KILN_IN_PLACE_ROWS 1008
+
+/* Whether every window lies wholly inside its image, with no cell of padding (a valid
+   convolution): then a product reads the windows in place instead of gathering them. */
+static int no_padding_cells(const window_job *j) {
+    return j->top == 0 && j->left == 0 && (j->oh - 1) * j->sh + (j->kh - 1) * j->dh < j->h &&
+           (j->ow - 1) * j->sw + (j->kw - 1) * j->dw < j->w;
+}
+
+/* Where each cell of a window lies from its first cell, in the gathered row's order. */
+static void window_offsets(const window_job *j, int64_t *offsets) {
+    for (int64_t ky = 0, p = 0; ky < j->kh; ky++)
+        for (int64_t kx = 0; kx < j->kw; kx++)
+            for (int64_t k = 0; k < j->c; k++) offsets[p++] = (ky * j->dh * j->w + kx * j->dw) * j->c + k;
+}
+
+/* The first cells of windows [first, first + count) of the batch (row r is window (oy, ox) of
+   image b), which all lie inside their images. */
+static void window_starts(const window_job *j, int64_t first, int64_t count, const float **starts) {
+    for (int64_t r = first; r < first + count; r++) {
+        int64_t ox = r % j->ow, oy = r / j->ow % j->oh, b = r / (j->ow * j->oh);
+        starts[r - first] = j->x + ((b * j->h + oy * j->sh) * j->w + ox * j->sw) * j->c;
+    }
+}
+
 typedef struct {
     window_job windows;
     int64_t cols, block;
     const float *b;
     /* The window row whose products y (windows.y) starts with. */
     int64_t origin;
+    /* Whether the windows are read in place (no padding cells, short enough). */
+    int in_place;
 } windows_product;
+
+/* Rows [first, first + count) of the product from the windows read in place, the same sums as
+   kiln_gemm's narrow kernel makes of the gathered rows. */
+static void in_place_rows(const windows_product *job, const int64_t *offsets, int64_t first, int64_t count) {
+    int64_t length = job->windows.kh * job->windows.kw * job->windows.c;
+    const float *starts[KILN_IN_PLACE_ROWS];
+    for (int64_t at = first; at < first + count; at += KILN_IN_PLACE_ROWS) {
+        int64_t rows = first + count - at < KILN_IN_PLACE_ROWS ? first + count - at : KILN_IN_PLACE_ROWS;
+        window_starts(&job->windows, at, rows, starts);
+        kiln_gemm_narrow_rows(rows, job->cols, length, starts, offsets, job->b,
+                              job->windows.y + (at - job->origin) * job->cols);
+    }
+}
 
 static void windows_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     (void)n;
     const windows_product *job = args[0];
     int64_t length = job->windows.kh * job->windows.kw * job->windows.c, inside, past;
     whole_windows(&job->windows, &inside, &past);
+    int64_t offsets[KILN_IN_PLACE_LENGTH];
+    if (job->in_place) window_offsets(&job->windows, offsets);
     float rows[KILN_WINDOW_BLOCK];
     for (int64_t first = begin; first < end; first += job->block) {
         int64_t count = end - first < job->block ? end - first : job->block;
+        /* One window is kiln_gemm's one-row product (kiln_gemv), gathered. */
+        if (job->in_place && count > 1 && kiln_gemm_narrow_suits(0, 0, count, job->cols, length)) {
+            in_place_rows(job, offsets, first, count);
+            continue;
+        }
         gather_windows(&job->windows, inside, past, first, count, rows);
         kiln_gemm(0, 0, count, job->cols, length, rows, job->b, job->windows.y + (first - job->origin) * job->cols);
     }
@@ -232,7 +282,8 @@ static void window_rows_product(window_job windows, int64_t cols, const float *b
     }
     int64_t block = KILN_WINDOW_BLOCK / length;
     if (block >= 24) block -= block % 24;
-    windows_product job = {windows, cols, block, b, first};
+    windows_product job = {windows, cols, block, b, first,
+                           length <= KILN_IN_PLACE_LENGTH && no_padding_cells(&windows)};
     void *args[1] = {&job};
     if (whole && count * cols * length >= KILN_WINDOWS_SPLIT && count >= 12) {
         /* Parts of whole blocks differ by up to a block: at least eight blocks (of a multiple

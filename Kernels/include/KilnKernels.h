@@ -60,6 +60,15 @@ int kiln_gemm_narrow_suits(int trans_a, int trans_b, int64_t m, int64_t n, int64
 void kiln_gemm_narrow_at(int level, int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
                          const float *d, float *c);
 
+/* c[m,n] = a b[k,n] where row i of a is read in place, element p at rows[i][offsets[p]]: a
+   convolution's windows read from the image (windows.c). The same tiles, and so the same
+   bits, as kiln_gemm_narrow on the gathered rows; split between the cores when large. The
+   _at form runs on one core with an instruction set's tiles, for tests. */
+void kiln_gemm_narrow_rows(int64_t m, int64_t n, int64_t k, const float *const *rows, const int64_t *offsets,
+                           const float *b, float *c);
+void kiln_gemm_narrow_rows_at(int level, int64_t m, int64_t n, int64_t k, const float *const *rows,
+                              const int64_t *offsets, const float *b, float *c);
+
 /* The window rows of images (im2col) and their product with a matrix without writing them
    (windows.c; declared in kiln_prelude.h for generated code, here for tests). */
 void kiln_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,

@@ -110,6 +110,40 @@ struct WindowedProductTests {
         }
     }
 
+    @Test("windows read in place give the gathered rows' product with the same bits, on every instruction set",
+          arguments: [Case(n: 2, h: 28, w: 28, c: 1, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 0, left: 0, bottom: 0, right: 0,
+                           cols: 32),
+                      Case(n: 1, h: 12, w: 12, c: 32, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 0, left: 0, bottom: 0, right: 0,
+                           cols: 64),
+                      Case(n: 2, h: 11, w: 9, c: 3, kh: 2, kw: 3, sh: 2, sw: 1, dh: 2, dw: 2, top: 0, left: 0, bottom: 0, right: 0,
+                           cols: 20),
+                      Case(n: 3, h: 5, w: 5, c: 2, kh: 5, kw: 1, sh: 1, sw: 2, dh: 1, dw: 1, top: 0, left: 0, bottom: 0, right: 0,
+                           cols: 5)])
+    func windowsReadInPlace(_ size: Case) throws {
+        let (x, b) = try size.operands(seed: size.h * 10 + size.cols)
+        let rows = size.n * size.oh * size.ow
+        let windows = size.whole(x, b, product: false)
+        // Where each window's first cell is, and where its cells lie from there, in the gathered order.
+        var offsets: [Int64] = []
+        for ky in 0..<size.kh {
+            for kx in 0..<size.kw { for k in 0..<size.c { offsets.append(Int64((ky * size.dh * size.w + kx * size.dw) * size.c + k)) } }
+        }
+        let starts = (0..<rows).map { r in
+            ((r / (size.ow * size.oh) * size.h + r / size.ow % size.oh * size.sh) * size.w + r % size.ow * size.sw) * size.c
+        }
+        for level in 0...kiln_cpu_simd_level() {
+            var gathered = [Float](repeating: .nan, count: rows * size.cols)
+            kiln_gemm_narrow_at(level, 0, Int64(rows), Int64(size.cols), Int64(size.length), windows, b, nil, &gathered)
+            var inPlace = [Float](repeating: .nan, count: rows * size.cols)
+            x.withUnsafeBufferPointer { image in
+                let pointers: [UnsafePointer<Float>?] = starts.map { image.baseAddress! + $0 }
+                kiln_gemm_narrow_rows_at(level, Int64(rows), Int64(size.cols), Int64(size.length), pointers, offsets, b, &inPlace)
+            }
+            let differing = zip(inPlace, gathered).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "level \(level), \(size): \(differing) of \(rows * size.cols) elements differ")
+        }
+    }
+
     /// A convolution with bias and relu, forward only, and its compiled program.
     private func forward(_ x: [Dim], filter: [Int], stride: [Int] = [1, 1], padding: Padding = .valid,
                          dilation: [Int] = [1, 1]) throws -> (Graph, Node, JITProgram) {

@@ -38,6 +38,11 @@ struct BenchModel: ParsableCommand {
         let batched = try medianTime(repeats: repeats) { _ = try program.run(feeds: many) }
         print(pad("compile the predict program", 36) + pad(milliseconds(compile), 12, right: true))
         print(pad("predict 1 sample", 36) + pad(microseconds(single), 12, right: true))
+        if model.backend == backend, one.count == 1, let input = one.first?.value, input.dtype == .float32,
+           subject.outputs.count == 1 {
+            let served = try predictorSeconds(model, Array(input.scalars), calls: calls)
+            print(pad("predict 1 sample through a Predictor", 36) + pad(microseconds(served), 12, right: true))
+        }
         print(pad("predict \(batch) samples", 36) + pad(microseconds(batched), 12, right: true)
               + "   \(rate(Double(batch) / batched)) samples/s, "
               + Peak.share(try Peak.matmulFLOPs(subject.graph, outputs: subject.outputs, batch: batch) / batched / 1e9))

@@ -44,7 +44,7 @@ struct BenchTrain: ParsableCommand {
             let (model, stepSeconds, predictSeconds, x, y) = try bench(item, backend: backend)
             if let save { try model.save(to: "\(save)/\(item.name).kiln") }
             let weights = model.layers.reduce(0) { $0 + $1.parameterCount }
-            let predictor = try predictorSeconds(model, x)
+            let predictor = try predictorSeconds(model, Array(try x.rows(0..<1).scalars), calls: 2000)
             floors.append("predict 1 sample, \(item.name): \(microseconds(predictor)) through a Predictor; "
                           + Peak.readFloor(bytes: weights * MemoryLayout<Float>.size))
             if profile {
@@ -137,25 +137,6 @@ struct BenchTrain: ParsableCommand {
         var seconds: [Double] = []
         func onEpochBegin(_ epoch: Int, model: Model) throws { start = ContinuousClock.now }
         func onEpochEnd(_ epoch: Int, logs: [String: Float], model: Model) throws { seconds.append(elapsed(since: start)) }
-    }
-
-    /// The median seconds of one call of the model's one-sample ``Predictor``.
-    private func predictorSeconds(_ model: Model, _ x: Tensor) throws -> Double {
-        let predictor = try model.predictor()
-        let one = Array(try x.rows(0..<1).scalars)
-        var y = [Float](repeating: 0, count: predictor.outputCount)
-        try predictor.predict(one, into: &y)
-        var times: [Double] = []
-        try one.withUnsafeBufferPointer { input in
-            try y.withUnsafeMutableBufferPointer { output in
-                for _ in 0..<9 {
-                    let start = ContinuousClock.now
-                    for _ in 0..<2000 { try predictor.predict(input, into: output) }
-                    times.append(elapsed(since: start) / 2000)
-                }
-            }
-        }
-        return median(times)
     }
 
     /// Prints the workload's row; returns the trained model, the median seconds of one
