@@ -40,7 +40,7 @@ static const kiln_symbol symbols[] = {
     SYMBOL(kiln_vec_neg), SYMBOL(kiln_vec_abs), SYMBOL(kiln_vec_sign), SYMBOL(kiln_vec_exp),
     SYMBOL(kiln_vec_log), SYMBOL(kiln_vec_sqrt), SYMBOL(kiln_vec_rsqrt), SYMBOL(kiln_vec_square),
     SYMBOL(kiln_vec_tanh), SYMBOL(kiln_vec_erf), SYMBOL(kiln_vec_sigmoid), SYMBOL(kiln_vec_relu),
-    SYMBOL(kiln_vec_softplus), SYMBOL(kiln_vec_floor), SYMBOL(kiln_vec_add), SYMBOL(kiln_vec_sub),
+    SYMBOL(kiln_vec_softplus), SYMBOL(kiln_vec_floor), SYMBOL(kiln_vec_add), SYMBOL(kiln_bias_relu_rows), SYMBOL(kiln_vec_sub),
     SYMBOL(kiln_vec_mul), SYMBOL(kiln_vec_div), SYMBOL(kiln_vec_pow), SYMBOL(kiln_vec_maximum),
     SYMBOL(kiln_vec_minimum), SYMBOL(kiln_vec_equal), SYMBOL(kiln_vec_not_equal),
     SYMBOL(kiln_vec_less), SYMBOL(kiln_vec_less_equal), SYMBOL(kiln_vec_greater),

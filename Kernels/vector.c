@@ -385,6 +385,20 @@ KILN_CLONES void kiln_vec_add_rows(int64_t rows, int64_t length, int64_t rank, c
     }
 }
 
+/* y[i][j] = relu(x[i][j] + bias[j]) over rows × length: the bias and relu after a chunk of a
+   convolution's product, in one call per chunk instead of an add and a relu per block of rows,
+   with the bits kiln_vec_add and kiln_vec_relu give. */
+KILN_CLONES void kiln_bias_relu_rows(int64_t rows, int64_t length, const float *x, const float *bias, float *y) {
+    for (int64_t i = 0; i < rows; i++) {
+        const float *row = x + i * length;
+        float *out = y + i * length;
+        KILN_SIMD for (int64_t j = 0; j < length; j++) {
+            float sum = row[j] + bias[j];
+            out[j] = kiln_relu(sum);
+        }
+    }
+}
+
 /* y[j] += x[i][j] for each row i of the block in turn (stride sx 0: one value for all): a
    sum over every leading axis, the rows added in the scalar loop's order. */
 KILN_CLONES void kiln_vec_sum_columns(int64_t rows, int64_t length, const float *x, int64_t sx, float *y) {

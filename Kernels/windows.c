@@ -196,6 +196,7 @@ static void windows_row_direct(const window_job *j, int64_t r, int64_t cols, con
 #define KILN_IN_PLACE_LENGTH 1024
 #define KILN_IN_PLACE_ROWS 1008
 
+#if !defined(KILN_PORTABLE)
 /* Whether every window lies wholly inside its image, with no cell of padding (a valid
    convolution): then a product reads the windows in place instead of gathering them. */
 static int no_padding_cells(const window_job *j) {
@@ -213,11 +214,20 @@ static void window_offsets(const window_job *j, int64_t *offsets) {
 /* The first cells of windows [first, first + count) of the batch (row r is window (oy, ox) of
    image b), which all lie inside their images. */
 static void window_starts(const window_job *j, int64_t first, int64_t count, const float **starts) {
-    for (int64_t r = first; r < first + count; r++) {
-        int64_t ox = r % j->ow, oy = r / j->ow % j->oh, b = r / (j->ow * j->oh);
-        starts[r - first] = j->x + ((b * j->h + oy * j->sh) * j->w + ox * j->sw) * j->c;
+    int64_t ox = first % j->ow, oy = first / j->ow % j->oh, b = first / (j->ow * j->oh);
+    const float *row = j->x + ((b * j->h + oy * j->sh) * j->w) * j->c;
+    for (int64_t r = 0; r < count; r++) {
+        starts[r] = row + ox * j->sw * j->c;
+        if (++ox < j->ow) continue;
+        ox = 0;
+        row += j->sh * j->w * j->c;
+        if (++oy < j->oh) continue;
+        oy = 0;
+        row = j->x + (++b * j->h) * j->w * j->c;
     }
 }
+
+#endif
 
 typedef struct {
     window_job windows;
@@ -229,8 +239,10 @@ typedef struct {
     int in_place;
 } windows_product;
 
+#if !defined(KILN_PORTABLE)
 /* Rows [first, first + count) of the product from the windows read in place, the same sums as
-   kiln_gemm's narrow kernel makes of the gathered rows. */
+   kiln_gemm's narrow kernel makes of the gathered rows. Exported C (KILN_PORTABLE) has no
+   narrow kernel and gathers every window. */
 static void in_place_rows(const windows_product *job, const int64_t *offsets, int64_t first, int64_t count) {
     int64_t length = job->windows.kh * job->windows.kw * job->windows.c;
     const float *starts[KILN_IN_PLACE_ROWS];
@@ -241,22 +253,27 @@ static void in_place_rows(const windows_product *job, const int64_t *offsets, in
                               job->windows.y + (at - job->origin) * job->cols);
     }
 }
+#endif
 
 static void windows_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     (void)n;
     const windows_product *job = args[0];
     int64_t length = job->windows.kh * job->windows.kw * job->windows.c, inside, past;
     whole_windows(&job->windows, &inside, &past);
+#if !defined(KILN_PORTABLE)
     int64_t offsets[KILN_IN_PLACE_LENGTH];
     if (job->in_place) window_offsets(&job->windows, offsets);
+#endif
     float rows[KILN_WINDOW_BLOCK];
     for (int64_t first = begin; first < end; first += job->block) {
         int64_t count = end - first < job->block ? end - first : job->block;
+#if !defined(KILN_PORTABLE)
         /* One window is kiln_gemm's one-row product (kiln_gemv), gathered. */
         if (job->in_place && count > 1 && kiln_gemm_narrow_suits(0, 0, count, job->cols, length)) {
             in_place_rows(job, offsets, first, count);
             continue;
         }
+#endif
         gather_windows(&job->windows, inside, past, first, count, rows);
         kiln_gemm(0, 0, count, job->cols, length, rows, job->b, job->windows.y + (first - job->origin) * job->cols);
     }
@@ -282,8 +299,12 @@ static void window_rows_product(window_job windows, int64_t cols, const float *b
     }
     int64_t block = KILN_WINDOW_BLOCK / length;
     if (block >= 24) block -= block % 24;
+#if defined(KILN_PORTABLE)
+    windows_product job = {windows, cols, block, b, first, 0};
+#else
     windows_product job = {windows, cols, block, b, first,
                            length <= KILN_IN_PLACE_LENGTH && no_padding_cells(&windows)};
+#endif
     void *args[1] = {&job};
     if (whole && count * cols * length >= KILN_WINDOWS_SPLIT && count >= 12) {
         /* Parts of whole blocks differ by up to a block: at least eight blocks (of a multiple

@@ -46,8 +46,11 @@ extension CRenderer {
             guard !outputs.contains(product.id) else { return nil }
             operands.set(product.id, BlockOperand(pointer: "kq + (r - q)*\(length)", stride: 1))
         }
+        // `relu(product + bias)` alone: one call per chunk (``biasRelu(_:product:outputs:length:)``).
+        var biasRelu: String?
+        if let product { biasRelu = self.biasRelu(plan, product: product.id, outputs: outputs, length: length) }
         var body = ""
-        for member in plan.elementwise {
+        for member in plan.elementwise where biasRelu == nil {
             let node = nodes[member.index]
             if isPassThrough(member) {
                 guard operands.alias(member, to: node.inputs[0]) else { return nil }
@@ -126,12 +129,13 @@ extension CRenderer {
                 // Profiled, the parts add up their GEMMs' time and their own, from every core: the
                 // kernel's GEMM share is the ratio of the two.
                 let gemm = profile ? ["        int64_t kg0 = kiln_clock_ns();\n", "        kg += kiln_clock_ns() - kg0;\n"] : ["", ""]
+                let epilogue = biasRelu.map { "        \($0)\n" } ?? indented(loop("q", "qe", body))
                 let chunks = "    float kq[\(product.chunk * length)];\n"
                     + (profile ? "    int64_t kp = kiln_clock_ns(), kg = 0;\n" : "")
                     + "    for (int64_t q = begin; q < end; q += \(product.chunk)) {\n"
                     + "        int64_t qe = end - q < \(product.chunk) ? end : q + \(product.chunk);\n"
                     + gemm[0] + "        \(product.call("q", "qe - q", "kq"))\n" + gemm[1]
-                    + indented(loop("q", "qe", body)) + (pools?.code("q", "qe", "        ") ?? "") + "    }\n"
+                    + epilogue + (pools?.code("q", "qe", "        ") ?? "") + "    }\n"
                     + (profile ? "    kiln_profile_add(&\(profileCounter(.gemm, k)), kg);\n"
                         + "    kiln_profile_add(&\(profileCounter(.parts, k)), kiln_clock_ns() - kp);\n" : "")
                 let part = prologue + operands.declarations + operands.tiles + chunks + "}\n"
@@ -152,6 +156,25 @@ extension CRenderer {
         guard product == nil else { return nil }
         return KernelCode(body: operands.declarations + operands.tiles + initialiseReductions(plan)
             + loop("0", rows, body + serialSums) + close)
+    }
+
+    /// The call computing `relu(product + bias)` for a chunk's rows `[q, qe)` from the product
+    /// in `kq`, when that is all a product's loop does (a convolution or dense layer's bias and
+    /// activation, run forward): `kiln_bias_relu_rows`, one call per chunk with the bits of the
+    /// add and relu calls per block of rows it replaces. `nil` for any other loop, or when the
+    /// sum before the relu is needed outside the kernel.
+    private func biasRelu(_ plan: LoopPlan, product: NodeID, outputs: Set<NodeID>, length: Int) -> String? {
+        guard plan.reductions.isEmpty, plan.elementwise.count == 2 else { return nil }
+        let (sumID, reluID) = (plan.elementwise[0], plan.elementwise[1])
+        let sum = nodes[sumID.index], activation = nodes[reluID.index]
+        guard case .binary(.add) = sum.op, case .unary(.relu) = activation.op, activation.inputs == [sumID],
+              outputs.contains(reluID), !outputs.contains(sumID), activation.type.dtype == .float32,
+              sum.inputs.filter({ $0 == product }).count == 1, let bias = sum.inputs.first(where: { $0 != product }),
+              nodes[bias.index].type == TensorType(.float32, Shape([.size(length)]))
+        else { return nil }
+        let root = schedule.function.aliasRoot(bias)
+        guard !nodes[root.index].op.isInline else { return nil }
+        return "kiln_bias_relu_rows(qe - q, \(length), kq, \(schedule.pointer(root)), \(schedule.pointer(reluID)) + q*\(length));"
     }
 
     /// Whether `id` draws random numbers, whose positions a row block does not follow.

@@ -9,19 +9,11 @@ static void k0_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     float *p5 = (float *)args[3];
     float *p3 = (float *)args[4];
     (void)n; (void)p0; (void)p1; (void)p2; (void)p5; (void)p3;
-    float v4[KILN_BLOCK];
-    float t2[KILN_BLOCK];
-    kiln_vec_tile((n < 16 ? n : 16), 16, p2, t2);
     float kq[7680];
     for (int64_t q = begin; q < end; q += 480) {
         int64_t qe = end - q < 480 ? end : q + 480;
         kiln_gemm(0, 0, qe - q, 16, 2, p0 + (q)*2, p1, kq);
-        for (int64_t r = q; r < qe; r += 16) {
-            int64_t g = qe - r < 16 ? qe - r : 16;
-            int64_t m = g * 16;
-            kiln_vec_add(m, kq + (r - q)*16, 1, t2, 1, v4);
-            kiln_vec_relu(m, v4, 1, p5 + r*16);
-        }
+        kiln_bias_relu_rows(qe - q, 16, kq, p2, p5 + q*16);
     }
 }
 
@@ -44,19 +36,11 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     float *p10 = (float *)args[3];
     float *p8 = (float *)args[4];
     (void)n; (void)p5; (void)p6; (void)p7; (void)p10; (void)p8;
-    float v9[KILN_BLOCK];
-    float t7[KILN_BLOCK];
-    kiln_vec_tile((n < 32 ? n : 32), 8, p7, t7);
     float kq[8064];
     for (int64_t q = begin; q < end; q += 1008) {
         int64_t qe = end - q < 1008 ? end : q + 1008;
         kiln_gemm(0, 0, qe - q, 8, 16, p5 + (q)*16, p6, kq);
-        for (int64_t r = q; r < qe; r += 32) {
-            int64_t g = qe - r < 32 ? qe - r : 32;
-            int64_t m = g * 8;
-            kiln_vec_add(m, kq + (r - q)*8, 1, t7, 1, v9);
-            kiln_vec_relu(m, v9, 1, p10 + r*8);
-        }
+        kiln_bias_relu_rows(qe - q, 8, kq, p7, p10 + q*8);
     }
 }
 
