@@ -119,7 +119,10 @@ extension CRenderer {
         // keep the sums in the loop, while the rows are in the cache.
         let (name, prologue, arguments) = partFunction(k, kernel, what: "rows")
         let sumsWithin = plan.reductions.contains(where: { if case .overLeading = rowSum($0) { true } else { false } })
-        let grain = sumsWithin ? (Shape(Array(leading.dims.dropFirst())).staticProduct ?? 0) : pools?.unit ?? group
+        // Parts of single rows when each chunk is one call (bias and relu): halves of 100 rows
+        // are 50 each, not 48 and 52 in blocks of 4.
+        let grain = sumsWithin ? (Shape(Array(leading.dims.dropFirst())).staticProduct ?? 0)
+            : pools?.unit ?? (biasRelu != nil ? 1 : group)
         if !plan.reductions.contains(where: { (rowSum($0) == .overRows && !splitSums) || rowSum($0) == nil }), !canFault(kernel), grain > 0,
            !sumsWithin || shape[0] == .batch || shape[0].staticSize.map({ $0 > 1 }) == true,
            let run = partsCall(name, total: rows, grain: grain, shape: shape, depth: product?.depth ?? 1) {
