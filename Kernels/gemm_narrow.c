@@ -221,14 +221,18 @@ WINDOW_WIDTH(avx2, 1) WINDOW_WIDTH(avx2, 2)
 static const wtile_avx2_fn window_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {WINDOW_SET(avx2, 1),
                                                                                WINDOW_SET(avx2, 2)};
 
-/* Rows [i0, i1) of c as narrow_ISA computes them: chunk by chunk, panel by panel. */
+/* Rows [i0, i1) of c as narrow_ISA computes them, panel by panel, in chunks of this many rows:
+   a's rows are the image's, in the caches whatever the chunk, so a chunk is as long as a part
+   of a convolution's product usually is, and each panel of b passes over it once (with
+   narrow_ISA's 48 rows, the last 2 of conv2's 50 rows a core takes read every panel again). */
+#define KILN_WINDOW_CHUNK 240
 #define WINDOW_PANELS(ISA)                                                                         \
     KILN_TARGET_##ISA static void window_narrow_##ISA(int64_t i0, int64_t i1, int64_t n, int64_t k,              \
                                                       const float *const *rows, const int64_t *offsets,          \
                                                       const float *b, float *c) {                                \
         const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
-        for (int64_t start = i0; start < i1; start += KILN_NARROW_CHUNK) {                         \
-            int64_t end = i1 - start < KILN_NARROW_CHUNK ? i1 : start + KILN_NARROW_CHUNK;         \
+        for (int64_t start = i0; start < i1; start += KILN_WINDOW_CHUNK) {                         \
+            int64_t end = i1 - start < KILN_WINDOW_CHUNK ? i1 : start + KILN_WINDOW_CHUNK;         \
             for (int64_t j = 0; j < n; j += panel) {                                               \
                 int64_t width = n - j < panel ? n - j : panel;                                     \
                 int64_t vecs = (width + lanes - 1) / lanes, tail = width - lanes * (vecs - 1);     \

@@ -24,7 +24,7 @@ static void k0_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
  * reads p0 f32[?,2], p1 f32[2,16], p2 f32[16]; writes p5 f32[?,16], p3 f32[?,16] */
 static void k0_matmul_add_relu(int64_t n, const float *p0, const float *p1, const float *p2, float *p5, float *p3) {
     void *const args[] = {(void *)p0, (void *)p1, (void *)p2, (void *)p5, (void *)p3};
-    if (16*n >= 65536) kiln_parallel_for_grain(n, n, 16, k0_part, args);
+    if (16*n >= 65536) kiln_parallel_for_grain(n, n, 1, k0_part, args);
     else k0_part(0, n, n, args);
 }
 
@@ -51,7 +51,7 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
  * reads p5 f32[?,16], p6 f32[16,8], p7 f32[8]; writes p10 f32[?,8], p8 f32[?,8] */
 static void k1_matmul_add_relu(int64_t n, const float *p5, const float *p6, const float *p7, float *p10, float *p8) {
     void *const args[] = {(void *)p5, (void *)p6, (void *)p7, (void *)p10, (void *)p8};
-    if (8*n >= 8192) kiln_parallel_for_grain(n, n, 32, k1_part, args);
+    if (8*n >= 8192) kiln_parallel_for_grain(n, n, 1, k1_part, args);
     else k1_part(0, n, n, args);
 }
 
