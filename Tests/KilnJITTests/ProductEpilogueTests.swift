@@ -68,9 +68,9 @@ struct ProductEpilogueTests {
                          rtol: 1e-5, atol: 1e-5, context: "convolution with its product as an output")
     }
 
-    @Test("a bias and relu alone after the product are one call per chunk, forward, and a dense layer's too",
-          arguments: [false, true])
-    func biasAndReluAreOneCallPerChunk(dense: Bool) throws {
+    @Test("a bias and relu alone after the product, with or without the mask of positive sums, are one call per chunk",
+          arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func biasAndReluAreOneCallPerChunk(dense: Bool, mask: Bool) throws {
         let graph = Graph()
         var generator = SeededGenerator(seed: 23)
         let x = try graph.placeholder("x0", shape: dense ? [.batch, 20] : [.batch, 10, 10, 3])
@@ -78,22 +78,28 @@ struct ProductEpilogueTests {
                                                                                 upper: 0.5, using: &generator))
         let b = try graph.variable("b", initialValue: try Tensor.randomUniform(shape: [dense ? 24 : 32], lower: -0.5, upper: 0.5,
                                                                                 using: &generator))
-        let y = try relu((dense ? matmul(x, w) : conv2d(x, w)) + b)
-        let program = try JITProgram(graph: graph, outputs: ["y": y])
+        let sums = try (dense ? matmul(x, w) : conv2d(x, w)) + b
+        var outputs = ["y": try relu(sums)]
+        if mask { outputs["positive"] = try greater(sums, graph.constant(0)) }
+        let program = try JITProgram(graph: graph, outputs: outputs)
         let source = program.lowered.unit.source
         #expect(source.contains("kiln_bias_relu_rows(qe - q, \(dense ? 24 : 32), kq, p"), "\(source)")
-        #expect(!source.contains("kiln_vec_relu("), "\(source)")
-        try expectParity(graph, outputs: ["y": y], inputs: [.float(dense ? [.batch, 20] : [.batch, 10, 10, 3], -1, 1)],
-                         seed: stableSeed("bias relu \(dense)"), rtol: 1e-5, atol: 1e-5, context: "bias and relu by chunks")
+        #expect(source.contains(", (uint8_t *)0);") != mask, "\(source)")
+        #expect(!source.contains("kiln_vec_relu(") && !source.contains("kiln_vec_greater("), "\(source)")
+        try expectParity(graph, outputs: outputs, inputs: [.float(dense ? [.batch, 20] : [.batch, 10, 10, 3], -1, 1)],
+                         seed: stableSeed("bias relu \(dense) \(mask)"), rtol: 1e-5, atol: 1e-5, context: "bias and relu by chunks")
     }
 
-    @Test("kiln_bias_relu_rows gives the bits of kiln_vec_add then kiln_vec_relu, NaN, infinities and zeros included")
+    @Test("kiln_bias_relu_rows gives the bits of kiln_vec_add then kiln_vec_relu and kiln_vec_greater, NaN, infinities and zeros included")
     func biasReluRowsHasTheBitsOfAddThenRelu() throws {
-        typealias Rows = @convention(c) (Int64, Int64, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+        typealias Rows = @convention(c) (Int64, Int64, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?,
+                                         UnsafeMutablePointer<UInt8>?) -> Void
         typealias Add = @convention(c) (Int64, UnsafePointer<Float>?, Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?) -> Void
+        typealias Greater = @convention(c) (Int64, UnsafePointer<Float>?, Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<UInt8>?) -> Void
         typealias Unary = @convention(c) (Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?) -> Void
         let biasReluRows = try runtimeFunction("kiln_bias_relu_rows", as: Rows.self)
         let add = try runtimeFunction("kiln_vec_add", as: Add.self), relu = try runtimeFunction("kiln_vec_relu", as: Unary.self)
+        let greater = try runtimeFunction("kiln_vec_greater", as: Greater.self)
         let specials: [Float] = [0, -0.0, 1.5, -1.5, .nan, -.nan, .infinity, -.infinity, .leastNonzeroMagnitude,
                                  -.leastNonzeroMagnitude, .greatestFiniteMagnitude, 3e-39]
         var generator = SeededGenerator(seed: 5)
@@ -101,17 +107,25 @@ struct ProductEpilogueTests {
             let rows = 5
             let x = (0..<(rows * length)).map { i in i % 3 == 0 ? specials[i % specials.count] : Float.random(in: -2...2, using: &generator) }
             let bias = (0..<length).map { j in j % 2 == 0 ? specials[(j * 5) % specials.count] : Float.random(in: -1...1, using: &generator) }
-            var fused = [Float](repeating: 7, count: rows * length)
-            biasReluRows(Int64(rows), Int64(length), x, bias, &fused)
+            var fused = [Float](repeating: 7, count: rows * length), alone = fused
+            var mask = [UInt8](repeating: 7, count: rows * length)
+            biasReluRows(Int64(rows), Int64(length), x, bias, &fused, &mask)
+            biasReluRows(Int64(rows), Int64(length), x, bias, &alone, nil)
             var expected = [Float](repeating: 7, count: rows * length), sums = [Float](repeating: 0, count: length)
+            var expectedMask = [UInt8](repeating: 7, count: rows * length)
+            var zero: Float = 0
             for row in 0..<rows {
                 x.withUnsafeBufferPointer { xs in
                     add(Int64(length), xs.baseAddress! + row * length, 1, bias, 1, &sums)
                 }
                 expected.withUnsafeMutableBufferPointer { out in relu(Int64(length), sums, 1, out.baseAddress! + row * length) }
+                expectedMask.withUnsafeMutableBufferPointer { out in greater(Int64(length), sums, 1, &zero, 0, out.baseAddress! + row * length) }
             }
-            let differing = zip(fused, expected).filter { $0.bitPattern != $1.bitPattern }.count
-            #expect(differing == 0, "\(differing) of \(rows * length) elements differ for rows of \(length)")
+            for (name, got) in [("with the mask", fused), ("alone", alone)] {
+                let differing = zip(got, expected).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(name): \(differing) of \(rows * length) elements differ for rows of \(length)")
+            }
+            #expect(mask == expectedMask, "the mask for rows of \(length)")
         }
     }
 }

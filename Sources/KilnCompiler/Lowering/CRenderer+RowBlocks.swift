@@ -46,7 +46,7 @@ extension CRenderer {
             guard !outputs.contains(product.id) else { return nil }
             operands.set(product.id, BlockOperand(pointer: "kq + (r - q)*\(length)", stride: 1))
         }
-        // `relu(product + bias)` alone: one call per chunk (``biasRelu(_:product:outputs:length:)``).
+        // `relu(product + bias)` alone, or with its mask: one call per chunk (``biasRelu(_:product:outputs:length:)``).
         var biasRelu: String?
         if let product { biasRelu = self.biasRelu(plan, product: product.id, outputs: outputs, length: length) }
         var body = ""
@@ -162,22 +162,44 @@ extension CRenderer {
     }
 
     /// The call computing `relu(product + bias)` for a chunk's rows `[q, qe)` from the product
-    /// in `kq`, when that is all a product's loop does (a convolution or dense layer's bias and
-    /// activation, run forward): `kiln_bias_relu_rows`, one call per chunk with the bits of the
-    /// add and relu calls per block of rows it replaces. `nil` for any other loop, or when the
-    /// sum before the relu is needed outside the kernel.
+    /// in `kq`, and with it the mask `product + bias > 0` when the kernel writes that too (what
+    /// relu's gradient reads in a training step), when that is all a product's loop does (a
+    /// convolution or dense layer's bias and activation): `kiln_bias_relu_rows`, one call per
+    /// chunk with the bits of the add, relu and comparison calls per block of rows it replaces.
+    /// `nil` for any other loop, or when the sum before the relu is needed outside the kernel.
     private func biasRelu(_ plan: LoopPlan, product: NodeID, outputs: Set<NodeID>, length: Int) -> String? {
-        guard plan.reductions.isEmpty, plan.elementwise.count == 2 else { return nil }
-        let (sumID, reluID) = (plan.elementwise[0], plan.elementwise[1])
-        let sum = nodes[sumID.index], activation = nodes[reluID.index]
-        guard case .binary(.add) = sum.op, case .unary(.relu) = activation.op, activation.inputs == [sumID],
-              outputs.contains(reluID), !outputs.contains(sumID), activation.type.dtype == .float32,
+        guard plan.reductions.isEmpty, plan.elementwise.count == 2 || plan.elementwise.count == 3 else { return nil }
+        let sumID = plan.elementwise[0], sum = nodes[sumID.index]
+        guard case .binary(.add) = sum.op, !outputs.contains(sumID),
               sum.inputs.filter({ $0 == product }).count == 1, let bias = sum.inputs.first(where: { $0 != product }),
               nodes[bias.index].type == TensorType(.float32, Shape([.size(length)]))
         else { return nil }
+        var relu: NodeID?, mask: NodeID?
+        for member in plan.elementwise.dropFirst() {
+            let node = nodes[member.index]
+            guard outputs.contains(member), node.inputs.first == sumID else { return nil }
+            switch node.op {
+            case .unary(.relu) where node.inputs.count == 1 && relu == nil:
+                relu = member
+            case .compare(.greater) where node.inputs.count == 2 && mask == nil && isZero(node.inputs[1]):
+                mask = member
+            default:
+                return nil
+            }
+        }
+        guard let relu else { return nil }
         let root = schedule.function.aliasRoot(bias)
         guard !nodes[root.index].op.isInline else { return nil }
-        return "kiln_bias_relu_rows(qe - q, \(length), kq, \(schedule.pointer(root)), \(schedule.pointer(reluID)) + q*\(length));"
+        let positive = mask.map { "\(schedule.pointer($0)) + q*\(length)" } ?? "(uint8_t *)0"
+        return "kiln_bias_relu_rows(qe - q, \(length), kq, \(schedule.pointer(root)), \(schedule.pointer(relu)) + q*\(length), "
+            + "\(positive));"
+    }
+
+    /// Whether `id` is a single float zero, made in place.
+    private func isZero(_ id: NodeID) -> Bool {
+        guard case .constant(let value) = nodes[schedule.function.aliasRoot(id).index].op, value.dtype == .float32,
+              value.scalarCount == 1 else { return false }
+        return value.scalars[0] == 0
     }
 
     /// Whether `id` draws random numbers, whose positions a row block does not follow.

@@ -13,7 +13,7 @@ static void k0_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     for (int64_t q = begin; q < end; q += 480) {
         int64_t qe = end - q < 480 ? end : q + 480;
         kiln_gemm(0, 0, qe - q, 16, 2, p0 + (q)*2, p1, kq);
-        kiln_bias_relu_rows(qe - q, 16, kq, p2, p5 + q*16);
+        kiln_bias_relu_rows(qe - q, 16, kq, p2, p5 + q*16, (uint8_t *)0);
     }
 }
 
@@ -40,7 +40,7 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     for (int64_t q = begin; q < end; q += 1008) {
         int64_t qe = end - q < 1008 ? end : q + 1008;
         kiln_gemm(0, 0, qe - q, 8, 16, p5 + (q)*16, p6, kq);
-        kiln_bias_relu_rows(qe - q, 8, kq, p7, p10 + q*8);
+        kiln_bias_relu_rows(qe - q, 8, kq, p7, p10 + q*8, (uint8_t *)0);
     }
 }
 

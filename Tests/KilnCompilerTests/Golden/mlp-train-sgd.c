@@ -10,21 +10,11 @@ static void k0_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     uint8_t *p40 = (uint8_t *)args[4];
     float *p3 = (float *)args[5];
     (void)n; (void)p0; (void)p1; (void)p2; (void)p5; (void)p40; (void)p3;
-    float v4[KILN_BLOCK];
-    float t2[KILN_BLOCK];
-    const float c24 = 0.0f;
-    kiln_vec_tile((n < 16 ? n : 16), 16, p2, t2);
     float kq[7680];
     for (int64_t q = begin; q < end; q += 480) {
         int64_t qe = end - q < 480 ? end : q + 480;
         kiln_gemm(0, 0, qe - q, 16, 2, p0 + (q)*2, p1, kq);
-        for (int64_t r = q; r < qe; r += 16) {
-            int64_t g = qe - r < 16 ? qe - r : 16;
-            int64_t m = g * 16;
-            kiln_vec_add(m, kq + (r - q)*16, 1, t2, 1, v4);
-            kiln_vec_relu(m, v4, 1, p5 + r*16);
-            kiln_vec_greater(m, v4, 1, &c24, 0, p40 + r*16);
-        }
+        kiln_bias_relu_rows(qe - q, 16, kq, p2, p5 + q*16, p40 + q*16);
     }
 }
 
@@ -36,7 +26,7 @@ static void k0_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
  * reads p0 f32[?,2], p1 f32[2,16], p2 f32[16]; writes p5 f32[?,16], p40 bool[?,16], p3 f32[?,16] */
 static void k0_matmul_add_relu_greater(int64_t n, const float *p0, const float *p1, const float *p2, float *p5, uint8_t *p40, float *p3) {
     void *const args[] = {(void *)p0, (void *)p1, (void *)p2, (void *)p5, (void *)p40, (void *)p3};
-    if (16*n >= 65536) kiln_parallel_for_grain(n, n, 16, k0_part, args);
+    if (16*n >= 65536) kiln_parallel_for_grain(n, n, 1, k0_part, args);
     else k0_part(0, n, n, args);
 }
 
@@ -49,21 +39,11 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     uint8_t *p34 = (uint8_t *)args[4];
     float *p8 = (float *)args[5];
     (void)n; (void)p5; (void)p6; (void)p7; (void)p10; (void)p34; (void)p8;
-    float v9[KILN_BLOCK];
-    float t7[KILN_BLOCK];
-    const float c24 = 0.0f;
-    kiln_vec_tile((n < 32 ? n : 32), 8, p7, t7);
     float kq[8064];
     for (int64_t q = begin; q < end; q += 1008) {
         int64_t qe = end - q < 1008 ? end : q + 1008;
         kiln_gemm(0, 0, qe - q, 8, 16, p5 + (q)*16, p6, kq);
-        for (int64_t r = q; r < qe; r += 32) {
-            int64_t g = qe - r < 32 ? qe - r : 32;
-            int64_t m = g * 8;
-            kiln_vec_add(m, kq + (r - q)*8, 1, t7, 1, v9);
-            kiln_vec_relu(m, v9, 1, p10 + r*8);
-            kiln_vec_greater(m, v9, 1, &c24, 0, p34 + r*8);
-        }
+        kiln_bias_relu_rows(qe - q, 8, kq, p7, p10 + q*8, p34 + q*8);
     }
 }
 
@@ -75,7 +55,7 @@ static void k1_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
  * reads p5 f32[?,16], p6 f32[16,8], p7 f32[8]; writes p10 f32[?,8], p34 bool[?,8], p8 f32[?,8] */
 static void k1_matmul_add_relu_greater(int64_t n, const float *p5, const float *p6, const float *p7, float *p10, uint8_t *p34, float *p8) {
     void *const args[] = {(void *)p5, (void *)p6, (void *)p7, (void *)p10, (void *)p34, (void *)p8};
-    if (8*n >= 8192) kiln_parallel_for_grain(n, n, 32, k1_part, args);
+    if (8*n >= 8192) kiln_parallel_for_grain(n, n, 1, k1_part, args);
     else k1_part(0, n, n, args);
 }
 
