@@ -28,6 +28,20 @@
 /* The tile loops are unrolled whole, so that the tile stays in registers. */
 #define KILN_UNROLL _Pragma("unroll")
 
+/* Step p of a tile: the panel's row p (its last register masked when MASKED), times each row
+   r's element ELEMENT (an expression of r and p), added to the row's sums s[r]. */
+#define TILE_STEP(ISA, MASKED, ROWS, VECS, ELEMENT)                                                \
+    {                                                                                              \
+        vec_##ISA w[VECS];                                                                         \
+        KILN_UNROLL for (int v = 0; v < (VECS); v++)                                               \
+            w[v] = (MASKED) && v == (VECS) - 1 ? loadm_##ISA(b + p * n + lanes * v, last)          \
+                                               : load_##ISA(b + p * n + lanes * v);                \
+        KILN_UNROLL for (int r = 0; r < (ROWS); r++) {                                             \
+            vec_##ISA x = set1_##ISA(ELEMENT);                                                     \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = fma_##ISA(x, w[v], s[r][v]);    \
+        }                                                                                          \
+    }
+
 /* One block of ROWS rows × VECS registers of c: rows [i, i+ROWS), the panel at column j.
    a points at the block's first element of op(a): row i of a (lda = k) when TRANS is 0, or
    column i of a (lda = m) when it is 1. With d (laid out as c, possibly c itself), the tile
@@ -42,14 +56,7 @@
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
             KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = zero_##ISA();                   \
         for (int64_t p = 0; p < k; p++) {                                                          \
-            vec_##ISA w[VECS];                                                                     \
-            KILN_UNROLL for (int v = 0; v < (VECS); v++)                                           \
-                w[v] = (MASKED) && v == (VECS) - 1 ? loadm_##ISA(b + p * n + lanes * v, last)      \
-                                                   : load_##ISA(b + p * n + lanes * v);            \
-            KILN_UNROLL for (int r = 0; r < (ROWS); r++) {                                         \
-                vec_##ISA x = set1_##ISA((TRANS) ? a[p * lda + r] : a[r * lda + p]);               \
-                KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = fma_##ISA(x, w[v], s[r][v]); \
-            }                                                                                      \
+            TILE_STEP(ISA, MASKED, ROWS, VECS, (TRANS) ? a[p * lda + r] : a[r * lda + p])          \
         }                                                                                          \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
             KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
@@ -181,14 +188,7 @@ NARROW_PANELS(avx2)
         }                                                                                          \
         for (int64_t p = 0; p < k; p++) {                                                          \
             int64_t at = offsets[p];                                                               \
-            vec_##ISA w[VECS];                                                                     \
-            KILN_UNROLL for (int v = 0; v < (VECS); v++)                                           \
-                w[v] = (MASKED) && v == (VECS) - 1 ? loadm_##ISA(b + p * n + lanes * v, last)      \
-                                                   : load_##ISA(b + p * n + lanes * v);            \
-            KILN_UNROLL for (int r = 0; r < (ROWS); r++) {                                         \
-                vec_##ISA x = set1_##ISA(a[r][at]);                                                \
-                KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = fma_##ISA(x, w[v], s[r][v]); \
-            }                                                                                      \
+            TILE_STEP(ISA, MASKED, ROWS, VECS, a[r][at])                                           \
         }                                                                                          \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
             KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
@@ -251,6 +251,19 @@ WINDOW_PANELS(avx2)
 
 #endif
 
+/* sums[j] = the sum over p of x(p) · b[p, j0 + j] for j < width (at most 64), in order of p,
+   where x(p) is a[offsets[p]] with offsets, a[p * step] without: the plain C of a row of the
+   narrow products below (a row of a, a column of a transposed, or a window read in place). */
+static void plain_sums(int64_t width, int64_t k, const float *a, int64_t step, const int64_t *offsets, const float *b,
+                       int64_t n, int64_t j0, float *sums) {
+    for (int64_t j = 0; j < width; j++) sums[j] = 0.0f;
+    for (int64_t p = 0; p < k; p++) {
+        float x = offsets != NULL ? a[offsets[p]] : a[p * step];
+        const float *w = b + p * n + j0;
+        for (int64_t j = 0; j < width; j++) sums[j] += x * w[j];
+    }
+}
+
 /* window_narrow_ISA with plain C, for CPUs without AVX2, summing as narrow_plain does. */
 static void window_plain(int64_t i0, int64_t i1, int64_t n, int64_t k, const float *const *rows,
                          const int64_t *offsets, const float *b, float *c) {
@@ -258,12 +271,7 @@ static void window_plain(int64_t i0, int64_t i1, int64_t n, int64_t k, const flo
     for (int64_t i = i0; i < i1; i++) {
         for (int64_t j0 = 0; j0 < n; j0 += 64) {
             int64_t width = n - j0 < 64 ? n - j0 : 64;
-            for (int64_t j = 0; j < width; j++) sums[j] = 0.0f;
-            for (int64_t p = 0; p < k; p++) {
-                float x = rows[i][offsets[p]];
-                const float *w = b + p * n + j0;
-                for (int64_t j = 0; j < width; j++) sums[j] += x * w[j];
-            }
+            plain_sums(width, k, rows[i], 1, offsets, b, n, j0, sums);
             for (int64_t j = 0; j < width; j++) c[i * n + j0 + j] = sums[j];
         }
     }
@@ -285,12 +293,7 @@ static void narrow_plain(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t
     for (int64_t i = i0; i < i1; i++) {
         for (int64_t j0 = 0; j0 < n; j0 += 64) {
             int64_t width = n - j0 < 64 ? n - j0 : 64;
-            for (int64_t j = 0; j < width; j++) sums[j] = 0.0f;
-            for (int64_t p = 0; p < k; p++) {
-                float x = trans_a ? a[p * m + i] : a[i * k + p];
-                const float *w = b + p * n + j0;
-                for (int64_t j = 0; j < width; j++) sums[j] += x * w[j];
-            }
+            plain_sums(width, k, trans_a ? a + i : a + i * k, trans_a ? m : 1, NULL, b, n, j0, sums);
             float *row = c + i * n + j0;
             const float *base = d != NULL ? d + i * n + j0 : NULL;
             for (int64_t j = 0; j < width; j++) row[j] = base != NULL ? base[j] + sums[j] : sums[j];
