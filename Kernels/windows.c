@@ -196,14 +196,30 @@ static void windows_row_direct(const window_job *j, int64_t r, int64_t cols, con
 #define KILN_IN_PLACE_LENGTH 1024
 #define KILN_IN_PLACE_ROWS 1008
 
-#if !defined(KILN_PORTABLE)
-/* Whether every window lies wholly inside its image, with no cell of padding (a valid
-   convolution): then a product reads the windows in place instead of gathering them. */
-static int no_padding_cells(const window_job *j) {
-    return j->top == 0 && j->left == 0 && (j->oh - 1) * j->sh + (j->kh - 1) * j->dh < j->h &&
-           (j->ow - 1) * j->sw + (j->kw - 1) * j->dw < j->w;
+/* Whether a product reads these windows in place: every window lies wholly inside its image,
+   with no cell of padding (a valid convolution), and they are short enough. Never in exported
+   C (KILN_PORTABLE), which has no narrow kernel and gathers every window. */
+static int reads_in_place(const window_job *j, int64_t length) {
+#if defined(KILN_PORTABLE)
+    (void)j, (void)length;
+    return 0;
+#else
+    return length <= KILN_IN_PLACE_LENGTH && j->top == 0 && j->left == 0 &&
+           (j->oh - 1) * j->sh + (j->kh - 1) * j->dh < j->h && (j->ow - 1) * j->sw + (j->kw - 1) * j->dw < j->w;
+#endif
 }
 
+typedef struct {
+    window_job windows;
+    int64_t cols, block;
+    const float *b;
+    /* The window row whose products y (windows.y) starts with. */
+    int64_t origin;
+    /* Whether the windows are read in place (no padding cells, short enough). */
+    int in_place;
+} windows_product;
+
+#if !defined(KILN_PORTABLE)
 /* Where each cell of a window lies from its first cell, in the gathered row's order. */
 static void window_offsets(const window_job *j, int64_t *offsets) {
     for (int64_t ky = 0, p = 0; ky < j->kh; ky++)
@@ -227,22 +243,8 @@ static void window_starts(const window_job *j, int64_t first, int64_t count, con
     }
 }
 
-#endif
-
-typedef struct {
-    window_job windows;
-    int64_t cols, block;
-    const float *b;
-    /* The window row whose products y (windows.y) starts with. */
-    int64_t origin;
-    /* Whether the windows are read in place (no padding cells, short enough). */
-    int in_place;
-} windows_product;
-
-#if !defined(KILN_PORTABLE)
 /* Rows [first, first + count) of the product from the windows read in place, the same sums as
-   kiln_gemm's narrow kernel makes of the gathered rows. Exported C (KILN_PORTABLE) has no
-   narrow kernel and gathers every window. */
+   kiln_gemm's narrow kernel makes of the gathered rows. */
 static void in_place_rows(const windows_product *job, const int64_t *offsets, int64_t first, int64_t count) {
     int64_t length = job->windows.kh * job->windows.kw * job->windows.c;
     const float *starts[KILN_IN_PLACE_ROWS];
@@ -299,12 +301,7 @@ static void window_rows_product(window_job windows, int64_t cols, const float *b
     }
     int64_t block = KILN_WINDOW_BLOCK / length;
     if (block >= 24) block -= block % 24;
-#if defined(KILN_PORTABLE)
-    windows_product job = {windows, cols, block, b, first, 0};
-#else
-    windows_product job = {windows, cols, block, b, first,
-                           length <= KILN_IN_PLACE_LENGTH && no_padding_cells(&windows)};
-#endif
+    windows_product job = {windows, cols, block, b, first, reads_in_place(&windows, length)};
     void *args[1] = {&job};
     if (whole && count * cols * length >= KILN_WINDOWS_SPLIT && count >= 12) {
         /* Parts of whole blocks differ by up to a block: at least eight blocks (of a multiple

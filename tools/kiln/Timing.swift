@@ -21,23 +21,16 @@ func medianTime(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
     return median(times)
 }
 
-/// The median seconds of one call of the model's one-sample ``Predictor`` on `input`, over
-/// 9 timed runs of `calls` calls.
+/// The median seconds of one call of the model's one-sample ``Predictor`` on `input`
+/// (``medianTime(repeats:_:)`` of 9 runs of `calls` calls).
 func predictorSeconds(_ model: Model, _ input: [Float], calls: Int) throws -> Double {
     let predictor = try model.predictor()
     var output = [Float](repeating: 0, count: predictor.outputCount)
-    try predictor.predict(input, into: &output)
-    var times: [Double] = []
-    try input.withUnsafeBufferPointer { input in
+    return try input.withUnsafeBufferPointer { input in
         try output.withUnsafeMutableBufferPointer { output in
-            for _ in 0..<9 {
-                let start = ContinuousClock.now
-                for _ in 0..<calls { try predictor.predict(input, into: output) }
-                times.append(elapsed(since: start) / Double(calls))
-            }
+            try medianTime(repeats: 9) { for _ in 0..<calls { try predictor.predict(input, into: output) } }
         }
-    }
-    return median(times)
+    } / Double(calls)
 }
 
 /// `x` with `digits` decimals.

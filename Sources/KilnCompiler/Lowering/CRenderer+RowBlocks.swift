@@ -181,7 +181,7 @@ extension CRenderer {
             switch node.op {
             case .unary(.relu) where node.inputs.count == 1 && relu == nil:
                 relu = member
-            case .compare(.greater) where node.inputs.count == 2 && mask == nil && isZero(node.inputs[1]):
+            case .compare(.greater) where node.inputs.count == 2 && mask == nil && nodes.isPositiveZero(node.inputs[1]):
                 mask = member
             default:
                 return nil
@@ -193,13 +193,6 @@ extension CRenderer {
         let positive = mask.map { "\(schedule.pointer($0)) + q*\(length)" } ?? "(uint8_t *)0"
         return "kiln_bias_relu_rows(qe - q, \(length), kq, \(schedule.pointer(root)), \(schedule.pointer(relu)) + q*\(length), "
             + "\(positive));"
-    }
-
-    /// Whether `id` is a single float zero, made in place.
-    private func isZero(_ id: NodeID) -> Bool {
-        guard case .constant(let value) = nodes[schedule.function.aliasRoot(id).index].op, value.dtype == .float32,
-              value.scalarCount == 1 else { return false }
-        return value.scalars[0] == 0
     }
 
     /// Whether `id` draws random numbers, whose positions a row block does not follow.

@@ -40,7 +40,7 @@ public enum MaskExtremumGradients {
         let nodes = function.nodes
         let mask = node.inputs[0], value = node.inputs[1], other = node.inputs[2]
         guard nodes[mask.index].type.shape == node.type.shape, nodes[value.index].type.shape == node.type.shape,
-              isPositiveZero(other, in: nodes) else { return nil }
+              nodes.isPositiveZero(other) else { return nil }
         var current = value
         while true {
             guard consumers[current.index].count == 1, !results.contains(current) else { return nil }
@@ -64,16 +64,5 @@ public enum MaskExtremumGradients {
         let masked = rewriter.append(NodeDef(op: unmasked.op, inputs: unmasked.inputs + [mask], type: unmasked.type))
         guard unmasked.type.shape != node.type.shape else { return masked }
         return rewriter.append(NodeDef(op: .reshape(node.type.shape), inputs: [masked], type: node.type))
-    }
-
-    /// Whether `id` is the constant +0 (a scalar, or a reshape or broadcast of one).
-    private static func isPositiveZero(_ id: NodeID, in nodes: [NodeDef]) -> Bool {
-        let node = nodes[id.index]
-        if case .constant(let tensor) = node.op {
-            return tensor.dtype == .float32 && tensor.scalars.allSatisfy { $0.bitPattern == 0 }
-        }
-        if case .reshape = node.op { return isPositiveZero(node.inputs[0], in: nodes) }
-        if case .broadcast = node.op { return isPositiveZero(node.inputs[0], in: nodes) }
-        return false
     }
 }
