@@ -144,6 +144,38 @@ struct WindowedProductTests {
         }
     }
 
+    @Test("a training step's forward product reads the windows it writes for the filter's gradient in place",
+          arguments: [([9, 9, 1], [3, 3, 1, 8], false), ([7, 7, 5], [3, 3, 5, 16], false), ([10, 10, 3], [3, 3, 3, 16], true)])
+    func trainingForwardReadsWrittenWindowsInPlace(image: [Int], filter: [Int], pooled: Bool) throws {
+        let graph = Graph()
+        var generator = SeededGenerator(seed: UInt64(filter.reduce(0, +)))
+        let x = try graph.placeholder("x", shape: Shape([.batch] + image.map { .size($0) }))
+        let w = try graph.variable("w", initialValue: try Tensor.randomUniform(shape: filter, lower: -0.5, upper: 0.5, using: &generator))
+        let bias = try graph.variable("b", initialValue: try Tensor.randomUniform(shape: [filter[3]], lower: -0.5, upper: 0.5,
+                                                                                   using: &generator))
+        // An image the program computes, in the arena: it must stay there until the product has read it.
+        // Pooled, the product's kernel is its bias, relu and pooling, chunk by chunk of rows;
+        // otherwise the loss's square joins it and the product is one call.
+        let activation = try relu(try conv2d(tanh(x * 1.5), w) + bias)
+        let y = pooled ? try maxPool2d(activation, size: [2, 2], stride: [2, 2]) : activation
+        let loss = try sum(square(y))
+        let gradients = try graph.gradients(of: loss, wrt: [w, bias])
+        let outputs = ["loss": loss, "y": y, "dw": gradients[0], "db": gradients[1]]
+        let jit = try JITProgram(graph: graph, outputs: outputs)
+        let source = jit.lowered.unit.source, text = jit.lowered.function.text
+        #expect(source.contains("kiln_patches("), "the filter's gradient reads the written windows")
+        #expect(source.contains(pooled ? "kiln_gemm_window_rows(" : "kiln_gemm_windows("), "\(source)")
+        #expect(text.contains("# reads the windows of %"), "\(text)")
+        let reference = try InterpreterProgram(graph: graph, outputs: outputs)
+        for batch in [0, 1, 5] {
+            let feeds = ["x": try Tensor.randomUniform(shape: [batch] + image, lower: -1, upper: 1, using: &generator)]
+            let got = try jit.run(feeds: feeds), expected = try reference.run(feeds: feeds)
+            for name in outputs.keys.sorted() {
+                expectClose(try #require(got[name]), try #require(expected[name]), rtol: 1e-4, atol: 1e-4, "\(name) at batch \(batch)")
+            }
+        }
+    }
+
     /// A convolution with bias and relu, forward only, and its compiled program.
     private func forward(_ x: [Dim], filter: [Int], stride: [Int] = [1, 1], padding: Padding = .valid,
                          dilation: [Int] = [1, 1]) throws -> (Graph, Node, JITProgram) {

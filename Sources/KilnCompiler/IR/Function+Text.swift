@@ -31,6 +31,9 @@ extension Function {
                let reader = FuseWindowsIntoMatmul.onlyReader(of: id, consumers: consumers, results: resultIDs, in: self) {
                 line += "  # windows gathered by \(reader)"
             }
+            if windowReaders.contains(id), let windows = imageWindows(readBy: id) {
+                line += "  # reads the windows of \(windows) in place"
+            }
             lines.append(line)
         }
         let results = outputs.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }

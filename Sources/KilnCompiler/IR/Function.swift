@@ -18,6 +18,10 @@ public struct Function {
     /// Patches nodes no kernel writes: their one reader, a matrix product, gathers the
     /// windows from the image itself (``FuseWindowsIntoMatmul``).
     public var windowed: Set<NodeID> = []
+    /// Matrix products that read the windows of a `patches` node in place, from its image,
+    /// although the windows are written for another reader too (a filter's gradient reads
+    /// them in a training step): ``FuseWindowsIntoMatmul``.
+    public var windowReaders: Set<NodeID> = []
 
     /// A function computing `outputs` of `graph` (and running all of its assigns).
     ///
@@ -49,6 +53,15 @@ public struct Function {
     public func memoryRoot(_ id: NodeID) -> NodeID {
         let root = aliasRoot(id)
         return windowed.contains(root) ? memoryRoot(nodes[root.index].inputs[0]) : root
+    }
+
+    /// The `patches` node whose windows the matrix product `product` reads from the image
+    /// itself (windows no kernel writes, or written ones it reads in place), if any.
+    public func imageWindows(readBy product: NodeID) -> NodeID? {
+        guard case .matmul = nodes[product.index].op else { return nil }
+        let windows = aliasRoot(nodes[product.index].inputs[0])
+        guard case .patches = nodes[windows.index].op, windowed.contains(windows) || windowReaders.contains(product) else { return nil }
+        return windows
     }
 
     /// The group of node `id`, if fusion put it in one.

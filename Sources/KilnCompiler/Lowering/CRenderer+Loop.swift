@@ -52,8 +52,7 @@ extension CRenderer {
         guard bShape.rank == 2, Array(aShape.dims.dropLast()) == Array(node.type.shape.dims.dropLast()) else { return nil }
         // About 32 KiB of the product a chunk, in whole tiles of the narrow kernel (48 rows).
         let chunk = Swift.max(48, 8_192 / length / 48 * 48)
-        let windows = function.aliasRoot(node.inputs[0])
-        if function.windowed.contains(windows) {
+        if let windows = function.imageWindows(readBy: id) {
             guard case .patches(let window, let padValue) = nodes[windows.index].op else { return nil }
             let image = nodes[windows.index].inputs[0]
             let arguments = windowArguments(window, image: nodes[image.index].type.shape, windows: nodes[windows.index].type.shape)
@@ -131,7 +130,7 @@ extension CRenderer {
               node.inputs.filter({ $0 == product }).count == 1,
               let addend = node.inputs.first(where: { $0 != product }), nodes[addend.index].type == matmul.type,
               !nodes[function.aliasRoot(addend).index].op.isInline,
-              !function.windowed.contains(function.aliasRoot(matmul.inputs[0])),
+              function.imageWindows(readBy: product) == nil,
               let operands = productOperands(product)
         else { return nil }
         if let variable = schedule.memory.inPlace[sum], matmul.inputs.contains(where: { function.aliasRoot($0) == variable }) {

@@ -6,7 +6,10 @@ import KilnGraph
 /// to memory; the product gathers blocks of window rows from the image where the cache holds
 /// them (`kiln_gemm_windows`). The window rows of a 3×3 convolution are nine times the image
 /// they come from, so writing and reading them back costs as much as the product itself on
-/// small batches. Runs after the fusion passes, before memory planning.
+/// small batches. When the windows are written anyway, for another reader (a training step's
+/// filter gradient reads them), such a product still reads them in place from the image
+/// (``Function/windowReaders``), with the same bits. Runs after the fusion passes, before
+/// memory planning.
 public enum FuseWindowsIntoMatmul {
     /// The widest and deepest right operand (`[k, n]`, the filters) the product gathers windows
     /// for: the products `kiln_gemm` runs with Kiln's own narrow kernel, whose blocks of a
@@ -19,13 +22,30 @@ public enum FuseWindowsIntoMatmul {
         let results = function.results
         var result = function
         for (index, node) in function.nodes.enumerated() {
-            guard case .patches = node.op, node.type.dtype == .float32, function.group(of: NodeID(index)) == nil,
-                  let reader = onlyReader(of: NodeID(index), consumers: consumers, results: results, in: function),
-                  reads(function.nodes[reader.index], windows: NodeID(index), in: function)
-            else { continue }
-            result.windowed.insert(NodeID(index))
+            let id = NodeID(index)
+            guard case .patches = node.op, node.type.dtype == .float32, function.group(of: id) == nil else { continue }
+            if let reader = onlyReader(of: id, consumers: consumers, results: results, in: function),
+               reads(function.nodes[reader.index], windows: id, in: function) {
+                result.windowed.insert(id)
+                continue
+            }
+            // Windows written for another reader (the filter's gradient in a training step):
+            // the forward product still reads them in place, from the image in the cache,
+            // instead of from the rows written out, nine times its size for a 3×3 window.
+            for reader in readers(of: id, consumers: consumers, in: function)
+            where reads(function.nodes[reader.index], windows: id, in: function) {
+                result.windowReaders.insert(reader)
+            }
         }
         return result
+    }
+
+    /// Every node that reads `id` other than through reshapes.
+    private static func readers(of id: NodeID, consumers: [[NodeID]], in function: Function) -> [NodeID] {
+        consumers[id.index].flatMap { reader -> [NodeID] in
+            if case .reshape = function.nodes[reader.index].op { return readers(of: reader, consumers: consumers, in: function) }
+            return [reader]
+        }
     }
 
     /// The one node that reads `id` other than through reshapes, if the value and every
