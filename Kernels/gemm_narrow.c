@@ -249,6 +249,83 @@ static const wtile_avx2_fn window_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {W
 WINDOW_PANELS(avx512)
 WINDOW_PANELS(avx2)
 
+/* The transposed product of windows read in place: row p of c (a cell of the window, at
+   offsets[p] from each window's first cell) is the sum over the k windows i of
+   rows[i][offsets[p]] times row i of b (a filter's gradient: the windows' cells against the
+   gradient of the convolution's output). A tile holds ROWS rows of c, whose offsets stay in
+   registers, and steps through the windows, one row of the panel and one broadcast cell a
+   row each step, in order of i: the narrow tiles' step (TILE_STEP) with the roles of a's
+   rows and columns exchanged, so the sums are those of the transposed narrow tiles over the
+   gathered rows. With `accumulate`, the tile starts from c's sums instead of zero: windows
+   taken in chunks go on with the very sums a single pass makes. */
+#define WINDOW_T_TILE(ISA, MASKED, ROWS, VECS)                                                     \
+    KILN_TARGET_##ISA static void wttile_##ISA##MASKED##_##ROWS##x##VECS(                          \
+        int64_t k, int64_t n, const int64_t *offsets, const float *const *rows, const float *b, int accumulate, \
+        float *c, mask_##ISA last) {                                                               \
+        const int lanes = KILN_LANES_##ISA;                                                        \
+        int64_t at[ROWS];                                                                          \
+        vec_##ISA s[ROWS][VECS];                                                                   \
+        KILN_UNROLL for (int r = 0; r < (ROWS); r++) {                                             \
+            at[r] = offsets[r];                                                                    \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
+                const float *from = c + r * n + lanes * v;                                         \
+                s[r][v] = !accumulate ? zero_##ISA()                                               \
+                          : (MASKED) && v == (VECS) - 1 ? loadm_##ISA(from, last) : load_##ISA(from); \
+            }                                                                                      \
+        }                                                                                          \
+        for (int64_t p = 0; p < k; p++) {                                                          \
+            const float *row = rows[p];                                                            \
+            TILE_STEP(ISA, MASKED, ROWS, VECS, row[at[r]])                                         \
+        }                                                                                          \
+        KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
+                float *to = c + r * n + lanes * v;                                                 \
+                if ((MASKED) && v == (VECS) - 1) storem_##ISA(to, last, s[r][v]);                  \
+                else store_##ISA(to, s[r][v]);                                                     \
+            }                                                                                      \
+    }
+
+typedef void (*wttile_avx512_fn)(int64_t, int64_t, const int64_t *, const float *const *, const float *, int, float *,
+                                 __mmask16);
+typedef void (*wttile_avx2_fn)(int64_t, int64_t, const int64_t *, const float *const *, const float *, int, float *,
+                               __m256i);
+#define WINDOW_T_HEIGHTS(ISA, MASKED, VECS)                                                        \
+    WINDOW_T_TILE(ISA, MASKED, 6, VECS) WINDOW_T_TILE(ISA, MASKED, 4, VECS)                        \
+    WINDOW_T_TILE(ISA, MASKED, 2, VECS) WINDOW_T_TILE(ISA, MASKED, 1, VECS)
+#define WINDOW_T_WIDTH(ISA, VECS) WINDOW_T_HEIGHTS(ISA, 0, VECS) WINDOW_T_HEIGHTS(ISA, 1, VECS)
+#define WINDOW_T_LIST(ISA, MASKED, VECS)                                                           \
+    {wttile_##ISA##MASKED##_6x##VECS, wttile_##ISA##MASKED##_4x##VECS, wttile_##ISA##MASKED##_2x##VECS, \
+     wttile_##ISA##MASKED##_1x##VECS}
+#define WINDOW_T_SET(ISA, VECS) [VECS] = {WINDOW_T_LIST(ISA, 0, VECS), WINDOW_T_LIST(ISA, 1, VECS)}
+
+WINDOW_T_WIDTH(avx512, 1) WINDOW_T_WIDTH(avx512, 2) WINDOW_T_WIDTH(avx512, 3) WINDOW_T_WIDTH(avx512, 4)
+static const wttile_avx512_fn window_t_sets_avx512[KILN_PANEL_VECS_avx512 + 1][2][4] = {
+    WINDOW_T_SET(avx512, 1), WINDOW_T_SET(avx512, 2), WINDOW_T_SET(avx512, 3), WINDOW_T_SET(avx512, 4)};
+WINDOW_T_WIDTH(avx2, 1) WINDOW_T_WIDTH(avx2, 2)
+static const wttile_avx2_fn window_t_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {WINDOW_T_SET(avx2, 1),
+                                                                                 WINDOW_T_SET(avx2, 2)};
+
+/* Rows [p0, p1) of c, panel by panel, each panel's tiles stepping through all k windows. */
+#define WINDOW_T_PANELS(ISA)                                                                       \
+    KILN_TARGET_##ISA static void window_t_##ISA(int64_t p0, int64_t p1, int64_t n, int64_t k,                  \
+                                                 const float *const *rows, const int64_t *offsets,              \
+                                                 const float *b, int accumulate, float *c) {                    \
+        const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
+        for (int64_t j = 0; j < n; j += panel) {                                                   \
+            int64_t width = n - j < panel ? n - j : panel;                                         \
+            int64_t vecs = (width + lanes - 1) / lanes, tail = width - lanes * (vecs - 1);         \
+            wttile_##ISA##_fn const *tiles = window_t_sets_##ISA[vecs][tail != lanes];             \
+            mask_##ISA last = lanes_##ISA(tail);                                                   \
+            int64_t p = p0;                                                                        \
+            for (int t = 0; t < 4; t++) {                                                          \
+                for (; p + window_heights[t] <= p1; p += window_heights[t])                        \
+                    tiles[t](k, n, offsets + p, rows, b + j, accumulate, c + p * n + j, last);     \
+            }                                                                                      \
+        }                                                                                          \
+    }
+WINDOW_T_PANELS(avx512)
+WINDOW_T_PANELS(avx2)
+
 #endif
 
 /* sums[j] = the sum over p of x(p) · b[p, j0 + j] for j < width (at most 64), in order of p,
@@ -283,6 +360,29 @@ static void window_rows_at(int level, int64_t i0, int64_t i1, int64_t n, int64_t
     if (KILN_SIMD_CALL(level, window_narrow, i0, i1, n, k, rows, offsets, b, c)) return;
 #endif
     window_plain(i0, i1, n, k, rows, offsets, b, c);
+}
+
+/* window_t_ISA with plain C, for CPUs without AVX2: each row of c summed in order of the
+   windows, as the tiles sum it. */
+static void window_t_plain(int64_t p0, int64_t p1, int64_t n, int64_t k, const float *const *rows,
+                           const int64_t *offsets, const float *b, int accumulate, float *c) {
+    for (int64_t p = p0; p < p1; p++) {
+        float *row = c + p * n;
+        if (!accumulate) memset(row, 0, (size_t)n * sizeof(float));
+        for (int64_t i = 0; i < k; i++) {
+            float x = rows[i][offsets[p]];
+            const float *w = b + i * n;
+            for (int64_t j = 0; j < n; j++) row[j] += x * w[j];
+        }
+    }
+}
+
+static void window_t_at(int level, int64_t p0, int64_t p1, int64_t n, int64_t k, const float *const *rows,
+                        const int64_t *offsets, const float *b, int accumulate, float *c) {
+#if defined(__x86_64__)
+    if (KILN_SIMD_CALL(level, window_t, p0, p1, n, k, rows, offsets, b, accumulate, c)) return;
+#endif
+    window_t_plain(p0, p1, n, k, rows, offsets, b, accumulate, c);
 }
 
 /* Rows [i0, i1) of c with plain C, for CPUs without AVX2: 64 columns at a time summed in
@@ -396,4 +496,21 @@ void kiln_gemm_narrow_rows_at(int level, int64_t m, int64_t n, int64_t k, const 
     int highest = kiln_cpu_simd_level();
     if (m <= 0 || n <= 0) return;
     window_rows_at(level < highest ? level : highest, 0, m, n, k, rows, offsets, b, c);
+}
+
+void kiln_gemm_narrow_rows_t(int64_t p0, int64_t p1, int64_t n, int64_t k, const float *const *rows,
+                             const int64_t *offsets, const float *b, int accumulate, float *c) {
+    if (p0 >= p1 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate) memset(c + p0 * n, 0, (size_t)((p1 - p0) * n) * sizeof(float));
+        return;
+    }
+    window_t_at(kiln_cpu_simd_level(), p0, p1, n, k, rows, offsets, b, accumulate, c);
+}
+
+void kiln_gemm_narrow_rows_t_at(int level, int64_t p0, int64_t p1, int64_t n, int64_t k, const float *const *rows,
+                                const int64_t *offsets, const float *b, int accumulate, float *c) {
+    int highest = kiln_cpu_simd_level();
+    if (p0 >= p1 || n <= 0 || k <= 0) return;
+    window_t_at(level < highest ? level : highest, p0, p1, n, k, rows, offsets, b, accumulate, c);
 }

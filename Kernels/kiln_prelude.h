@@ -102,6 +102,11 @@ void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
                            int64_t sw, int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow,
                            float pad, const float *x, int64_t cols, const float *b, int64_t first, int64_t count,
                            float *y);
+/* y [kh*kw*c, cols] = the transpose of the rows kiln_patches would write, times dz
+   [n*oh*ow, cols], without writing them: a convolution's filter gradient. */
+void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                         int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
+                         const float *x, int64_t cols, const float *dz, float *y);
 /* The adjoint: rows x [n, oh, ow, kh*kw*c] summed into images y [n, h, w, c]. */
 void kiln_fold_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                        int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, const float *x,

@@ -68,6 +68,14 @@ void kiln_gemm_narrow_rows(int64_t m, int64_t n, int64_t k, const float *const *
                            const float *b, float *c);
 void kiln_gemm_narrow_rows_at(int level, int64_t m, int64_t n, int64_t k, const float *const *rows,
                               const int64_t *offsets, const float *b, float *c);
+/* Rows [p0, p1) of c[m,n] = the transposed product Σ_i rows[i][offsets[p]] · b[i,:] over k
+   windows (a filter's gradient from windows read in place), on the calling core, continuing
+   c's sums when `accumulate` is set. The same sums as kiln_gemm_narrow's transposed tiles
+   make of the gathered rows. The _at form takes an instruction set's tiles, for tests. */
+void kiln_gemm_narrow_rows_t(int64_t p0, int64_t p1, int64_t n, int64_t k, const float *const *rows,
+                             const int64_t *offsets, const float *b, int accumulate, float *c);
+void kiln_gemm_narrow_rows_t_at(int level, int64_t p0, int64_t p1, int64_t n, int64_t k, const float *const *rows,
+                                const int64_t *offsets, const float *b, int accumulate, float *c);
 
 /* The window rows of images (im2col) and their product with a matrix without writing them
    (windows.c; declared in kiln_prelude.h for generated code, here for tests). */
@@ -84,6 +92,11 @@ void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
                            int64_t sw, int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow,
                            float pad, const float *x, int64_t cols, const float *b, int64_t first, int64_t count,
                            float *y);
+/* y [kh*kw*c, cols] = the transpose of the rows kiln_patches would write, times dz
+   [n*oh*ow, cols], without writing them: a convolution's filter gradient. */
+void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                         int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
+                         const float *x, int64_t cols, const float *dz, float *y);
 
 /* The core type OpenBLAS chose, e.g. "SkylakeX" or "Haswell"; "unknown" if not loaded. */
 const char *kiln_blas_core_name(void);

@@ -13,9 +13,8 @@ import Testing
 struct ProductEpilogueTests {
     /// Images `[?, 10, 10, 3]` through a 3×3 convolution to 32 channels, its bias and relu, and
     /// the mask of its positive sums (what relu's gradient reads), with the filter's gradient,
-    /// as a training step computes them (the window rows are written for the gradient, and the
-    /// product reads them in place from the image all the same, `kiln_gemm_window_rows`, as
-    /// `WindowedProductTests` checks).
+    /// as a training step computes them (the product reads the windows in place from the image,
+    /// `kiln_gemm_window_rows`, as the filter's gradient does, `WindowedProductTests`).
     private func convolution(_ graph: Graph) throws -> (product: Node, outputs: [String: Node]) {
         var generator = SeededGenerator(seed: 17)
         let x = try graph.placeholder("x0", shape: [.batch, 10, 10, 3])

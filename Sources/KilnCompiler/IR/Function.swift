@@ -15,12 +15,12 @@ public struct Function {
     public var groups: [Int?]
     /// Where each materialised value lives, once memory planning has run.
     public var memory: MemoryPlan?
-    /// Patches nodes no kernel writes: their one reader, a matrix product, gathers the
-    /// windows from the image itself (``FuseWindowsIntoMatmul``).
+    /// Patches nodes no kernel writes: their readers, matrix products, read the windows from
+    /// the image itself (``FuseWindowsIntoMatmul``).
     public var windowed: Set<NodeID> = []
-    /// Matrix products that read the windows of a `patches` node in place, from its image,
-    /// although the windows are written for another reader too (a filter's gradient reads
-    /// them in a training step): ``FuseWindowsIntoMatmul``.
+    /// Matrix products that read the windows of a `patches` node in place from its image, when
+    /// it has several readers (a training step's forward product and filter gradient), written
+    /// or not (``FuseWindowsIntoMatmul``).
     public var windowReaders: Set<NodeID> = []
 
     /// A function computing `outputs` of `graph` (and running all of its assigns).

@@ -174,7 +174,8 @@ extension CRenderer {
         let shape = node.type.shape
         let rank = shape.rank
         let pc = schedule.pointer(id)
-        if let windows = schedule.function.imageWindows(readBy: id), case .patches(let window, let padValue) = nodes[windows.index].op {
+        if !transposeA, let windows = schedule.function.imageWindows(readBy: id),
+           case .patches(let window, let padValue) = nodes[windows.index].op {
             // The window rows of an image, gathered by the product itself (FuseWindowsIntoMatmul).
             let image = nodes[windows.index].inputs[0]
             return "    kiln_gemm_windows(\(windowArguments(window, image: nodes[image.index].type.shape, windows: nodes[windows.index].type.shape)), "

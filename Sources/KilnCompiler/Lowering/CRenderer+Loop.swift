@@ -87,13 +87,18 @@ extension CRenderer {
               nodes[plan.reductions[0].index].inputs == plan.matmuls,
               FuseMatmulEpilogue.sumsStack(nodes[plan.reductions[0].index], of: nodes[plan.matmuls[0].index], in: nodes)
         else { return nil }
-        let product = nodes[plan.matmuls[0].index]
+        let product = nodes[plan.matmuls[0].index], function = schedule.function
         let a = nodes[product.inputs[0].index].type.shape, b = nodes[product.inputs[1].index].type.shape
         let rows = CSyntax.product([a[0], a[1]])
-        let pa = schedule.pointer(schedule.function.aliasRoot(product.inputs[0]))
-        let pb = schedule.pointer(schedule.function.aliasRoot(product.inputs[1]))
-        return "    kiln_gemm(1, 0, \(CSyntax.dim(a[2])), \(CSyntax.dim(b[2])), \(rows), \(pa), \(pb), "
-            + "\(schedule.pointer(plan.reductions[0])));\n"
+        let pb = schedule.pointer(function.aliasRoot(product.inputs[1])), sum = schedule.pointer(plan.reductions[0])
+        if let windows = function.imageWindows(readBy: plan.matmuls[0]), case .patches(let window, let padValue) = nodes[windows.index].op {
+            // A filter's gradient from the windows read in place (FuseWindowsIntoMatmul).
+            let image = nodes[windows.index].inputs[0]
+            return "    kiln_gemm_windows_t(\(windowArguments(window, image: nodes[image.index].type.shape, windows: nodes[windows.index].type.shape)), "
+                + "\(CSyntax.floatLiteral(padValue)), \(schedule.pointer(function.memoryRoot(image))), \(CSyntax.dim(b[2])), \(pb), \(sum));\n"
+        }
+        let pa = schedule.pointer(function.aliasRoot(product.inputs[0]))
+        return "    kiln_gemm(1, 0, \(CSyntax.dim(a[2])), \(CSyntax.dim(b[2])), \(rows), \(pa), \(pb), \(sum));\n"
     }
 
     /// The kernel that only broadcasts a scalar constant over many floats (a zero initial

@@ -6,10 +6,10 @@ import KilnGraph
 /// to memory; the product gathers blocks of window rows from the image where the cache holds
 /// them (`kiln_gemm_windows`). The window rows of a 3×3 convolution are nine times the image
 /// they come from, so writing and reading them back costs as much as the product itself on
-/// small batches. When the windows are written anyway, for another reader (a training step's
-/// filter gradient reads them), such a product still reads them in place from the image
-/// (``Function/windowReaders``), with the same bits. Runs after the fusion passes, before
-/// memory planning.
+/// small batches. A training step reads them twice, in that product and in the filter's
+/// gradient; each reads them from the image (``Function/windowReaders``: the forward
+/// product with the same bits, the gradient through `kiln_gemm_windows_t`), and the windows
+/// are not written either. Runs after the fusion passes, before memory planning.
 public enum FuseWindowsIntoMatmul {
     /// The widest and deepest right operand (`[k, n]`, the filters) the product gathers windows
     /// for: the products `kiln_gemm` runs with Kiln's own narrow kernel, whose blocks of a
@@ -29,15 +29,39 @@ public enum FuseWindowsIntoMatmul {
                 result.windowed.insert(id)
                 continue
             }
-            // Windows written for another reader (the filter's gradient in a training step):
-            // the forward product still reads them in place, from the image in the cache,
-            // instead of from the rows written out, nine times its size for a 3×3 window.
-            for reader in readers(of: id, consumers: consumers, in: function)
-            where reads(function.nodes[reader.index], windows: id, in: function) {
-                result.windowReaders.insert(reader)
+            // Windows a training step reads twice, in the forward product and in the filter's
+            // gradient (their transposed product with the output's gradient, summed over the
+            // batch): each reads them in place, from the image in the cache, instead of from
+            // rows written out nine times its size for a 3×3 window; when every reader does,
+            // no kernel writes them at all.
+            let readers = readers(of: id, consumers: consumers, in: function)
+            let inPlace = readers.filter { reader in
+                reads(function.nodes[reader.index], windows: id, in: function)
+                    || readsTransposed(reader, windows: id, consumers: consumers, in: function)
             }
+            result.windowReaders.formUnion(inPlace)
+            if !inPlace.isEmpty && inPlace.count == readers.count && !results.contains(id) { result.windowed.insert(id) }
         }
         return result
+    }
+
+    /// Whether `product` is the transposed product of the window rows (its left operand) and
+    /// a narrow matrix, stacked by image and summed over the stack in a kernel of its own: a
+    /// filter's gradient, which `kiln_gemm_windows_t` computes from the image.
+    private static func readsTransposed(_ product: NodeID, windows: NodeID, consumers: [[NodeID]],
+                                        in function: Function) -> Bool {
+        let nodes = function.nodes, node = nodes[product.index]
+        guard case .matmul(true, false) = node.op, function.aliasRoot(node.inputs[0]) == windows,
+              function.aliasRoot(node.inputs[1]) != windows, consumers[product.index].count == 1 else { return false }
+        let sum = consumers[product.index][0], group = function.group(of: product)
+        let a = nodes[node.inputs[0].index].type.shape, b = nodes[node.inputs[1].index].type.shape
+        let rows = nodes[windows.index].type.shape
+        guard FuseMatmulEpilogue.sumsStack(nodes[sum.index], of: node, in: nodes), group != nil, function.group(of: sum) == group,
+              function.groups.filter({ $0 == group }).count == 2,
+              let length = a[2].staticSize, length <= deepest, rows[rows.rank - 1] == .size(length),
+              let cols = b[2].staticSize, cols <= widest
+        else { return false }
+        return true
     }
 
     /// Every node that reads `id` other than through reshapes.
