@@ -332,49 +332,43 @@ void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
 
 /* The transposed product, y [kh*kw*c, cols] = the sum over every window r of the batch of its
    row times row r of dz (a filter's gradient), without writing the rows either. The windows
-   are taken in chunks; a chunk's windows are read in place when none has a cell of padding
-   (the addresses of their first cells), gathered into the core's cache otherwise, and
-   kiln_gemm_narrow_rows_t adds their products to the sums of the chunks before: every sum
-   runs through the windows in order, as one pass would. Long windows are split between the
-   cores by their cells, in whole tiles; short ones (a one-channel image's 9 cells) by the
-   windows, in two halves whose sums are added at the end, on one core as on two, so that the
-   bits never depend on the cores there are. Training steps only: exported C (KILN_PORTABLE)
-   runs inference, and has no narrow kernel. */
+   go in two halves, one a core, whose sums are added at the end (the second's in `second`,
+   as many floats as y), on one core as on two, so that the bits never depend on the cores
+   there are; each core reads only its half of the images and of dz. A half's windows are
+   taken in chunks, read in place when none has a cell of padding (the addresses of their
+   first cells), gathered into the core's cache otherwise, and kiln_gemm_narrow_rows_t adds
+   their products to the sums of the chunks before: every sum runs through the half's windows
+   in order. Training steps only: exported C (KILN_PORTABLE) runs inference, and has no narrow
+   kernel. */
 #if !defined(KILN_PORTABLE)
-#define KILN_WINDOWS_T_CHUNK 128
-/* Windows at least this long are split by their cells (two tiles of 6 for each of two cores). */
-#define KILN_WINDOWS_T_CELLS 24
-/* Sums of at most this many floats (y) are split by the windows, the second half's on the stack. */
-#define KILN_WINDOWS_T_HALVES 8192
+#define KILN_WINDOWS_T_CHUNK 64
 
 typedef struct {
     window_job windows;
     int64_t cols, length;
     const float *dz;
     int in_place;
-    /* When split by the windows: where the second half starts, and its sums. */
+    /* Where the second half starts, and its sums. */
     int64_t middle;
     float *second;
 } windows_t_product;
 
-/* Cells [p0, p1) of the sums over windows [first, last), into y (a row of `cols` per cell). */
-static void windows_t_range(const windows_t_product *job, int64_t p0, int64_t p1, int64_t first, int64_t last,
-                            float *y) {
+/* The sums over windows [first, last) into y (a row of `cols` per cell). */
+static void windows_t_range(const windows_t_product *job, int64_t first, int64_t last, float *y) {
     int64_t offsets[KILN_IN_PLACE_LENGTH], inside = 0, past = 0;
     const float *starts[KILN_WINDOWS_T_CHUNK];
     int64_t chunk = KILN_WINDOWS_T_CHUNK;
     float rows[KILN_WINDOW_BLOCK];
+    if (last <= first) {
+        memset(y, 0, (size_t)(job->length * job->cols) * sizeof(float));
+        return;
+    }
     if (job->in_place) {
         window_offsets(&job->windows, offsets);
     } else {
         for (int64_t p = 0; p < job->length; p++) offsets[p] = p;
         whole_windows(&job->windows, &inside, &past);
-        chunk = KILN_WINDOW_BLOCK / job->length;
-        if (chunk > KILN_WINDOWS_T_CHUNK) chunk = KILN_WINDOWS_T_CHUNK;
-    }
-    if (last <= first) {
-        for (int64_t p = p0; p < p1; p++) memset(y + p * job->cols, 0, (size_t)job->cols * sizeof(float));
-        return;
+        if (KILN_WINDOW_BLOCK / job->length < chunk) chunk = KILN_WINDOW_BLOCK / job->length;
     }
     for (int64_t at = first; at < last; at += chunk) {
         int64_t count = last - at < chunk ? last - at : chunk;
@@ -384,35 +378,30 @@ static void windows_t_range(const windows_t_product *job, int64_t p0, int64_t p1
             gather_windows(&job->windows, inside, past, at, count, rows);
             for (int64_t i = 0; i < count; i++) starts[i] = rows + i * job->length;
         }
-        kiln_gemm_narrow_rows_t(p0, p1, job->cols, count, starts, offsets, job->dz + at * job->cols, at > first, y);
+        kiln_gemm_narrow_rows_t(0, job->length, job->cols, count, starts, offsets, job->dz + at * job->cols, at > first,
+                                y);
     }
 }
 
-static void windows_t_cells(int64_t begin, int64_t end, int64_t n, void *const *args) {
-    const windows_t_product *job = args[0];
-    windows_t_range(job, begin, end, 0, n, job->windows.y);
-}
-
 static void windows_t_halves(int64_t begin, int64_t end, int64_t n, void *const *args) {
-    (void)n;
     const windows_t_product *job = args[0];
-    /* Part 0 is the first half into y, part 1 the second into its own sums. */
     for (int64_t half = begin; half < end; half++) {
-        windows_t_range(job, 0, job->length, half ? job->middle : 0, half ? n : job->middle,
-                        half ? job->second : job->windows.y);
+        if (half == 0) windows_t_range(job, 0, job->middle, job->windows.y);
+        else windows_t_range(job, job->middle, n, job->second);
     }
 }
 
 void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                          int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
-                         const float *x, int64_t cols, const float *dz, float *y) {
+                         const float *x, int64_t cols, const float *dz, float *y, float *second) {
     window_job windows = {h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, y};
     int64_t length = kh * kw * c, count = n * oh * ow;
     if (length <= 0 || cols <= 0) return;
-    windows_t_product job = {windows, cols, length, dz, reads_in_place(&windows, length), 0, NULL};
+    memset(y, 0, (size_t)(length * cols) * sizeof(float));
+    if (count <= 0) return;
+    windows_t_product job = {windows, cols, length, dz, reads_in_place(&windows, length), count / 2, second};
     if (length > KILN_IN_PLACE_LENGTH || (!job.in_place && length > KILN_WINDOW_BLOCK)) {
-        /* Longer windows than any convolution Kiln compiles this way: every cell at a time. */
-        memset(y, 0, (size_t)(length * cols) * sizeof(float));
+        /* Longer windows than any convolution Kiln compiles this way: a cell at a time. */
         for (int64_t r = 0; r < count; r++) {
             int64_t ox = r % ow, oy = r / ow % oh, b = r / (ow * oh);
             for (int64_t ky = 0, p = 0; ky < kh; ky++) {
@@ -429,16 +418,7 @@ void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh,
         return;
     }
     void *args[1] = {&job};
-    int large = count * cols * length >= KILN_WINDOWS_SPLIT;
-    if (length >= KILN_WINDOWS_T_CELLS || length * cols > KILN_WINDOWS_T_HALVES) {
-        if (large) kiln_parallel_for_grain(length, count, 6, windows_t_cells, args);
-        else windows_t_cells(0, length, count, args);
-        return;
-    }
-    float second[KILN_WINDOWS_T_HALVES];
-    job.middle = count / 2;
-    job.second = second;
-    if (large) kiln_parallel_for_grain(2, count, 1, windows_t_halves, args);
+    if (count * cols * length >= KILN_WINDOWS_SPLIT) kiln_parallel_for_grain(2, count, 1, windows_t_halves, args);
     else windows_t_halves(0, 2, count, args);
     for (int64_t i = 0; i < length * cols; i++) y[i] += second[i];
 }

@@ -92,10 +92,12 @@ extension CRenderer {
         let rows = CSyntax.product([a[0], a[1]])
         let pb = schedule.pointer(function.aliasRoot(product.inputs[1])), sum = schedule.pointer(plan.reductions[0])
         if let windows = function.imageWindows(readBy: plan.matmuls[0]), case .patches(let window, let padValue) = nodes[windows.index].op {
-            // A filter's gradient from the windows read in place (FuseWindowsIntoMatmul).
+            // A filter's gradient from the windows read in place (FuseWindowsIntoMatmul). The
+            // per-image products' memory, which the sum never needs, holds the second half's sums.
             let image = nodes[windows.index].inputs[0]
             return "    kiln_gemm_windows_t(\(windowArguments(window, image: nodes[image.index].type.shape, windows: nodes[windows.index].type.shape)), "
-                + "\(CSyntax.floatLiteral(padValue)), \(schedule.pointer(function.memoryRoot(image))), \(CSyntax.dim(b[2])), \(pb), \(sum));\n"
+                + "\(CSyntax.floatLiteral(padValue)), \(schedule.pointer(function.memoryRoot(image))), \(CSyntax.dim(b[2])), \(pb), \(sum), "
+                + "\(schedule.pointer(plan.matmuls[0])));\n"
         }
         let pa = schedule.pointer(function.aliasRoot(product.inputs[0]))
         return "    kiln_gemm(1, 0, \(CSyntax.dim(a[2])), \(CSyntax.dim(b[2])), \(rows), \(pa), \(pb), \(sum));\n"
