@@ -226,24 +226,31 @@ static const wtile_avx2_fn window_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {W
    of a convolution's product usually is, and each panel of b passes over it once (with
    narrow_ISA's 48 rows, the last 2 of conv2's 50 rows a core takes read every panel again). */
 #define KILN_WINDOW_CHUNK 240
+
+/* For each panel of n columns (j, its first): the tiles of its width from SETS (of type
+   FN), the mask of its last register, and rows i from START to END in tiles of 6, 4, 2 and 1
+   (t, the height's position), each one CALL. */
+#define WINDOW_PANEL_TILES(ISA, FN, SETS, START, END, CALL)                                        \
+    for (int64_t j = 0; j < n; j += lanes * KILN_PANEL_VECS_##ISA) {                               \
+        int64_t width = n - j < lanes * KILN_PANEL_VECS_##ISA ? n - j : lanes * KILN_PANEL_VECS_##ISA; \
+        int64_t vecs = (width + lanes - 1) / lanes, tail = width - lanes * (vecs - 1);             \
+        FN const *tiles = SETS[vecs][tail != lanes];                                               \
+        mask_##ISA last = lanes_##ISA(tail);                                                       \
+        int64_t i = (START);                                                                       \
+        for (int t = 0; t < 4; t++) {                                                              \
+            for (; i + window_heights[t] <= (END); i += window_heights[t]) CALL;                   \
+        }                                                                                          \
+    }
+
 #define WINDOW_PANELS(ISA)                                                                         \
     KILN_TARGET_##ISA static void window_narrow_##ISA(int64_t i0, int64_t i1, int64_t n, int64_t k,              \
                                                       const float *const *rows, const int64_t *offsets,          \
                                                       const float *b, float *c) {                                \
-        const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
+        const int64_t lanes = KILN_LANES_##ISA;                                                    \
         for (int64_t start = i0; start < i1; start += KILN_WINDOW_CHUNK) {                         \
             int64_t end = i1 - start < KILN_WINDOW_CHUNK ? i1 : start + KILN_WINDOW_CHUNK;         \
-            for (int64_t j = 0; j < n; j += panel) {                                               \
-                int64_t width = n - j < panel ? n - j : panel;                                     \
-                int64_t vecs = (width + lanes - 1) / lanes, tail = width - lanes * (vecs - 1);     \
-                wtile_##ISA##_fn const *tiles = window_sets_##ISA[vecs][tail != lanes];            \
-                mask_##ISA last = lanes_##ISA(tail);                                               \
-                int64_t i = start;                                                                 \
-                for (int t = 0; t < 4; t++) {                                                      \
-                    for (; i + window_heights[t] <= end; i += window_heights[t])                   \
-                        tiles[t](k, n, offsets, rows + i, b + j, c + i * n + j, last);             \
-                }                                                                                  \
-            }                                                                                      \
+            WINDOW_PANEL_TILES(ISA, wtile_##ISA##_fn, window_sets_##ISA, start, end,               \
+                               tiles[t](k, n, offsets, rows + i, b + j, c + i * n + j, last))      \
         }                                                                                          \
     }
 WINDOW_PANELS(avx512)
@@ -310,18 +317,9 @@ static const wttile_avx2_fn window_t_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] =
     KILN_TARGET_##ISA static void window_t_##ISA(int64_t p0, int64_t p1, int64_t n, int64_t k,                  \
                                                  const float *const *rows, const int64_t *offsets,              \
                                                  const float *b, int accumulate, float *c) {                    \
-        const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
-        for (int64_t j = 0; j < n; j += panel) {                                                   \
-            int64_t width = n - j < panel ? n - j : panel;                                         \
-            int64_t vecs = (width + lanes - 1) / lanes, tail = width - lanes * (vecs - 1);         \
-            wttile_##ISA##_fn const *tiles = window_t_sets_##ISA[vecs][tail != lanes];             \
-            mask_##ISA last = lanes_##ISA(tail);                                                   \
-            int64_t p = p0;                                                                        \
-            for (int t = 0; t < 4; t++) {                                                          \
-                for (; p + window_heights[t] <= p1; p += window_heights[t])                        \
-                    tiles[t](k, n, offsets + p, rows, b + j, accumulate, c + p * n + j, last);     \
-            }                                                                                      \
-        }                                                                                          \
+        const int64_t lanes = KILN_LANES_##ISA;                                                    \
+        WINDOW_PANEL_TILES(ISA, wttile_##ISA##_fn, window_t_sets_##ISA, p0, p1,                    \
+                           tiles[t](k, n, offsets + i, rows, b + j, accumulate, c + i * n + j, last)) \
     }
 WINDOW_T_PANELS(avx512)
 WINDOW_T_PANELS(avx2)

@@ -44,6 +44,16 @@ struct WindowedProductTests {
             return y
         }
 
+        /// Where each window cell lies from the window's first cell, in the gathered order.
+        var cellOffsets: [Int64] {
+            (0..<kh).flatMap { ky in (0..<kw).flatMap { kx in (0..<c).map { Int64((ky * dh * w + kx * dw) * c + $0) } } }
+        }
+
+        /// Where each window's first cell lies in the images (windows with no cell of padding).
+        var windowStarts: [Int] {
+            (0..<(n * oh * ow)).map { r in ((r / (ow * oh) * h + r / ow % oh * sh) * w + r % ow * sw) * c }
+        }
+
         /// Rows `[first, first + count)` of the product, by `kiln_gemm_window_rows`.
         func rows(_ x: [Float], _ b: [Float], first: Int, count: Int) -> [Float] {
             var y = [Float](repeating: .nan, count: max(count * cols, 1))
@@ -124,13 +134,7 @@ struct WindowedProductTests {
         let rows = size.n * size.oh * size.ow
         let windows = size.whole(x, b, product: false)
         // Where each window's first cell is, and where its cells lie from there, in the gathered order.
-        var offsets: [Int64] = []
-        for ky in 0..<size.kh {
-            for kx in 0..<size.kw { for k in 0..<size.c { offsets.append(Int64((ky * size.dh * size.w + kx * size.dw) * size.c + k)) } }
-        }
-        let starts = (0..<rows).map { r in
-            ((r / (size.ow * size.oh) * size.h + r / size.ow % size.oh * size.sh) * size.w + r % size.ow * size.sw) * size.c
-        }
+        let offsets = size.cellOffsets, starts = size.windowStarts
         for level in 0...kiln_cpu_simd_level() {
             var gathered = [Float](repeating: .nan, count: rows * size.cols)
             kiln_gemm_narrow_at(level, 0, Int64(rows), Int64(size.cols), Int64(size.length), windows, b, nil, &gathered)
@@ -157,13 +161,7 @@ struct WindowedProductTests {
         var generator = SeededGenerator(seed: UInt64(size.cols))
         let dz = try Tensor.randomUniform(shape: [rows * size.cols], lower: -1, upper: 1, using: &generator).scalars
         let windows = size.whole(x, [], product: false)
-        var offsets: [Int64] = []
-        for ky in 0..<size.kh {
-            for kx in 0..<size.kw { for k in 0..<size.c { offsets.append(Int64((ky * size.dh * size.w + kx * size.dw) * size.c + k)) } }
-        }
-        let starts = (0..<rows).map { r in
-            ((r / (size.ow * size.oh) * size.h + r / size.ow % size.oh * size.sh) * size.w + r % size.ow * size.sw) * size.c
-        }
+        let offsets = size.cellOffsets, starts = size.windowStarts
         let cells = size.length
         for level in 0...kiln_cpu_simd_level() {
             var gathered = [Float](repeating: .nan, count: cells * size.cols)
