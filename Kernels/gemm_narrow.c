@@ -169,6 +169,16 @@ static const tile_set_avx2 sets_avx2[KILN_PANEL_VECS_avx2 + 1] = {
 NARROW_PANELS(avx512)
 NARROW_PANELS(avx2)
 
+/* A tile's sums s into its rows of c (row stride n), the panel's last register under the
+   mask `last` when MASKED. */
+#define TILE_STORE(ISA, MASKED, ROWS, VECS)                                                        \
+    KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                                   \
+        KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                             \
+            float *to = c + r * n + lanes * v;                                                     \
+            if ((MASKED) && v == (VECS) - 1) storem_##ISA(to, last, s[r][v]);                      \
+            else store_##ISA(to, s[r][v]);                                                         \
+        }
+
 /* Products whose rows of a are read in place: row i's element p is rows[i][offsets[p]]. These
    are a convolution's windows read straight from the image (windows.c), where offsets[p] is
    how far window cell p lies from the window's first cell. The tiles are the narrow ones
@@ -190,12 +200,7 @@ NARROW_PANELS(avx2)
             int64_t at = offsets[p];                                                               \
             TILE_STEP(ISA, MASKED, ROWS, VECS, a[r][at])                                           \
         }                                                                                          \
-        KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
-            KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
-                float *to = c + r * n + lanes * v;                                                 \
-                if ((MASKED) && v == (VECS) - 1) storem_##ISA(to, last, s[r][v]);                  \
-                else store_##ISA(to, s[r][v]);                                                     \
-            }                                                                                      \
+        TILE_STORE(ISA, MASKED, ROWS, VECS)                                                        \
     }
 
 typedef void (*wtile_avx512_fn)(int64_t, int64_t, const int64_t *, const float *const *, const float *, float *,
@@ -284,12 +289,7 @@ WINDOW_PANELS(avx2)
             const float *row = rows[p];                                                            \
             TILE_STEP(ISA, MASKED, ROWS, VECS, row[at[r]])                                         \
         }                                                                                          \
-        KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
-            KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
-                float *to = c + r * n + lanes * v;                                                 \
-                if ((MASKED) && v == (VECS) - 1) storem_##ISA(to, last, s[r][v]);                  \
-                else store_##ISA(to, s[r][v]);                                                     \
-            }                                                                                      \
+        TILE_STORE(ISA, MASKED, ROWS, VECS)                                                        \
     }
 
 typedef void (*wttile_avx512_fn)(int64_t, int64_t, const int64_t *, const float *const *, const float *, int, float *,
