@@ -253,6 +253,28 @@ struct WindowedProductTests {
         }
     }
 
+    @Test("windows whose rows are a result are written, and the products beside them still agree with the interpreter")
+    func windowsThatAreAResultAreWritten() throws {
+        let graph = Graph()
+        var generator = SeededGenerator(seed: 43)
+        let x = try graph.placeholder("x", shape: [.batch, 6, 6, 2])
+        let w = try graph.variable("w", initialValue: try Tensor.randomUniform(shape: [18, 4], lower: -0.5, upper: 0.5, using: &generator))
+        let windows = try patches(x, window: PatchWindow(size: [3, 3], stride: [1, 1], padding: .valid, imageSize: [6, 6]))
+        let rows = try reshape(windows, to: [.batch, 16, 18])
+        let y = try matmul(rows, w)
+        let outputs = ["rows": rows, "dw": try graph.gradients(of: try sum(square(y)), wrt: [w])[0]]
+        let jit = try JITProgram(graph: graph, outputs: outputs)
+        #expect(jit.lowered.unit.source.contains("kiln_patches("), "\(jit.lowered.unit.source)")
+        let reference = try InterpreterProgram(graph: graph, outputs: outputs)
+        for batch in [0, 3] {
+            let feeds = ["x": try Tensor.randomUniform(shape: [batch, 6, 6, 2], lower: -1, upper: 1, using: &generator)]
+            let got = try jit.run(feeds: feeds), expected = try reference.run(feeds: feeds)
+            for name in outputs.keys.sorted() {
+                expectClose(try #require(got[name]), try #require(expected[name]), rtol: 1e-5, atol: 1e-5, "\(name) at batch \(batch)")
+            }
+        }
+    }
+
     /// A convolution with bias and relu, forward only, and its compiled program.
     private func forward(_ x: [Dim], filter: [Int], stride: [Int] = [1, 1], padding: Padding = .valid,
                          dilation: [Int] = [1, 1]) throws -> (Graph, Node, JITProgram) {

@@ -34,7 +34,7 @@ public enum FuseWindowsIntoMatmul {
             // batch): each reads them in place, from the image in the cache, instead of from
             // rows written out nine times its size for a 3×3 window; when every reader does,
             // no kernel writes them at all.
-            let readers = readers(of: id, consumers: consumers, in: function)
+            let readers = readers(of: id, consumers: consumers, results: results, in: function)
             let inPlace = readers.filter { reader in
                 reads(function.nodes[reader.index], windows: id, in: function)
                     || readsTransposed(reader, windows: id, consumers: consumers, in: function)
@@ -64,11 +64,12 @@ public enum FuseWindowsIntoMatmul {
         return true
     }
 
-    /// Every node that reads `id` other than through reshapes.
-    private static func readers(of id: NodeID, consumers: [[NodeID]], in function: Function) -> [NodeID] {
+    /// Every node that reads `id` other than through reshapes, and the reshapes that are
+    /// results (whose windows must be written).
+    private static func readers(of id: NodeID, consumers: [[NodeID]], results: Set<NodeID>, in function: Function) -> [NodeID] {
         consumers[id.index].flatMap { reader -> [NodeID] in
-            if case .reshape = function.nodes[reader.index].op { return readers(of: reader, consumers: consumers, in: function) }
-            return [reader]
+            guard case .reshape = function.nodes[reader.index].op else { return [reader] }
+            return (results.contains(reader) ? [reader] : []) + readers(of: reader, consumers: consumers, results: results, in: function)
         }
     }
 
