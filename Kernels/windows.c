@@ -169,17 +169,23 @@ static void gather_windows(const window_job *j, int64_t inside, int64_t past, in
     }
 }
 
+/* Where the c cells (ky, kx, 0..c) of window r (window (oy, ox) of image b, r = (b*oh + oy)*ow
+   + ox) lie in the images, or NULL when they are padding: a window read one cell at a time,
+   where kiln_patches would read it. */
+static const float *window_cells(const window_job *j, int64_t r, int64_t ky, int64_t kx) {
+    int64_t ox = r % j->ow, oy = r / j->ow % j->oh, image = r / (j->ow * j->oh);
+    int64_t iy = source(oy, ky, j->sh, j->dh, j->top, j->h), ix = source(ox, kx, j->sw, j->dw, j->left, j->w);
+    return iy < 0 || ix < 0 ? NULL : j->x + ((image * j->h + iy) * j->w + ix) * j->c;
+}
+
 /* y[cols] = window row r times b, reading each cell where kiln_patches would. */
 static void windows_row_direct(const window_job *j, int64_t r, int64_t cols, const float *b, float *y) {
-    int64_t ox = r % j->ow, oy = r / j->ow % j->oh, image = r / (j->ow * j->oh);
     for (int64_t col = 0; col < cols; col++) y[col] = 0.0f;
     for (int64_t ky = 0; ky < j->kh; ky++) {
-        int64_t iy = source(oy, ky, j->sh, j->dh, j->top, j->h);
         for (int64_t kx = 0; kx < j->kw; kx++) {
-            int64_t ix = source(ox, kx, j->sw, j->dw, j->left, j->w);
-            int64_t at = ((image * j->h + iy) * j->w + ix) * j->c;
+            const float *cells = window_cells(j, r, ky, kx);
             for (int64_t k = 0; k < j->c; k++, b += cols) {
-                float value = iy < 0 || ix < 0 ? j->pad : j->x[at + k];
+                float value = cells == NULL ? j->pad : cells[k];
                 for (int64_t col = 0; col < cols; col++) y[col] += value * b[col];
             }
         }
@@ -353,16 +359,14 @@ typedef struct {
     float *second;
 } windows_t_product;
 
-/* The sums over windows [first, last) into y (a row of `cols` per cell). */
+/* The sums over windows [first, last) into y (a row of `cols` per cell). An empty range
+   leaves y as it is: kiln_gemm_windows_t zeroes y first, and the second half always has a
+   window. */
 static void windows_t_range(const windows_t_product *job, int64_t first, int64_t last, float *y) {
     int64_t offsets[KILN_IN_PLACE_LENGTH], inside = 0, past = 0;
     const float *starts[KILN_WINDOWS_T_CHUNK];
     int64_t chunk = KILN_WINDOWS_T_CHUNK;
     float rows[KILN_WINDOW_BLOCK];
-    if (last <= first) {
-        memset(y, 0, (size_t)(job->length * job->cols) * sizeof(float));
-        return;
-    }
     if (job->in_place) {
         window_offsets(&job->windows, offsets);
     } else {
@@ -403,13 +407,11 @@ void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh,
     if (length > KILN_IN_PLACE_LENGTH || (!job.in_place && length > KILN_WINDOW_BLOCK)) {
         /* Longer windows than any convolution Kiln compiles this way: a cell at a time. */
         for (int64_t r = 0; r < count; r++) {
-            int64_t ox = r % ow, oy = r / ow % oh, b = r / (ow * oh);
             for (int64_t ky = 0, p = 0; ky < kh; ky++) {
-                int64_t iy = source(oy, ky, sh, dh, top, h);
                 for (int64_t kx = 0; kx < kw; kx++) {
-                    int64_t ix = source(ox, kx, sw, dw, left, w);
+                    const float *cells = window_cells(&windows, r, ky, kx);
                     for (int64_t k = 0; k < c; k++, p++) {
-                        float value = iy < 0 || ix < 0 ? pad : x[((b * h + iy) * w + ix) * c + k];
+                        float value = cells == NULL ? pad : cells[k];
                         for (int64_t col = 0; col < cols; col++) y[p * cols + col] += value * dz[r * cols + col];
                     }
                 }
