@@ -77,8 +77,8 @@ extension Function {
                     let inline = specs[k].group != nil && nodes[root.index].op.isInline
                     if !inline && seen.insert(root).inserted { inputs.append(root) }
                 }
-                // A product reading written windows in place reads their image too.
-                if windowReaders.contains(member), let windows = imageWindows(readBy: member) {
+                // A product reading windows in place reads their image (written windows or not).
+                if let windows = imageWindows(readBy: member) {
                     let image = memoryRoot(nodes[windows.index].inputs[0])
                     if seen.insert(image).inserted { inputs.append(image) }
                 }

@@ -31,7 +31,7 @@ extension Function {
                let reader = FuseWindowsIntoMatmul.onlyReader(of: id, consumers: consumers, results: resultIDs, in: self) {
                 line += "  # windows gathered by \(reader)"
             }
-            if windowReaders.contains(id), let windows = imageWindows(readBy: id) {
+            if let windows = imageWindows(readBy: id) {
                 line += "  # reads the windows of \(windows) in place"
             }
             lines.append(line)

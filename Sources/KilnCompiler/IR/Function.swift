@@ -18,9 +18,9 @@ public struct Function {
     /// Patches nodes no kernel writes: their readers, matrix products, read the windows from
     /// the image itself (``FuseWindowsIntoMatmul``).
     public var windowed: Set<NodeID> = []
-    /// Matrix products that read the windows of a `patches` node in place from its image, when
-    /// it has several readers (a training step's forward product and filter gradient), written
-    /// or not (``FuseWindowsIntoMatmul``).
+    /// Matrix products that read the windows of a `patches` node in place from its image (a
+    /// forward product, a training step's filter gradient), whether the windows are written
+    /// for another reader or not (``FuseWindowsIntoMatmul``).
     public var windowReaders: Set<NodeID> = []
 
     /// A function computing `outputs` of `graph` (and running all of its assigns).
@@ -56,12 +56,10 @@ public struct Function {
     }
 
     /// The `patches` node whose windows the matrix product `product` reads from the image
-    /// itself (windows no kernel writes, or written ones it reads in place), if any.
+    /// itself, if it is one of ``windowReaders``.
     public func imageWindows(readBy product: NodeID) -> NodeID? {
-        guard case .matmul = nodes[product.index].op else { return nil }
-        let windows = aliasRoot(nodes[product.index].inputs[0])
-        guard case .patches = nodes[windows.index].op, windowed.contains(windows) || windowReaders.contains(product) else { return nil }
-        return windows
+        guard windowReaders.contains(product) else { return nil }
+        return aliasRoot(nodes[product.index].inputs[0])
     }
 
     /// The group of node `id`, if fusion put it in one.

@@ -24,16 +24,11 @@ public enum FuseWindowsIntoMatmul {
         for (index, node) in function.nodes.enumerated() {
             let id = NodeID(index)
             guard case .patches = node.op, node.type.dtype == .float32, function.group(of: id) == nil else { continue }
-            if let reader = onlyReader(of: id, consumers: consumers, results: results, in: function),
-               reads(function.nodes[reader.index], windows: id, in: function) {
-                result.windowed.insert(id)
-                continue
-            }
-            // Windows a training step reads twice, in the forward product and in the filter's
-            // gradient (their transposed product with the output's gradient, summed over the
-            // batch): each reads them in place, from the image in the cache, instead of from
-            // rows written out nine times its size for a 3×3 window; when every reader does,
-            // no kernel writes them at all.
+            // Each product reads the windows in place, from the image in the cache, instead of
+            // from rows written out nine times its size for a 3×3 window: a forward product, and
+            // in a training step the filter's gradient too (the transposed product with the
+            // output's gradient, summed over the batch). When every reader does, and the
+            // windows are no result, no kernel writes them at all.
             let readers = readers(of: id, consumers: consumers, results: results, in: function)
             let inPlace = readers.filter { reader in
                 reads(function.nodes[reader.index], windows: id, in: function)
