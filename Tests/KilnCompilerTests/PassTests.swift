@@ -1,5 +1,6 @@
 import KilnCompiler
 import KilnGraph
+import KilnTestSupport
 import Testing
 
 /// Runs one pass over the graph `build` makes and returns the function's text before and after.
@@ -250,9 +251,45 @@ struct PassTests {
         #expect(HoistLoopInvariants.run(hoisted).text == hoisted.text)
     }
 
+    @Test("a product summed over a loop's per-step outputs becomes an accumulator of the loop, unless the outputs have other readers")
+    func sinkSummedProducts() throws {
+        func scans(_ function: Function) -> [Scan] {
+            function.nodes.compactMap { node -> Scan? in if case .scan(let scan) = node.op { return scan } else { return nil } }
+        }
+        func stepFunction(differentiateInput: Bool) throws -> Function {
+            let graph = Graph()
+            let h0 = try graph.placeholder("h0", shape: [.batch, 3]), xs = try graph.placeholder("xs", shape: [4, .batch, 2])
+            let w = try graph.placeholder("w", shape: [2, 3]), u = try graph.placeholder("u", shape: [3, 3])
+            let b = try graph.placeholder("b", shape: [3])
+            let loss = try sum(inputProductNetwork(h0, xs, w, u, b, differentiableInput: differentiateInput).outputs[0])
+            // The input's gradient also reads the loop's per-step gradient of the product.
+            let grads = try graph.gradients(of: loss, wrt: differentiateInput ? [w, xs] : [w])
+            let outputs = Dictionary(uniqueKeysWithValues: zip(["dw", "dxs"], grads).map { ($0, $1) })
+            return try MergeScans.run(Function(graph: graph, outputs: outputs))
+        }
+        let function = try stepFunction(differentiateInput: false)
+        let before = try #require(scans(function).last)
+        #expect(function.text.contains("matmul %") && function.text.contains("{transpose_a=true} : f32[4,2,3]"), "\(function.text)")
+        let sunk = SinkSummedProducts.run(function)
+        try sunk.graph.verify()
+        let after = try #require(scans(sunk).last)
+        // One more carry (the accumulator, [2, 3]) and one more sequence (xs); the per-step
+        // gradient is no longer stacked, and no product summed over the steps is left.
+        #expect(after.carryCount == before.carryCount + 1)
+        #expect(after.sequenceCount == before.sequenceCount + 1)
+        #expect(after.outputCount == before.outputCount - 1)
+        #expect(after.body.contains { if case .matmul(true, false) = $0.op { $0.type.shape == [2, 3] } else { false } })
+        #expect(!sunk.text.contains("{transpose_a=true} : f32[4,2,3]"), "\(sunk.text)")
+        #expect(SinkSummedProducts.run(sunk).text == sunk.text)
+
+        // With a second reader of the per-step gradient, the loop stays as it was.
+        let shared = try stepFunction(differentiateInput: true)
+        #expect(SinkSummedProducts.run(shared).text == shared.text)
+    }
+
     @Test func thePipelineRunsEveryPassInOrder() throws {
         #expect(Pipeline.passes.map(\.name) == [
-            "merge-scans", "hoist-loop-invariants", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions",
+            "merge-scans", "sink-summed-products", "hoist-loop-invariants", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions",
             "sink-reshapes", "mask-extremum-gradients", "eliminate-dead-code",
             "fuse-elementwise", "fuse-matmul-epilogue", "fuse-windows-into-matmul", "fuse-pooling-into-product", "plan-memory",
         ])

@@ -22,6 +22,14 @@ let scanParityCases: [ParityCase] = [
         let first = try elman($0[0], $0[1], $0[2], $0[3], $0[4])
         return try elman(first.finalCarries[0], first.outputs[0], $0[5], $0[3], $0[4], reverse: true).outputs[0]
     },
+    // The kernel's gradient is a product summed over the backward loop's per-step outputs,
+    // which the compiler moves into that loop (sink-summed-products).
+    ParityCase("scan", "a product of the input computed ahead of the loop, per-step outputs", [
+        .float([.batch, 3], -1, 1), .float([5, .batch, 2], -1, 1), .float([2, 3], -1, 1), .float([3, 3], -1, 1), .float([3], -0.5, 0.5),
+    ]) { try inputProductNetwork($0[0], $0[1], $0[2], $0[3], $0[4]).outputs[0] },
+    ParityCase("scan", "a product of the input computed ahead of the loop, in reverse, final carry", [
+        .float([.batch, 3], -1, 1), .float([4, .batch, 2], -1, 1), .float([2, 3], -1, 1), .float([3, 3], -1, 1), .float([3], -0.5, 0.5),
+    ]) { try inputProductNetwork($0[0], $0[1], $0[2], $0[3], $0[4], reverse: true).finalCarries[0] },
     ParityCase("scan", "a body that reads a constant vector", [.float([.batch, 2], -1, 1), .float([3, .batch, 2], -1, 1)]) {
         let out = try runningSum($0[0].graph, $0[0], $0[1], steps: 3)
         return try out.outputs[0] * $0[0].graph.constant(Tensor([0.5, -2]))

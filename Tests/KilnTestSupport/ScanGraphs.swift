@@ -30,3 +30,21 @@ extension Graph {
         try placeholder(name, shape: type.shape, dtype: type.dtype)
     }
 }
+
+/// A recurrent network whose input product is computed ahead of the loop, as recurrent layers
+/// do: `h' = tanh(p_t + h·u + b)` with `p = xs·w` (`[steps, ?, units]`), output `h'`. Unless
+/// `differentiableInput`, the input is read through `stopGradient`, so that `w`'s gradient is
+/// the only reader of the loop's per-step gradient.
+package func inputProductNetwork(_ h0: Node, _ xs: Node, _ w: Node, _ u: Node, _ b: Node, reverse: Bool = false,
+                                 differentiableInput: Bool = false) throws -> ScanOutputs {
+    guard case .size(let steps) = xs.shape[0] else { throw KilnError(.invalidArgument, "static steps") }
+    let products = try matmul(differentiableInput ? xs : stopGradient(xs), w)
+    let body = Graph()
+    let h = try body.placeholder("h", type: h0.type)
+    let p = try body.placeholder("p", shape: Shape(Array(products.shape.dims.dropFirst())))
+    let ub = try body.placeholder("u", type: u.type), bb = try body.placeholder("b", type: b.type)
+    let next = try tanh(p + matmul(h, ub) + bb)
+    let loop = try Scan(body: body, carries: [h], steps: [p], invariants: [ub, bb], newCarries: [next], outputs: [next],
+                        length: steps, reverse: reverse)
+    return try h0.graph.scan(loop, carries: [h0], sequences: [products], invariants: [u, b])
+}
