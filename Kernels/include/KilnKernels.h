@@ -125,6 +125,10 @@ typedef struct {
 typedef void (*kiln_part_fn)(int64_t begin, int64_t end, int64_t n, void *const *args);
 void kiln_parallel_for_grain(int64_t total, int64_t n, int64_t grain, kiln_part_fn body, void *const *args);
 
+/* y's rows are rows order[0], ..., order[count - 1] of x, each `row_bytes` long (a shuffled
+   batch of a data set), copied on every core for a large batch (rows.c). */
+void kiln_gather_rows(int64_t count, int64_t row_bytes, const int64_t *order, const void *x, void *y);
+
 /* The machine's measured peak in GFLOP/s: single-precision FMAs on the widest vectors, from
    registers, on `threads` threads at once (every core when threads < 1), for about `seconds`
    (peak.c). */

@@ -1,7 +1,9 @@
 import KilnGraph
+import KilnKernels
 
 /// Runs a compiled step over batches of a data set: it copies each batch's rows into
-/// buffers allocated once (or points straight at them when rows are in order) and makes
+/// buffers allocated once, on every core for a large batch (or points straight at them when
+/// rows are in order), and makes
 /// one ``Program/runAssigns(batch:inputs:)`` call, so a training step allocates nothing.
 final class BatchFeeder {
     private let program: any Program
@@ -41,9 +43,8 @@ final class BatchFeeder {
             let rowBytes = source.rowBytes
             if let order {
                 let target = staging[index]
-                for row in 0..<count {
-                    (target + row * rowBytes).copyMemory(from: source.base + order[start + row] * rowBytes, byteCount: rowBytes)
-                }
+                let rows = UnsafeRawPointer(order.baseAddress! + start).assumingMemoryBound(to: Int64.self)
+                kiln_gather_rows(Int64(count), Int64(rowBytes), rows, source.base, target)
                 addresses[index] = UnsafeRawPointer(target)
             } else {
                 addresses[index] = UnsafeRawPointer(source.base + start * rowBytes)
