@@ -41,14 +41,14 @@ public enum SinkSummedProducts {
         var readers = [Int](repeating: 0, count: nodes.count)
         for node in nodes { for input in node.inputs { readers[input.index] += 1 } }
         for id in function.outputs.values { readers[id.index] += 1 }
-        var sinks: [Sink] = [], taken = Set<NodeID>()
+        var sinks: [Sink] = []
         for (index, node) in nodes.enumerated() {
             guard case .reduce(.sum, let axes, _) = node.op, axes == [0], node.type.dtype == .float32 else { continue }
             let product = node.inputs[0]
             guard readers[product.index] == 1, case .matmul(true, false) = nodes[product.index].op,
                   nodes[product.index].type.shape.rank == 3 else { continue }
             let x = nodes[product.index].inputs[0], stacked = nodes[product.index].inputs[1]
-            guard x != stacked, readers[stacked.index] == 1, !taken.contains(stacked),
+            guard x != stacked, readers[stacked.index] == 1,
                   case .scanResult(let resultIndex, _) = nodes[stacked.index].op else { continue }
             let scanID = nodes[stacked.index].inputs[0]
             guard case .scan(let scan) = nodes[scanID.index].op, x.index < scanID.index,
@@ -57,7 +57,6 @@ public enum SinkSummedProducts {
             guard nodes[x.index].type.dtype == .float32, xShape.rank == 3, xShape.dims[0] == .size(scan.length),
                   yShape.rank == 3, xShape.dims[1] == .batch, yShape.dims[1] == .batch, xShape.batchDimCount == 1,
                   let f = xShape.dims[2].staticSize, let c = yShape.dims[2].staticSize, f * c <= accumulatorLimit else { continue }
-            taken.insert(stacked)
             sinks.append(Sink(sum: NodeID(index), product: product, stacked: stacked, scan: scanID, x: x,
                               output: resultIndex - scan.carryCount))
         }
@@ -67,7 +66,7 @@ public enum SinkSummedProducts {
     /// `function` with every scan of `byScan` given its accumulators.
     private static func rewrite(_ function: Function, _ byScan: [NodeID: [Sink]]) throws -> Function {
         var rewriter = GraphRewriter(function)
-        var scans: [NodeID: (scan: Scan, old: Scan, sinks: [Sink])] = [:]
+        var scans: [NodeID: (old: Scan, sinks: [Sink])] = [:]
         var sunk: [NodeID: (scan: NodeID, position: Int)] = [:]
         var removed = Set<NodeID>()
         for sinks in byScan.values {
@@ -94,7 +93,7 @@ public enum SinkSummedProducts {
                     + sinks.map { rewriter.mapped($0.x) } + Array(node.inputs.suffix(scan.invariantCount))
                 node.op = .scan(wider)
                 rewriter.map(to: rewriter.append(node))
-                scans[id] = (wider, scan, sinks)
+                scans[id] = (scan, sinks)
                 continue
             }
             if removed.contains(id) {
@@ -140,17 +139,8 @@ public enum SinkSummedProducts {
     /// `scan` with a carry per sink that each step adds `x_tᵀ·y_t` to, the sinks' `x` as
     /// further sequences, and without the per-step outputs the sinks read.
     private static func accumulating(_ scan: Scan, _ sinks: [Sink], _ function: Function) throws -> Scan {
-        let source = scan.body
-        let graph = Graph()
-        var copies: [NodeID: Node] = [:]
-        for (index, node) in source.enumerated() {
-            if case .placeholder(let name, let type) = node.op {
-                copies[NodeID(index)] = try graph.placeholder(name, shape: type.shape, dtype: type.dtype)
-            } else {
-                copies[NodeID(index)] = try graph.append(node.op, node.inputs.map { copies[$0]! })
-            }
-        }
-        func handles(_ ids: ArraySlice<NodeID>) -> [Node] { ids.map { copies[$0]! } }
+        let graph = try scan.bodyGraph()
+        func handles(_ ids: ArraySlice<NodeID>) -> [Node] { ids.map { graph.node($0)! } }
         let k = scan.carryCount, s = scan.sequenceCount
         var newCarries = handles(scan.results.prefix(k)), outputs: [Node] = []
         var accumulators: [Node] = [], steps: [Node] = [], sums: [Node] = []
@@ -159,7 +149,7 @@ public enum SinkSummedProducts {
             let accumulator = try graph.placeholder("accumulator_\(position)", shape: type.shape)
             let xType = function.nodes[sink.x.index].type
             let step = try graph.placeholder("summed_\(position)", shape: Shape(Array(xType.shape.dims.dropFirst())))
-            let y = copies[scan.results[k + sink.output]]!
+            let y = graph.node(scan.results[k + sink.output])!
             accumulators.append(accumulator)
             steps.append(step)
             sums.append(try accumulator + matmul(step, y, transposeA: true))
@@ -167,7 +157,7 @@ public enum SinkSummedProducts {
         newCarries += sums
         let dropped = Set(sinks.map(\.output))
         for (output, result) in scan.results.dropFirst(k).enumerated() where !dropped.contains(output) {
-            outputs.append(copies[result]!)
+            outputs.append(graph.node(result)!)
         }
         return try Scan(body: graph, carries: handles(scan.parameters.prefix(k)) + accumulators,
                         steps: handles(scan.parameters.dropFirst(k).prefix(s)) + steps,
