@@ -208,23 +208,24 @@ typedef void (*wtile_avx512_fn)(int64_t, int64_t, const int64_t *, const float *
 typedef void (*wtile_avx2_fn)(int64_t, int64_t, const int64_t *, const float *const *, const float *, float *,
                               __m256i);
 
-/* Tiles of 6, 4, 2 and 1 rows of one panel width, full and masked: [masked][height]. */
-#define WINDOW_HEIGHTS(ISA, MASKED, VECS)                                                          \
-    WINDOW_TILE(ISA, MASKED, 6, VECS) WINDOW_TILE(ISA, MASKED, 4, VECS) WINDOW_TILE(ISA, MASKED, 2, VECS) \
-    WINDOW_TILE(ISA, MASKED, 1, VECS)
-#define WINDOW_WIDTH(ISA, VECS) WINDOW_HEIGHTS(ISA, 0, VECS) WINDOW_HEIGHTS(ISA, 1, VECS)
-#define WINDOW_LIST(ISA, MASKED, VECS)                                                             \
-    {wtile_##ISA##MASKED##_6x##VECS, wtile_##ISA##MASKED##_4x##VECS, wtile_##ISA##MASKED##_2x##VECS, \
-     wtile_##ISA##MASKED##_1x##VECS}
-#define WINDOW_SET(ISA, VECS) [VECS] = {WINDOW_LIST(ISA, 0, VECS), WINDOW_LIST(ISA, 1, VECS)}
+/* Tiles of 6, 4, 2 and 1 rows of one panel width, full and masked, made by the tile macro TILE
+   (WINDOW_TILE or WINDOW_T_TILE), and their table entry [masked][height] by the tiles' NAME. */
+#define WINDOW_HEIGHTS(TILE, ISA, MASKED, VECS)                                                    \
+    TILE(ISA, MASKED, 6, VECS) TILE(ISA, MASKED, 4, VECS) TILE(ISA, MASKED, 2, VECS) TILE(ISA, MASKED, 1, VECS)
+#define WINDOW_WIDTH(TILE, ISA, VECS) WINDOW_HEIGHTS(TILE, ISA, 0, VECS) WINDOW_HEIGHTS(TILE, ISA, 1, VECS)
+#define WINDOW_LIST(NAME, ISA, MASKED, VECS)                                                       \
+    {NAME##_##ISA##MASKED##_6x##VECS, NAME##_##ISA##MASKED##_4x##VECS, NAME##_##ISA##MASKED##_2x##VECS, \
+     NAME##_##ISA##MASKED##_1x##VECS}
+#define WINDOW_SET(NAME, ISA, VECS) [VECS] = {WINDOW_LIST(NAME, ISA, 0, VECS), WINDOW_LIST(NAME, ISA, 1, VECS)}
 static const int64_t window_heights[4] = {6, 4, 2, 1};
 
-WINDOW_WIDTH(avx512, 1) WINDOW_WIDTH(avx512, 2) WINDOW_WIDTH(avx512, 3) WINDOW_WIDTH(avx512, 4)
+WINDOW_WIDTH(WINDOW_TILE, avx512, 1) WINDOW_WIDTH(WINDOW_TILE, avx512, 2) WINDOW_WIDTH(WINDOW_TILE, avx512, 3)
+WINDOW_WIDTH(WINDOW_TILE, avx512, 4)
 static const wtile_avx512_fn window_sets_avx512[KILN_PANEL_VECS_avx512 + 1][2][4] = {
-    WINDOW_SET(avx512, 1), WINDOW_SET(avx512, 2), WINDOW_SET(avx512, 3), WINDOW_SET(avx512, 4)};
-WINDOW_WIDTH(avx2, 1) WINDOW_WIDTH(avx2, 2)
-static const wtile_avx2_fn window_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {WINDOW_SET(avx2, 1),
-                                                                               WINDOW_SET(avx2, 2)};
+    WINDOW_SET(wtile, avx512, 1), WINDOW_SET(wtile, avx512, 2), WINDOW_SET(wtile, avx512, 3), WINDOW_SET(wtile, avx512, 4)};
+WINDOW_WIDTH(WINDOW_TILE, avx2, 1) WINDOW_WIDTH(WINDOW_TILE, avx2, 2)
+static const wtile_avx2_fn window_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {WINDOW_SET(wtile, avx2, 1),
+                                                                               WINDOW_SET(wtile, avx2, 2)};
 
 /* Rows [i0, i1) of c as narrow_ISA computes them, panel by panel, in chunks of this many rows:
    a's rows are the image's, in the caches whatever the chunk, so a chunk is as long as a part
@@ -296,21 +297,13 @@ typedef void (*wttile_avx512_fn)(int64_t, int64_t, const int64_t *, const float 
                                  __mmask16);
 typedef void (*wttile_avx2_fn)(int64_t, int64_t, const int64_t *, const float *const *, const float *, int, float *,
                                __m256i);
-#define WINDOW_T_HEIGHTS(ISA, MASKED, VECS)                                                        \
-    WINDOW_T_TILE(ISA, MASKED, 6, VECS) WINDOW_T_TILE(ISA, MASKED, 4, VECS)                        \
-    WINDOW_T_TILE(ISA, MASKED, 2, VECS) WINDOW_T_TILE(ISA, MASKED, 1, VECS)
-#define WINDOW_T_WIDTH(ISA, VECS) WINDOW_T_HEIGHTS(ISA, 0, VECS) WINDOW_T_HEIGHTS(ISA, 1, VECS)
-#define WINDOW_T_LIST(ISA, MASKED, VECS)                                                           \
-    {wttile_##ISA##MASKED##_6x##VECS, wttile_##ISA##MASKED##_4x##VECS, wttile_##ISA##MASKED##_2x##VECS, \
-     wttile_##ISA##MASKED##_1x##VECS}
-#define WINDOW_T_SET(ISA, VECS) [VECS] = {WINDOW_T_LIST(ISA, 0, VECS), WINDOW_T_LIST(ISA, 1, VECS)}
-
-WINDOW_T_WIDTH(avx512, 1) WINDOW_T_WIDTH(avx512, 2) WINDOW_T_WIDTH(avx512, 3) WINDOW_T_WIDTH(avx512, 4)
+WINDOW_WIDTH(WINDOW_T_TILE, avx512, 1) WINDOW_WIDTH(WINDOW_T_TILE, avx512, 2) WINDOW_WIDTH(WINDOW_T_TILE, avx512, 3)
+WINDOW_WIDTH(WINDOW_T_TILE, avx512, 4)
 static const wttile_avx512_fn window_t_sets_avx512[KILN_PANEL_VECS_avx512 + 1][2][4] = {
-    WINDOW_T_SET(avx512, 1), WINDOW_T_SET(avx512, 2), WINDOW_T_SET(avx512, 3), WINDOW_T_SET(avx512, 4)};
-WINDOW_T_WIDTH(avx2, 1) WINDOW_T_WIDTH(avx2, 2)
-static const wttile_avx2_fn window_t_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {WINDOW_T_SET(avx2, 1),
-                                                                                 WINDOW_T_SET(avx2, 2)};
+    WINDOW_SET(wttile, avx512, 1), WINDOW_SET(wttile, avx512, 2), WINDOW_SET(wttile, avx512, 3), WINDOW_SET(wttile, avx512, 4)};
+WINDOW_WIDTH(WINDOW_T_TILE, avx2, 1) WINDOW_WIDTH(WINDOW_T_TILE, avx2, 2)
+static const wttile_avx2_fn window_t_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {WINDOW_SET(wttile, avx2, 1),
+                                                                                 WINDOW_SET(wttile, avx2, 2)};
 
 /* Rows [p0, p1) of c, panel by panel, each panel's tiles stepping through all k windows. */
 #define WINDOW_T_PANELS(ISA)                                                                       \
