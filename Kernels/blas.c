@@ -36,6 +36,7 @@ typedef struct {
     const char *name;
     const char *sonames[2];
     const char *package;
+    int bootstrapped;  /* tools/bootstrap installs the package (BLIS is only measured when present) */
     pthread_once_t once;
     void *handle;
     char error[512];
@@ -44,9 +45,9 @@ typedef struct {
 } library;
 
 static library libraries[LIBRARY_COUNT] = {
-    [ONEDNN] = {"onednn", {"libdnnl.so.2", "libdnnl.so"}, "libdnnl-dev", PTHREAD_ONCE_INIT},
-    [OPENBLAS] = {"openblas", {"libopenblas.so.0", "libopenblas.so"}, "libopenblas-dev", PTHREAD_ONCE_INIT},
-    [BLIS] = {"blis", {"libblis.so.4", "libblis.so"}, "libblis-dev", PTHREAD_ONCE_INIT},
+    [ONEDNN] = {"onednn", {"libdnnl.so.2", "libdnnl.so"}, "libdnnl-dev", 1, PTHREAD_ONCE_INIT},
+    [OPENBLAS] = {"openblas", {"libopenblas.so.0", "libopenblas.so"}, "libopenblas-dev", 1, PTHREAD_ONCE_INIT},
+    [BLIS] = {"blis", {"libblis.so.4", "libblis.so"}, "libblis-dev", 0, PTHREAD_ONCE_INIT},
 };
 
 static cblas_sgemv_fn openblas_sgemv;
@@ -81,8 +82,8 @@ static void *open_library(library *lib) {
     void *handle = NULL;
     for (size_t i = 0; i < 2 && handle == NULL; i++) handle = dlopen(lib->sonames[i], RTLD_NOW | RTLD_LOCAL);
     if (handle == NULL) {
-        snprintf(lib->error, sizeof lib->error, "cannot load %s (%s): %s; tools/bootstrap installs it (package %s)",
-                 lib->name, lib->sonames[0], dlerror(), lib->package);
+        snprintf(lib->error, sizeof lib->error, "cannot load %s (%s): %s; %s %s", lib->name, lib->sonames[0], dlerror(),
+                 lib->bootstrapped ? "tools/bootstrap installs it: package" : "to measure it, install package", lib->package);
     }
     return handle;
 }
