@@ -15,6 +15,7 @@
    to start, and so that OpenBLAS's core type can be chosen before it initialises. */
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"
+#include "kiln_vectorize.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -320,4 +321,54 @@ void kiln_gemm_add(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
     }
     if (d != c) memcpy(c, d, (size_t)(m * n) * sizeof(float));
     if (k > 0) library_gemm_beta(library_for(m, n, k), trans_a, trans_b, m, n, k, a, b, 1.0f, c);
+}
+
+/* The additions of kiln_gemm_add_row after a product made apart: rows [begin, end) of c. */
+typedef struct {
+    const float *d, *row, *sums;
+    float *c;
+    int64_t n;
+} addition_job;
+
+static void add_after_part(int64_t begin, int64_t end, int64_t m, void *const *args) {
+    (void)m;
+    const addition_job *job = args[0];
+    const int64_t n = job->n;
+    for (int64_t i = begin; i < end; i++) {
+        const float *sums = job->sums + i * n, *row = job->row, *d = job->d != NULL ? job->d + i * n : NULL;
+        float *c = job->c + i * n;
+        if (d != NULL && row != NULL) {
+            KILN_SIMD for (int64_t j = 0; j < n; j++) c[j] = (d[j] + row[j]) + sums[j];
+        } else if (d != NULL) {
+            KILN_SIMD for (int64_t j = 0; j < n; j++) c[j] = d[j] + sums[j];
+        } else if (row != NULL) {
+            KILN_SIMD for (int64_t j = 0; j < n; j++) c[j] = row[j] + sums[j];
+        } else {
+            memmove(c, sums, (size_t)n * sizeof(float));
+        }
+    }
+}
+
+/* Products of at least this many elements have their additions split between the cores, as
+   a generated loop splits them. */
+#define KILN_ADD_SPLIT 65536
+
+void kiln_gemm_add_row(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                       const float *d, const float *row, float *product, float *c) {
+    if (m <= 0 || n <= 0) return;
+    if (k > 0 && kiln_gemm_narrow_suits(trans_a, trans_b, m, n, k)) {
+        /* Kiln's own kernel adds d and the row to each tile's sums as it stores them. */
+        kiln_gemm_narrow_add_row(trans_a, m, n, k, a, b, d, row, c);
+        return;
+    }
+    /* Otherwise the product as kiln_gemm makes it, then one pass adding it, with the bits of
+       the loop that would follow the product. */
+    kiln_gemm(trans_a, trans_b, m, n, k, a, b, product);
+    addition_job job = {d, row, product, c, n};
+    void *args[1] = {&job};
+    if (m * n >= KILN_ADD_SPLIT) {
+        kiln_parallel_for_grain(m, m, 1, add_after_part, args);
+    } else {
+        add_after_part(0, m, m, args);
+    }
 }

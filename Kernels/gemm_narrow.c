@@ -1,4 +1,5 @@
-/* c[m,n] = op(a) · b (or d + op(a) · b), with a as stored or transposed and b not, for a
+/* c[m,n] = op(a) · b (or d + op(a) · b, row + op(a) · b, (d + row) + op(a) · b, with row one
+   value per column), with a as stored or transposed and b not, for a
    narrow b or a short product: Kiln's own GEMM for the products of convolutions, of small
    dense layers and of a recurrent layer's loop step, where b is a filter or a weight of at
    most a few hundred columns and either a has many rows or the whole product is a few
@@ -45,12 +46,14 @@
 /* One block of ROWS rows × VECS registers of c: rows [i, i+ROWS), the panel at column j.
    a points at the block's first element of op(a): row i of a (lda = k) when TRANS is 0, or
    column i of a (lda = m) when it is 1. With d (laid out as c, possibly c itself), the tile
-   stores d + its sums. The panel's last register holds the lanes of `last` only when MASKED
-   is 1 (n not a multiple of the lanes); full panels use plain loads. */
+   stores d + its sums; with row (the panel's columns of a bias), row + its sums; with both,
+   (d + row) + its sums: the bits of the additions done after the product. The panel's last
+   register holds the lanes of `last` only when MASKED is 1 (n not a multiple of the lanes);
+   full panels use plain loads. */
 #define NARROW_TILE(ISA, MASKED, TRANS, ROWS, VECS)                                                \
     KILN_TARGET_##ISA static void tile_##ISA##MASKED##TRANS##_##ROWS##x##VECS(                     \
-        int64_t k, int64_t n, int64_t lda, const float *a, const float *b, const float *d, float *c, \
-        mask_##ISA last) {                                                                         \
+        int64_t k, int64_t n, int64_t lda, const float *a, const float *b, const float *d,          \
+        const float *row, float *c, mask_##ISA last) {                                             \
         const int lanes = KILN_LANES_##ISA;                                                        \
         vec_##ISA s[ROWS][VECS];                                                                   \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
@@ -62,11 +65,18 @@
             KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
                 float *to = c + r * n + lanes * v;                                                 \
                 const float *from = d != NULL ? d + r * n + lanes * v : NULL;                      \
+                const float *bias = row != NULL ? row + lanes * v : NULL;                          \
                 if ((MASKED) && v == (VECS) - 1) {                                                 \
-                    if (from != NULL) s[r][v] = add_##ISA(loadm_##ISA(from, last), s[r][v]);      \
+                    if (from != NULL && bias != NULL)                                              \
+                        s[r][v] = add_##ISA(add_##ISA(loadm_##ISA(from, last), loadm_##ISA(bias, last)), s[r][v]); \
+                    else if (from != NULL || bias != NULL)                                         \
+                        s[r][v] = add_##ISA(loadm_##ISA(from != NULL ? from : bias, last), s[r][v]); \
                     storem_##ISA(to, last, s[r][v]);                                               \
                 } else {                                                                           \
-                    if (from != NULL) s[r][v] = add_##ISA(load_##ISA(from), s[r][v]);              \
+                    if (from != NULL && bias != NULL)                                              \
+                        s[r][v] = add_##ISA(add_##ISA(load_##ISA(from), load_##ISA(bias)), s[r][v]); \
+                    else if (from != NULL || bias != NULL)                                         \
+                        s[r][v] = add_##ISA(load_##ISA(from != NULL ? from : bias), s[r][v]);      \
                     store_##ISA(to, s[r][v]);                                                      \
                 }                                                                                  \
             }                                                                                      \
@@ -77,10 +87,10 @@
     NARROW_TILE(ISA, 0, 0, ROWS, VECS) NARROW_TILE(ISA, 0, 1, ROWS, VECS)                         \
     NARROW_TILE(ISA, 1, 0, ROWS, VECS) NARROW_TILE(ISA, 1, 1, ROWS, VECS)
 
-typedef void (*tile_avx512_fn)(int64_t, int64_t, int64_t, const float *, const float *, const float *, float *,
-                               __mmask16);
-typedef void (*tile_avx2_fn)(int64_t, int64_t, int64_t, const float *, const float *, const float *, float *,
-                             __m256i);
+typedef void (*tile_avx512_fn)(int64_t, int64_t, int64_t, const float *, const float *, const float *,
+                               const float *, float *, __mmask16);
+typedef void (*tile_avx2_fn)(int64_t, int64_t, int64_t, const float *, const float *, const float *,
+                             const float *, float *, __m256i);
 
 /* The tiles of one panel width, tallest first, ending with one row: [masked][trans][height]. */
 #define NARROW_SET_TYPE(ISA)                                                                       \
@@ -147,7 +157,8 @@ static const tile_set_avx2 sets_avx2[KILN_PANEL_VECS_avx2 + 1] = {
         return panel_set_##ISA(n < 1 ? 1 : n < panel ? n : panel)->heights[0];                     \
     }                                                                                              \
     KILN_TARGET_##ISA static void narrow_##ISA(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k, \
-                                               const float *a, const float *b, const float *d, float *c) {       \
+                                               const float *a, const float *b, const float *d, const float *bias, \
+                                               float *c) {                                                        \
         const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
         int64_t lda = trans_a ? m : k, row = trans_a ? 1 : k;                                      \
         for (int64_t start = i0; start < i1; start += KILN_NARROW_CHUNK) {                         \
@@ -161,7 +172,8 @@ static const tile_set_avx2 sets_avx2[KILN_PANEL_VECS_avx2 + 1] = {
                 int64_t i = start;                                                                 \
                 for (int t = 0; t < set->count; t++) {                                             \
                     for (; i + set->heights[t] <= end; i += set->heights[t])                       \
-                        tiles[t](k, n, lda, a + i * row, b + j, d != NULL ? d + i * n + j : NULL, c + i * n + j, last); \
+                        tiles[t](k, n, lda, a + i * row, b + j, d != NULL ? d + i * n + j : NULL,       \
+                                 bias != NULL ? bias + j : NULL, c + i * n + j, last);                      \
                 }                                                                                  \
             }                                                                                      \
         }                                                                                          \
@@ -379,7 +391,7 @@ static void window_t_at(int level, int64_t p0, int64_t p1, int64_t n, int64_t k,
 /* Rows [i0, i1) of c with plain C, for CPUs without AVX2: 64 columns at a time summed in
    a local row, so that d may be c itself. */
 static void narrow_plain(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k, const float *a,
-                         const float *b, const float *d, float *c) {
+                         const float *b, const float *d, const float *bias, float *c) {
     float sums[64];
     for (int64_t i = i0; i < i1; i++) {
         for (int64_t j0 = 0; j0 < n; j0 += 64) {
@@ -387,32 +399,37 @@ static void narrow_plain(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t
             plain_sums(width, k, trans_a ? a + i : a + i * k, trans_a ? m : 1, NULL, b, n, j0, sums);
             float *row = c + i * n + j0;
             const float *base = d != NULL ? d + i * n + j0 : NULL;
-            for (int64_t j = 0; j < width; j++) row[j] = base != NULL ? base[j] + sums[j] : sums[j];
+            for (int64_t j = 0; j < width; j++) {
+                if (base != NULL && bias != NULL) row[j] = (base[j] + bias[j0 + j]) + sums[j];
+                else if (base != NULL) row[j] = base[j] + sums[j];
+                else if (bias != NULL) row[j] = bias[j0 + j] + sums[j];
+                else row[j] = sums[j];
+            }
         }
     }
 }
 
 /* Rows [i0, i1) of c with the tiles of the given level (kiln_cpu_simd_level's numbering). */
 static void narrow_rows(int level, int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t n, int64_t k,
-                        const float *a, const float *b, const float *d, float *c) {
+                        const float *a, const float *b, const float *d, const float *row, float *c) {
 #if defined(__x86_64__)
-    if (KILN_SIMD_CALL(level, narrow, trans_a, i0, i1, m, n, k, a, b, d, c)) return;
+    if (KILN_SIMD_CALL(level, narrow, trans_a, i0, i1, m, n, k, a, b, d, row, c)) return;
 #endif
-    narrow_plain(trans_a, i0, i1, m, n, k, a, b, d, c);
+    narrow_plain(trans_a, i0, i1, m, n, k, a, b, d, row, c);
 }
 
-/* The product's operands, the array added to it (or NULL) and whether a is transposed, for
-   the parts split between the cores. */
+/* The product's operands, the array and the row added to it (or NULL) and whether a is
+   transposed, for the parts split between the cores. */
 typedef struct {
     kiln_product_job product;
-    const float *d;
+    const float *d, *row;
     int trans_a;
 } narrow_job;
 
 static void narrow_part(int64_t begin, int64_t end, int64_t m, void *const *args) {
     const narrow_job *job = args[0];
     narrow_rows(kiln_cpu_simd_level(), job->trans_a, begin, end, m, job->product.n, job->product.k, job->product.a,
-                job->product.b, job->d, job->product.c);
+                job->product.b, job->d, job->row, job->product.c);
 }
 
 /* Products of at least this many multiply-adds are split between the cores, in parts of
@@ -420,7 +437,7 @@ static void narrow_part(int64_t begin, int64_t end, int64_t m, void *const *args
 #define KILN_NARROW_SPLIT (512 * 1024)
 
 static void narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b, const float *d,
-                   float *c) {
+                   const float *row, float *c) {
     int64_t grain = 6;
 #if defined(__x86_64__)
     int level = kiln_cpu_simd_level();
@@ -428,27 +445,32 @@ static void narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a,
     if (level == 1) grain = narrow_grain_avx2(n);
 #endif
     if (m * n * k < KILN_NARROW_SPLIT || m < 2 * grain) {
-        narrow_rows(kiln_cpu_simd_level(), trans_a, 0, m, m, n, k, a, b, d, c);
+        narrow_rows(kiln_cpu_simd_level(), trans_a, 0, m, m, n, k, a, b, d, row, c);
         return;
     }
-    narrow_job job = {{.n = n, .k = k, .a = a, .b = b, .c = c}, d, trans_a};
+    narrow_job job = {{.n = n, .k = k, .a = a, .b = b, .c = c}, d, row, trans_a};
     void *args[1] = {&job};
     kiln_parallel_for_grain(m, m, grain, narrow_part, args);
 }
 
 void kiln_gemm_narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c) {
-    narrow(trans_a, m, n, k, a, b, NULL, c);
+    narrow(trans_a, m, n, k, a, b, NULL, NULL, c);
 }
 
 void kiln_gemm_narrow_add(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
                           const float *d, float *c) {
-    narrow(trans_a, m, n, k, a, b, d, c);
+    narrow(trans_a, m, n, k, a, b, d, NULL, c);
+}
+
+void kiln_gemm_narrow_add_row(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                              const float *d, const float *row, float *c) {
+    narrow(trans_a, m, n, k, a, b, d, row, c);
 }
 
 void kiln_gemm_narrow_at(int level, int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
-                         const float *d, float *c) {
+                         const float *d, const float *row, float *c) {
     int highest = kiln_cpu_simd_level();
-    narrow_rows(level < highest ? level : highest, trans_a, 0, m, m, n, k, a, b, d, c);
+    narrow_rows(level < highest ? level : highest, trans_a, 0, m, m, n, k, a, b, d, row, c);
 }
 
 /* A product of rows read in place, for the parts split between the cores. */

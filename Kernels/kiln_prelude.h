@@ -59,6 +59,14 @@ void kiln_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
    layer's weight gradient, summed over the steps) makes one pass over c instead of two. */
 void kiln_gemm_add(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                    const float *a, const float *b, const float *d, float *c);
+/* c[m,n] = (d + row) + op(a) x op(b), row [n] added to every row (a bias), d laid out as c
+   (may be c itself); d or row may be NULL (then c = row + op(a) x op(b), or d + ...). The
+   additions have the bits of a loop doing them after the product. Kiln's own kernel adds
+   them as it stores each tile of c; for products it does not run, the product goes to
+   `product` (m x n floats, overlapping nothing else) and a pass adds it. A recurrent step's
+   gates (the step's input, its bias and h·U) are one call so. */
+void kiln_gemm_add_row(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                       const float *d, const float *row, float *product, float *c);
 
 /* y = x with axes permuted: y's axis i is x's axis perm[i]; shape is x's shape. */
 void kiln_transpose(int64_t elem_size, int64_t rank, const int64_t *shape, const int64_t *perm,

@@ -54,11 +54,16 @@ void kiln_gemm_narrow(int trans_a, int64_t m, int64_t n, int64_t k, const float 
 /* The same with c = d + op(a) b: d is laid out as c and may be c itself (kiln_gemm_add). */
 void kiln_gemm_narrow_add(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
                           const float *d, float *c);
+/* The same with c = (d + row) + op(a) b, row [n] added to every row of the product; d or
+   row may be NULL (kiln_gemm_add_row). */
+void kiln_gemm_narrow_add_row(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                              const float *d, const float *row, float *c);
 int kiln_gemm_narrow_suits(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
-/* kiln_gemm_narrow_add (d may be NULL) on one core with the tiles of an instruction set
-   (kiln_cpu_simd_level's numbering, lowered to the CPU's), for tests comparing them. */
+/* kiln_gemm_narrow_add_row (d and row may be NULL) on one core with the tiles of an
+   instruction set (kiln_cpu_simd_level's numbering, lowered to the CPU's), for tests
+   comparing them. */
 void kiln_gemm_narrow_at(int level, int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
-                         const float *d, float *c);
+                         const float *d, const float *row, float *c);
 
 /* c[m,n] = a b[k,n] where row i of a is read in place, element p at rows[i][offsets[p]]: a
    convolution's windows read from the image (windows.c). The same tiles, and so the same

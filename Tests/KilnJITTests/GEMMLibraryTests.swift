@@ -126,24 +126,31 @@ struct GEMMLibraryTests {
         let a = try Tensor.randomUniform(shape: [m * k], lower: -1, upper: 1, using: &generator).scalars
         let b = try Tensor.randomUniform(shape: [k * n], lower: -1, upper: 1, using: &generator).scalars
         let d = try Tensor.randomUniform(shape: [m * n], lower: -1, upper: 1, using: &generator).scalars
-        for (transposed, added) in [(false, false), (true, false), (false, true), (true, true)] {
+        let row = try Tensor.randomUniform(shape: [n], lower: -1, upper: 1, using: &generator).scalars
+        let variants = [false, true].flatMap { transposed in
+            [(transposed, false, false), (transposed, true, false), (transposed, false, true), (transposed, true, true)]
+        }
+        for (transposed, added, biased) in variants {
             var vectorBits: [UInt32]?
             for level in 0...kiln_cpu_simd_level() {
                 var c = [Float](repeating: .nan, count: m * n)
                 d.withUnsafeBufferPointer { base in
-                    kiln_gemm_narrow_at(level, transposed ? 1 : 0, Int64(m), Int64(n), Int64(k), a, b,
-                                        added ? base.baseAddress : nil, &c)
+                    row.withUnsafeBufferPointer { bias in
+                        kiln_gemm_narrow_at(level, transposed ? 1 : 0, Int64(m), Int64(n), Int64(k), a, b,
+                                            added ? base.baseAddress : nil, biased ? bias.baseAddress : nil, &c)
+                    }
                 }
                 var worst = 0.0
                 for i in 0..<m {
                     for j in 0..<n {
-                        let sum = (0..<k).reduce(added ? Double(d[i * n + j]) : 0) { sum, p in
+                        let start = (added ? Double(d[i * n + j]) : 0) + (biased ? Double(row[j]) : 0)
+                        let sum = (0..<k).reduce(start) { sum, p in
                             sum + Double(transposed ? a[p * m + i] : a[i * k + p]) * Double(b[p * n + j])
                         }
                         worst = max(worst, abs(Double(c[i * n + j]) - sum))
                     }
                 }
-                #expect(worst < 1e-4, "level \(level), \(size), transposed \(transposed), added \(added): \(worst)")
+                #expect(worst < 1e-4, "level \(level), \(size), transposed \(transposed), added \(added), biased \(biased): \(worst)")
                 guard level > 0 else { continue }
                 let bits = c.map(\.bitPattern)
                 if let vectorBits { #expect(bits == vectorBits, "level \(level) against level 1, \(size)") }
@@ -211,6 +218,81 @@ struct GEMMLibraryTests {
         var product = [Float](repeating: .nan, count: m * n)
         kiln_gemm_narrow(ta, mm, nn, kk, a, b, &product)
         #expect(zip(zip(d, product), ownApart).allSatisfy { $0.0 + $0.1 == $1 }, "\(size)")
+    }
+
+    @Test("kiln_gemm_add_row adds a row and a value of the product's shape with the bits of adding them after the product",
+          arguments: [(32, 256, 64, false), (23, 16, 9, false), (300, 257, 300, false), (1, 20, 5, false),
+                      (40, 70, 3, true), (5, 7, 0, false), (128, 10, 1600, false)])
+    func productPlusRow(size: (m: Int, n: Int, k: Int, transposed: Bool)) throws {
+        let (m, n, k, transposed) = size
+        var generator = SeededGenerator(seed: UInt64(m * 10_000 + n * 100 + k + 7))
+        let a = try Tensor.randomUniform(shape: [m * k], lower: -1, upper: 1, using: &generator).scalars
+        let b = try Tensor.randomUniform(shape: [k * n], lower: -1, upper: 1, using: &generator).scalars
+        let d = try Tensor.randomUniform(shape: [m * n], lower: -1, upper: 1, using: &generator).scalars
+        let row = try Tensor.randomUniform(shape: [n], lower: -1, upper: 1, using: &generator).scalars
+        let (ta, mm, nn, kk) = (Int32(transposed ? 1 : 0), Int64(m), Int64(n), Int64(k))
+        typealias Product = @convention(c) (Int32, Int32, Int64, Int64, Int64, UnsafePointer<Float>?, UnsafePointer<Float>?,
+                                            UnsafeMutablePointer<Float>?) -> Void
+        typealias ProductPlusRow = @convention(c) (Int32, Int32, Int64, Int64, Int64, UnsafePointer<Float>?,
+                                                   UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+                                                   UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+        let kiln_gemm = try runtimeFunction("kiln_gemm", as: Product.self)
+        let kiln_gemm_add_row = try runtimeFunction("kiln_gemm_add_row", as: ProductPlusRow.self)
+        // The product as kiln_gemm makes it, then the additions a loop would do after it.
+        var product = [Float](repeating: .nan, count: m * n)
+        kiln_gemm(ta, 0, mm, nn, kk, a, b, &product)
+        for (added, biased) in [(true, true), (false, true), (true, false)] {
+            let expected = (0..<(m * n)).map { index in
+                let base = added && biased ? d[index] + row[index % n] : added ? d[index] : row[index % n]
+                return base + product[index]
+            }
+            var scratch = [Float](repeating: .nan, count: m * n), c = [Float](repeating: .nan, count: m * n), inPlace = d
+            d.withUnsafeBufferPointer { base in
+                row.withUnsafeBufferPointer { bias in
+                    kiln_gemm_add_row(ta, 0, mm, nn, kk, a, b, added ? base.baseAddress : nil, biased ? bias.baseAddress : nil,
+                                      &scratch, &c)
+                }
+            }
+            #expect(c.map(\.bitPattern) == expected.map(\.bitPattern), "\(size), d \(added), row \(biased)")
+            guard added else { continue }
+            inPlace.withUnsafeMutableBufferPointer { sum in
+                row.withUnsafeBufferPointer { bias in
+                    kiln_gemm_add_row(ta, 0, mm, nn, kk, a, b, sum.baseAddress, biased ? bias.baseAddress : nil, &scratch,
+                                      sum.baseAddress)
+                }
+            }
+            #expect(inPlace.map(\.bitPattern) == expected.map(\.bitPattern), "in place, \(size), row \(biased)")
+        }
+    }
+
+    @Test("a product plus a bias row, and a step's input plus its bias plus a product, are one kiln_gemm_add_row")
+    func productPlusRowIsOneCall() throws {
+        let graph = Graph()
+        var generator = SeededGenerator(seed: 43)
+        let x = try graph.placeholder("x", shape: [.batch, 24])
+        let s = try graph.placeholder("s", shape: [.batch, 40])
+        let w = try graph.constant(try Tensor.randomUniform(shape: [24, 40], lower: -0.5, upper: 0.5, using: &generator))
+        let bias = try graph.placeholder("bias", shape: [40])
+        let other = try graph.placeholder("other", shape: [40])
+        let kept = try matmul(x, w * 3)
+        let outputs = ["dense": try matmul(x, w) + bias, "step": try (s + other) + matmul(x, w * 2),
+                       // A product read outside its kernel too is not folded into the sum.
+                       "kept": try kept + bias, "product": kept]
+        let jit = try JITProgram(graph: graph, outputs: outputs)
+        let reference = try InterpreterProgram(graph: graph, outputs: outputs)
+        let source = jit.lowered.unit.source
+        let calls = source.components(separatedBy: "kiln_gemm_add_row(0, 0, n, 40, 24, ").count - 1
+        #expect(calls == 2, "\(source)")
+        for batch in [0, 1, 7, 300] {
+            let feeds = ["x": try Tensor.randomUniform(shape: [batch, 24], lower: -1, upper: 1, using: &generator),
+                         "s": try Tensor.randomUniform(shape: [batch, 40], lower: -1, upper: 1, using: &generator),
+                         "bias": try Tensor.randomUniform(shape: [40], lower: -1, upper: 1, using: &generator),
+                         "other": try Tensor.randomUniform(shape: [40], lower: -1, upper: 1, using: &generator)]
+            let got = try jit.run(feeds: feeds), want = try reference.run(feeds: feeds)
+            for name in outputs.keys {
+                expectClose(try #require(got[name]), try #require(want[name]), rtol: 1e-5, atol: 1e-5, "\(name) at batch \(batch)")
+            }
+        }
     }
 
     @Test("a product added to a value of its shape is one kiln_gemm_add, unless the sum overwrites an operand")

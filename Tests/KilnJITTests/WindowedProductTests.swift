@@ -137,7 +137,7 @@ struct WindowedProductTests {
         let offsets = size.cellOffsets, starts = size.windowStarts
         for level in 0...kiln_cpu_simd_level() {
             var gathered = [Float](repeating: .nan, count: rows * size.cols)
-            kiln_gemm_narrow_at(level, 0, Int64(rows), Int64(size.cols), Int64(size.length), windows, b, nil, &gathered)
+            kiln_gemm_narrow_at(level, 0, Int64(rows), Int64(size.cols), Int64(size.length), windows, b, nil, nil, &gathered)
             var inPlace = [Float](repeating: .nan, count: rows * size.cols)
             x.withUnsafeBufferPointer { image in
                 let pointers: [UnsafePointer<Float>?] = starts.map { image.baseAddress! + $0 }
@@ -165,7 +165,7 @@ struct WindowedProductTests {
         let cells = size.length
         for level in 0...kiln_cpu_simd_level() {
             var gathered = [Float](repeating: .nan, count: cells * size.cols)
-            kiln_gemm_narrow_at(level, 1, Int64(cells), Int64(size.cols), Int64(rows), windows, dz, nil, &gathered)
+            kiln_gemm_narrow_at(level, 1, Int64(cells), Int64(size.cols), Int64(rows), windows, dz, nil, nil, &gathered)
             // Chunks of 7 windows, each going on with the sums of the ones before; the cells in two ranges.
             var inPlace = [Float](repeating: .nan, count: cells * size.cols)
             x.withUnsafeBufferPointer { image in
@@ -204,7 +204,7 @@ struct WindowedProductTests {
             let level = kiln_cpu_simd_level()
             Array(windows[(first * cells)..<((first + count) * cells)]).withUnsafeBufferPointer { a in
                 Array(dz[(first * size.cols)..<((first + count) * size.cols)]).withUnsafeBufferPointer { b in
-                    kiln_gemm_narrow_at(level, 1, Int64(cells), Int64(size.cols), Int64(count), a.baseAddress!, b.baseAddress!, nil, &y)
+                    kiln_gemm_narrow_at(level, 1, Int64(cells), Int64(size.cols), Int64(count), a.baseAddress!, b.baseAddress!, nil, nil, &y)
                 }
             }
             return y

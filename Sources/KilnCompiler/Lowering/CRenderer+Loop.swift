@@ -10,7 +10,7 @@ extension CRenderer {
         if let stray = plan.strays.first { throw unhandled(stray, "cannot be computed in a loop kernel") }
         if !plan.pools.isEmpty { return try renderPooledLoopKernel(k, kernel, plan) }
         if let fill = renderFill(plan) { return KernelCode(body: fill) }
-        let whole = renderSummedProducts(plan) ?? renderProductPlusValue(plan)
+        let whole = renderSummedProducts(plan) ?? renderProductPlusValue(kernel, plan)
         var gemms = whole ?? plan.matmuls.map(renderMatmul).joined()
         if profile && !gemms.isEmpty {
             gemms = "    int64_t g = kiln_clock_ns();\n" + gemms + "    \(profileCounter(.gemm, k)) += kiln_clock_ns() - g;\n"
@@ -122,29 +122,61 @@ extension CRenderer {
         return "    kiln_fill_f32(\(CSyntax.product(type.shape.dims)), \(value), \(pointer));\n"
     }
 
-    /// The kernel whose one elementwise member adds a value of the product's own type, made
-    /// outside the kernel, to a matrix product (`d + a·b`, as a recurrent layer's loop step adds
-    /// its weight gradient to the sum over the steps before it), as one `kiln_gemm_add`: the
-    /// GEMM adds `d` to its sums as it stores them, instead of a second pass over the result;
-    /// `nil` for other kernels, and when the sum is written in place of a variable the product
-    /// reads.
-    private func renderProductPlusValue(_ plan: LoopPlan) -> String? {
-        guard plan.matmuls.count == 1, plan.elementwise.count == 1, plan.reductions.isEmpty else { return nil }
-        let product = plan.matmuls[0], sum = plan.elementwise[0]
-        let matmul = nodes[product.index], node = nodes[sum.index], function = schedule.function
-        guard case .matmul = matmul.op, case .binary(.add) = node.op, matmul.type.shape.rank == 2,
-              matmul.type.dtype == .float32, node.type == matmul.type,
-              node.inputs.filter({ $0 == product }).count == 1,
-              let addend = node.inputs.first(where: { $0 != product }), nodes[addend.index].type == matmul.type,
-              !nodes[function.aliasRoot(addend).index].op.isInline,
-              function.imageWindows(readBy: product) == nil,
-              let operands = productOperands(product)
+    /// The kernel whose elementwise members only add to a matrix product a value of the
+    /// product's own type made outside the kernel (`d + a·b`, as a recurrent layer's loop step
+    /// adds its weight gradient to the sum over the steps before it), a row of one value per
+    /// column (`row + a·b`, a bias), or both (`(d + row) + a·b`, a recurrent step's input, its
+    /// bias and `h·U`), as one `kiln_gemm_add` or `kiln_gemm_add_row`: the GEMM adds them to
+    /// its sums as it stores them, instead of a second pass over the result. `nil` for other
+    /// kernels, when the product or a partial sum is read outside the kernel, and when the sum
+    /// is written in place of a variable the product reads.
+    private func renderProductPlusValue(_ kernel: KernelSpec, _ plan: LoopPlan) -> String? {
+        guard plan.matmuls.count == 1, (1...2).contains(plan.elementwise.count), plan.reductions.isEmpty,
+              let sum = plan.elementwise.last, kernel.outputs == [sum]
         else { return nil }
+        let product = plan.matmuls[0], matmul = nodes[product.index], function = schedule.function
+        guard case .matmul = matmul.op, matmul.type.shape.rank == 2, matmul.type.dtype == .float32,
+              function.imageWindows(readBy: product) == nil, let operands = productOperands(product)
+        else { return nil }
+        /// The other operand of an addition `node` with `operand` as one of its two operands.
+        func otherOperand(_ node: NodeID, _ operand: NodeID) -> NodeID? {
+            let add = nodes[node.index]
+            guard case .binary(.add) = add.op, add.inputs.count == 2, add.inputs.filter({ $0 == operand }).count == 1
+            else { return nil }
+            return add.inputs.first { $0 != operand }
+        }
+        /// A value made outside the kernel, in memory: the array added (`d`) or the row.
+        func addend(_ id: NodeID) -> (array: Bool, pointer: String)? {
+            let type = nodes[id.index].type, root = function.aliasRoot(id)
+            guard !nodes[root.index].op.isInline, !plan.elementwise.contains(id), type.dtype == .float32 else { return nil }
+            if type == matmul.type { return (true, schedule.pointer(root)) }
+            guard type.shape.rank == 1, type.shape[0] == matmul.type.shape[1] else { return nil }
+            return (false, schedule.pointer(root))
+        }
+        guard nodes[sum.index].type == matmul.type, let outer = otherOperand(sum, product) else { return nil }
+        var d: String?, row: String?
+        if plan.elementwise.count == 2 {
+            let inner = plan.elementwise[0]
+            guard outer == inner, nodes[inner.index].type == matmul.type else { return nil }
+            let innerNode = nodes[inner.index]
+            guard case .binary(.add) = innerNode.op, innerNode.inputs.count == 2,
+                  let first = addend(innerNode.inputs[0]), let second = addend(innerNode.inputs[1]), first.array != second.array
+            else { return nil }
+            (d, row) = first.array ? (first.pointer, second.pointer) : (second.pointer, first.pointer)
+        } else {
+            guard let only = addend(outer) else { return nil }
+            if only.array { d = only.pointer } else { row = only.pointer }
+        }
         if let variable = schedule.memory.inPlace[sum], matmul.inputs.contains(where: { function.aliasRoot($0) == variable }) {
             return nil
         }
-        return "    kiln_gemm_add(\(operands.sizes), \(operands.a), \(operands.b), "
-            + "\(schedule.pointer(function.aliasRoot(addend))), \(schedule.pointer(sum)));\n"
+        guard let row else {
+            guard let d else { return nil }
+            return "    kiln_gemm_add(\(operands.sizes), \(operands.a), \(operands.b), \(d), \(schedule.pointer(sum)));\n"
+        }
+        guard kernel.scratch.contains(product) else { return nil }
+        return "    kiln_gemm_add_row(\(operands.sizes), \(operands.a), \(operands.b), \(d ?? "0"), \(row), "
+            + "\(schedule.pointer(product)), \(schedule.pointer(sum)));\n"
     }
 
     /// The offset a value of shape `read` is read at in the loop: the flat index, the single
