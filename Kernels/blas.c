@@ -15,7 +15,6 @@
    to start, and so that OpenBLAS's core type can be chosen before it initialises. */
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"
-#include "kiln_vectorize.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -334,19 +333,8 @@ static void add_after_part(int64_t begin, int64_t end, int64_t m, void *const *a
     (void)m;
     const addition_job *job = args[0];
     const int64_t n = job->n;
-    for (int64_t i = begin; i < end; i++) {
-        const float *sums = job->sums + i * n, *row = job->row, *d = job->d != NULL ? job->d + i * n : NULL;
-        float *c = job->c + i * n;
-        if (d != NULL && row != NULL) {
-            KILN_SIMD for (int64_t j = 0; j < n; j++) c[j] = (d[j] + row[j]) + sums[j];
-        } else if (d != NULL) {
-            KILN_SIMD for (int64_t j = 0; j < n; j++) c[j] = d[j] + sums[j];
-        } else if (row != NULL) {
-            KILN_SIMD for (int64_t j = 0; j < n; j++) c[j] = row[j] + sums[j];
-        } else {
-            memmove(c, sums, (size_t)n * sizeof(float));
-        }
-    }
+    kiln_add_after_product(end - begin, n, job->d != NULL ? job->d + begin * n : NULL, job->row, job->sums + begin * n,
+                           job->c + begin * n);
 }
 
 /* Products of at least this many elements have their additions split between the cores, as

@@ -397,14 +397,8 @@ static void narrow_plain(int trans_a, int64_t i0, int64_t i1, int64_t m, int64_t
         for (int64_t j0 = 0; j0 < n; j0 += 64) {
             int64_t width = n - j0 < 64 ? n - j0 : 64;
             plain_sums(width, k, trans_a ? a + i : a + i * k, trans_a ? m : 1, NULL, b, n, j0, sums);
-            float *row = c + i * n + j0;
-            const float *base = d != NULL ? d + i * n + j0 : NULL;
-            for (int64_t j = 0; j < width; j++) {
-                if (base != NULL && bias != NULL) row[j] = (base[j] + bias[j0 + j]) + sums[j];
-                else if (base != NULL) row[j] = base[j] + sums[j];
-                else if (bias != NULL) row[j] = bias[j0 + j] + sums[j];
-                else row[j] = sums[j];
-            }
+            kiln_add_after_product(1, width, d != NULL ? d + i * n + j0 : NULL, bias != NULL ? bias + j0 : NULL, sums,
+                                   c + i * n + j0);
         }
     }
 }

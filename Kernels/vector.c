@@ -385,6 +385,26 @@ KILN_CLONES void kiln_vec_add_rows(int64_t rows, int64_t length, int64_t rank, c
     }
 }
 
+/* c[i][j] = (d[i][j] + row[j]) + sums[i][j] over rows × length, without d or row when it is
+   NULL: what follows a product made apart (sums) in kiln_gemm_add_row, with the bits of the
+   generated loop adding them after the product. d may be c itself. */
+KILN_CLONES void kiln_add_after_product(int64_t rows, int64_t length, const float *d, const float *row,
+                                        const float *sums, float *c) {
+    for (int64_t i = 0; i < rows; i++) {
+        const float *s = sums + i * length, *base = d != NULL ? d + i * length : NULL;
+        float *out = c + i * length;
+        if (base != NULL && row != NULL) {
+            KILN_SIMD for (int64_t j = 0; j < length; j++) out[j] = (base[j] + row[j]) + s[j];
+        } else if (base != NULL) {
+            KILN_SIMD for (int64_t j = 0; j < length; j++) out[j] = base[j] + s[j];
+        } else if (row != NULL) {
+            KILN_SIMD for (int64_t j = 0; j < length; j++) out[j] = row[j] + s[j];
+        } else if (out != s) {
+            memcpy(out, s, (size_t)length * sizeof(float));
+        }
+    }
+}
+
 /* y[i][j] = relu(x[i][j] + bias[j]) over rows × length, and where mask is not NULL mask[i][j] =
    (x[i][j] + bias[j] > 0), what relu's gradient reads: the bias and relu after a chunk of a
    product, in one call per chunk instead of an add, a relu and a comparison per block of rows,

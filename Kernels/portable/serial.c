@@ -61,13 +61,7 @@ void kiln_gemm_add(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
 void kiln_gemm_add_row(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
                        const float *d, const float *row, float *sums, float *c) {
     product(trans_a, trans_b, m, n, k, a, b, NULL, sums);
-    for (int64_t i = 0; i < m; i++) {
-        for (int64_t j = 0; j < n; j++) {
-            int64_t at = i * n + j;
-            float base = d != NULL && row != NULL ? d[at] + row[j] : d != NULL ? d[at] : row != NULL ? row[j] : 0.0f;
-            c[at] = d != NULL || row != NULL ? base + sums[at] : sums[at];
-        }
-    }
+    kiln_add_after_product(m, n, d, row, sums, c);
 }
 
 /* The parallel loops of generated code, on the calling thread: the whole range in one part. */
