@@ -170,7 +170,6 @@ void kiln_vec_softplus(int64_t m, const float *a, int64_t sa, float *y);
 void kiln_vec_floor(int64_t m, const float *a, int64_t sa, float *y);
 void kiln_vec_add(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);
 void kiln_bias_relu_rows(int64_t rows, int64_t length, const float *x, const float *bias, float *y, uint8_t *mask);
-void kiln_add_after_product(int64_t rows, int64_t length, const float *d, const float *row, const float *sums, float *c);
 void kiln_vec_sub(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);
 void kiln_vec_mul(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);
 void kiln_vec_div(int64_t m, const float *a, int64_t sa, const float *b, int64_t sb, float *y);

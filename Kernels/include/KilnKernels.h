@@ -59,6 +59,9 @@ void kiln_gemm_narrow_add(int trans_a, int64_t m, int64_t n, int64_t k, const fl
 void kiln_gemm_narrow_add_row(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
                               const float *d, const float *row, float *c);
 int kiln_gemm_narrow_suits(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
+/* c[i][j] = (d[i][j] + row[j]) + sums[i][j] over rows × length, d or row NULL to leave it out
+   (vector.c): the additions after a product made apart, as the generated loop does them. */
+void kiln_add_after_product(int64_t rows, int64_t length, const float *d, const float *row, const float *sums, float *c);
 /* kiln_gemm_narrow_add_row (d and row may be NULL) on one core with the tiles of an
    instruction set (kiln_cpu_simd_level's numbering, lowered to the CPU's), for tests
    comparing them. */
