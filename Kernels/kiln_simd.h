@@ -65,6 +65,46 @@ KILN_TARGET_avx512 static inline __m512 blend_avx512(__mmask16 c, __m512 yes, __
 }
 static inline __mmask16 lanes_avx512(int64_t count) { return (__mmask16)((1u << count) - 1); }
 
+/* avx512x2: two AVX-512 registers at once, each operation applied to both, so a kernel
+   written over ISA runs two independent chains of its operations side by side: the core
+   starts the second while the first waits on latency. Each lane gets the operations of the
+   one-register kernel, in the same order, so the same bits. */
+#define KILN_TARGET_avx512x2 KILN_TARGET_avx512
+#define KILN_LANES_avx512x2 32
+typedef struct { __m512 lo, hi; } vec_avx512x2;
+typedef struct { __mmask16 lo, hi; } mask_avx512x2;
+#define KILN_PAIR_OP1(name)                                                                        \
+    KILN_TARGET_avx512 static inline vec_avx512x2 name##_avx512x2(vec_avx512x2 x) {                \
+        return (vec_avx512x2){name##_avx512(x.lo), name##_avx512(x.hi)};                           \
+    }
+#define KILN_PAIR_OP2(name)                                                                        \
+    KILN_TARGET_avx512 static inline vec_avx512x2 name##_avx512x2(vec_avx512x2 x, vec_avx512x2 y) { \
+        return (vec_avx512x2){name##_avx512(x.lo, y.lo), name##_avx512(x.hi, y.hi)};               \
+    }
+#define KILN_PAIR_COMPARE(name)                                                                    \
+    KILN_TARGET_avx512 static inline mask_avx512x2 name##_avx512x2(vec_avx512x2 x, vec_avx512x2 y) { \
+        return (mask_avx512x2){name##_avx512(x.lo, y.lo), name##_avx512(x.hi, y.hi)};              \
+    }
+KILN_PAIR_OP1(floor) KILN_PAIR_OP1(abs) KILN_PAIR_OP1(negabs) KILN_PAIR_OP1(sqrt)
+KILN_PAIR_OP2(add) KILN_PAIR_OP2(sub) KILN_PAIR_OP2(mul) KILN_PAIR_OP2(div) KILN_PAIR_OP2(min) KILN_PAIR_OP2(max)
+KILN_PAIR_OP2(scale)
+KILN_PAIR_COMPARE(gt) KILN_PAIR_COMPARE(lt) KILN_PAIR_COMPARE(ge) KILN_PAIR_COMPARE(eq)
+KILN_TARGET_avx512 static inline vec_avx512x2 zero_avx512x2(void) { return (vec_avx512x2){zero_avx512(), zero_avx512()}; }
+KILN_TARGET_avx512 static inline vec_avx512x2 set1_avx512x2(float x) { return (vec_avx512x2){set1_avx512(x), set1_avx512(x)}; }
+KILN_TARGET_avx512 static inline mask_avx512x2 nan_avx512x2(vec_avx512x2 x) {
+    return (mask_avx512x2){nan_avx512(x.lo), nan_avx512(x.hi)};
+}
+KILN_TARGET_avx512 static inline vec_avx512x2 blend_avx512x2(mask_avx512x2 c, vec_avx512x2 yes, vec_avx512x2 no) {
+    return (vec_avx512x2){blend_avx512(c.lo, yes.lo, no.lo), blend_avx512(c.hi, yes.hi, no.hi)};
+}
+KILN_TARGET_avx512 static inline vec_avx512x2 load_avx512x2(const float *p) {
+    return (vec_avx512x2){load_avx512(p), load_avx512(p + 16)};
+}
+KILN_TARGET_avx512 static inline void store_avx512x2(float *p, vec_avx512x2 x) {
+    store_avx512(p, x.lo);
+    store_avx512(p + 16, x.hi);
+}
+
 KILN_TARGET_avx2 static inline __m256 loadm_avx2(const float *p, __m256i m) { return _mm256_maskload_ps(p, m); }
 KILN_TARGET_avx2 static inline void storem_avx2(float *p, __m256i m, __m256 x) { _mm256_maskstore_ps(p, m, x); }
 KILN_TARGET_avx2 static inline __m256i lanes_avx2(int64_t count) {

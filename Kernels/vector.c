@@ -168,8 +168,24 @@ static KILN_UNARY_FN(tanh_loop, kiln_tanh(x))
         }                                                                                        \
     }
 
+/* The same over pairs of registers first (kiln_simd.h's avx512x2): exp, sigmoid and tanh are
+   chains of dependent operations, and two side by side keep the core busy while each waits.
+   On one core of a Xeon (Cascade Lake), 2,048 elements: sigmoid 1.85 us against 2.29, tanh
+   2.64 against 3.25. */
+#define KILN_RUN_PAIRS(name)                                                                     \
+    KILN_TARGET_avx512 static void name##_run_avx512(int64_t m, const float *a, float *y) {      \
+        int64_t j = 0;                                                                           \
+        for (; j + 32 <= m; j += 32) store_avx512x2(y + j, name##_avx512x2(load_avx512x2(a + j))); \
+        for (; j + 16 <= m; j += 16) store_avx512(y + j, name##_avx512(load_avx512(a + j)));     \
+        if (j < m) {                                                                             \
+            mask_avx512 rest = lanes_avx512(m - j);                                              \
+            storem_avx512(y + j, rest, name##_avx512(loadm_avx512(a + j, rest)));                \
+        }                                                                                        \
+    }
+
 KILN_EXP_VECTOR(avx512) KILN_SIGMOID_VECTOR(avx512) KILN_TANH_VECTOR(avx512)
-KILN_RUN(avx512, exp) KILN_RUN(avx512, sigmoid) KILN_RUN(avx512, tanh)
+KILN_EXP_VECTOR(avx512x2) KILN_SIGMOID_VECTOR(avx512x2) KILN_TANH_VECTOR(avx512x2)
+KILN_RUN_PAIRS(exp) KILN_RUN_PAIRS(sigmoid) KILN_RUN_PAIRS(tanh)
 KILN_RSQRT_VECTOR(avx512) KILN_RUN(avx512, sqrt) KILN_RUN(avx512, rsqrt)
 KILN_RSQRT_VECTOR(avx2) KILN_RUN(avx2, sqrt) KILN_RUN(avx2, rsqrt)
 

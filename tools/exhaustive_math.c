@@ -4,7 +4,8 @@
    to zero, as compiled programs run. MathTests checks a million floats on every test run;
    this program checks them all (a few minutes flushed, about ten unflushed, on one core).
 
-       cc -O2 -IKernels -IKernels/include tools/exhaustive_math.c Kernels/vector.c Kernels/cpu.c -lm
+       cc -O2 -IKernels -IKernels/include tools/exhaustive_math.c Kernels/vector.c Kernels/cpu.c \
+          Kernels/parallel.c Kernels/float_mode.c -lm -lpthread
        ./a.out            # both modes; ./a.out flushed or ./a.out unflushed for one
        KILN_SIMD=avx2 ./a.out   # the compiler's loops, on a CPU with AVX-512
 

@@ -89,7 +89,7 @@ struct MathTests {
         let inputs = Self.arguments.filter { !$0.isSubnormal }  // programs flush denormals; these calls do not
         var outputs = [Float](repeating: 0, count: 256)
         var mismatches: [String] = []
-        // Blocks of 253: runs of 16 lanes and a partial vector of 13 at the end of each.
+        // Blocks of 253: seven pairs of 16 lanes, one run of 16 and a partial vector of 13 in each.
         for start in stride(from: 0, to: inputs.count, by: 253) {
             let block = Array(inputs[start..<min(start + 253, inputs.count)])
             block.withUnsafeBufferPointer { primitive(Int64(block.count), $0.baseAddress, 1, &outputs) }
