@@ -29,14 +29,28 @@
 /* The tile loops are unrolled whole, so that the tile stays in registers. */
 #define KILN_UNROLL _Pragma("unroll")
 
+/* Register v of a panel's row at `at`: the lanes of `last` only in the last register of a
+   masked panel. */
+#define PANEL_LOAD(ISA, MASKED, VECS, v, at) \
+    ((MASKED) && (v) == (VECS) - 1 ? loadm_##ISA(at, last) : load_##ISA(at))
+
+/* A tile's sums s into its rows of c (row stride n), the panel's last register under the
+   mask `last` when MASKED. */
+#define TILE_STORE(ISA, MASKED, ROWS, VECS)                                                        \
+    KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                                   \
+        KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                             \
+            float *to = c + r * n + lanes * v;                                                     \
+            if ((MASKED) && v == (VECS) - 1) storem_##ISA(to, last, s[r][v]);                      \
+            else store_##ISA(to, s[r][v]);                                                         \
+        }
+
 /* Step p of a tile: the panel's row p (its last register masked when MASKED), times each row
    r's element ELEMENT (an expression of r and p), added to the row's sums s[r]. */
 #define TILE_STEP(ISA, MASKED, ROWS, VECS, ELEMENT)                                                \
     {                                                                                              \
         vec_##ISA w[VECS];                                                                         \
         KILN_UNROLL for (int v = 0; v < (VECS); v++)                                               \
-            w[v] = (MASKED) && v == (VECS) - 1 ? loadm_##ISA(b + p * n + lanes * v, last)          \
-                                               : load_##ISA(b + p * n + lanes * v);                \
+            w[v] = PANEL_LOAD(ISA, MASKED, VECS, v, b + p * n + lanes * v);                        \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++) {                                             \
             vec_##ISA x = set1_##ISA(ELEMENT);                                                     \
             KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = fma_##ISA(x, w[v], s[r][v]);    \
@@ -63,23 +77,15 @@
         }                                                                                          \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
             KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
-                float *to = c + r * n + lanes * v;                                                 \
                 const float *from = d != NULL ? d + r * n + lanes * v : NULL;                      \
                 const float *bias = row != NULL ? row + lanes * v : NULL;                          \
-                if ((MASKED) && v == (VECS) - 1) {                                                 \
-                    if (from != NULL && bias != NULL)                                              \
-                        s[r][v] = add_##ISA(add_##ISA(loadm_##ISA(from, last), loadm_##ISA(bias, last)), s[r][v]); \
-                    else if (from != NULL || bias != NULL)                                         \
-                        s[r][v] = add_##ISA(loadm_##ISA(from != NULL ? from : bias, last), s[r][v]); \
-                    storem_##ISA(to, last, s[r][v]);                                               \
-                } else {                                                                           \
-                    if (from != NULL && bias != NULL)                                              \
-                        s[r][v] = add_##ISA(add_##ISA(load_##ISA(from), load_##ISA(bias)), s[r][v]); \
-                    else if (from != NULL || bias != NULL)                                         \
-                        s[r][v] = add_##ISA(load_##ISA(from != NULL ? from : bias), s[r][v]);      \
-                    store_##ISA(to, s[r][v]);                                                      \
-                }                                                                                  \
+                if (from != NULL && bias != NULL)                                                  \
+                    s[r][v] = add_##ISA(add_##ISA(PANEL_LOAD(ISA, MASKED, VECS, v, from),               \
+                                                  PANEL_LOAD(ISA, MASKED, VECS, v, bias)), s[r][v]);    \
+                else if (from != NULL || bias != NULL)                                             \
+                    s[r][v] = add_##ISA(PANEL_LOAD(ISA, MASKED, VECS, v, from != NULL ? from : bias), s[r][v]); \
             }                                                                                      \
+        TILE_STORE(ISA, MASKED, ROWS, VECS)                                                        \
     }
 
 /* A tile of each height for a as stored (0) and transposed (1), full and masked. */
@@ -180,16 +186,6 @@ static const tile_set_avx2 sets_avx2[KILN_PANEL_VECS_avx2 + 1] = {
     }
 NARROW_PANELS(avx512)
 NARROW_PANELS(avx2)
-
-/* A tile's sums s into its rows of c (row stride n), the panel's last register under the
-   mask `last` when MASKED. */
-#define TILE_STORE(ISA, MASKED, ROWS, VECS)                                                        \
-    KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                                   \
-        KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                             \
-            float *to = c + r * n + lanes * v;                                                     \
-            if ((MASKED) && v == (VECS) - 1) storem_##ISA(to, last, s[r][v]);                      \
-            else store_##ISA(to, s[r][v]);                                                         \
-        }
 
 /* Products whose rows of a are read in place: row i's element p is rows[i][offsets[p]]. These
    are a convolution's windows read straight from the image (windows.c), where offsets[p] is
@@ -295,7 +291,7 @@ WINDOW_PANELS(avx2)
             KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
                 const float *from = c + r * n + lanes * v;                                         \
                 s[r][v] = !accumulate ? zero_##ISA()                                               \
-                          : (MASKED) && v == (VECS) - 1 ? loadm_##ISA(from, last) : load_##ISA(from); \
+                          : PANEL_LOAD(ISA, MASKED, VECS, v, from);                                 \
             }                                                                                      \
         }                                                                                          \
         for (int64_t p = 0; p < k; p++) {                                                          \

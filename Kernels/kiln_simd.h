@@ -85,7 +85,7 @@ typedef struct { __mmask16 lo, hi; } mask_avx512x2;
     KILN_TARGET_avx512 static inline mask_avx512x2 name##_avx512x2(vec_avx512x2 x, vec_avx512x2 y) { \
         return (mask_avx512x2){name##_avx512(x.lo, y.lo), name##_avx512(x.hi, y.hi)};              \
     }
-KILN_PAIR_OP1(floor) KILN_PAIR_OP1(abs) KILN_PAIR_OP1(negabs) KILN_PAIR_OP1(sqrt)
+KILN_PAIR_OP1(floor) KILN_PAIR_OP1(abs) KILN_PAIR_OP1(negabs)
 KILN_PAIR_OP2(add) KILN_PAIR_OP2(sub) KILN_PAIR_OP2(mul) KILN_PAIR_OP2(div) KILN_PAIR_OP2(min) KILN_PAIR_OP2(max)
 KILN_PAIR_OP2(scale)
 KILN_PAIR_COMPARE(gt) KILN_PAIR_COMPARE(lt) KILN_PAIR_COMPARE(ge) KILN_PAIR_COMPARE(eq)
