@@ -97,6 +97,13 @@ KILN_TARGET_avx512 static inline mask_avx512x2 nan_avx512x2(vec_avx512x2 x) {
 KILN_TARGET_avx512 static inline vec_avx512x2 blend_avx512x2(mask_avx512x2 c, vec_avx512x2 yes, vec_avx512x2 no) {
     return (vec_avx512x2){blend_avx512(c.lo, yes.lo, no.lo), blend_avx512(c.hi, yes.hi, no.hi)};
 }
+/* Whether every lane of both registers lies in [lo, hi]: 0 if any is outside or NaN. */
+KILN_TARGET_avx512 static inline int within_avx512x2(vec_avx512x2 x, float lo, float hi) {
+    __m512 l = _mm512_set1_ps(lo), h = _mm512_set1_ps(hi);
+    __mmask16 k = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(x.lo, l, _CMP_GE_OQ), x.lo, h, _CMP_LE_OQ);
+    k &= _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(x.hi, l, _CMP_GE_OQ), x.hi, h, _CMP_LE_OQ);
+    return k == 0xffff;
+}
 KILN_TARGET_avx512 static inline vec_avx512x2 load_avx512x2(const float *p) {
     return (vec_avx512x2){load_avx512(p), load_avx512(p + 16)};
 }
