@@ -84,15 +84,21 @@ int kiln_one_hot(int64_t count, int64_t depth, const int32_t *idx, float *y, int
 ARGMAX(kiln_argmax_f32, float)
 ARGMAX(kiln_argmax_i32, int32_t)
 
-/* Softmax of the `length` values of x at stride `stride` into y at the same places. The
-   exponentials are computed into y first (a loop that vectorises when the stride is 1),
-   then summed in order, so the result has the bits of the interpreter's one-pass loop. */
-static void softmax_run(int64_t length, int64_t stride, const float *in, float *out, int log_output) {
-    float maximum = -1.0f / 0.0f, total = 0.0f;
+/* The largest of `length` values at stride `stride`, or NaN if one is NaN (the first NaN stays). */
+static float row_maximum(int64_t length, int64_t stride, const float *in) {
+    float maximum = -1.0f / 0.0f;
     for (int64_t k = 0; k < length; k++) {
         float v = in[k * stride];
         if (v != v || v > maximum) maximum = v;
     }
+    return maximum;
+}
+
+/* Softmax of the `length` values of x at stride `stride` into y at the same places. The
+   exponentials are computed into y first (a loop that vectorises when the stride is 1),
+   then summed in order, so the result has the bits of the interpreter's one-pass loop. */
+static void softmax_run(int64_t length, int64_t stride, const float *in, float *out, int log_output) {
+    float maximum = row_maximum(length, stride, in), total = 0.0f;
     for (int64_t k = 0; k < length; k++) out[k * stride] = kiln_exp(in[k * stride] - maximum);
     for (int64_t k = 0; k < length; k++) total += out[k * stride];
     if (log_output) {
@@ -111,11 +117,7 @@ static void softmax_rows(int64_t rows, int64_t length, const float *x, float *y)
     for (int64_t o = 0; o < rows; o++) {
         const float *in = x + o * length;
         float *out = y + o * length;
-        float maximum = -1.0f / 0.0f;
-        for (int64_t k = 0; k < length; k++) {
-            float v = in[k];
-            if (v != v || v > maximum) maximum = v;
-        }
+        float maximum = row_maximum(length, 1, in);
         for (int64_t k = 0; k < length; k++) out[k] = in[k] - maximum;
     }
     kiln_vec_exp(rows * length, y, 1, y);
