@@ -32,11 +32,15 @@ struct SoftmaxKernelTests {
                 let want = Reference.softmax(try Tensor(shape: shape, scalars: x), axis: 1, log: log).scalars
                 var y = [Float](repeating: 0, count: x.count)
                 softmax(Int64(outer), Int64(length), Int64(inner), x, &y, log ? 1 : 0)
-                var inPlace = x
-                inPlace.withUnsafeMutableBufferPointer {
-                    softmax(Int64(outer), Int64(length), Int64(inner), $0.baseAddress, $0.baseAddress, log ? 1 : 0)
+                var results = [("into another array", y)]
+                if !log {  // the log's second pass reads x again, so it cannot run in place
+                    var inPlace = x
+                    inPlace.withUnsafeMutableBufferPointer {
+                        softmax(Int64(outer), Int64(length), Int64(inner), $0.baseAddress, $0.baseAddress, 0)
+                    }
+                    results.append(("in place", inPlace))
                 }
-                for (name, got) in [("into another array", y)] + (log ? [] : [("in place", inPlace)]) {
+                for (name, got) in results {
                     let differing = zip(got, want).enumerated().filter { $0.element.0.bitPattern != $0.element.1.bitPattern }
                     #expect(differing.isEmpty, """
                         \(outer)x\(length)x\(inner)\(log ? " log" : ""), \(name): \(differing.count) differ, \
