@@ -13,6 +13,10 @@
 #define KILN_TARGET_avx512 __attribute__((target("avx512f")))
 #define KILN_TARGET_avx2 __attribute__((target("avx2,fma")))
 #define KILN_LANES_avx512 16
+/* A helper whose arguments are constants where it is called (an operation, a count of
+   registers), inlined even when the compiler would rather merge its copies into one that
+   tests them on every step. */
+#define KILN_ALWAYS_INLINE __attribute__((always_inline))
 #define KILN_LANES_avx2 8
 typedef __m512 vec_avx512;
 typedef __mmask16 mask_avx512;
@@ -64,6 +68,15 @@ KILN_TARGET_avx512 static inline __m512 blend_avx512(__mmask16 c, __m512 yes, __
     return _mm512_mask_mov_ps(no, c, yes);
 }
 static inline __mmask16 lanes_avx512(int64_t count) { return (__mmask16)((1u << count) - 1); }
+/* flags[j] = 1 where the condition holds in lane j, else 0, for the first count lanes. */
+KILN_TARGET_avx512 static inline void store_flags_avx512(uint8_t *flags, __mmask16 c, int64_t count) {
+    __m512i ones = _mm512_maskz_set1_epi32(c, 1);
+    if (count == 16) {
+        _mm_storeu_si128((__m128i *)(void *)flags, _mm512_cvtepi32_epi8(ones));
+        return;
+    }
+    _mm512_mask_cvtepi32_storeu_epi8(flags, lanes_avx512(count), ones);
+}
 
 /* avx512x2: two AVX-512 registers at once, each operation applied to both, so a kernel
    written over ISA runs two independent chains of its operations side by side: the core
@@ -128,6 +141,19 @@ KILN_TARGET_avx2 static inline __m256i either_avx2(__m256i c, __m256i d) {
 /* yes where the condition holds, no elsewhere. */
 KILN_TARGET_avx2 static inline __m256 blend_avx2(__m256i c, __m256 yes, __m256 no) {
     return _mm256_blendv_ps(no, yes, _mm256_castsi256_ps(c));
+}
+/* flags[j] = 1 where the condition holds in lane j, else 0, for the first count lanes. */
+KILN_TARGET_avx2 static inline void store_flags_avx2(uint8_t *flags, __m256i c, int64_t count) {
+    __m256i ones = _mm256_srli_epi32(c, 31);
+    __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(ones), _mm256_extracti128_si256(ones, 1));
+    __m128i bytes = _mm_packus_epi16(words, words);
+    if (count == 8) {
+        _mm_storel_epi64((__m128i *)(void *)flags, bytes);
+        return;
+    }
+    uint8_t all[16];
+    _mm_storeu_si128((__m128i *)(void *)all, bytes);
+    for (int64_t j = 0; j < count; j++) flags[j] = all[j];
 }
 
 /* Runs name##_avx512 (level 2) or name##_avx2 (level 1) on the arguments and is 1, or is 0 at

@@ -55,43 +55,73 @@ typedef struct {
 /* b op= a for one vector: the sum, or for the maximum (minimum) a where a is NaN or beyond b,
    the primitives' rule. `op` is a constant wherever it is inlined (fold_window_##ISA). */
 #define KILN_FOLD_WINDOW(ISA)                                                                         \
-    KILN_TARGET_##ISA static inline vec_##ISA fold_step_##ISA(int op, vec_##ISA a, vec_##ISA b) {     \
+    KILN_TARGET_##ISA KILN_ALWAYS_INLINE static inline vec_##ISA fold_step_##ISA(int op, vec_##ISA a, vec_##ISA b) {     \
         if (op == REDUCE_SUM) return add_##ISA(b, a);                                                  \
         mask_##ISA beyond = op == REDUCE_MAX ? gt_##ISA(a, b) : lt_##ISA(a, b);                        \
         return blend_##ISA(either_##ISA(nan_##ISA(a), beyond), a, b);                                  \
     }                                                                                                  \
-    KILN_TARGET_##ISA static inline void fold_window_op_##ISA(int op, int64_t count, const int64_t *offsets, \
+    /* Columns [from, m) of `group` runs x_step and y_step apart, the runs' vectors at the same   \
+       columns side by side: with 32 channels a run is two vectors, and the chains of steps of  \
+       four runs overlap where those of one would wait on each other. `group` is a constant     \
+       wherever it is inlined. */                                                                 \
+    KILN_TARGET_##ISA KILN_ALWAYS_INLINE static inline void fold_columns_##ISA(int op, int group, int64_t count, const int64_t *offsets, \
+                                                            int64_t from, int64_t m, int64_t x_step, \
+                                                            int64_t y_step, const float *x, float *y, \
+                                                            const float *start) {                \
+        int64_t j = from;                                                                          \
+        for (; j < m; j += KILN_LANES_##ISA) {                                                     \
+            int whole = j + KILN_LANES_##ISA <= m;                                                 \
+            mask_##ISA lanes = lanes_##ISA(whole ? 0 : m - j);                                     \
+            vec_##ISA b[4];                                                                        \
+            for (int u = 0; u < group; u++) {                                                      \
+                float *out = y + u * y_step + j;                                                   \
+                b[u] = start != NULL ? set1_##ISA(*start) : whole ? load_##ISA(out) : loadm_##ISA(out, lanes); \
+            }                                                                                      \
+            for (int64_t r = 0; r < count; r++) {                                                  \
+                for (int u = 0; u < group; u++) {                                                  \
+                    const float *cell = x + u * x_step + offsets[r] + j;                           \
+                    b[u] = fold_step_##ISA(op, whole ? load_##ISA(cell) : loadm_##ISA(cell, lanes), b[u]); \
+                }                                                                                  \
+            }                                                                                      \
+            for (int u = 0; u < group; u++) {                                                      \
+                float *out = y + u * y_step + j;                                                   \
+                if (whole) {                                                                       \
+                    store_##ISA(out, b[u]);                                                        \
+                } else {                                                                           \
+                    storem_##ISA(out, lanes, b[u]);                                                \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    KILN_TARGET_##ISA KILN_ALWAYS_INLINE static inline void fold_window_op_##ISA(int op, int64_t count, const int64_t *offsets, \
                                                               int64_t m, int64_t runs, int64_t x_step,   \
                                                               int64_t y_step, const float *x, float *y,  \
                                                               const float *start) {                      \
-        mask_##ISA lanes = lanes_##ISA(m % KILN_LANES_##ISA);                                          \
-        for (int64_t run = 0; run < runs; run++, x += x_step, y += y_step) {                           \
-            int64_t j = 0;                                                                             \
-            /* Four vectors at a time, so that four chains of steps overlap. */                        \
-            for (; j + 4 * KILN_LANES_##ISA <= m; j += 4 * KILN_LANES_##ISA) {                         \
-                vec_##ISA b[4];                                                                        \
-                for (int v = 0; v < 4; v++)                                                            \
+        /* Four vectors of a run at a time, so that four chains of steps overlap; the columns    \
+           left over one run at a time, or, when runs are shorter than four vectors, four runs  \
+           at a time while four are left. */                                                     \
+        int64_t wide = m - m % (4 * KILN_LANES_##ISA), run = 0;                                    \
+        for (; run < runs; run++, x += x_step, y += y_step) {                                      \
+            for (int64_t j = 0; j < wide; j += 4 * KILN_LANES_##ISA) {                             \
+                vec_##ISA b[4];                                                                    \
+                for (int v = 0; v < 4; v++)                                                        \
                     b[v] = start != NULL ? set1_##ISA(*start) : load_##ISA(y + j + v * KILN_LANES_##ISA); \
-                for (int64_t r = 0; r < count; r++) {                                                  \
-                    const float *cell = x + offsets[r] + j;                                            \
-                    for (int v = 0; v < 4; v++)                                                        \
-                        b[v] = fold_step_##ISA(op, load_##ISA(cell + v * KILN_LANES_##ISA), b[v]);     \
-                }                                                                                      \
-                for (int v = 0; v < 4; v++) store_##ISA(y + j + v * KILN_LANES_##ISA, b[v]);           \
-            }                                                                                          \
-            for (; j + KILN_LANES_##ISA <= m; j += KILN_LANES_##ISA) {                                 \
-                vec_##ISA b = start != NULL ? set1_##ISA(*start) : load_##ISA(y + j);                  \
-                for (int64_t r = 0; r < count; r++) b = fold_step_##ISA(op, load_##ISA(x + offsets[r] + j), b); \
-                store_##ISA(y + j, b);                                                                 \
-            }                                                                                          \
-            if (j < m) {                                                                               \
-                vec_##ISA b = start != NULL ? set1_##ISA(*start) : loadm_##ISA(y + j, lanes);          \
-                for (int64_t r = 0; r < count; r++)                                                    \
-                    b = fold_step_##ISA(op, loadm_##ISA(x + offsets[r] + j, lanes), b);                \
-                storem_##ISA(y + j, lanes, b);                                                         \
-            }                                                                                          \
-        }                                                                                              \
-    }                                                                                                  \
+                for (int64_t r = 0; r < count; r++) {                                              \
+                    const float *cell = x + offsets[r] + j;                                        \
+                    for (int v = 0; v < 4; v++)                                                    \
+                        b[v] = fold_step_##ISA(op, load_##ISA(cell + v * KILN_LANES_##ISA), b[v]); \
+                }                                                                                  \
+                for (int v = 0; v < 4; v++) store_##ISA(y + j + v * KILN_LANES_##ISA, b[v]);       \
+            }                                                                                      \
+            if (wide == m) continue;                                                               \
+            if (run + 4 <= runs && wide == 0) {                                                    \
+                fold_columns_##ISA(op, 4, count, offsets, 0, m, x_step, y_step, x, y, start);      \
+                run += 3, x += 3 * x_step, y += 3 * y_step;                                        \
+            } else {                                                                               \
+                fold_columns_##ISA(op, 1, count, offsets, wide, m, x_step, y_step, x, y, start);   \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
     /* The operation a constant in each copy, so that none tests it per cell. */                      \
     KILN_TARGET_##ISA static void fold_window_##ISA(int op, int64_t count, const int64_t *offsets, int64_t m, \
                                                     int64_t runs, int64_t x_step, int64_t y_step, const float *x, \

@@ -219,6 +219,52 @@ KILN_RUN_PAIRS(tanh, -0.5f * KILN_EXP_HIGH, 0.5f * KILN_EXP_HIGH)
 KILN_RSQRT_VECTOR(avx512) KILN_RUN(avx512, sqrt) KILN_RUN(avx512, rsqrt)
 KILN_RSQRT_VECTOR(avx2) KILN_RUN(avx2, sqrt) KILN_RUN(avx2, rsqrt)
 
+/* kiln_bias_relu_rows (below) a row's vectors at a time, its last few lanes under a mask. The
+   rows of a convolution's chunk are 32 or 64 channels: the compiler's loop, which takes four
+   registers at a time, took rows of 32 in steps of 8 lanes and spent more on each row's
+   entry and exit than on its work (240 rows of 32 on one core of a Xeon, Cascade Lake: 1.1 us
+   against 3.0). */
+#define KILN_BIAS_RELU(ISA)                                                                      \
+    /* One vector: count lanes of it (all of them when whole), flags written when flagged. */    \
+    KILN_TARGET_##ISA KILN_ALWAYS_INLINE static inline void bias_relu_vector_##ISA(               \
+        int whole, int flagged, mask_##ISA rest, int64_t count, const float *x, const float *bias, float *y, \
+        uint8_t *flags) {                                                                        \
+        vec_##ISA row = whole ? load_##ISA(x) : loadm_##ISA(x, rest);                            \
+        vec_##ISA sum = add_##ISA(row, whole ? load_##ISA(bias) : loadm_##ISA(bias, rest));      \
+        mask_##ISA positive = gt_##ISA(sum, zero_##ISA());                                       \
+        vec_##ISA out = blend_##ISA(either_##ISA(positive, nan_##ISA(sum)), sum, zero_##ISA());  \
+        if (whole) {                                                                             \
+            store_##ISA(y, out);                                                                 \
+        } else {                                                                                 \
+            storem_##ISA(y, rest, out);                                                          \
+        }                                                                                        \
+        if (flagged) store_flags_##ISA(flags, positive, count);                                  \
+    }                                                                                            \
+    /* The rows, with or without flags (a constant where it is inlined): no test but the loops' \
+       own in a row of whole vectors. */                                                         \
+    KILN_TARGET_##ISA KILN_ALWAYS_INLINE static inline void bias_relu_loop_##ISA(                 \
+        int flagged, int64_t rows, int64_t length, const float *x, const float *bias, float *y, uint8_t *flags) { \
+        const int64_t lanes = KILN_LANES_##ISA, whole = length - length % lanes;                 \
+        mask_##ISA rest = lanes_##ISA(length % lanes);                                           \
+        for (int64_t i = 0; i < rows; i++, x += length, y += length, flags += flagged ? length : 0) { \
+            for (int64_t j = 0; j < whole; j += lanes)                                           \
+                bias_relu_vector_##ISA(1, flagged, rest, lanes, x + j, bias + j, y + j, flags + j); \
+            if (whole < length)                                                                  \
+                bias_relu_vector_##ISA(0, flagged, rest, length - whole, x + whole, bias + whole, y + whole, \
+                                       flags + whole);                                           \
+        }                                                                                        \
+    }                                                                                            \
+    KILN_TARGET_##ISA static void bias_relu_rows_##ISA(int64_t rows, int64_t length, const float *x, \
+                                                       const float *bias, float *y, uint8_t *mask) { \
+        if (mask != NULL) {                                                                      \
+            bias_relu_loop_##ISA(1, rows, length, x, bias, y, mask);                             \
+        } else {                                                                                 \
+            bias_relu_loop_##ISA(0, rows, length, x, bias, y, mask);                             \
+        }                                                                                        \
+    }
+KILN_BIAS_RELU(avx512)
+KILN_BIAS_RELU(avx2)
+
 /* A run (stride 1) goes to the AVX-512 form on CPUs that have it. */
 #define KILN_USE_RUN(name)                                                                       \
     if (sa && kiln_cpu_simd_level() == 2) {                                                      \
@@ -455,8 +501,8 @@ KILN_CLONES void kiln_add_after_product(int64_t rows, int64_t length, const floa
    (x[i][j] + bias[j] > 0), what relu's gradient reads: the bias and relu after a chunk of a
    product, in one call per chunk instead of an add, a relu and a comparison per block of rows,
    with the bits kiln_vec_add, kiln_vec_relu and kiln_vec_greater give. */
-KILN_CLONES void kiln_bias_relu_rows(int64_t rows, int64_t length, const float *x, const float *bias, float *y,
-                                     uint8_t *mask) {
+static void bias_relu_rows_plain(int64_t rows, int64_t length, const float *x, const float *bias, float *y,
+                                 uint8_t *mask) {
     for (int64_t i = 0; i < rows; i++) {
         const float *row = x + i * length;
         float *out = y + i * length;
@@ -474,6 +520,21 @@ KILN_CLONES void kiln_bias_relu_rows(int64_t rows, int64_t length, const float *
             positive[j] = (uint8_t)(sum > 0.0f);
         }
     }
+}
+
+void kiln_bias_relu_rows_at(int level, int64_t rows, int64_t length, const float *x, const float *bias, float *y,
+                            uint8_t *mask) {
+#if defined(__x86_64__) && defined(__SSE__) && !defined(KILN_PORTABLE)
+    int highest = kiln_cpu_simd_level();
+    if (KILN_SIMD_CALL(level < highest ? level : highest, bias_relu_rows, rows, length, x, bias, y, mask)) return;
+#else
+    (void)level;
+#endif
+    bias_relu_rows_plain(rows, length, x, bias, y, mask);
+}
+
+void kiln_bias_relu_rows(int64_t rows, int64_t length, const float *x, const float *bias, float *y, uint8_t *mask) {
+    kiln_bias_relu_rows_at(2, rows, length, x, bias, y, mask);
 }
 
 /* y[j] += x[i][j] for each row i of the block in turn (stride sx 0: one value for all): a

@@ -115,6 +115,10 @@ const char *kiln_blas_core_name(void);
 void kiln_gemv(int64_t k, int64_t n, const float *a, const float *b, float *c);
 /* kiln_gemv on one core with an instruction set's variant, as kiln_gemm_narrow_at. */
 void kiln_gemv_at(int level, int64_t k, int64_t n, const float *a, const float *b, float *c);
+/* kiln_bias_relu_rows (vector.c) with an instruction set's variant, as kiln_gemv_at: 2 AVX-512,
+   1 AVX2, 0 plain C (at most the CPU's own). */
+void kiln_bias_relu_rows_at(int level, int64_t rows, int64_t length, const float *x, const float *bias, float *y,
+                            uint8_t *mask);
 
 /* The widest vectors the kernels use (cpu.c): 2 AVX-512, 1 AVX2 with FMA, 0 neither (plain C),
    found once; the environment variable KILN_SIMD=avx2 or none lowers it. */

@@ -2,6 +2,7 @@ import KilnCompiler
 import KilnGraph
 import KilnInterpreter
 import KilnJIT
+import KilnKernels
 import KilnTestSupport
 import Testing
 
@@ -89,27 +90,42 @@ struct ProductEpilogueTests {
                          seed: stableSeed("bias relu \(dense) \(mask)"), rtol: 1e-5, atol: 1e-5, context: "bias and relu by chunks")
     }
 
-    @Test("kiln_bias_relu_rows gives the bits of kiln_vec_add then kiln_vec_relu and kiln_vec_greater, NaN, infinities and zeros included")
+    @Test("kiln_bias_relu_rows gives the bits of kiln_vec_add then kiln_vec_relu and kiln_vec_greater, NaN, infinities and zeros included, with every instruction set's variant")
     func biasReluRowsHasTheBitsOfAddThenRelu() throws {
-        typealias Rows = @convention(c) (Int64, Int64, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?,
-                                         UnsafeMutablePointer<UInt8>?) -> Void
         typealias Add = @convention(c) (Int64, UnsafePointer<Float>?, Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?) -> Void
         typealias Greater = @convention(c) (Int64, UnsafePointer<Float>?, Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<UInt8>?) -> Void
         typealias Unary = @convention(c) (Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?) -> Void
-        let biasReluRows = try runtimeFunction("kiln_bias_relu_rows", as: Rows.self)
         let add = try runtimeFunction("kiln_vec_add", as: Add.self), relu = try runtimeFunction("kiln_vec_relu", as: Unary.self)
         let greater = try runtimeFunction("kiln_vec_greater", as: Greater.self)
         let specials: [Float] = [0, -0.0, 1.5, -1.5, .nan, -.nan, .infinity, -.infinity, .leastNonzeroMagnitude,
                                  -.leastNonzeroMagnitude, .greatestFiniteMagnitude, 3e-39]
         var generator = SeededGenerator(seed: 5)
-        for length in [1, 7, 8, 10, 33] {
+        // Rows of fewer lanes than a vector, of whole vectors (a convolution's 32 and 64
+        // channels), and of whole vectors and a few lanes more.
+        for length in [1, 7, 8, 10, 16, 32, 33, 64, 70] {
             let rows = 5
             let x = (0..<(rows * length)).map { i in i % 3 == 0 ? specials[i % specials.count] : Float.random(in: -2...2, using: &generator) }
             let bias = (0..<length).map { j in j % 2 == 0 ? specials[(j * 5) % specials.count] : Float.random(in: -1...1, using: &generator) }
-            var fused = [Float](repeating: 7, count: rows * length), alone = fused
-            var mask = [UInt8](repeating: 7, count: rows * length)
-            biasReluRows(Int64(rows), Int64(length), x, bias, &fused, &mask)
-            biasReluRows(Int64(rows), Int64(length), x, bias, &alone, nil)
+            var outputs: [(String, [Float])] = [], masks: [(String, [UInt8])] = []
+            for level in 0...kiln_cpu_simd_level() {
+                // One more element than the call writes on each side: a lane beyond the row
+                // written under a wrong mask shows as a changed 7.
+                var fused = [Float](repeating: 7, count: rows * length + 2), alone = fused
+                var mask = [UInt8](repeating: 7, count: rows * length + 2)
+                fused.withUnsafeMutableBufferPointer { out in
+                    mask.withUnsafeMutableBufferPointer { flags in
+                        kiln_bias_relu_rows_at(Int32(level), Int64(rows), Int64(length), x, bias, out.baseAddress! + 1, flags.baseAddress! + 1)
+                    }
+                }
+                alone.withUnsafeMutableBufferPointer { out in
+                    kiln_bias_relu_rows_at(Int32(level), Int64(rows), Int64(length), x, bias, out.baseAddress! + 1, nil)
+                }
+                #expect(fused.first == 7 && fused.last == 7 && alone.first == 7 && alone.last == 7 && mask.first == 7 && mask.last == 7,
+                        "level \(level) wrote outside rows of \(length)")
+                outputs += [("level \(level) with the mask", Array(fused.dropFirst().dropLast())),
+                            ("level \(level) alone", Array(alone.dropFirst().dropLast()))]
+                masks.append(("level \(level)", Array(mask.dropFirst().dropLast())))
+            }
             var expected = [Float](repeating: 7, count: rows * length), sums = [Float](repeating: 0, count: length)
             var expectedMask = [UInt8](repeating: 7, count: rows * length)
             var zero: Float = 0
@@ -120,11 +136,11 @@ struct ProductEpilogueTests {
                 expected.withUnsafeMutableBufferPointer { out in relu(Int64(length), sums, 1, out.baseAddress! + row * length) }
                 expectedMask.withUnsafeMutableBufferPointer { out in greater(Int64(length), sums, 1, &zero, 0, out.baseAddress! + row * length) }
             }
-            for (name, got) in [("with the mask", fused), ("alone", alone)] {
+            for (name, got) in outputs {
                 let differing = zip(got, expected).filter { $0.bitPattern != $1.bitPattern }.count
                 #expect(differing == 0, "\(name): \(differing) of \(rows * length) elements differ for rows of \(length)")
             }
-            #expect(mask == expectedMask, "the mask for rows of \(length)")
+            for (name, mask) in masks { #expect(mask == expectedMask, "the mask of \(name) for rows of \(length)") }
         }
     }
 }

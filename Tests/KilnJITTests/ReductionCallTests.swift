@@ -19,6 +19,8 @@ struct ReductionCallTests {
         ([4, 40, 40, 50], [1, 3]),  // split between the cores
         ([4, 5, 2, 5, 2, 11], [2, 4]),  // a vector of channels and a few more under a mask
         ([4, 3, 3, 3], [1, 2]),  // fewer channels than a vector
+        ([3, 3, 2, 7, 2, 32], [2, 4]),  // two vectors of channels, rows of windows four at a time and then one
+        ([2, 3, 2, 5, 2, 80], [2, 4]),  // four vectors of channels and one more
     ]
 
     @Test("a reduction kernel is one kiln_reduce_f32 call with the interpreter's results",
@@ -43,7 +45,9 @@ struct ReductionCallTests {
             var scalars = try Tensor.randomUniform(shape: [batch] + shape.dropFirst(), lower: -2, upper: 2, using: &generator).scalars
             // Ties and NaN: the maximum keeps the first NaN and, on ties, the value it has.
             for i in stride(from: 0, to: scalars.count, by: 7) { scalars[i] = 1.5 }
-            if kind == .max || kind == .min, scalars.count > 20 { scalars[3] = .nan; scalars[17] = -.nan }
+            if kind == .max || kind == .min {
+                for i in stride(from: 3, to: scalars.count, by: 41) { scalars[i] = i % 2 == 0 ? .nan : -.nan }
+            }
             let feeds = ["x": try Tensor(shape: [batch] + shape.dropFirst(), scalars: scalars)]
             let actual = try #require(try jit.run(feeds: feeds)["y"]), expected = try #require(try reference.run(feeds: feeds)["y"])
             #expect(actual.shape == expected.shape)
