@@ -3,8 +3,9 @@ import Kiln
 /// `kiln bench train --profile`: where one training step's time goes, and one single-sample
 /// prediction's. The model's program is compiled again with every kernel timed
 /// (`KILN_PROFILE=1`) and run on the workload's data; the table shows each category of
-/// kernel, the time in `run` outside the kernels (binding feeds), and the rest of a `fit`
-/// step or `predict` call (batching, shuffling, metrics, checks).
+/// kernel, the program's own run (timed just before the kernels) and its time outside them
+/// (binding feeds), and the rest of a `fit` step or `predict` call (batching, shuffling,
+/// metrics, checks).
 enum StepProfile {
     static let steps = 300
 
@@ -63,7 +64,12 @@ enum StepProfile {
             if seconds > 0 { row(category.rawValue, seconds, indent: 4) }
         }
         row("copying assigned values", profile.assignSeconds / calls, indent: 4)
-        row("outside the kernels (feeds, batches, checks)", Swift.max(0, callSeconds - (kernelSeconds - overhead)))
+        // The call was measured before this profile, and the machine's speed can drift in
+        // between: the program alone is timed here, just before the kernels, so the time it
+        // spends outside them is a difference of two figures of the same moment.
+        row("the program alone (measured here)", plainSeconds)
+        row("of which outside the kernels (feeds)", Swift.max(0, plainSeconds - (kernelSeconds - overhead)), indent: 4)
+        row("\(call) beyond it (batches, checks)", Swift.max(0, callSeconds - plainSeconds), indent: 4)
         out += "  slowest kernels:\n"
         for kernel in profile.kernels.sorted(by: { $0.seconds > $1.seconds }).prefix(listed) {
             let detail = kernel.lines.first(where: { $0.contains(" matmul ") }) ?? kernel.lines.last ?? ""
