@@ -98,8 +98,9 @@ typedef struct {
                                                               int64_t y_step, const float *x, float *y,  \
                                                               const float *start) {                      \
         /* Four vectors of a run at a time, so that four chains of steps overlap; the columns    \
-           left over one run at a time, or, when runs are shorter than four vectors, four runs  \
-           at a time while four are left. */                                                     \
+           left over one run at a time, or, when runs are shorter than four vectors and each    \
+           output starts at the identity (runs folded into the same outputs, y_step 0, must    \
+           then follow each other), four runs at a time while four are left. */                  \
         int64_t wide = m - m % (4 * KILN_LANES_##ISA), run = 0;                                    \
         for (; run < runs; run++, x += x_step, y += y_step) {                                      \
             for (int64_t j = 0; j < wide; j += 4 * KILN_LANES_##ISA) {                             \
@@ -114,7 +115,7 @@ typedef struct {
                 for (int v = 0; v < 4; v++) store_##ISA(y + j + v * KILN_LANES_##ISA, b[v]);       \
             }                                                                                      \
             if (wide == m) continue;                                                               \
-            if (run + 4 <= runs && wide == 0) {                                                    \
+            if (run + 4 <= runs && wide == 0 && start != NULL) {                                   \
                 fold_columns_##ISA(op, 4, count, offsets, 0, m, x_step, y_step, x, y, start);      \
                 run += 3, x += 3 * x_step, y += 3 * y_step;                                        \
             } else {                                                                               \
