@@ -13,11 +13,11 @@
 #define KILN_TARGET_avx512 __attribute__((target("avx512f")))
 #define KILN_TARGET_avx2 __attribute__((target("avx2,fma")))
 #define KILN_LANES_avx512 16
+#define KILN_LANES_avx2 8
 /* A helper whose arguments are constants where it is called (an operation, a count of
    registers), inlined even when the compiler would rather merge its copies into one that
    tests them on every step. */
 #define KILN_ALWAYS_INLINE __attribute__((always_inline))
-#define KILN_LANES_avx2 8
 typedef __m512 vec_avx512;
 typedef __mmask16 mask_avx512;
 typedef __m256 vec_avx2;
