@@ -31,18 +31,14 @@
 
 /* Register v of a panel's row at `at`: the lanes of `last` only in the last register of a
    masked panel. */
-#define PANEL_LOAD(ISA, MASKED, VECS, v, at) \
-    ((MASKED) && (v) == (VECS) - 1 ? loadm_##ISA(at, last) : load_##ISA(at))
+#define PANEL_LOAD(ISA, MASKED, VECS, v, at) load_part_##ISA(at, !((MASKED) && (v) == (VECS) - 1), last)
 
 /* A tile's sums s into its rows of c (row stride n), the panel's last register under the
    mask `last` when MASKED. */
 #define TILE_STORE(ISA, MASKED, ROWS, VECS)                                                        \
     KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                                   \
-        KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                             \
-            float *to = c + r * n + lanes * v;                                                     \
-            if ((MASKED) && v == (VECS) - 1) storem_##ISA(to, last, s[r][v]);                      \
-            else store_##ISA(to, s[r][v]);                                                         \
-        }
+        KILN_UNROLL for (int v = 0; v < (VECS); v++)                                               \
+            store_part_##ISA(c + r * n + lanes * v, !((MASKED) && v == (VECS) - 1), last, s[r][v]);
 
 /* Step p of a tile: the panel's row p (its last register masked when MASKED), times each row
    r's element ELEMENT (an expression of r and p), added to the row's sums s[r]. */

@@ -156,6 +156,22 @@ KILN_TARGET_avx2 static inline void store_flags_avx2(uint8_t *flags, __m256i c, 
     for (int64_t j = 0; j < count; j++) flags[j] = all[j];
 }
 
+/* A register at p whole, or only the lanes of `rest` (the last few of a row): where `whole` is
+   a constant, one plain or one masked load or store. */
+#define KILN_PART_OPS(ISA)                                                                         \
+    KILN_TARGET_##ISA static inline vec_##ISA load_part_##ISA(const float *p, int whole, mask_##ISA rest) { \
+        return whole ? load_##ISA(p) : loadm_##ISA(p, rest);                                       \
+    }                                                                                              \
+    KILN_TARGET_##ISA static inline void store_part_##ISA(float *p, int whole, mask_##ISA rest, vec_##ISA x) { \
+        if (whole) {                                                                               \
+            store_##ISA(p, x);                                                                     \
+        } else {                                                                                   \
+            storem_##ISA(p, rest, x);                                                              \
+        }                                                                                          \
+    }
+KILN_PART_OPS(avx512)
+KILN_PART_OPS(avx2)
+
 /* Runs name##_avx512 (level 2) or name##_avx2 (level 1) on the arguments and is 1, or is 0 at
    level 0, where the caller runs its plain C: the one place a kiln_cpu_simd_level() picks a
    kernel's variant. */

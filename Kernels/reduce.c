@@ -75,22 +75,15 @@ typedef struct {
             vec_##ISA b[4];                                                                        \
             for (int u = 0; u < group; u++) {                                                      \
                 float *out = y + u * y_step + j;                                                   \
-                b[u] = start != NULL ? set1_##ISA(*start) : whole ? load_##ISA(out) : loadm_##ISA(out, lanes); \
+                b[u] = start != NULL ? set1_##ISA(*start) : load_part_##ISA(out, whole, lanes);          \
             }                                                                                      \
             for (int64_t r = 0; r < count; r++) {                                                  \
                 for (int u = 0; u < group; u++) {                                                  \
                     const float *cell = x + u * x_step + offsets[r] + j;                           \
-                    b[u] = fold_step_##ISA(op, whole ? load_##ISA(cell) : loadm_##ISA(cell, lanes), b[u]); \
+                    b[u] = fold_step_##ISA(op, load_part_##ISA(cell, whole, lanes), b[u]);             \
                 }                                                                                  \
             }                                                                                      \
-            for (int u = 0; u < group; u++) {                                                      \
-                float *out = y + u * y_step + j;                                                   \
-                if (whole) {                                                                       \
-                    store_##ISA(out, b[u]);                                                        \
-                } else {                                                                           \
-                    storem_##ISA(out, lanes, b[u]);                                                \
-                }                                                                                  \
-            }                                                                                      \
+            for (int u = 0; u < group; u++) store_part_##ISA(y + u * y_step + j, whole, lanes, b[u]); \
         }                                                                                          \
     }                                                                                              \
     KILN_TARGET_##ISA KILN_ALWAYS_INLINE static inline void fold_window_op_##ISA(int op, int64_t count, const int64_t *offsets, \

@@ -226,20 +226,16 @@ KILN_RSQRT_VECTOR(avx2) KILN_RUN(avx2, sqrt) KILN_RUN(avx2, rsqrt)
    of one harness before and after: 1.2-1.9 us against 2.3-3.3, with the flags 1.9-2.4 against
    2.4-3.7. */
 #define KILN_BIAS_RELU(ISA)                                                                      \
-    /* One vector: count lanes of it (all of them when whole), flags written when flagged. */    \
+    /* The count lanes from column j of a row (a whole register when count is the lane count), \
+       the rest under the mask `rest`; flags (the row's, or NULL) written when flagged. */      \
     KILN_TARGET_##ISA KILN_ALWAYS_INLINE static inline void bias_relu_vector_##ISA(               \
-        int whole, int flagged, mask_##ISA rest, int64_t count, const float *x, const float *bias, float *y, \
+        int flagged, int64_t count, mask_##ISA rest, int64_t j, const float *x, const float *bias, float *y, \
         uint8_t *flags) {                                                                        \
-        vec_##ISA row = whole ? load_##ISA(x) : loadm_##ISA(x, rest);                            \
-        vec_##ISA sum = add_##ISA(row, whole ? load_##ISA(bias) : loadm_##ISA(bias, rest));      \
+        int whole = count == KILN_LANES_##ISA;                                                   \
+        vec_##ISA sum = add_##ISA(load_part_##ISA(x + j, whole, rest), load_part_##ISA(bias + j, whole, rest)); \
         mask_##ISA positive = gt_##ISA(sum, zero_##ISA());                                       \
-        vec_##ISA out = blend_##ISA(either_##ISA(positive, nan_##ISA(sum)), sum, zero_##ISA());  \
-        if (whole) {                                                                             \
-            store_##ISA(y, out);                                                                 \
-        } else {                                                                                 \
-            storem_##ISA(y, rest, out);                                                          \
-        }                                                                                        \
-        if (flagged) store_flags_##ISA(flags, positive, count);                                  \
+        store_part_##ISA(y + j, whole, rest, blend_##ISA(either_##ISA(positive, nan_##ISA(sum)), sum, zero_##ISA())); \
+        if (flagged) store_flags_##ISA(flags + j, positive, count);                              \
     }                                                                                            \
     /* The rows, with or without flags (a constant where it is inlined): no test but the loops' \
        own in a row of whole vectors. */                                                         \
@@ -247,12 +243,11 @@ KILN_RSQRT_VECTOR(avx2) KILN_RUN(avx2, sqrt) KILN_RUN(avx2, rsqrt)
         int flagged, int64_t rows, int64_t length, const float *x, const float *bias, float *y, uint8_t *flags) { \
         const int64_t lanes = KILN_LANES_##ISA, whole = length - length % lanes;                 \
         mask_##ISA rest = lanes_##ISA(length % lanes);                                           \
-        for (int64_t i = 0; i < rows; i++, x += length, y += length, flags += flagged ? length : 0) { \
+        for (int64_t i = 0; i < rows; i++, x += length, y += length) {                           \
+            uint8_t *row_flags = flagged ? flags + i * length : NULL;                            \
             for (int64_t j = 0; j < whole; j += lanes)                                           \
-                bias_relu_vector_##ISA(1, flagged, rest, lanes, x + j, bias + j, y + j, flags + j); \
-            if (whole < length)                                                                  \
-                bias_relu_vector_##ISA(0, flagged, rest, length - whole, x + whole, bias + whole, y + whole, \
-                                       flags + whole);                                           \
+                bias_relu_vector_##ISA(flagged, lanes, rest, j, x, bias, y, row_flags);           \
+            if (whole < length) bias_relu_vector_##ISA(flagged, length - whole, rest, whole, x, bias, y, row_flags); \
         }                                                                                        \
     }                                                                                            \
     KILN_TARGET_##ISA static void bias_relu_rows_##ISA(int64_t rows, int64_t length, const float *x, \
