@@ -222,14 +222,18 @@ typedef void (*wtile_avx2_fn)(int64_t, int64_t, const int64_t *, const float *co
      NAME##_##ISA##MASKED##_1x##VECS}
 #define WINDOW_SET(NAME, ISA, VECS) [VECS] = {WINDOW_LIST(NAME, ISA, 0, VECS), WINDOW_LIST(NAME, ISA, 1, VECS)}
 static const int64_t window_heights[4] = {6, 4, 2, 1};
-
-WINDOW_WIDTH(WINDOW_TILE, avx512, 1) WINDOW_WIDTH(WINDOW_TILE, avx512, 2) WINDOW_WIDTH(WINDOW_TILE, avx512, 3)
-WINDOW_WIDTH(WINDOW_TILE, avx512, 4)
-static const wtile_avx512_fn window_sets_avx512[KILN_PANEL_VECS_avx512 + 1][2][4] = {
-    WINDOW_SET(wtile, avx512, 1), WINDOW_SET(wtile, avx512, 2), WINDOW_SET(wtile, avx512, 3), WINDOW_SET(wtile, avx512, 4)};
-WINDOW_WIDTH(WINDOW_TILE, avx2, 1) WINDOW_WIDTH(WINDOW_TILE, avx2, 2)
-static const wtile_avx2_fn window_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {WINDOW_SET(wtile, avx2, 1),
-                                                                               WINDOW_SET(wtile, avx2, 2)};
+/* The tiles TILE makes (named NAME) of every panel width on both instruction sets, and their
+   tables SETS_avx512 and SETS_avx2 [width in registers][masked][height]. */
+#define WINDOW_TABLES(TILE, NAME, SETS)                                                            \
+    WINDOW_WIDTH(TILE, avx512, 1) WINDOW_WIDTH(TILE, avx512, 2) WINDOW_WIDTH(TILE, avx512, 3)      \
+    WINDOW_WIDTH(TILE, avx512, 4)                                                                  \
+    static const NAME##_avx512_fn SETS##_avx512[KILN_PANEL_VECS_avx512 + 1][2][4] = {             \
+        WINDOW_SET(NAME, avx512, 1), WINDOW_SET(NAME, avx512, 2), WINDOW_SET(NAME, avx512, 3),     \
+        WINDOW_SET(NAME, avx512, 4)};                                                              \
+    WINDOW_WIDTH(TILE, avx2, 1) WINDOW_WIDTH(TILE, avx2, 2)                                        \
+    static const NAME##_avx2_fn SETS##_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {WINDOW_SET(NAME, avx2, 1), \
+                                                                              WINDOW_SET(NAME, avx2, 2)};
+WINDOW_TABLES(WINDOW_TILE, wtile, window_sets)
 
 /* Rows [i0, i1) of c as narrow_ISA computes them, panel by panel, in chunks of this many rows:
    a's rows are the image's, in the caches whatever the chunk, so a chunk is as long as a part
@@ -301,13 +305,7 @@ typedef void (*wttile_avx512_fn)(int64_t, int64_t, const int64_t *, const float 
                                  __mmask16);
 typedef void (*wttile_avx2_fn)(int64_t, int64_t, const int64_t *, const float *const *, const float *, int, float *,
                                __m256i);
-WINDOW_WIDTH(WINDOW_T_TILE, avx512, 1) WINDOW_WIDTH(WINDOW_T_TILE, avx512, 2) WINDOW_WIDTH(WINDOW_T_TILE, avx512, 3)
-WINDOW_WIDTH(WINDOW_T_TILE, avx512, 4)
-static const wttile_avx512_fn window_t_sets_avx512[KILN_PANEL_VECS_avx512 + 1][2][4] = {
-    WINDOW_SET(wttile, avx512, 1), WINDOW_SET(wttile, avx512, 2), WINDOW_SET(wttile, avx512, 3), WINDOW_SET(wttile, avx512, 4)};
-WINDOW_WIDTH(WINDOW_T_TILE, avx2, 1) WINDOW_WIDTH(WINDOW_T_TILE, avx2, 2)
-static const wttile_avx2_fn window_t_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] = {WINDOW_SET(wttile, avx2, 1),
-                                                                                 WINDOW_SET(wttile, avx2, 2)};
+WINDOW_TABLES(WINDOW_T_TILE, wttile, window_t_sets)
 
 /* Rows [p0, p1) of c, panel by panel, each panel's tiles stepping through all k windows. */
 #define WINDOW_T_PANELS(ISA)                                                                       \
@@ -321,6 +319,126 @@ static const wttile_avx2_fn window_t_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2][4] =
 WINDOW_T_PANELS(avx512)
 WINDOW_T_PANELS(avx2)
 
+/* Tiles of a product folded into images as it is made (kiln_gemm_narrow_fold): the narrow
+   tiles' steps over rows of a (row stride k) and a panel of b (row stride n), the sums stored
+   whole into `sums`, rows of 64 floats, for fold_add to add into the image. */
+#define FOLD_TILE(ISA, MASKED, ROWS, VECS)                                                         \
+    KILN_TARGET_##ISA static void ftile_##ISA##MASKED##_##ROWS##x##VECS(int64_t k, int64_t n, const float *a, \
+                                                                      const float *b, float *sums, mask_##ISA last) { \
+        const int lanes = KILN_LANES_##ISA;                                                        \
+        vec_##ISA s[ROWS][VECS];                                                                   \
+        KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = zero_##ISA();                   \
+        const float *row[ROWS];                                                                    \
+        KILN_UNROLL for (int r = 0; r < (ROWS); r++) {                                             \
+            row[r] = a + r * k;                                                                    \
+            /* A register per row: addressed from one, the rows cost an addition each a step. */ \
+            __asm__("" : "+r"(row[r]));                                                            \
+        }                                                                                          \
+        for (int64_t p = 0; p < k; p++) {                                                          \
+            TILE_STEP(ISA, MASKED, ROWS, VECS, row[r][p])                                          \
+        }                                                                                          \
+        KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) store_##ISA(sums + r * 64 + lanes * v, s[r][v]); \
+    }
+
+typedef void (*ftile_avx512_fn)(int64_t, int64_t, const float *, const float *, float *, __mmask16);
+typedef void (*ftile_avx2_fn)(int64_t, int64_t, const float *, const float *, float *, __m256i);
+WINDOW_TABLES(FOLD_TILE, ftile, fold_sets)
+#endif
+
+/* A run of a panel's columns that lies in one window cell: `from` its first column from the
+   panel's, `run` long, in the cell dy rows and dx columns of the image from the window's
+   first cell, whose first float lies `offset` floats from the window's first cell's. */
+typedef struct {
+    int64_t from, run, dy, dx, offset;
+} fold_segment;
+
+/* The runs of columns [j, j + width) of a product's rows, one per window cell they meet (at
+   most width). */
+static int64_t fold_segments(const kiln_fold_shape *shape, int64_t j, int64_t width, fold_segment *segments) {
+    int64_t count = 0;
+    for (int64_t col = j; col < j + width;) {
+        int64_t cell = col / shape->c, end = (cell + 1) * shape->c < j + width ? (cell + 1) * shape->c : j + width;
+        int64_t dy = cell / shape->kw * shape->dh, dx = cell % shape->kw * shape->dw;
+        segments[count++] = (fold_segment){col - j, end - col, dy, dx, (dy * shape->w + dx) * shape->c + col - cell * shape->c};
+        col = end;
+    }
+    return count;
+}
+
+/* Adds rows [i, i + rows) of a panel's sums (rows of 64 floats) into the image, each segment
+   of row r (window i + r) at its cell unless that lies in the padding (checked only for the
+   windows that reach it); ADD_RUN(to, from, run) adds one run. */
+#define FOLD_ADD(NAME, TARGET, ADD_RUN)                                                            \
+    TARGET static void NAME(const kiln_fold_shape *shape, const fold_segment *segments, int64_t count, int64_t i, \
+                            int64_t rows, const float *sums, float *image) {                       \
+        const int64_t h = shape->h, w = shape->w, c = shape->c, ow = shape->ow;                    \
+        const int64_t reach_y = (shape->kh - 1) * shape->dh, reach_x = (shape->kw - 1) * shape->dw; \
+        int64_t oy = i / ow, ox = i % ow;                                                          \
+        for (int64_t r = 0; r < rows; r++, sums += 64) {                                           \
+            int64_t y0 = oy * shape->sh - shape->top, x0 = ox * shape->sw - shape->left;           \
+            if (y0 >= 0 && x0 >= 0 && y0 + reach_y < h && x0 + reach_x < w) {                      \
+                float *first = image + (y0 * w + x0) * c;                                          \
+                for (int64_t g = 0; g < count; g++)                                                \
+                    ADD_RUN(first + segments[g].offset, sums + segments[g].from, segments[g].run);  \
+            } else {                                                                               \
+                for (int64_t g = 0; g < count; g++) {                                              \
+                    int64_t iy = y0 + segments[g].dy, ix = x0 + segments[g].dx;                    \
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;                          \
+                    ADD_RUN(image + (iy * w + ix) * c + (segments[g].offset - (segments[g].dy * w + segments[g].dx) * c), \
+                            sums + segments[g].from, segments[g].run);                             \
+                }                                                                                  \
+            }                                                                                      \
+            if (++ox == ow) ox = 0, oy++;                                                          \
+        }                                                                                          \
+    }
+#define FOLD_ADD_PLAIN(to, from, run)                                                              \
+    for (int64_t x = 0; x < (run); x++) (to)[x] += (from)[x];
+FOLD_ADD(fold_add_plain, , FOLD_ADD_PLAIN)
+
+#if defined(__x86_64__)
+/* A run added a register at a time, the last few lanes under a mask. */
+#define FOLD_ADD_RUN(ISA)                                                                          \
+    KILN_TARGET_##ISA KILN_ALWAYS_INLINE static inline void add_run_##ISA(float *to, const float *from, int64_t run) { \
+        const int64_t lanes = KILN_LANES_##ISA;                                                    \
+        int64_t x = 0;                                                                             \
+        for (; x + lanes <= run; x += lanes) store_##ISA(to + x, add_##ISA(load_##ISA(to + x), load_##ISA(from + x))); \
+        if (x < run) {                                                                             \
+            mask_##ISA rest = lanes_##ISA(run - x);                                                \
+            storem_##ISA(to + x, rest, add_##ISA(loadm_##ISA(to + x, rest), loadm_##ISA(from + x, rest))); \
+        }                                                                                          \
+    }
+FOLD_ADD_RUN(avx512)
+FOLD_ADD_RUN(avx2)
+FOLD_ADD(fold_add_avx512, KILN_TARGET_avx512, add_run_avx512)
+FOLD_ADD(fold_add_avx2, KILN_TARGET_avx2, add_run_avx2)
+
+/* The product a[m,k] · b[k,n] folded into the image panel by panel of b (whose rows stay in
+   the cache while the panel's tiles go down a's rows), each tile's sums added into the image
+   as soon as they are made. */
+#define FOLD_PANELS(ISA)                                                                           \
+    KILN_TARGET_##ISA static void fold_##ISA(int64_t m, int64_t n, int64_t k, const float *a, const float *b, \
+                                             const kiln_fold_shape *shape, float *image) {         \
+        const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
+        float sums[6 * 64];                                                                        \
+        fold_segment segments[64];                                                                 \
+        for (int64_t j = 0; j < n; j += panel) {                                                   \
+            int64_t width = n - j < panel ? n - j : panel;                                         \
+            int64_t vecs = (width + lanes - 1) / lanes, tail = width - lanes * (vecs - 1);         \
+            ftile_##ISA##_fn const *tiles = fold_sets_##ISA[vecs][tail != lanes];                  \
+            mask_##ISA last = lanes_##ISA(tail);                                                   \
+            int64_t count = fold_segments(shape, j, width, segments), i = 0;                       \
+            for (int t = 0; t < 4; t++) {                                                          \
+                for (; i + window_heights[t] <= m; i += window_heights[t]) {                       \
+                    tiles[t](k, n, a + i * k, b + j, sums, last);                                  \
+                    fold_add_##ISA(shape, segments, count, i, window_heights[t], sums, image);     \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+FOLD_PANELS(avx512)
+FOLD_PANELS(avx2)
 #endif
 
 /* sums[j] = the sum over p of x(p) · b[p, j0 + j] for j < width (at most 64), in order of p,
@@ -512,4 +630,30 @@ void kiln_gemm_narrow_rows_t_at(int level, int64_t p0, int64_t p1, int64_t n, in
     int highest = kiln_cpu_simd_level();
     if (p0 >= p1 || n <= 0 || k <= 0) return;
     window_t_at(level < highest ? level : highest, p0, p1, n, k, rows, offsets, b, accumulate, c);
+}
+
+/* fold_ISA with plain C, for CPUs without AVX2: each row's sums made as narrow_plain makes
+   them, 64 columns at a time. */
+static void fold_plain(int64_t m, int64_t n, int64_t k, const float *a, const float *b, const kiln_fold_shape *shape,
+                       float *image) {
+    float sums[64];
+    fold_segment segments[64];
+    for (int64_t j = 0; j < n; j += 64) {
+        int64_t width = n - j < 64 ? n - j : 64, count = fold_segments(shape, j, width, segments);
+        for (int64_t i = 0; i < m; i++) {
+            plain_sums(width, k, a + i * k, 1, NULL, b, n, j, sums);
+            fold_add_plain(shape, segments, count, i, 1, sums, image);
+        }
+    }
+}
+
+void kiln_gemm_narrow_fold(int level, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                           const kiln_fold_shape *shape, float *image) {
+    int highest = kiln_cpu_simd_level();
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    level = level < highest ? level : highest;
+#if defined(__x86_64__)
+    if (KILN_SIMD_CALL(level, fold, m, n, k, a, b, shape, image)) return;
+#endif
+    fold_plain(m, n, k, a, b, shape, image);
 }

@@ -426,6 +426,60 @@ void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh,
 }
 #endif
 
+/* The input gradient's product folded as it is made (kiln_gemm_fold_windows): each core
+   folds whole images, each image's rows of dz times bᵀ through kiln_gemm_narrow_fold. Not in
+   exported C (KILN_PORTABLE), which has no narrow kernel: there the product is made whole in
+   the scratch and folded, as when it has fewer windows than filters. */
+#if !defined(KILN_PORTABLE)
+typedef struct {
+    kiln_fold_shape shape;
+    int64_t h, oh, cols, length;
+    const float *dz, *bt;
+    float *y;
+} fold_product;
+
+static void fold_product_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
+    (void)n;
+    const fold_product *job = args[0];
+    int64_t windows = job->oh * job->shape.ow, image = job->h * job->shape.w * job->shape.c;
+    for (int64_t b = begin; b < end; b++) {
+        memset(job->y + b * image, 0, (size_t)image * sizeof(float));
+        kiln_gemm_narrow_fold(kiln_cpu_simd_level(), windows, job->length, job->cols, job->dz + b * windows * job->cols,
+                              job->bt, &job->shape, job->y + b * image);
+    }
+}
+
+/* Batches whose products hold at least this many multiply-adds are folded on every core. */
+#define KILN_FOLD_PRODUCT_SPLIT (512 * 1024)
+#endif
+
+void kiln_gemm_fold_windows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                            int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, int64_t cols,
+                            const float *dz, const float *b, float *scratch, float *y) {
+    int64_t length = kh * kw * c, rows = n * oh * ow;
+    if (n <= 0) return;
+    if (length <= 0 || cols <= 0 || rows <= 0) {
+        memset(y, 0, (size_t)(n * h * w * c) * sizeof(float));
+        return;
+    }
+#if !defined(KILN_PORTABLE)
+    if (rows >= cols) {
+        /* The tiles read b's columns as rows: bᵀ [cols, length] in the product's place. */
+        for (int64_t p = 0; p < cols; p++)
+            for (int64_t q = 0; q < length; q++) scratch[p * length + q] = b[q * cols + p];
+        fold_product job = {{h, w, c, kh, kw, sh, sw, dh, dw, top, left, ow}, h, oh, cols, length, dz, scratch, y};
+        void *args[1] = {&job};
+        if (rows * length * cols >= KILN_FOLD_PRODUCT_SPLIT && n > 1) kiln_parallel_for_grain(n, n, 1, fold_product_part, args);
+        else fold_product_part(0, n, n, args);
+        return;
+    }
+#endif
+    /* Fewer windows than filters (the product's place cannot hold bᵀ, and is small), or
+       exported C: the product, then the fold. */
+    kiln_gemm(0, 1, rows, length, cols, dz, b, scratch);
+    kiln_fold_patches(n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, scratch, y);
+}
+
 /* Batches whose images hold at least this many window elements in all are split between the cores. */
 #define KILN_WINDOWS_PARALLEL 65536
 

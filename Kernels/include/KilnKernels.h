@@ -85,6 +85,20 @@ void kiln_gemm_narrow_rows_t(int64_t p0, int64_t p1, int64_t n, int64_t k, const
 void kiln_gemm_narrow_rows_t_at(int level, int64_t p0, int64_t p1, int64_t n, int64_t k, const float *const *rows,
                                 const int64_t *offsets, const float *b, int accumulate, float *c);
 
+/* Where the rows of a product fold back into an image (kiln_gemm_narrow_fold): row i is window
+   (i / ow, i % ow) of a kh×kw window with strides sh, sw, dilations dh, dw and padding top,
+   left over an h×w image of c channels, and its column (ky·kw + kx)·c + ch goes to that
+   window cell's channel ch, or nowhere when the cell lies in the padding. */
+typedef struct {
+    int64_t h, w, c, kh, kw, sh, sw, dh, dw, top, left, ow;
+} kiln_fold_shape;
+/* image += the product a[m,k] · b[k,n] folded as `shape` says, on the calling core with an
+   instruction set's tiles (as kiln_gemm_narrow_at), panel by panel of b, each tile's sums
+   added into the image as soon as they are made: a convolution's input gradient, without
+   writing the product (kiln_gemm_fold_windows, windows.c). */
+void kiln_gemm_narrow_fold(int level, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                           const kiln_fold_shape *shape, float *image);
+
 /* The window rows of images (im2col) and their product with a matrix without writing them
    (windows.c; declared in kiln_prelude.h for generated code, here for tests). */
 void kiln_patches(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
@@ -106,6 +120,12 @@ void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
 void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                          int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
                          const float *x, int64_t cols, const float *dz, float *y, float *second);
+/* y [n, h, w, c] = the rows dz · bᵀ (dz [n*oh*ow, cols], b [kh*kw*c, cols]) folded into
+   images as kiln_fold_patches folds rows, without writing them: a convolution's input
+   gradient. `scratch` holds n*oh*ow*kh*kw*c floats. */
+void kiln_gemm_fold_windows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                            int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, int64_t cols,
+                            const float *dz, const float *b, float *scratch, float *y);
 
 /* The core type OpenBLAS chose, e.g. "SkylakeX" or "Haswell"; "unknown" if not loaded. */
 const char *kiln_blas_core_name(void);

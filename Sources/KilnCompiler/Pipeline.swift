@@ -2,7 +2,7 @@ import KilnGraph
 
 /// The optimizer: the passes every program goes through, in order.
 ///
-/// merge scans → sink summed products → hoist loop invariants → fold constants → simplify → CSE → sink reshapes → mask extremum gradients → DCE → fuse elementwise → fuse matmul epilogues → fuse windows into matmuls → plan memory
+/// merge scans → sink summed products → hoist loop invariants → fold constants → simplify → CSE → sink reshapes → mask extremum gradients → DCE → fuse elementwise → fuse matmul epilogues → fuse windows into matmuls → fuse pooling into products → fuse products into folds → plan memory
 public enum Pipeline {
     /// A named pass.
     public struct Pass: Sendable {
@@ -27,6 +27,7 @@ public enum Pipeline {
         Pass(name: "fuse-matmul-epilogue", run: FuseMatmulEpilogue.run),
         Pass(name: "fuse-windows-into-matmul", run: FuseWindowsIntoMatmul.run),
         Pass(name: "fuse-pooling-into-product", run: FusePoolingIntoProduct.run),
+        Pass(name: "fuse-product-into-fold", run: FuseProductIntoFold.run),
         Pass(name: "plan-memory", run: PlanMemory.run),
     ]
 

@@ -291,7 +291,8 @@ struct PassTests {
         #expect(Pipeline.passes.map(\.name) == [
             "merge-scans", "sink-summed-products", "hoist-loop-invariants", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions",
             "sink-reshapes", "mask-extremum-gradients", "eliminate-dead-code",
-            "fuse-elementwise", "fuse-matmul-epilogue", "fuse-windows-into-matmul", "fuse-pooling-into-product", "plan-memory",
+            "fuse-elementwise", "fuse-matmul-epilogue", "fuse-windows-into-matmul", "fuse-pooling-into-product", "fuse-product-into-fold",
+            "plan-memory",
         ])
     }
 }

@@ -31,6 +31,12 @@ extension Function {
         for (index, node) in nodes.enumerated() where live[index] {
             let id = NodeID(index)
             if windowed.contains(id) { continue }  // its reader gathers the windows
+            if let product = foldedProduct(readBy: id), live[product.index], let k = kernelOf[product.index] {
+                // The fold computes the product that opened its kernel.
+                specs[k].members.append(id)
+                kernelOf[index] = k
+                continue
+            }
             if let group = group(of: id) {
                 if let k = groupKernel[group] {
                     specs[k].members.append(id)
@@ -88,7 +94,9 @@ extension Function {
             for member in specs[k].members {
                 if case .scan = nodes[member.index].op { continue }  // its value is empty; its results are the outputs
                 let readOutside = consumers[member.index].contains { !memberSet.contains($0) }
-                if readOutside || results.contains(member) {
+                if foldedProducts.contains(member) && specs[k].members.count == 2 {
+                    specs[k].scratch.append(member)  // read only by the fold, through reshapes
+                } else if readOutside || results.contains(member) {
                     specs[k].outputs.append(member)
                 } else if case .matmul = nodes[member.index].op {
                     specs[k].scratch.append(member)

@@ -34,6 +34,9 @@ extension Function {
             if let windows = imageWindows(readBy: id) {
                 line += "  # reads the windows of \(windows) in place"
             }
+            if let product = foldedProduct(readBy: id) {
+                line += "  # folds the tiles of \(product) as they are made"
+            }
             lines.append(line)
         }
         let results = outputs.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }

@@ -22,6 +22,10 @@ public struct Function {
     /// forward product, a training step's filter gradient), whether the windows are written
     /// for another reader or not (``FuseWindowsIntoMatmul``).
     public var windowReaders: Set<NodeID> = []
+    /// Matrix products with no kernel of their own: the `fold_patches` that reads them computes
+    /// them tile by tile and folds each tile into its images (``FuseProductIntoFold``). Their
+    /// memory is that kernel's scratch.
+    public var foldedProducts: Set<NodeID> = []
 
     /// A function computing `outputs` of `graph` (and running all of its assigns).
     ///
@@ -60,6 +64,14 @@ public struct Function {
     public func imageWindows(readBy product: NodeID) -> NodeID? {
         guard windowReaders.contains(product) else { return nil }
         return aliasRoot(nodes[product.index].inputs[0])
+    }
+
+    /// The product the `fold_patches` node `fold` computes itself, if it is one of
+    /// ``foldedProducts``.
+    public func foldedProduct(readBy fold: NodeID) -> NodeID? {
+        guard case .foldPatches = nodes[fold.index].op else { return nil }
+        let product = aliasRoot(nodes[fold.index].inputs[0])
+        return foldedProducts.contains(product) ? product : nil
     }
 
     /// The group of node `id`, if fusion put it in one.

@@ -55,7 +55,10 @@ extension Function {
             }
             if assigned.contains(member) { found.insert(.update) }
         }
-        if products == kernel.members.count { return .gemm }
+        // A product folded into images as it is made is a GEMM's work.
+        if products == kernel.members.count || kernel.members.count == 2 && foldedProducts.contains(kernel.members[0]) {
+            return .gemm
+        }
         let order: [KernelCategory] = [.loop, .update, .softmax, .indexing, .movement, .reduction]
         return order.first(where: found.contains) ?? .elementwise
     }

@@ -7,6 +7,9 @@ extension CRenderer {
     /// - Throws: ``KilnError`` for a node no call kernel computes (an internal error).
     func renderCallKernel(_ kernel: KernelSpec) throws -> String {
         let id = kernel.members[0]
+        if kernel.members.count == 2, schedule.function.foldedProduct(readBy: kernel.members[1]) == id {
+            return try renderFoldedProduct(id, fold: kernel.members[1])
+        }
         switch nodes[id.index].op {
         case .matmul:
             return renderMatmul(id)
@@ -112,6 +115,21 @@ extension CRenderer {
              .randomUniform, .stopGradient, .assign, .scan, .scanResult:
             throw unhandled(id, "is not a layout op")
         }
+    }
+
+    /// A convolution's input gradient as one `kiln_gemm_fold_windows` call: the product
+    /// `dz · bᵀ` folded into the images tile by tile (``FuseProductIntoFold``), the product's
+    /// memory the call's scratch.
+    ///
+    /// - Throws: ``KilnError`` if `fold` is not a `fold_patches` (a fusion bug).
+    private func renderFoldedProduct(_ product: NodeID, fold: NodeID) throws -> String {
+        guard case .foldPatches(let window, _) = nodes[fold.index].op else { throw unhandled(fold, "folds no product") }
+        let function = schedule.function, matmul = nodes[product.index]
+        let dz = schedule.pointer(function.aliasRoot(matmul.inputs[0])), b = schedule.pointer(function.aliasRoot(matmul.inputs[1]))
+        let cols = CSyntax.dim(nodes[matmul.inputs[1].index].type.shape[1])
+        let windows = nodes[nodes[fold.index].inputs[0].index].type.shape
+        return "    kiln_gemm_fold_windows(\(windowArguments(window, image: nodes[fold.index].type.shape, windows: windows)), "
+            + "\(cols), \(dz), \(b), \(schedule.pointer(product)), \(schedule.pointer(fold)));\n"
     }
 
     /// `n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow` of `kiln_patches` and
