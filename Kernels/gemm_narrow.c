@@ -320,11 +320,14 @@ WINDOW_T_PANELS(avx512)
 WINDOW_T_PANELS(avx2)
 
 /* Tiles of a product folded into images as it is made (kiln_gemm_narrow_fold): the narrow
-   tiles' steps over rows of a (row stride k) and a panel of b (row stride n), the sums stored
-   whole into `sums`, rows of 64 floats, for fold_add to add into the image. */
+   tiles' steps over rows of a (row stride k) and a panel of b (row stride n). With targets
+   `to`, register v of row r is added where to[r * VECS + v] points (a window cell's channels
+   in the image); without, the sums are stored whole into `sums`, rows of 64 floats, for
+   fold_add to add into the image. */
 #define FOLD_TILE(ISA, MASKED, ROWS, VECS)                                                         \
     KILN_TARGET_##ISA static void ftile_##ISA##MASKED##_##ROWS##x##VECS(int64_t k, int64_t n, const float *a, \
-                                                                      const float *b, float *sums, mask_##ISA last) { \
+                                                                      const float *b, float *sums, float *const *to, \
+                                                                      mask_##ISA last) {           \
         const int lanes = KILN_LANES_##ISA;                                                        \
         vec_##ISA s[ROWS][VECS];                                                                   \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
@@ -338,12 +341,21 @@ WINDOW_T_PANELS(avx2)
         for (int64_t p = 0; p < k; p++) {                                                          \
             TILE_STEP(ISA, MASKED, ROWS, VECS, row[r][p])                                          \
         }                                                                                          \
+        if (to != NULL) {                                                                          \
+            KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                           \
+                KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                     \
+                    float *at = to[r * (VECS) + v];                                                \
+                    int whole = !((MASKED) && v == (VECS) - 1);                                    \
+                    store_part_##ISA(at, whole, last, add_##ISA(load_part_##ISA(at, whole, last), s[r][v])); \
+                }                                                                                  \
+            return;                                                                                \
+        }                                                                                          \
         KILN_UNROLL for (int r = 0; r < (ROWS); r++)                                               \
             KILN_UNROLL for (int v = 0; v < (VECS); v++) store_##ISA(sums + r * 64 + lanes * v, s[r][v]); \
     }
 
-typedef void (*ftile_avx512_fn)(int64_t, int64_t, const float *, const float *, float *, __mmask16);
-typedef void (*ftile_avx2_fn)(int64_t, int64_t, const float *, const float *, float *, __m256i);
+typedef void (*ftile_avx512_fn)(int64_t, int64_t, const float *, const float *, float *, float *const *, __mmask16);
+typedef void (*ftile_avx2_fn)(int64_t, int64_t, const float *, const float *, float *, float *const *, __m256i);
 WINDOW_TABLES(FOLD_TILE, ftile, fold_sets)
 #endif
 
@@ -398,6 +410,43 @@ static int64_t fold_segments(const kiln_fold_shape *shape, int64_t j, int64_t wi
 FOLD_ADD(fold_add_plain, , FOLD_ADD_PLAIN)
 
 #if defined(__x86_64__)
+/* Where each register of rows [i, i + rows) of a panel goes, when every register lies in one
+   window cell (the channels a multiple of the lanes): vectors[v] is register v's place from
+   its window's first cell, found from the panel's segments; registers whose cell lies in the
+   padding go to `junk`, one register that nothing reads. */
+static void fold_targets(const kiln_fold_shape *shape, const fold_segment *vectors, int64_t vecs, int64_t i, int64_t rows,
+                         float *image, float *junk, float **to) {
+    const int64_t h = shape->h, w = shape->w, c = shape->c, ow = shape->ow;
+    const int64_t reach_y = (shape->kh - 1) * shape->dh, reach_x = (shape->kw - 1) * shape->dw;
+    int64_t oy = i / ow, ox = i % ow;
+    for (int64_t r = 0; r < rows; r++, to += vecs) {
+        int64_t y0 = oy * shape->sh - shape->top, x0 = ox * shape->sw - shape->left;
+        if (y0 >= 0 && x0 >= 0 && y0 + reach_y < h && x0 + reach_x < w) {
+            float *first = image + (y0 * w + x0) * c;
+            for (int64_t v = 0; v < vecs; v++) to[v] = first + vectors[v].offset;
+        } else {
+            for (int64_t v = 0; v < vecs; v++) {
+                int64_t iy = y0 + vectors[v].dy, ix = x0 + vectors[v].dx;
+                to[v] = iy < 0 || iy >= h || ix < 0 || ix >= w
+                            ? junk
+                            : image + (iy * w + ix) * c + (vectors[v].offset - (vectors[v].dy * w + vectors[v].dx) * c);
+            }
+        }
+        if (++ox == ow) ox = 0, oy++;
+    }
+}
+
+/* Register v's segment of a panel (each register in one, the channels a multiple of `lanes`),
+   its offset moved to the register's first column. */
+static void fold_vectors(const fold_segment *segments, int64_t count, int64_t lanes, int64_t vecs, fold_segment *vectors) {
+    for (int64_t v = 0, g = 0; v < vecs; v++) {
+        while (g + 1 < count && segments[g + 1].from <= lanes * v) g++;
+        vectors[v] = segments[g];
+        vectors[v].offset += lanes * v - segments[g].from;
+        vectors[v].from = lanes * v;
+    }
+}
+
 /* A run added a register at a time, the last few lanes under a mask. */
 #define FOLD_ADD_RUN(ISA)                                                                          \
     KILN_TARGET_##ISA KILN_ALWAYS_INLINE static inline void add_run_##ISA(float *to, const float *from, int64_t run) { \
@@ -416,22 +465,32 @@ FOLD_ADD(fold_add_avx2, KILN_TARGET_avx2, add_run_avx2)
 
 /* The product a[m,k] · b[k,n] folded into the image panel by panel of b (whose rows stay in
    the cache while the panel's tiles go down a's rows), each tile's sums added into the image
-   as soon as they are made. */
+   as soon as they are made: straight from the registers when each register lies in one
+   window cell (the channels a multiple of the lanes), through `sums` and fold_add otherwise.
+   Both add the same values to each pixel in the same order. */
 #define FOLD_PANELS(ISA)                                                                           \
     KILN_TARGET_##ISA static void fold_##ISA(int64_t m, int64_t n, int64_t k, const float *a, const float *b, \
                                              const kiln_fold_shape *shape, float *image) {         \
         const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
-        float sums[6 * 64];                                                                        \
-        fold_segment segments[64];                                                                 \
+        const int direct = shape->c % lanes == 0;                                                  \
+        float sums[6 * 64], junk[KILN_LANES_##ISA];                                                \
+        float *to[6 * KILN_PANEL_VECS_##ISA];                                                      \
+        fold_segment segments[64], vectors[KILN_PANEL_VECS_##ISA];                                 \
         for (int64_t j = 0; j < n; j += panel) {                                                   \
             int64_t width = n - j < panel ? n - j : panel;                                         \
             int64_t vecs = (width + lanes - 1) / lanes, tail = width - lanes * (vecs - 1);         \
             ftile_##ISA##_fn const *tiles = fold_sets_##ISA[vecs][tail != lanes];                  \
             mask_##ISA last = lanes_##ISA(tail);                                                   \
             int64_t count = fold_segments(shape, j, width, segments), i = 0;                       \
+            if (direct) fold_vectors(segments, count, lanes, vecs, vectors);                       \
             for (int t = 0; t < 4; t++) {                                                          \
                 for (; i + window_heights[t] <= m; i += window_heights[t]) {                       \
-                    tiles[t](k, n, a + i * k, b + j, sums, last);                                  \
+                    if (direct) {                                                                  \
+                        fold_targets(shape, vectors, vecs, i, window_heights[t], image, junk, to); \
+                        tiles[t](k, n, a + i * k, b + j, NULL, to, last);                          \
+                        continue;                                                                  \
+                    }                                                                              \
+                    tiles[t](k, n, a + i * k, b + j, sums, NULL, last);                            \
                     fold_add_##ISA(shape, segments, count, i, window_heights[t], sums, image);     \
                 }                                                                                  \
             }                                                                                      \

@@ -70,6 +70,8 @@ struct FoldedProductTests {
         Case(n: 2, h: 12, w: 12, c: 32, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 0, left: 0, bottom: 0, right: 0, cols: 64),
         // Same padding with strides 2: windows that reach into the padding on every side.
         Case(n: 3, h: 7, w: 6, c: 3, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, top: 1, left: 1, bottom: 1, right: 1, cols: 5),
+        // Registers added straight into the image (16 channels), windows reaching into the padding.
+        Case(n: 2, h: 6, w: 7, c: 16, kh: 3, kw: 3, sh: 2, sw: 1, dh: 1, dw: 1, top: 1, left: 1, bottom: 1, right: 1, cols: 10),
         // Dilations, and cells of 20 channels that straddle the panels of 64 (and AVX2's of 16).
         Case(n: 2, h: 11, w: 9, c: 20, kh: 2, kw: 3, sh: 1, sw: 2, dh: 2, dw: 2, top: 0, left: 0, bottom: 0, right: 0, cols: 70),
         // One channel, and filters deeper than a few tiles.
@@ -101,7 +103,7 @@ struct FoldedProductTests {
     }
 
     @Test("kiln_gemm_narrow_fold adds into the image, with every instruction set's tiles, what the plain C adds",
-          arguments: [cases[0], cases[1], cases[2], cases[3]])
+          arguments: [cases[0], cases[1], cases[2], cases[3], cases[4]])
     func everyInstructionSet(_ size: Case) throws {
         let (dz, b) = try size.operands(seed: size.w * 10 + size.c)
         // bᵀ, whose rows the tiles read; the first image, which starts from ones to show the sums are added.
