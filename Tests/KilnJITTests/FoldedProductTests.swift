@@ -11,59 +11,9 @@ import Testing
 /// product `dz · bᵀ`, and training steps use it and agree with the interpreter.
 @Suite("Products folded into images as they are made")
 struct FoldedProductTests {
-    /// One call's sizes: images, window, strides, dilations, padding before and after, filters.
-    struct Case: Sendable, CustomStringConvertible {
-        let n, h, w, c, kh, kw, sh, sw, dh, dw, top, left, bottom, right, cols: Int
-        var oh: Int { (h + top + bottom - ((kh - 1) * dh + 1)) / sh + 1 }
-        var ow: Int { (w + left + right - ((kw - 1) * dw + 1)) / sw + 1 }
-        var length: Int { kh * kw * c }
-        var rows: Int { n * oh * ow }
-        var description: String {
-            "\(n)×\(h)×\(w)×\(c), window \(kh)×\(kw), strides \(sh)×\(sw), dilations \(dh)×\(dw), padding \(top),\(left), \(cols) filters"
-        }
-        var shape: kiln_fold_shape {
-            kiln_fold_shape(h: Int64(h), w: Int64(w), c: Int64(c), kh: Int64(kh), kw: Int64(kw), sh: Int64(sh), sw: Int64(sw),
-                            dh: Int64(dh), dw: Int64(dw), top: Int64(top), left: Int64(left), ow: Int64(ow))
-        }
-
-        /// A random output gradient `[rows, cols]` and filters `[length, cols]`, from `seed`.
-        func operands(seed: Int) throws -> (dz: [Float], b: [Float]) {
-            var generator = SeededGenerator(seed: UInt64(seed))
-            let dz = try Tensor.randomUniform(shape: [max(rows * cols, 1)], lower: -1, upper: 1, using: &generator).scalars
-            let b = try Tensor.randomUniform(shape: [max(length * cols, 1)], lower: -1, upper: 1, using: &generator).scalars
-            return (dz, b)
-        }
-
-        /// The images of the product folded back, in double precision, window after window.
-        func expected(_ dz: [Float], _ b: [Float]) -> [Double] {
-            var y = [Double](repeating: 0, count: n * h * w * c)
-            for r in 0..<rows {
-                let image = r / (oh * ow), oy = r / ow % oh, ox = r % ow
-                for ky in 0..<kh {
-                    for kx in 0..<kw {
-                        let iy = oy * sh - top + ky * dh, ix = ox * sw - left + kx * dw
-                        guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
-                        for ch in 0..<c {
-                            let q = (ky * kw + kx) * c + ch
-                            var sum = 0.0
-                            for p in 0..<cols { sum += Double(dz[r * cols + p]) * Double(b[q * cols + p]) }
-                            y[((image * h + iy) * w + ix) * c + ch] += sum
-                        }
-                    }
-                }
-            }
-            return y
-        }
-
-        /// `kiln_gemm_fold_windows` over the whole batch.
-        func folded(_ dz: [Float], _ b: [Float]) -> [Float] {
-            var y = [Float](repeating: .nan, count: max(n * h * w * c, 1))
-            var scratch = [Float](repeating: .nan, count: max(rows * length, 1))
-            kiln_gemm_fold_windows(Int64(n), Int64(h), Int64(w), Int64(c), Int64(kh), Int64(kw), Int64(sh), Int64(sw), Int64(dh),
-                                   Int64(dw), Int64(top), Int64(left), Int64(oh), Int64(ow), Int64(cols), dz, b, &scratch, &y)
-            return y
-        }
-    }
+    /// One call's sizes (images, window, strides, dilations, padding, and the filters as its
+    /// columns), as the windowed products' tests take them.
+    typealias Case = WindowedProductTests.Case
 
     static let cases: [Case] = [
         // The Keras convnet's second convolution, two images split between the cores.
@@ -83,7 +33,7 @@ struct FoldedProductTests {
     @Test("kiln_gemm_fold_windows folds the product dz · bᵀ into the images as kiln_fold_patches does", arguments: cases)
     func foldsTheProduct(_ size: Case) throws {
         try #require(kiln_blas_load() == nil, "the GEMM library the small case calls loads")
-        let (dz, b) = try size.operands(seed: size.h * 100 + size.cols)
+        let (dz, b) = try size.foldOperands(seed: size.h * 100 + size.cols)
         let got = size.folded(dz, b), expected = size.expected(dz, b)
         var worst = 0.0
         for (index, value) in expected.enumerated() {
@@ -105,7 +55,7 @@ struct FoldedProductTests {
     @Test("kiln_gemm_narrow_fold adds into the image, with every instruction set's tiles, what the plain C adds",
           arguments: [cases[0], cases[1], cases[2], cases[3], cases[4]])
     func everyInstructionSet(_ size: Case) throws {
-        let (dz, b) = try size.operands(seed: size.w * 10 + size.c)
+        let (dz, b) = try size.foldOperands(seed: size.w * 10 + size.c)
         // bᵀ, whose rows the tiles read; the first image, which starts from ones to show the sums are added.
         let bt = (0..<(size.cols * size.length)).map { b[$0 % size.length * size.cols + $0 / size.length] }
         let windows = size.oh * size.ow, imageLength = size.h * size.w * size.c
@@ -177,5 +127,53 @@ struct FoldedProductTests {
         for name in outputs.keys.sorted() {
             expectClose(try #require(got[name]), try #require(expected[name]), rtol: 1e-5, atol: 1e-5, name)
         }
+    }
+}
+
+extension WindowedProductTests.Case {
+    /// The windows of the whole batch, the product's rows.
+    var windowCount: Int { n * oh * ow }
+    /// Where the product's rows fold into an image, as `kiln_gemm_narrow_fold` takes it.
+    var shape: kiln_fold_shape {
+        kiln_fold_shape(h: Int64(h), w: Int64(w), c: Int64(c), kh: Int64(kh), kw: Int64(kw), sh: Int64(sh), sw: Int64(sw),
+                        dh: Int64(dh), dw: Int64(dw), top: Int64(top), left: Int64(left), ow: Int64(ow))
+    }
+
+    /// A random output gradient `[rows, cols]` and filters `[length, cols]`, from `seed`.
+    func foldOperands(seed: Int) throws -> (dz: [Float], b: [Float]) {
+        var generator = SeededGenerator(seed: UInt64(seed))
+        let dz = try Tensor.randomUniform(shape: [max(windowCount * cols, 1)], lower: -1, upper: 1, using: &generator).scalars
+        let b = try Tensor.randomUniform(shape: [max(length * cols, 1)], lower: -1, upper: 1, using: &generator).scalars
+        return (dz, b)
+    }
+
+    /// The images of the product folded back, in double precision, window after window.
+    func expected(_ dz: [Float], _ b: [Float]) -> [Double] {
+        var y = [Double](repeating: 0, count: n * h * w * c)
+        for r in 0..<windowCount {
+            let image = r / (oh * ow), oy = r / ow % oh, ox = r % ow
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    let iy = oy * sh - top + ky * dh, ix = ox * sw - left + kx * dw
+                    guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                    for ch in 0..<c {
+                        let q = (ky * kw + kx) * c + ch
+                        var sum = 0.0
+                        for p in 0..<cols { sum += Double(dz[r * cols + p]) * Double(b[q * cols + p]) }
+                        y[((image * h + iy) * w + ix) * c + ch] += sum
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// `kiln_gemm_fold_windows` over the whole batch.
+    func folded(_ dz: [Float], _ b: [Float]) -> [Float] {
+        var y = [Float](repeating: .nan, count: max(n * h * w * c, 1))
+        var scratch = [Float](repeating: .nan, count: max(windowCount * length, 1))
+        kiln_gemm_fold_windows(Int64(n), Int64(h), Int64(w), Int64(c), Int64(kh), Int64(kw), Int64(sh), Int64(sw), Int64(dh),
+                               Int64(dw), Int64(top), Int64(left), Int64(oh), Int64(ow), Int64(cols), dz, b, &scratch, &y)
+        return y
     }
 }
