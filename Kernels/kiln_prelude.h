@@ -116,7 +116,7 @@ void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
 void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                          int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
                          const float *x, int64_t cols, const float *dz, float *y, float *second);
-/* y [n, h, w, c] = the rows dz · bᵀ (dz [n*oh*ow, cols], b [kh*kw*c, cols]: a convolution's
+/* y [n, h, w, c] = the rows dz times b transposed (dz [n*oh*ow, cols], b [kh*kw*c, cols]: a convolution's
    output gradient and filters) folded into images as kiln_fold_patches folds rows, without
    writing them: a convolution's input gradient. `scratch` holds n*oh*ow*kh*kw*c floats (the
    product's place). */
