@@ -379,30 +379,36 @@ static int64_t fold_segments(const kiln_fold_shape *shape, int64_t j, int64_t wi
     return count;
 }
 
+/* Whether the window whose first cell is image row y0, column x0 lies wholly inside the image. */
+static inline int fold_inside(const kiln_fold_shape *shape, int64_t y0, int64_t x0) {
+    return y0 >= 0 && x0 >= 0 && y0 + (shape->kh - 1) * shape->dh < shape->h && x0 + (shape->kw - 1) * shape->dw < shape->w;
+}
+
+/* Where a segment of the window whose first cell is (y0, x0) starts in the image, or NULL
+   when its cell lies in the padding; `inside` (fold_inside) skips the test. */
+static inline float *fold_place(const kiln_fold_shape *shape, float *image, int64_t y0, int64_t x0, int inside,
+                                const fold_segment *segment) {
+    if (inside) return image + (y0 * shape->w + x0) * shape->c + segment->offset;
+    int64_t iy = y0 + segment->dy, ix = x0 + segment->dx;
+    if (iy < 0 || iy >= shape->h || ix < 0 || ix >= shape->w) return NULL;
+    return image + (iy * shape->w + ix) * shape->c + (segment->offset - (segment->dy * shape->w + segment->dx) * shape->c);
+}
+
 /* Adds rows [i, i + rows) of a panel's sums (rows of 64 floats) into the image, each segment
    of row r (window i + r) at its cell unless that lies in the padding (checked only for the
    windows that reach it); ADD_RUN(to, from, run) adds one run. */
 #define FOLD_ADD(NAME, TARGET, ADD_RUN)                                                            \
     TARGET static void NAME(const kiln_fold_shape *shape, const fold_segment *segments, int64_t count, int64_t i, \
                             int64_t rows, const float *sums, float *image) {                       \
-        const int64_t h = shape->h, w = shape->w, c = shape->c, ow = shape->ow;                    \
-        const int64_t reach_y = (shape->kh - 1) * shape->dh, reach_x = (shape->kw - 1) * shape->dw; \
-        int64_t oy = i / ow, ox = i % ow;                                                          \
+        int64_t oy = i / shape->ow, ox = i % shape->ow;                                            \
         for (int64_t r = 0; r < rows; r++, sums += 64) {                                           \
             int64_t y0 = oy * shape->sh - shape->top, x0 = ox * shape->sw - shape->left;           \
-            if (y0 >= 0 && x0 >= 0 && y0 + reach_y < h && x0 + reach_x < w) {                      \
-                float *first = image + (y0 * w + x0) * c;                                          \
-                for (int64_t g = 0; g < count; g++)                                                \
-                    ADD_RUN(first + segments[g].offset, sums + segments[g].from, segments[g].run);  \
-            } else {                                                                               \
-                for (int64_t g = 0; g < count; g++) {                                              \
-                    int64_t iy = y0 + segments[g].dy, ix = x0 + segments[g].dx;                    \
-                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;                          \
-                    ADD_RUN(image + (iy * w + ix) * c + (segments[g].offset - (segments[g].dy * w + segments[g].dx) * c), \
-                            sums + segments[g].from, segments[g].run);                             \
-                }                                                                                  \
+            int inside = fold_inside(shape, y0, x0);                                               \
+            for (int64_t g = 0; g < count; g++) {                                                  \
+                float *to = fold_place(shape, image, y0, x0, inside, segments + g);                \
+                if (to != NULL) ADD_RUN(to, sums + segments[g].from, segments[g].run);             \
             }                                                                                      \
-            if (++ox == ow) ox = 0, oy++;                                                          \
+            if (++ox == shape->ow) ox = 0, oy++;                                                   \
         }                                                                                          \
     }
 #define FOLD_ADD_PLAIN(to, from, run)                                                              \
@@ -416,23 +422,15 @@ FOLD_ADD(fold_add_plain, , FOLD_ADD_PLAIN)
    padding go to `junk`, one register that nothing reads. */
 static void fold_targets(const kiln_fold_shape *shape, const fold_segment *vectors, int64_t vecs, int64_t i, int64_t rows,
                          float *image, float *junk, float **to) {
-    const int64_t h = shape->h, w = shape->w, c = shape->c, ow = shape->ow;
-    const int64_t reach_y = (shape->kh - 1) * shape->dh, reach_x = (shape->kw - 1) * shape->dw;
-    int64_t oy = i / ow, ox = i % ow;
+    int64_t oy = i / shape->ow, ox = i % shape->ow;
     for (int64_t r = 0; r < rows; r++, to += vecs) {
         int64_t y0 = oy * shape->sh - shape->top, x0 = ox * shape->sw - shape->left;
-        if (y0 >= 0 && x0 >= 0 && y0 + reach_y < h && x0 + reach_x < w) {
-            float *first = image + (y0 * w + x0) * c;
-            for (int64_t v = 0; v < vecs; v++) to[v] = first + vectors[v].offset;
-        } else {
-            for (int64_t v = 0; v < vecs; v++) {
-                int64_t iy = y0 + vectors[v].dy, ix = x0 + vectors[v].dx;
-                to[v] = iy < 0 || iy >= h || ix < 0 || ix >= w
-                            ? junk
-                            : image + (iy * w + ix) * c + (vectors[v].offset - (vectors[v].dy * w + vectors[v].dx) * c);
-            }
+        int inside = fold_inside(shape, y0, x0);
+        for (int64_t v = 0; v < vecs; v++) {
+            float *place = fold_place(shape, image, y0, x0, inside, vectors + v);
+            to[v] = place != NULL ? place : junk;
         }
-        if (++ox == ow) ox = 0, oy++;
+        if (++ox == shape->ow) ox = 0, oy++;
     }
 }
 

@@ -433,7 +433,7 @@ void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh,
 #if !defined(KILN_PORTABLE)
 typedef struct {
     kiln_fold_shape shape;
-    int64_t h, oh, cols, length;
+    int64_t oh, cols, length;
     const float *dz, *bt;
     float *y;
 } fold_product;
@@ -441,7 +441,7 @@ typedef struct {
 static void fold_product_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
     (void)n;
     const fold_product *job = args[0];
-    int64_t windows = job->oh * job->shape.ow, image = job->h * job->shape.w * job->shape.c;
+    int64_t windows = job->oh * job->shape.ow, image = job->shape.h * job->shape.w * job->shape.c;
     for (int64_t b = begin; b < end; b++) {
         memset(job->y + b * image, 0, (size_t)image * sizeof(float));
         kiln_gemm_narrow_fold(kiln_cpu_simd_level(), windows, job->length, job->cols, job->dz + b * windows * job->cols,
@@ -467,7 +467,7 @@ void kiln_gemm_fold_windows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t 
         /* The tiles read b's columns as rows: bᵀ [cols, length] in the product's place. */
         for (int64_t p = 0; p < cols; p++)
             for (int64_t q = 0; q < length; q++) scratch[p * length + q] = b[q * cols + p];
-        fold_product job = {{h, w, c, kh, kw, sh, sw, dh, dw, top, left, ow}, h, oh, cols, length, dz, scratch, y};
+        fold_product job = {{h, w, c, kh, kw, sh, sw, dh, dw, top, left, ow}, oh, cols, length, dz, scratch, y};
         void *args[1] = {&job};
         if (rows * length * cols >= KILN_FOLD_PRODUCT_SPLIT && n > 1) kiln_parallel_for_grain(n, n, 1, fold_product_part, args);
         else fold_product_part(0, n, n, args);
