@@ -270,6 +270,88 @@ WINDOW_TABLES(WINDOW_TILE, wtile, window_sets)
 WINDOW_PANELS(avx512)
 WINDOW_PANELS(avx2)
 
+/* A pooled convolution, relu(max over a pooling window's cells of their window rows · b +
+   bias), one output pixel per call: its cells' rows (read in place, as window tiles read them)
+   go four at a time through a tile of 4 rows × VECS registers, whose sums are folded into a
+   running maximum m in registers; the last call of a pixel adds the bias and applies the relu
+   and stores it, the others store m itself (`finish` 0) for the next call to take up (`start`
+   0). A pixel's first cell starts m. Each sum is the window tiles' (each element alone, in
+   order), the maximum takes the cells in order with the pooling's rule (a NaN, or a value
+   beyond it), and, relu and the addition of a bias being non-decreasing, the maximum taken
+   before them is the maximum of the activations after them: the bits of the convolution,
+   its bias and relu, then the pooling, one after the other. Rows past the last cell repeat it,
+   and are not folded in. */
+#define POOL_TILE(ISA, MASKED, VECS)                                                               \
+    KILN_TARGET_##ISA static void ptile_##ISA##MASKED##_##VECS(                                    \
+        int64_t pixels, int64_t cells, int64_t k, int64_t n, const int64_t *offsets, const float *const *at, \
+        const int64_t *cell_offsets, const float *b, const float *bias, int start, int finish, float *y, \
+        mask_##ISA last) {                                                                         \
+        const int lanes = KILN_LANES_##ISA;                                                        \
+        vec_##ISA add[VECS];                                                                       \
+        KILN_UNROLL for (int v = 0; v < (VECS); v++) add[v] = PANEL_LOAD(ISA, MASKED, VECS, v, bias + lanes * v); \
+        for (int64_t i = 0; i < pixels; i++, y += n) {                                             \
+            vec_##ISA m[VECS];                                                                     \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) m[v] = start ? zero_##ISA() : PANEL_LOAD(ISA, MASKED, VECS, v, y + lanes * v); \
+            for (int64_t g = 0; g < cells; g += 4) {                                               \
+                const float *a[4];                                                                 \
+                vec_##ISA s[4][VECS];                                                              \
+                KILN_UNROLL for (int r = 0; r < 4; r++) {                                          \
+                    a[r] = at[i] + cell_offsets[g + r < cells ? g + r : cells - 1];                \
+                    KILN_UNROLL for (int v = 0; v < (VECS); v++) s[r][v] = zero_##ISA();           \
+                }                                                                                  \
+                for (int64_t p = 0; p < k; p++) {                                                  \
+                    int64_t at = offsets[p];                                                       \
+                    TILE_STEP(ISA, MASKED, 4, VECS, a[r][at])                                      \
+                }                                                                                  \
+                KILN_UNROLL for (int r = 0; r < 4; r++) {                                          \
+                    if (g + r >= cells) break;                                                     \
+                    KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                 \
+                        vec_##ISA x = s[r][v];                                                     \
+                        m[v] = start && g + r == 0 ? x : blend_##ISA(either_##ISA(nan_##ISA(x), gt_##ISA(x, m[v])), x, m[v]); \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+            KILN_UNROLL for (int v = 0; v < (VECS); v++) {                                         \
+                vec_##ISA x = m[v];                                                                \
+                if (finish) {                                                                      \
+                    x = add_##ISA(x, add[v]);                                                      \
+                    x = blend_##ISA(either_##ISA(gt_##ISA(x, zero_##ISA()), nan_##ISA(x)), x, zero_##ISA()); \
+                }                                                                                  \
+                store_part_##ISA(y + lanes * v, !((MASKED) && v == (VECS) - 1), last, x);          \
+            }                                                                                      \
+        }                                                                                          \
+    }
+#define POOL_WIDTH(ISA, VECS) POOL_TILE(ISA, 0, VECS) POOL_TILE(ISA, 1, VECS)
+#define POOL_SET(ISA, VECS) [VECS] = {ptile_##ISA##0_##VECS, ptile_##ISA##1_##VECS}
+typedef void (*ptile_avx512_fn)(int64_t, int64_t, int64_t, int64_t, const int64_t *, const float *const *,
+                                const int64_t *, const float *, const float *, int, int, float *, __mmask16);
+typedef void (*ptile_avx2_fn)(int64_t, int64_t, int64_t, int64_t, const int64_t *, const float *const *,
+                              const int64_t *, const float *, const float *, int, int, float *, __m256i);
+POOL_WIDTH(avx512, 1) POOL_WIDTH(avx512, 2) POOL_WIDTH(avx512, 3) POOL_WIDTH(avx512, 4)
+static const ptile_avx512_fn pool_sets_avx512[KILN_PANEL_VECS_avx512 + 1][2] = {
+    POOL_SET(avx512, 1), POOL_SET(avx512, 2), POOL_SET(avx512, 3), POOL_SET(avx512, 4)};
+POOL_WIDTH(avx2, 1) POOL_WIDTH(avx2, 2)
+static const ptile_avx2_fn pool_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2] = {POOL_SET(avx2, 1), POOL_SET(avx2, 2)};
+
+/* Pixels [0, pixels) (row i of y), panel by panel of b, each pixel's cells rows
+   [i*cells, (i+1)*cells). */
+#define POOL_PANELS(ISA)                                                                           \
+    KILN_TARGET_##ISA static void pool_##ISA(int64_t pixels, int64_t cells, int64_t n, int64_t k, \
+                                             const float *const *at, const int64_t *cell_offsets,          \
+                                             const int64_t *offsets, const float *b, int start, int finish, \
+                                             const float *bias, float *y) {                                \
+        const int64_t lanes = KILN_LANES_##ISA, panel = lanes * KILN_PANEL_VECS_##ISA;             \
+        for (int64_t j = 0; j < n; j += panel) {                                                   \
+            int64_t width = n - j < panel ? n - j : panel;                                         \
+            int64_t vecs = (width + lanes - 1) / lanes, tail = width - lanes * (vecs - 1);         \
+            ptile_##ISA##_fn tile = pool_sets_##ISA[vecs][tail != lanes];                          \
+            mask_##ISA last = lanes_##ISA(tail);                                                   \
+            tile(pixels, cells, k, n, offsets, at, cell_offsets, b + j, bias + j, start, finish, y + j, last); \
+        }                                                                                          \
+    }
+POOL_PANELS(avx512)
+POOL_PANELS(avx2)
+
 /* The transposed product of windows read in place: row p of c (a cell of the window, at
    offsets[p] from each window's first cell) is the sum over the k windows i of
    rows[i][offsets[p]] times row i of b (a filter's gradient: the windows' cells against the
@@ -713,4 +795,42 @@ void kiln_gemm_narrow_fold(int level, int64_t m, int64_t n, int64_t k, const flo
     if (KILN_SIMD_CALL(level, fold, m, n, k, a, b, shape, image)) return;
 #endif
     fold_plain(m, n, k, a, b, shape, image);
+}
+
+/* pool_ISA with plain C, for CPUs without AVX2: each cell's sums as window_plain makes them,
+   folded in the same order with the same rule. */
+static void pool_plain(int64_t pixels, int64_t cells, int64_t n, int64_t k, const float *const *at,
+                       const int64_t *cell_offsets, const int64_t *offsets, const float *b, int start, int finish,
+                       const float *bias, float *y) {
+    float sums[64];
+    for (int64_t i = 0; i < pixels; i++) {
+        for (int64_t j0 = 0; j0 < n; j0 += 64) {
+            int64_t width = n - j0 < 64 ? n - j0 : 64;
+            float *m = y + i * n + j0;
+            for (int64_t cell = 0; cell < cells; cell++) {
+                plain_sums(width, k, at[i] + cell_offsets[cell], 1, offsets, b, n, j0, sums);
+                for (int64_t j = 0; j < width; j++) {
+                    float x = sums[j];
+                    if ((start && cell == 0) || x != x || x > m[j]) m[j] = x;
+                }
+            }
+            if (!finish) continue;
+            for (int64_t j = 0; j < width; j++) {
+                float x = m[j] + bias[j0 + j];
+                m[j] = x > 0.0f || x != x ? x : 0.0f;
+            }
+        }
+    }
+}
+
+void kiln_gemm_narrow_pool(int level, int64_t pixels, int64_t cells, int64_t n, int64_t k, const float *const *at,
+                           const int64_t *cell_offsets, const int64_t *offsets, const float *b, int start, int finish,
+                           const float *bias, float *y) {
+    int highest = kiln_cpu_simd_level();
+    if (pixels <= 0 || cells <= 0 || n <= 0) return;
+    level = level < highest ? level : highest;
+#if defined(__x86_64__)
+    if (KILN_SIMD_CALL(level, pool, pixels, cells, n, k, at, cell_offsets, offsets, b, start, finish, bias, y)) return;
+#endif
+    pool_plain(pixels, cells, n, k, at, cell_offsets, offsets, b, start, finish, bias, y);
 }

@@ -336,6 +336,178 @@ void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
     window_rows_product(windows, cols, b, first, count, 0);
 }
 
+/* Max pooling of a convolution's bias and relu, y [n, oh/ph, ow/pw, cols] = relu(the maximum
+   over each ph×pw pooling window of the window rows' products with b, plus bias), without
+   writing the convolution's map: each core takes whole output pixels, in blocks of a pixel
+   row. Windows read in place (a valid convolution) are addressed where they lie; otherwise
+   each block's windows are gathered first, a run of them per pooling row. Kiln's narrow
+   tiles (kiln_gemm_narrow_pool) give each pixel the bits of the product, bias and relu, then
+   the pooling, one after the other; exported C (KILN_PORTABLE) takes the product of the
+   gathered windows from kiln_gemm and pools it in plain C. A pixel whose windows do not fit a
+   block (a pooling window of more than a block's rows, windows longer than a block) is summed
+   cell by cell where kiln_patches would read them. */
+typedef struct {
+    window_job windows;
+    int64_t cols, ph, pw, rows, columns;
+    const float *b, *bias;
+    int in_place;
+} pool_job;
+
+/* m = x when `start`, else the maximum of m and x with the pooling's rule (a NaN, or a value
+   beyond m, replaces it); then relu(m + bias) when `finish`. */
+static void pool_fold(int64_t cols, const float *x, int start, int finish, const float *bias, float *m) {
+    for (int64_t j = 0; j < cols; j++) {
+        if (start || x[j] != x[j] || x[j] > m[j]) m[j] = x[j];
+    }
+    if (!finish) return;
+    for (int64_t j = 0; j < cols; j++) {
+        float v = m[j] + bias[j];
+        m[j] = v > 0.0f || v != v ? v : 0.0f;
+    }
+}
+
+/* Pixel q's cells one at a time, each window cell read where kiln_patches would read it, each
+   sum a chain of fused multiply-adds in order, as the narrow tiles make it. */
+static void pool_pixel_direct(const pool_job *job, int64_t q, float *y) {
+    const window_job *j = &job->windows;
+    int64_t image = q / (job->rows * job->columns), py = q / job->columns % job->rows, px = q % job->columns;
+    for (int64_t a = 0, cell = 0; a < job->ph; a++) {
+        for (int64_t bb = 0; bb < job->pw; bb++, cell++) {
+            int64_t r = (image * j->oh + py * job->ph + a) * j->ow + px * job->pw + bb;
+            for (int64_t col = 0; col < job->cols; col++) {
+                float sum = 0.0f;
+                for (int64_t ky = 0, p = 0; ky < j->kh; ky++) {
+                    for (int64_t kx = 0; kx < j->kw; kx++) {
+                        const float *cells = window_cells(j, r, ky, kx);
+                        for (int64_t k = 0; k < j->c; k++, p++)
+                            sum = fmaf(cells ? cells[k] : j->pad, job->b[p * job->cols + col], sum);
+                    }
+                }
+                pool_fold(1, &sum, cell == 0, 0, NULL, y + col);
+            }
+        }
+    }
+    pool_fold(job->cols, y, 0, 1, job->bias, y);
+}
+
+/* Pixels [q, q + count) into y, their windows fitting a block: pixel q is pixel (px, py) of
+   image `image`; gathered windows are those of one pixel row (count at most the pixels left in
+   it), a run of them per pooling row. */
+static void pool_pixels(const pool_job *job, int64_t image, int64_t py, int64_t px, int64_t count, int64_t inside,
+                        int64_t past, const int64_t *offsets, float *rows, float *y) {
+    const window_job *j = &job->windows;
+    int64_t length = j->kh * j->kw * j->c, cells = job->ph * job->pw, span = count * job->pw;
+    if (!job->in_place) {
+        /* Run a holds the pixels' windows in map row py*ph + a. */
+        for (int64_t a = 0; a < job->ph; a++) {
+            window_rows(j, j->x + image * j->h * j->w * j->c, py * job->ph + a, px * job->pw, (px + count) * job->pw,
+                        inside, past, rows + a * span * length);
+        }
+    }
+#if defined(KILN_PORTABLE)
+    (void)offsets;
+    float sums[KILN_WINDOW_BLOCK];
+    kiln_gemm(0, 0, job->ph * span, job->cols, length, rows, job->b, sums);
+    for (int64_t i = 0; i < count; i++) {
+        for (int64_t a = 0, cell = 0; a < job->ph; a++) {
+            for (int64_t bb = 0; bb < job->pw; bb++, cell++)
+                pool_fold(job->cols, sums + (a * span + i * job->pw + bb) * job->cols, cell == 0, cell == cells - 1,
+                          job->bias, y + i * job->cols);
+        }
+    }
+#else
+    /* Each pixel's first cell, and where its cells lie from there: in the image (along the
+       pixel rows), or in the runs of gathered windows. */
+    const float *at[KILN_IN_PLACE_ROWS];
+    int64_t cell_offsets[KILN_IN_PLACE_ROWS];
+    int64_t cell_row = job->in_place ? j->sh * j->w * j->c : span * length;
+    int64_t cell_column = job->in_place ? j->sw * j->c : length;
+    for (int64_t a = 0, cell = 0; a < job->ph; a++) {
+        for (int64_t bb = 0; bb < job->pw; bb++, cell++) cell_offsets[cell] = a * cell_row + bb * cell_column;
+    }
+    const float *row = job->in_place ? j->x + ((image * j->h + py * job->ph * j->sh) * j->w) * j->c : rows;
+    for (int64_t i = 0; i < count; i++) {
+        if (!job->in_place) {
+            at[i] = rows + i * job->pw * length;
+            continue;
+        }
+        at[i] = row + px * job->pw * cell_column;
+        if (++px < job->columns) continue;
+        px = 0;
+        row += job->ph * cell_row;
+        if (++py < job->rows) continue;
+        py = 0;
+        row = j->x + (++image * j->h) * j->w * j->c;
+    }
+    kiln_gemm_narrow_pool(kiln_cpu_simd_level(), count, cells, job->cols, length, at, cell_offsets, offsets, job->b, 1,
+                          1, job->bias, y);
+#endif
+}
+
+static void pool_part(int64_t begin, int64_t end, int64_t n, void *const *args) {
+    (void)n;
+    const pool_job *job = args[0];
+    const window_job *j = &job->windows;
+    int64_t length = j->kh * j->kw * j->c, cells = job->ph * job->pw, inside, past;
+    whole_windows(j, &inside, &past);
+    /* Where each cell of a window lies from its first: in the image, or in a gathered row. */
+    int64_t offsets[KILN_IN_PLACE_LENGTH];
+    int64_t most = cells > KILN_IN_PLACE_ROWS ? 0 : KILN_IN_PLACE_ROWS;
+#if defined(KILN_PORTABLE)
+    if (job->cols * cells * most > KILN_WINDOW_BLOCK) most = KILN_WINDOW_BLOCK / (job->cols * cells);
+#else
+    if (length > KILN_IN_PLACE_LENGTH) {
+        most = 0;
+    } else if (job->in_place) {
+        window_offsets(j, offsets);
+    } else {
+        for (int64_t p = 0; p < length; p++) offsets[p] = p;
+    }
+#endif
+    if (!job->in_place && length * cells * most > KILN_WINDOW_BLOCK) most = KILN_WINDOW_BLOCK / (length * cells);
+    float rows[KILN_WINDOW_BLOCK];
+    int64_t image = begin / (job->rows * job->columns), py = begin / job->columns % job->rows, px = begin % job->columns;
+    for (int64_t q = begin; q < end;) {
+        int64_t count = 1;
+        if (most < 1) {
+            pool_pixel_direct(job, q, job->windows.y + q * job->cols);
+        } else {
+            /* Gathered windows come a pixel row at a time. */
+            count = end - q < most ? end - q : most;
+            if (!job->in_place && count > job->columns - px) count = job->columns - px;
+            pool_pixels(job, image, py, px, count, inside, past, offsets, rows, job->windows.y + q * job->cols);
+        }
+        q += count;
+        for (px += count; px >= job->columns; px -= job->columns) {
+            if (++py < job->rows) continue;
+            py = 0;
+            image++;
+        }
+    }
+}
+
+/* Poolings of at least this many multiply-adds are split between the cores (one image of the
+   Keras convnet's first convolution, 166k, is). */
+#define KILN_POOL_SPLIT 65536
+
+void kiln_gemm_window_pool(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                           int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
+                           const float *x, int64_t cols, const float *b, const float *bias, int64_t ph, int64_t pw,
+                           float *y) {
+    int64_t length = kh * kw * c;
+    if (ph <= 0 || pw <= 0 || cols <= 0 || oh < ph || ow < pw) return;
+    int64_t pixels = n * (oh / ph) * (ow / pw);
+    if (pixels <= 0) return;
+    window_job windows = {h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, y};
+    pool_job job = {windows, cols, ph, pw, oh / ph, ow / pw, b, bias, reads_in_place(&windows, length)};
+    void *args[1] = {&job};
+    if (pixels >= 2 && pixels * ph * pw * cols * length >= KILN_POOL_SPLIT) {
+        kiln_parallel_for_grain(pixels, 0, 1, pool_part, args);
+    } else {
+        pool_part(0, pixels, 0, args);
+    }
+}
+
 /* The transposed product, y [kh*kw*c, cols] = the sum over every window r of the batch of its
    row times row r of dz (a filter's gradient), without writing the rows either. The windows
    go in two halves, one a core, whose sums are added at the end (the second's in `second`,

@@ -76,6 +76,14 @@ void kiln_gemm_narrow_rows(int64_t m, int64_t n, int64_t k, const float *const *
                            const float *b, float *c);
 void kiln_gemm_narrow_rows_at(int level, int64_t m, int64_t n, int64_t k, const float *const *rows,
                               const int64_t *offsets, const float *b, float *c);
+/* y[i] = relu(the maximum over a pooling window's cells of their rows · b, plus bias) for pixels
+   i < `pixels`, on one core with an instruction set's tiles: cell q of pixel i is the row at
+   at[i] + cell_offsets[q], read as kiln_gemm_narrow_rows reads a row (element p at offsets[p]).
+   Without `start`, each maximum goes on from the one in y; without `finish`, y gets the
+   maximum itself (a pixel taken in parts). */
+void kiln_gemm_narrow_pool(int level, int64_t pixels, int64_t cells, int64_t n, int64_t k, const float *const *at,
+                           const int64_t *cell_offsets, const int64_t *offsets, const float *b, int start, int finish,
+                           const float *bias, float *y);
 /* Rows [p0, p1) of c[m,n] = the transposed product Σ_i rows[i][offsets[p]] · b[i,:] over k
    windows (a filter's gradient from windows read in place), on the calling core, continuing
    c's sums when `accumulate` is set. The same sums as kiln_gemm_narrow's transposed tiles
@@ -113,6 +121,15 @@ void kiln_gemm_windows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, i
 void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
                            int64_t sw, int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow,
                            float pad, const float *x, int64_t cols, const float *b, int64_t first, int64_t count,
+                           float *y);
+/* y [n, oh/ph, ow/pw, cols] = relu(the maximum over each ph×pw block of the convolution's map
+   of kiln_gemm_windows' rows, plus bias): a convolution, its bias and relu, then a max
+   pooling of windows the size of their strides, without writing the map. Each pixel gets the
+   bits of kiln_gemm_window_rows' products, kiln_bias_relu_rows, then kiln_reduce_f32's
+   maximum; split between the cores by whole pixels. */
+void kiln_gemm_window_pool(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                           int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
+                           const float *x, int64_t cols, const float *b, const float *bias, int64_t ph, int64_t pw,
                            float *y);
 /* y [kh*kw*c, cols] = the transpose of the rows kiln_patches would write, times dz
    [n*oh*ow, cols], without writing them: a convolution's filter gradient. `second` holds as

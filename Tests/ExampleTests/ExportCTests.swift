@@ -53,11 +53,15 @@ struct ExportCTests {
     /// Exports `model` with its test, compiles it with every compiler (and once with the
     /// address and undefined-behaviour sanitizers) and runs it; returns the test's line.
     @discardableResult
-    static func exportAndRun(_ model: Model, name: String, weightsFile: Bool = false, dynamicBatch: Bool = false) throws -> String {
+    static func exportAndRun(_ model: Model, name: String, weightsFile: Bool = false, dynamicBatch: Bool = false,
+                             calling kernels: [String] = []) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-export-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try model.exportC(to: directory.path, name: name, test: true, weightsFile: weightsFile,
                                        dynamicBatch: dynamicBatch)
+        let source = try String(contentsOf: directory.appendingPathComponent("\(name).c"), encoding: .utf8)
+        // The runtime's functions carry the model's name in place of kiln.
+        for kernel in kernels { #expect(source.contains("    \(name)_\(kernel)("), "\(name) calls \(name)_\(kernel)") }
         #expect(result.files == ["\(name).h", "\(name).c"] + (weightsFile ? ["\(name).weights"] : []) + ["\(name)_test.c"])
         var line = ""
         var builds = CCompilers.all
@@ -108,7 +112,9 @@ struct ExportCTests {
 
     @Test("convolutions, pooling, padding, upsampling and global pooling on images; Conv1D on sequences")
     func convolution() throws {
-        let image = Input(shape: [10, 10, 2])
+        let image = Input(shape: [12, 12, 2])
+        // A max pooling of the ReLU of a convolution of an even number of rows of windows: the
+        // program pools its windows' products as they are made (kiln_gemm_window_pool).
         var x = Conv2D(4, kernelSize: [3, 3], padding: .same, activation: .relu)(image)
         x = MaxPooling2D()(x)
         x = Conv2D(3, kernelSize: [2, 2], strides: [2, 2], activation: .relu)(ZeroPadding2D(1)(x))
@@ -119,9 +125,9 @@ struct ExportCTests {
         var s = Conv1D(4, kernelSize: 3, padding: .causal, activation: .tanh)(sequence)
         s = GlobalMaxPooling1D()(MaxPooling1D()(s))
         let model = Model(inputs: [image, sequence], outputs: [Dense(2, activation: .softmax)(Concatenate()([pooled, s])), s])
-        try Self.exportAndRun(model, name: "conv_model")
+        try Self.exportAndRun(model, name: "conv_model", calling: ["gemm_window_pool"])
         // A whole batch in one run: two inputs laid out apart, two outputs laid out per sample.
-        try Self.exportAndRun(model, name: "conv_batch", dynamicBatch: true)
+        try Self.exportAndRun(model, name: "conv_batch", dynamicBatch: true, calling: ["gemm_window_pool"])
     }
 
     @Test("embeddings and recurrent layers: SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed")

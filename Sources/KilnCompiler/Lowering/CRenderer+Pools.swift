@@ -3,12 +3,15 @@ import KilnGraph
 /// The pools of a loop kernel (``FusePoolingIntoProduct``): a product's epilogue pooled
 /// chunk by chunk of rows in the loop's parts, or else after the whole loop.
 extension CRenderer {
-    /// A loop kernel with pools: the product and its epilogue in parts, each chunk's rows
-    /// pooled right after the loop writes them; or, when the loop does not run so, the loop,
-    /// then each pooling over the whole value it reads.
+    /// A loop kernel with pools: a convolution's max pooling, when nothing else reads its
+    /// activations, as one call pooling its windows' products (``renderWindowPool(_:_:)``);
+    /// else the product and its epilogue in parts, each chunk's rows pooled right after the
+    /// loop writes them; or, when the loop does not run so, the loop, then each pooling over
+    /// the whole value it reads.
     ///
     /// - Throws: ``KilnError`` if the loop cannot be rendered (a fusion bug).
     func renderPooledLoopKernel(_ k: Int, _ kernel: KernelSpec, _ plan: LoopPlan) throws -> KernelCode {
+        if let call = renderWindowPool(kernel, plan) { return call }
         let loop = plan.withoutPools
         if let product = rowProduct(loop), let chunks = poolChunks(plan),
            let rows = try renderRowBlockLoop(k, kernel, loop, product: product, pools: chunks) {
