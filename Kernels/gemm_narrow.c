@@ -271,16 +271,17 @@ WINDOW_PANELS(avx512)
 WINDOW_PANELS(avx2)
 
 /* A pooled convolution, relu(max over a pooling window's cells of their window rows · b +
-   bias), one output pixel per call: its cells' rows (read in place, as window tiles read them)
-   go four at a time through a tile of 4 rows × VECS registers, whose sums are folded into a
-   running maximum m in registers; the last call of a pixel adds the bias and applies the relu
-   and stores it, the others store m itself (`finish` 0) for the next call to take up (`start`
-   0). A pixel's first cell starts m. Each sum is the window tiles' (each element alone, in
-   order), the maximum takes the cells in order with the pooling's rule (a NaN, or a value
-   beyond it), and, relu and the addition of a bias being non-decreasing, the maximum taken
-   before them is the maximum of the activations after them: the bits of the convolution,
-   its bias and relu, then the pooling, one after the other. Rows past the last cell repeat it,
-   and are not folded in. */
+   bias), for one panel of b and pixel after pixel: a pixel's cells (the rows at at[i] +
+   cell_offsets[q], read as window tiles read them) go four at a time through a tile of 4 rows
+   × VECS registers, whose sums are folded into a running maximum m in registers, which the
+   pixel's first cell starts (`start`; else m goes on from y). With `finish`, m + bias goes
+   through the relu and into y; without, m itself does, for a later call to take up. Each sum
+   is the window tiles' (each element alone, in order), the maximum takes the cells in order
+   with the pooling's rule (a NaN, or a value beyond it), and, relu and the addition of a bias
+   being non-decreasing, the maximum taken before them is the maximum of the activations
+   after them: the bits of the convolution, its bias and relu, then the pooling, one after the
+   other. Rows past the last cell repeat it, and are not folded in. The pixel loop is inside
+   the tile: a call per pixel cost more than the 9 steps of a 3×3 one-channel window. */
 #define POOL_TILE(ISA, MASKED, VECS)                                                               \
     KILN_TARGET_##ISA static void ptile_##ISA##MASKED##_##VECS(                                    \
         int64_t pixels, int64_t cells, int64_t k, int64_t n, const int64_t *offsets, const float *const *at, \
@@ -333,8 +334,7 @@ static const ptile_avx512_fn pool_sets_avx512[KILN_PANEL_VECS_avx512 + 1][2] = {
 POOL_WIDTH(avx2, 1) POOL_WIDTH(avx2, 2)
 static const ptile_avx2_fn pool_sets_avx2[KILN_PANEL_VECS_avx2 + 1][2] = {POOL_SET(avx2, 1), POOL_SET(avx2, 2)};
 
-/* Pixels [0, pixels) (row i of y), panel by panel of b, each pixel's cells rows
-   [i*cells, (i+1)*cells). */
+/* Pixels [0, pixels) (row i of y), panel by panel of b. */
 #define POOL_PANELS(ISA)                                                                           \
     KILN_TARGET_##ISA static void pool_##ISA(int64_t pixels, int64_t cells, int64_t n, int64_t k, \
                                              const float *const *at, const int64_t *cell_offsets,          \

@@ -338,9 +338,10 @@ void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
 
 /* Max pooling of a convolution's bias and relu, y [n, oh/ph, ow/pw, cols] = relu(the maximum
    over each ph×pw pooling window of the window rows' products with b, plus bias), without
-   writing the convolution's map: each core takes whole output pixels, in blocks of a pixel
-   row. Windows read in place (a valid convolution) are addressed where they lie; otherwise
-   each block's windows are gathered first, a run of them per pooling row. Kiln's narrow
+   writing the convolution's map: each core takes whole output pixels. Windows read in place
+   (a valid convolution) are addressed where they lie, up to KILN_IN_PLACE_ROWS pixels a call;
+   otherwise a block of pixels of one pixel row has its windows gathered first, a run of them
+   per pooling row. Kiln's narrow
    tiles (kiln_gemm_narrow_pool) give each pixel the bits of the product, bias and relu, then
    the pooling, one after the other; exported C (KILN_PORTABLE) takes the product of the
    gathered windows from kiln_gemm and pools it in plain C. A pixel whose windows do not fit a
