@@ -110,6 +110,8 @@ void kiln_gemm_window_rows(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
                            int64_t sw, int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow,
                            float pad, const float *x, int64_t cols, const float *b, int64_t first, int64_t count,
                            float *y);
+/* y [n, oh/ph, ow/pw, cols] = relu(the maximum over each ph x pw block of those rows' product,
+   plus bias): a convolution, its bias and relu and a max pooling, without writing the map. */
 void kiln_gemm_window_pool(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                            int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
                            const float *x, int64_t cols, const float *b, const float *bias, int64_t ph, int64_t pw,

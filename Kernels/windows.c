@@ -367,11 +367,11 @@ static void pool_fold(int64_t cols, const float *x, int start, int finish, const
     }
 }
 
-/* Pixel q's cells one at a time, each window cell read where kiln_patches would read it, each
-   sum a chain of fused multiply-adds in order, as the narrow tiles make it. */
-static void pool_pixel_direct(const pool_job *job, int64_t q, float *y) {
+/* Pixel (px, py) of image `image`, its cells one at a time, each window cell read where
+   kiln_patches would read it, each sum a chain of fused multiply-adds in order, as the narrow
+   tiles make it. */
+static void pool_pixel_direct(const pool_job *job, int64_t image, int64_t py, int64_t px, float *y) {
     const window_job *j = &job->windows;
-    int64_t image = q / (job->rows * job->columns), py = q / job->columns % job->rows, px = q % job->columns;
     for (int64_t a = 0, cell = 0; a < job->ph; a++) {
         for (int64_t bb = 0; bb < job->pw; bb++, cell++) {
             int64_t r = (image * j->oh + py * job->ph + a) * j->ow + px * job->pw + bb;
@@ -471,7 +471,7 @@ static void pool_part(int64_t begin, int64_t end, int64_t n, void *const *args) 
     for (int64_t q = begin; q < end;) {
         int64_t count = 1;
         if (most < 1) {
-            pool_pixel_direct(job, q, job->windows.y + q * job->cols);
+            pool_pixel_direct(job, image, py, px, job->windows.y + q * job->cols);
         } else {
             /* Gathered windows come a pixel row at a time. */
             count = end - q < most ? end - q : most;

@@ -168,16 +168,28 @@ extension CRenderer {
     /// chunk with the bits of the add, relu and comparison calls per block of rows it replaces.
     /// `nil` for any other loop, or when the sum before the relu is needed outside the kernel.
     private func biasRelu(_ plan: LoopPlan, product: NodeID, outputs: Set<NodeID>, length: Int) -> String? {
+        guard let members = biasReluMembers(plan, product: product, length: length), !outputs.contains(members.sum),
+              outputs.contains(members.relu), members.mask.map(outputs.contains) ?? true
+        else { return nil }
+        let positive = members.mask.map { "\(schedule.pointer($0)) + q*\(length)" } ?? "(uint8_t *)0"
+        return "kiln_bias_relu_rows(qe - q, \(length), kq, \(schedule.pointer(members.bias)), \(schedule.pointer(members.relu)) + q*\(length), "
+            + "\(positive));"
+    }
+
+    /// The members of a loop that is `relu(product + bias)` and nothing else, with the bias a
+    /// row of `length` floats in memory (its alias root), and perhaps the mask `product + bias
+    /// > 0`; `nil` for any other loop. Which of them the kernel writes is the caller's to check.
+    func biasReluMembers(_ plan: LoopPlan, product: NodeID, length: Int) -> (sum: NodeID, bias: NodeID, relu: NodeID, mask: NodeID?)? {
         guard plan.reductions.isEmpty, plan.elementwise.count == 2 || plan.elementwise.count == 3 else { return nil }
         let sumID = plan.elementwise[0], sum = nodes[sumID.index]
-        guard case .binary(.add) = sum.op, !outputs.contains(sumID),
+        guard case .binary(.add) = sum.op,
               sum.inputs.filter({ $0 == product }).count == 1, let bias = sum.inputs.first(where: { $0 != product }),
               nodes[bias.index].type == TensorType(.float32, Shape([.size(length)]))
         else { return nil }
         var relu: NodeID?, mask: NodeID?
         for member in plan.elementwise.dropFirst() {
             let node = nodes[member.index]
-            guard outputs.contains(member), node.inputs.first == sumID else { return nil }
+            guard node.inputs.first == sumID else { return nil }
             switch node.op {
             case .unary(.relu) where node.inputs.count == 1 && relu == nil:
                 relu = member
@@ -187,12 +199,9 @@ extension CRenderer {
                 return nil
             }
         }
-        guard let relu else { return nil }
         let root = schedule.function.aliasRoot(bias)
-        guard !nodes[root.index].op.isInline else { return nil }
-        let positive = mask.map { "\(schedule.pointer($0)) + q*\(length)" } ?? "(uint8_t *)0"
-        return "kiln_bias_relu_rows(qe - q, \(length), kq, \(schedule.pointer(root)), \(schedule.pointer(relu)) + q*\(length), "
-            + "\(positive));"
+        guard let relu, !nodes[root.index].op.isInline else { return nil }
+        return (sumID, root, relu, mask)
     }
 
     /// Whether `id` draws random numbers, whose positions a row block does not follow.
