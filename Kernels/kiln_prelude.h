@@ -122,6 +122,19 @@ void kiln_gemm_window_pool(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
 void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                          int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
                          const float *x, int64_t cols, const float *dz, float *y, float *second);
+/* y [kh*kw*c, cols] and bias [cols] = the filter and bias gradients of a convolution (windows
+   as kiln_gemm_windows_t reads them) whose map [n, oh, ow, cols] went through a ReLU (keep, its
+   mask, or NULL) and a max pooling of ph×pw windows the size of their strides into pooled [n,
+   oh/ph, ow/pw, cols], from the pooling's gradient dpooled: the windows' transpose times, and
+   the sum of, the map gradient kiln_extremum_gradient would write, which is never written.
+   `second` holds kh*kw*c*cols + cols floats (the second half of the images' sums; unused for
+   fewer than 2 images). Pooling windows of at most 64 cells, windows of at most 1,024 floats
+   (16,384 for all the cells of a padded pooling window), at most 256 filters. */
+void kiln_pooled_filter_gradient(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
+                                 int64_t sw, int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow,
+                                 float pad, const float *x, int64_t cols, const float *map, const float *pooled,
+                                 const float *dpooled, const uint8_t *keep, int64_t ph, int64_t pw, float *y,
+                                 float *bias, float *second);
 /* y [n, h, w, c] = the rows dz times b transposed (dz [n*oh*ow, cols], b [kh*kw*c, cols]: a convolution's
    output gradient and filters) folded into images as kiln_fold_patches folds rows, without
    writing them: a convolution's input gradient. `scratch` holds n*oh*ow*kh*kw*c floats (the

@@ -2,7 +2,7 @@ import KilnGraph
 
 /// The optimizer: the passes every program goes through, in order.
 ///
-/// merge scans → sink summed products → hoist loop invariants → fold constants → simplify → CSE → sink reshapes → mask extremum gradients → DCE → fuse elementwise → fuse matmul epilogues → fuse windows into matmuls → fuse pooling into products → fuse products into folds → plan memory
+/// merge scans → sink summed products → hoist loop invariants → fold constants → simplify → CSE → sink reshapes → mask extremum gradients → DCE → fuse elementwise → fuse matmul epilogues → fuse windows into matmuls → fuse pooling into products → fuse products into folds → fuse pooling gradients into filter gradients → plan memory
 public enum Pipeline {
     /// A named pass.
     public struct Pass: Sendable {
@@ -28,6 +28,7 @@ public enum Pipeline {
         Pass(name: "fuse-windows-into-matmul", run: FuseWindowsIntoMatmul.run),
         Pass(name: "fuse-pooling-into-product", run: FusePoolingIntoProduct.run),
         Pass(name: "fuse-product-into-fold", run: FuseProductIntoFold.run),
+        Pass(name: "fuse-pooling-gradient-into-filter-gradient", run: FusePoolingGradientIntoFilterGradient.run),
         Pass(name: "plan-memory", run: PlanMemory.run),
     ]
 

@@ -292,7 +292,7 @@ struct PassTests {
             "merge-scans", "sink-summed-products", "hoist-loop-invariants", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions",
             "sink-reshapes", "mask-extremum-gradients", "eliminate-dead-code",
             "fuse-elementwise", "fuse-matmul-epilogue", "fuse-windows-into-matmul", "fuse-pooling-into-product", "fuse-product-into-fold",
-            "plan-memory",
+            "fuse-pooling-gradient-into-filter-gradient", "plan-memory",
         ])
     }
 }

@@ -37,6 +37,18 @@ extension Function {
                 kernelOf[index] = k
                 continue
             }
+            if let pooled = pooledGradients[id], let group = group(of: pooled.product) {
+                // The extremum gradient opens the kernel of the filter gradient that makes it.
+                groupKernel[group] = specs.count
+                kernelOf[index] = specs.count
+                specs.append(KernelSpec(members: [id], group: group, inputs: [], outputs: [], scratch: []))
+                continue
+            }
+            if let gradient = pooledGradient(summedBy: id), let k = kernelOf[gradient.index] {
+                specs[k].members.append(id)  // the bias's gradient, summed by the same kernel
+                kernelOf[index] = k
+                continue
+            }
             if let group = group(of: id) {
                 if let k = groupKernel[group] {
                     specs[k].members.append(id)
@@ -90,9 +102,11 @@ extension Function {
                 }
             }
             specs[k].inputs = inputs
-            specs[k].loop = LoopPlan(members: specs[k].members, in: self)
+            let pooled = pooledGradients[specs[k].members[0]] != nil
+            specs[k].loop = pooled ? nil : LoopPlan(members: specs[k].members, in: self)
             for member in specs[k].members {
                 if case .scan = nodes[member.index].op { continue }  // its value is empty; its results are the outputs
+                if pooledGradients[member] != nil { continue }  // made and summed in registers, never written
                 let readOutside = consumers[member.index].contains { !memberSet.contains($0) }
                 if foldedProducts.contains(member) && specs[k].members.count == 2 {
                     specs[k].scratch.append(member)  // read only by the fold, through reshapes
@@ -108,6 +122,13 @@ extension Function {
             }
         }
         return ordered(specs, kernelOf: kernelOf)
+    }
+
+    /// The extremum gradient whose bias sum `id` is, if the kernel of the filter gradient
+    /// that makes it sums it too (``pooledGradients``).
+    public func pooledGradient(summedBy id: NodeID) -> NodeID? {
+        guard !pooledGradients.isEmpty, case .reduce = nodes[id.index].op else { return nil }
+        return pooledGradients.first { $0.value.bias == id }?.key
     }
 
     /// The node whose memory an alias chain (reshape, stop_gradient, assign) ends at.

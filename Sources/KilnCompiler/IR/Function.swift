@@ -26,6 +26,10 @@ public struct Function {
     /// them tile by tile and folds each tile into its images (``FuseProductIntoFold``). Their
     /// memory is that kernel's scratch.
     public var foldedProducts: Set<NodeID> = []
+    /// Extremum gradients no kernel writes: the kernel of the filter gradient that reads them
+    /// makes them pixel by pixel and sums them into the filter's and the bias's gradients
+    /// (``FusePoolingGradientIntoFilterGradient``).
+    public var pooledGradients: [NodeID: PooledGradient] = [:]
 
     /// A function computing `outputs` of `graph` (and running all of its assigns).
     ///

@@ -7,6 +7,7 @@ extension CRenderer {
     /// - Throws: ``KilnError`` for a node no call kernel computes (an internal error).
     func renderCallKernel(_ kernel: KernelSpec) throws -> String {
         let id = kernel.members[0]
+        if let pooled = schedule.function.pooledGradients[id] { return try renderPooledFilterGradient(id, pooled) }
         if kernel.members.count == 2, schedule.function.foldedProduct(readBy: kernel.members[1]) == id {
             return try renderFoldedProduct(id, fold: kernel.members[1])
         }
