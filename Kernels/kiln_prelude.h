@@ -64,7 +64,7 @@ void kiln_gemm_add(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
    additions have the bits of a loop doing them after the product. Kiln's own kernel adds
    them as it stores each tile of c; for products it does not run, the product goes to
    `product` (m x n floats, overlapping nothing else) and a pass adds it. A recurrent step's
-   gates (the step's input, its bias and h·U) are one call so. */
+   gates (the step's input, its bias and h U) are one call so. */
 void kiln_gemm_add_row(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
                        const float *d, const float *row, float *product, float *c);
 
@@ -122,14 +122,8 @@ void kiln_gemm_window_pool(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k
 void kiln_gemm_windows_t(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                          int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow, float pad,
                          const float *x, int64_t cols, const float *dz, float *y, float *second);
-/* y [kh*kw*c, cols] and bias [cols] = the filter and bias gradients of a convolution (windows
-   as kiln_gemm_windows_t reads them) whose map [n, oh, ow, cols] went through a ReLU (keep, its
-   mask, or NULL) and a max pooling of ph×pw windows the size of their strides into pooled [n,
-   oh/ph, ow/pw, cols], from the pooling's gradient dpooled: the windows' transpose times, and
-   the sum of, the map gradient kiln_extremum_gradient would write, which is never written.
-   `second` holds kh*kw*c*cols + cols floats (the second half of the images' sums; unused for
-   fewer than 2 images). Pooling windows of at most 64 cells, windows of at most 1,024 floats
-   (16,384 for all the cells of a padded pooling window), at most 256 filters. */
+/* A convolution's filter and bias gradients through its ReLU and max pooling, without writing
+   its map's gradient (pool_gradient.c; include/KilnKernels.h says more). */
 void kiln_pooled_filter_gradient(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t sh,
                                  int64_t sw, int64_t dh, int64_t dw, int64_t top, int64_t left, int64_t oh, int64_t ow,
                                  float pad, const float *x, int64_t cols, const float *map, const float *pooled,

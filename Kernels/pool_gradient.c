@@ -98,6 +98,17 @@ KILN_TARGET_avx512 KILN_ALWAYS_INLINE static inline __mmask16 keep_lanes(const u
     return (__mmask16)bits;
 }
 
+/* The sums' registers, loaded and stored whole when they are (a load of what a masked store
+   wrote is not forwarded from the store: it waits for the store to reach the cache, and the
+   next pooled pixel reads every sum the last one wrote). */
+KILN_TARGET_avx512 KILN_ALWAYS_INLINE static inline __m512 load_sums(const float *p, __mmask16 lanes) {
+    return lanes == (__mmask16)0xffff ? load_avx512(p) : loadm_avx512(p, lanes);
+}
+KILN_TARGET_avx512 KILN_ALWAYS_INLINE static inline void store_sums(float *p, __mmask16 lanes, __m512 x) {
+    if (lanes == (__mmask16)0xffff) store_avx512(p, x);
+    else storem_avx512(p, lanes, x);
+}
+
 /* Columns [16·first, 16·(first + vecs)) of one pooled pixel, in vecs registers a cell: the
    cells' gradients, then for each float of the windows its products with them, added to the
    sums in y. With cells and vecs constants where it is inlined, every cell's gradients and
@@ -114,32 +125,32 @@ KILN_TARGET_avx512 KILN_ALWAYS_INLINE static inline void pixel_columns(const poo
     for (int64_t v = 0; v < vecs; v++) {
         int64_t at = 16 * (first + v), rest = cols - at;
         lanes[v] = rest >= 16 ? (__mmask16)0xffff : lanes_avx512(rest);
-        __m512 ym = loadm_avx512(px->ym + at, lanes[v]), count = zero_avx512();
+        __m512 ym = load_sums(px->ym + at, lanes[v]), count = zero_avx512();
         __mmask16 equal[KILN_POOLED_CELLS];
         for (int64_t cell = 0; cell < cells; cell++) {
-            equal[cell] = _mm512_mask_cmp_ps_mask(lanes[v], loadm_avx512(px->maps[cell] + at, lanes[v]), ym, _CMP_EQ_OQ);
+            equal[cell] = _mm512_mask_cmp_ps_mask(lanes[v], load_sums(px->maps[cell] + at, lanes[v]), ym, _CMP_EQ_OQ);
             count = _mm512_mask_add_ps(count, equal[cell], count, one);
         }
-        __m512 share = div_avx512(loadm_avx512(px->dy + at, lanes[v]), count);
-        __m512 sum = loadm_avx512(bias + at, lanes[v]);
+        __m512 share = div_avx512(load_sums(px->dy + at, lanes[v]), count);
+        __m512 sum = load_sums(bias + at, lanes[v]);
         for (int64_t cell = 0; cell < cells; cell++) {
             __mmask16 hit = equal[cell];
             if (px->keeps[cell] != NULL) hit &= keep_lanes(px->keeps[cell] + at, rest);
             g[cell][v] = _mm512_maskz_mov_ps(hit, share);
             sum = add_avx512(sum, g[cell][v]);
         }
-        storem_avx512(bias + at, lanes[v], sum);
+        store_sums(bias + at, lanes[v], sum);
     }
     for (int64_t p = 0; p < length; p++) {
         float *row = y + p * cols + 16 * first;
         int64_t offset = offsets[p];
         __m512 a[4];
-        for (int64_t v = 0; v < vecs; v++) a[v] = loadm_avx512(row + 16 * v, lanes[v]);
+        for (int64_t v = 0; v < vecs; v++) a[v] = load_sums(row + 16 * v, lanes[v]);
         for (int64_t cell = 0; cell < cells; cell++) {
             __m512 x = set1_avx512(windows[cell][offset]);
             for (int64_t v = 0; v < vecs; v++) a[v] = fma_avx512(x, g[cell][v], a[v]);
         }
-        for (int64_t v = 0; v < vecs; v++) storem_avx512(row + 16 * v, lanes[v], a[v]);
+        for (int64_t v = 0; v < vecs; v++) store_sums(row + 16 * v, lanes[v], a[v]);
     }
 }
 
