@@ -12,8 +12,8 @@ import KilnGraph
 /// back twice. Runs after the fusion passes, before memory planning.
 public enum FusePoolingGradientIntoFilterGradient {
     /// The largest pooling window (cells), convolution window (floats) and number of filters
-    /// the runtime kernel takes, and the most floats a pooling window's padded convolution
-    /// windows may take together.
+    /// the runtime kernel takes, and the most floats a pooling window's convolution windows
+    /// may take together (the kernel gathers them when they have padding).
     public static let cellLimit = 64, lengthLimit = 1024, columnLimit = 256, gatheredLimit = 16384
 
     /// The pass.
@@ -41,12 +41,12 @@ public enum FusePoolingGradientIntoFilterGradient {
               ph * pw <= cellLimit, cols <= columnLimit
         else { return nil }
         // Its readers: a bias sum and a filter gradient, each in a kernel of its own.
-        let readers = readers(of: id, consumers: consumers, results: results, in: function)
+        let readers = FuseWindowsIntoMatmul.readers(of: id, consumers: consumers, results: results, in: function)
         guard readers.count == 2 else { return nil }
         guard let bias = readers.first(where: { sumsPixels(nodes[$0.index], of: shape, in: nodes) }),
               let product = readers.first(where: { $0 != bias }),
               let group = function.group(of: product), let windows = function.imageWindows(readBy: product),
-              case .patches(let window, _) = nodes[windows.index].op,
+              case .patches = nodes[windows.index].op,
               function.aliasRoot(nodes[product.index].inputs[1]) == id,
               let sum = consumers[product.index].first, function.group(of: sum) == group,
               function.groups.filter({ $0 == group }).count == 2,
@@ -56,8 +56,7 @@ public enum FusePoolingGradientIntoFilterGradient {
         let rows = nodes[windows.index].type.shape
         guard rows.rank == 4, rows[1].staticSize.map({ $0 == (shape[1].staticSize ?? -1) * ph }) == true,
               rows[2].staticSize.map({ $0 == (shape[3].staticSize ?? -1) * pw }) == true,
-              let length = rows[3].staticSize, length <= lengthLimit,
-              window.padLow.allSatisfy({ $0 == 0 }) || ph * pw * length <= gatheredLimit
+              let length = rows[3].staticSize, length <= lengthLimit, ph * pw * length <= gatheredLimit
         else { return nil }
         return PooledGradient(bias: bias, product: product, sum: sum)
     }
@@ -67,15 +66,6 @@ public enum FusePoolingGradientIntoFilterGradient {
         guard case .reduce(.sum, let axes, _) = reader.op, reader.type.dtype == .float32 else { return false }
         let operand = nodes[reader.inputs[0].index].type.shape
         return operand.rank >= 1 && operand[operand.rank - 1] == shape[shape.rank - 1] && axes == Array(0..<(operand.rank - 1))
-    }
-
-    /// Every node that reads `id` other than through reshapes; a reshape that is a result
-    /// counts as a reader.
-    private static func readers(of id: NodeID, consumers: [[NodeID]], results: Set<NodeID>, in function: Function) -> [NodeID] {
-        consumers[id.index].flatMap { reader -> [NodeID] in
-            guard case .reshape = function.nodes[reader.index].op else { return [reader] }
-            return (results.contains(reader) ? [reader] : []) + readers(of: reader, consumers: consumers, results: results, in: function)
-        }
     }
 }
 

@@ -61,7 +61,7 @@ public enum FuseWindowsIntoMatmul {
 
     /// Every node that reads `id` other than through reshapes, and the reshapes that are
     /// results (whose windows must be written).
-    private static func readers(of id: NodeID, consumers: [[NodeID]], results: Set<NodeID>, in function: Function) -> [NodeID] {
+    static func readers(of id: NodeID, consumers: [[NodeID]], results: Set<NodeID>, in function: Function) -> [NodeID] {
         consumers[id.index].flatMap { reader -> [NodeID] in
             guard case .reshape = function.nodes[reader.index].op else { return [reader] }
             return (results.contains(reader) ? [reader] : []) + readers(of: reader, consumers: consumers, results: results, in: function)
