@@ -15,6 +15,7 @@
    bits; the two halves are added at the end, so the bits do not depend on the number of cores. */
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"
+#include "kiln_windows.h"
 
 #if !defined(KILN_PORTABLE)
 #include <math.h>
@@ -28,9 +29,10 @@
 #define KILN_POOLED_GATHERED 16384
 
 typedef struct {
-    int64_t h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, ph, pw, cols, length;
-    float pad;
-    const float *x, *map, *pooled, *dpooled;
+    /* The convolution's windows (its map's pixels). */
+    window_job win;
+    int64_t ph, pw, cols, length;
+    const float *map, *pooled, *dpooled;
     const uint8_t *keep;
     /* Whether every window lies inside its image (read in place), and where the second half
        of the images starts. */
@@ -49,17 +51,9 @@ typedef struct {
 } pooled_pixel;
 
 /* The window of map pixel (oy, ox) with its padding, as kiln_patches writes it. */
-static void gather_window(const pooled_job *j, const float *image, int64_t oy, int64_t ox, float *v) {
-    int64_t iy0 = oy * j->sh - j->top, ix0 = ox * j->sw - j->left;
-    for (int64_t ky = 0, p = 0; ky < j->kh; ky++) {
-        int64_t iy = iy0 + ky * j->dh;
-        for (int64_t kx = 0; kx < j->kw; kx++) {
-            int64_t ix = ix0 + kx * j->dw;
-            int inside = iy >= 0 && iy < j->h && ix >= 0 && ix < j->w;
-            const float *cells = inside ? image + (iy * j->w + ix) * j->c : NULL;
-            for (int64_t k = 0; k < j->c; k++, p++) v[p] = inside ? cells[k] : j->pad;
-        }
-    }
+static void gather_window(const window_job *j, const float *image, int64_t oy, int64_t ox, float *v) {
+    for (int64_t ky = 0; ky < j->kh; ky++, v += j->kw * j->c)
+        patches_cells(j, image, source(oy, ky, j->sh, j->dh, j->top, j->h), ox, v);
 }
 
 /* The plain C form: column by column, the same operations in the same order as the AVX-512
@@ -172,7 +166,7 @@ KILN_TARGET_avx512 static void pixel_avx512(const pooled_job *j, int64_t cells, 
 /* Images [first, last) into y and bias (zeroed first). */
 static void pooled_images(const pooled_job *j, int64_t first, int64_t last, float *y, float *bias) {
     const int64_t cols = j->cols, length = j->length, cells = j->ph * j->pw;
-    const int64_t rows = j->oh / j->ph, columns = j->ow / j->pw;
+    const int64_t rows = j->win.oh / j->ph, columns = j->win.ow / j->pw;
     int64_t offsets[KILN_POOLED_LENGTH];
     float gathered[KILN_POOLED_GATHERED];
     pooled_pixel px;
@@ -180,16 +174,14 @@ static void pooled_images(const pooled_job *j, int64_t first, int64_t last, floa
     const int avx512 = j->level == 2;
 #endif
     if (j->in_place) {
-        for (int64_t ky = 0, p = 0; ky < j->kh; ky++)
-            for (int64_t kx = 0; kx < j->kw; kx++)
-                for (int64_t k = 0; k < j->c; k++) offsets[p++] = (ky * j->dh * j->w + kx * j->dw) * j->c + k;
+        window_offsets(&j->win, offsets);
     } else {
         for (int64_t p = 0; p < length; p++) offsets[p] = p;
     }
     memset(y, 0, (size_t)(length * cols) * sizeof(float));
     memset(bias, 0, (size_t)cols * sizeof(float));
     for (int64_t b = first; b < last; b++) {
-        const float *image = j->x + b * j->h * j->w * j->c;
+        const float *image = j->win.x + b * j->win.h * j->win.w * j->win.c;
         for (int64_t py = 0; py < rows; py++) {
             for (int64_t qx = 0; qx < columns; qx++) {
                 int64_t at = ((b * rows + py) * columns + qx) * cols;
@@ -198,13 +190,13 @@ static void pooled_images(const pooled_job *j, int64_t first, int64_t last, floa
                 for (int64_t r = 0, cell = 0; r < j->ph; r++) {
                     int64_t oy = py * j->ph + r;
                     for (int64_t s = 0; s < j->pw; s++, cell++) {
-                        int64_t ox = qx * j->pw + s, pixel = ((b * j->oh + oy) * j->ow + ox) * cols;
+                        int64_t ox = qx * j->pw + s, pixel = ((b * j->win.oh + oy) * j->win.ow + ox) * cols;
                         px.maps[cell] = j->map + pixel;
                         px.keeps[cell] = j->keep != NULL ? j->keep + pixel : NULL;
                         if (j->in_place) {
-                            px.windows[cell] = image + (oy * j->sh * j->w + ox * j->sw) * j->c;
+                            px.windows[cell] = image + (oy * j->win.sh * j->win.w + ox * j->win.sw) * j->win.c;
                         } else {
-                            gather_window(j, image, oy, ox, gathered + cell * length);
+                            gather_window(&j->win, image, oy, ox, gathered + cell * length);
                             px.windows[cell] = gathered + cell * length;
                         }
                     }
@@ -239,9 +231,9 @@ static void pooled_run(int level, int split, int64_t n, int64_t h, int64_t w, in
                        float *second) {
     int64_t length = kh * kw * c;
     if (length <= 0 || cols <= 0) return;
-    int in_place = top == 0 && left == 0 && (oh - 1) * sh + (kh - 1) * dh < h && (ow - 1) * sw + (kw - 1) * dw < w;
-    pooled_job job = {h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, ph, pw, cols, length, pad,
-                      x, map, pooled, dpooled, keep, in_place, level, n / 2, y, bias, second};
+    window_job windows = {h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow, pad, x, NULL};
+    pooled_job job = {windows, ph, pw, cols, length, map, pooled, dpooled, keep, windows_inside(&windows), level,
+                      n / 2, y, bias, second};
     if (n < KILN_POOLED_SPLIT) {
         pooled_images(&job, 0, n, y, bias);
         return;

@@ -5,19 +5,7 @@
    reference (so the same bits). Images are independent: a batch is split between the cores. */
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"
-
-typedef struct {
-    int64_t h, w, c, kh, kw, sh, sw, dh, dw, top, left, oh, ow;
-    float pad;
-    const float *x;
-    float *y;
-} window_job;
-
-/* The image row (or column) of window cell k of window o, or -1 outside the image. */
-static inline int64_t source(int64_t o, int64_t k, int64_t stride, int64_t dilation, int64_t low, int64_t length) {
-    int64_t at = o * stride - low + k * dilation;
-    return at >= 0 && at < length ? at : -1;
-}
+#include "kiln_windows.h"
 
 /* Copies `count` runs of `run` floats, run r from from + r*from_step to to + r*to_step: the
    window rows of one image row that lie wholly inside it. A window row of a few-channel image
@@ -58,20 +46,6 @@ static void copy_runs(int64_t count, int64_t run, const float *from, int64_t fro
     default:
         for (int64_t r = 0; r < count; r++, from += from_step, to += to_step) {
             memcpy(to, from, (size_t)run * sizeof(float));
-        }
-    }
-}
-
-/* The window cells of window (oy, ox), window row ky, one at a time: padding, dilation, or a
-   window row that is partly outside the image. */
-static void patches_cells(const window_job *j, const float *image, int64_t iy, int64_t ox, float *cell) {
-    for (int64_t kx = 0; kx < j->kw; kx++, cell += j->c) {
-        int64_t ix = source(ox, kx, j->sw, j->dw, j->left, j->w);
-        if (iy < 0 || ix < 0) {
-            for (int64_t k = 0; k < j->c; k++) cell[k] = j->pad;
-        } else {
-            const float *from = image + (iy * j->w + ix) * j->c;
-            for (int64_t k = 0; k < j->c; k++) cell[k] = from[k];
         }
     }
 }
@@ -210,8 +184,7 @@ static int reads_in_place(const window_job *j, int64_t length) {
     (void)j, (void)length;
     return 0;
 #else
-    return length <= KILN_IN_PLACE_LENGTH && j->top == 0 && j->left == 0 &&
-           (j->oh - 1) * j->sh + (j->kh - 1) * j->dh < j->h && (j->ow - 1) * j->sw + (j->kw - 1) * j->dw < j->w;
+    return length <= KILN_IN_PLACE_LENGTH && windows_inside(j);
 #endif
 }
 
@@ -226,13 +199,6 @@ typedef struct {
 } windows_product;
 
 #if !defined(KILN_PORTABLE)
-/* Where each cell of a window lies from its first cell, in the gathered row's order. */
-static void window_offsets(const window_job *j, int64_t *offsets) {
-    for (int64_t ky = 0, p = 0; ky < j->kh; ky++)
-        for (int64_t kx = 0; kx < j->kw; kx++)
-            for (int64_t k = 0; k < j->c; k++) offsets[p++] = (ky * j->dh * j->w + kx * j->dw) * j->c + k;
-}
-
 /* The first cells of windows [first, first + count) of the batch (row r is window (oy, ox) of
    image b), which all lie inside their images. */
 static void window_starts(const window_job *j, int64_t first, int64_t count, const float **starts) {

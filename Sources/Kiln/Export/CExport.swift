@@ -390,7 +390,9 @@ struct CExport {
            let end = prelude.range(of: "#endif\n", range: middle.upperBound..<prelude.endIndex) {
             prelude.replaceSubrange(start.lowerBound..<end.upperBound, with: prelude[middle.upperBound..<end.lowerBound])
         }
-        let files = try ["kiln_math.h"].map(text) + [prelude] + ["kiln_vectorize.h", "layout.c", "indexing.c", "vector.c", "reduce.c", "windows.c", "portable/serial.c"].map(text)
+        let kernels = ["kiln_vectorize.h", "kiln_windows.h", "layout.c", "indexing.c", "vector.c", "reduce.c", "windows.c",
+                       "portable/serial.c"]
+        let files = try ["kiln_math.h"].map(text) + [prelude] + kernels.map(text)
         return files.map(stripIncludes).joined(separator: "\n")
     }
 
