@@ -14,6 +14,9 @@ static const char prelude_source[] = {
 static const char vectorize_source[] = {
 #embed "kiln_vectorize.h"
     , 0};
+static const char copy_source[] = {
+#embed "kiln_copy.h"
+    , 0};
 static const char windows_header_source[] = {
 #embed "kiln_windows.h"
     , 0};
@@ -42,7 +45,7 @@ const char *kiln_export_source(const char *name) {
         const char *text;
     } files[] = {
         {"kiln_math.h", math_source}, {"kiln_prelude.h", prelude_source}, {"kiln_vectorize.h", vectorize_source},
-        {"kiln_windows.h", windows_header_source}, {"layout.c", layout_source},
+        {"kiln_copy.h", copy_source}, {"kiln_windows.h", windows_header_source}, {"layout.c", layout_source},
         {"indexing.c", indexing_source}, {"vector.c", vector_source}, {"reduce.c", reduce_source},
         {"windows.c", windows_source},
         {"portable/serial.c", serial_source},

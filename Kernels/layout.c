@@ -1,5 +1,7 @@
 /* Data movement: transpose, slice, pad and concatenate, for elements of any size. */
 #include "kiln_prelude.h"
+#include "include/KilnKernels.h"
+#include "kiln_copy.h"
 
 /* Copies one element of elem_size bytes (1 or 4 in practice). */
 static inline void copy_element(int64_t elem_size, const char *from, char *to) {
@@ -201,8 +203,41 @@ static void copy_row(int64_t row, int64_t offset, void *context) {
     else memcpy(c->y + row * (int64_t)bytes, c->x + offset * c->elem_size, bytes);
 }
 
+/* A box of 4-byte elements that is rows one stride apart once its axes are joined (a slice
+   of the last axis: a recurrent layer's gates, every step): the axes before the row's span
+   the whole tensor but the first. The number of rows, their length, the box's first
+   element's offset in the full tensor and the stride of its rows, or 0 when the box is not
+   such rows. */
+static int as_strided_rows(int64_t elem_size, int64_t rank, const int64_t *full, const int64_t *origin,
+                           const int64_t *box, int64_t *rows, int64_t *length, int64_t *offset, int64_t *stride) {
+    if (elem_size != 4 || rank < 2 || rank > 16) return 0;
+    int64_t last = joined_axes(rank, full, box);
+    if (last == 0) return 0;
+    for (int64_t axis = 1; axis < last; axis++) {
+        if (box[axis] != full[axis]) return 0;
+    }
+    *rows = *length = *stride = 1;
+    *offset = 0;
+    for (int64_t axis = rank - 1, step = 1; axis >= 0; axis--) {
+        *offset += origin[axis] * step;
+        if (axis >= last) {
+            *length *= box[axis];
+            *stride *= full[axis];
+        } else {
+            *rows *= box[axis];
+        }
+        step *= full[axis];
+    }
+    return 1;
+}
+
 static void slice_rows(int64_t elem_size, int64_t rank, const int64_t *in_shape, const int64_t *starts,
                        const int64_t *out_shape, const void *x, void *y) {
+    int64_t rows, length, offset, stride;
+    if (as_strided_rows(elem_size, rank, in_shape, starts, out_shape, &rows, &length, &offset, &stride)) {
+        copy_runs(rows, length, (const uint32_t *)x + offset, stride, y, length);
+        return;
+    }
     struct row_copy c = {elem_size, for_each_row_length(rank, in_shape, out_shape), x, y, 0};
     for_each_row(rank, in_shape, starts, out_shape, copy_row, &c);
 }
@@ -212,6 +247,11 @@ static void pad_rows(int64_t elem_size, int64_t rank, const int64_t *in_shape, c
     int64_t total = 1;
     for (int64_t axis = 0; axis < rank; axis++) total *= out_shape[axis];
     memset(y, 0, (size_t)(total * elem_size));
+    int64_t rows, length, offset, stride;
+    if (as_strided_rows(elem_size, rank, out_shape, low, in_shape, &rows, &length, &offset, &stride)) {
+        copy_runs(rows, length, x, length, (uint32_t *)y + offset, stride);
+        return;
+    }
     struct row_copy c = {elem_size, for_each_row_length(rank, out_shape, in_shape), x, y, 1};
     for_each_row(rank, out_shape, low, in_shape, copy_row, &c);
 }
@@ -284,6 +324,10 @@ void kiln_pad(int64_t elem_size, int64_t rank, const int64_t *in_shape, const in
 
 void kiln_concat_part(int64_t elem_size, int64_t outer, int64_t part, int64_t total, int64_t offset,
                       const void *x, void *y) {
+    if (elem_size == 4) {
+        copy_runs(outer, part, x, part, (uint32_t *)y + offset, total);
+        return;
+    }
     const char *src = x;
     char *dst = y;
     for (int64_t o = 0; o < outer; o++) {

@@ -5,50 +5,8 @@
    reference (so the same bits). Images are independent: a batch is split between the cores. */
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"
+#include "kiln_copy.h"
 #include "kiln_windows.h"
-
-/* Copies `count` runs of `run` floats, run r from from + r*from_step to to + r*to_step: the
-   window rows of one image row that lie wholly inside it. A window row of a few-channel image
-   is short (3 floats for a 3x3 window of a grey image), so a call to memcpy per run, or a
-   loop the compiler vectorises for long runs, costs more than the copy; with AVX-512 a run of
-   up to 16 floats is one masked load and store. AVX2's masked store is slower than memcpy on a
-   Zen 3 (1.41 ms against 0.61-0.80 ms for the windows of 128 grey 28×28 images); there, runs
-   of up to 8 floats are copied by a loop of that many moves, written out for each length. */
-#if defined(__x86_64__) && !defined(KILN_PORTABLE)
-#include <immintrin.h>
-
-__attribute__((target("avx512f"))) static void copy_short_runs_avx512(int64_t count, int64_t run, const float *from,
-                                                                      int64_t from_step, float *to, int64_t to_step) {
-    __mmask16 mask = (__mmask16)((1u << run) - 1);
-    for (int64_t r = 0; r < count; r++, from += from_step, to += to_step) {
-        _mm512_mask_storeu_ps(to, mask, _mm512_maskz_loadu_ps(mask, from));
-    }
-}
-#endif
-
-static void copy_runs(int64_t count, int64_t run, const float *from, int64_t from_step, float *to, int64_t to_step) {
-#if defined(__x86_64__) && !defined(KILN_PORTABLE)
-    if (run <= 16 && kiln_cpu_simd_level() == 2) {
-        copy_short_runs_avx512(count, run, from, from_step, to, to_step);
-        return;
-    }
-#endif
-    switch (run) {
-#define KILN_COPY_RUNS(length)                                                                  \
-    case length:                                                                                \
-        for (int64_t r = 0; r < count; r++, from += from_step, to += to_step) {                 \
-            for (int k = 0; k < length; k++) to[k] = from[k];                                   \
-        }                                                                                       \
-        return;
-        KILN_COPY_RUNS(1) KILN_COPY_RUNS(2) KILN_COPY_RUNS(3) KILN_COPY_RUNS(4)
-        KILN_COPY_RUNS(5) KILN_COPY_RUNS(6) KILN_COPY_RUNS(7) KILN_COPY_RUNS(8)
-#undef KILN_COPY_RUNS
-    default:
-        for (int64_t r = 0; r < count; r++, from += from_step, to += to_step) {
-            memcpy(to, from, (size_t)run * sizeof(float));
-        }
-    }
-}
 
 /* The windows [*inside, *past) of an output row whose undilated rows lie wholly inside the
    image's columns (none without dilation 1): each window row of those is one run of kw*c

@@ -390,7 +390,7 @@ struct CExport {
            let end = prelude.range(of: "#endif\n", range: middle.upperBound..<prelude.endIndex) {
             prelude.replaceSubrange(start.lowerBound..<end.upperBound, with: prelude[middle.upperBound..<end.lowerBound])
         }
-        let kernels = ["kiln_vectorize.h", "kiln_windows.h", "layout.c", "indexing.c", "vector.c", "reduce.c", "windows.c",
+        let kernels = ["kiln_vectorize.h", "kiln_copy.h", "kiln_windows.h", "layout.c", "indexing.c", "vector.c", "reduce.c", "windows.c",
                        "portable/serial.c"]
         let files = try ["kiln_math.h"].map(text) + [prelude] + kernels.map(text)
         return files.map(stripIncludes).joined(separator: "\n")
