@@ -65,6 +65,23 @@ struct ScanParityTests {
                          seed: 3, rtol: 1e-5, atol: 1e-5, context: "a loop over mixed rows")
     }
 
+    @Test("a backward loop adds to its weight gradients in place; its state carries keep two buffers")
+    func accumulatorsAreUpdatedInPlace() throws {
+        let (graph, outputs) = try elmanTrainingStep(steps: 5, features: 2, units: 3)
+        let source = try JITProgram(graph: graph, outputs: outputs).lowered.unit.source
+        // Each carry's two buffers, as the loops declare them: "carryK = (float *)(ws + (A)), *nextK = (float *)(ws + (B))".
+        let declarations = source.matches(of: /\*carry(\d+) = \(float \*\)\(ws \+ \(([^;]*)\)\), \*next\d+ = \(float \*\)\(ws \+ \(([^;]*)\)\);/)
+        let inPlace = declarations.filter { $0.output.2 == $0.output.3 }.map { String($0.output.1) }
+        // The backward loop's accumulators of the three weights' gradients (carries 1-3); its
+        // state's gradient (carry 0) and the forward loop's state are not, and only they swap.
+        #expect(inPlace.sorted() == ["1", "2", "3"], "\(source)")
+        #expect(declarations.count - inPlace.count == 2, "\(source)")
+        #expect(source.components(separatedBy: "carry0 = next0;").count == 3 && !source.contains("carry1 = next1;"), "\(source)")
+        // Batches of 1 to 37 rows: the loops run whole and on two halves.
+        try expectParity(graph, outputs: outputs, inputs: [.float([.batch, 3], -1, 1), .float([5, .batch, 2], -1, 1)],
+                         seed: 11, rtol: 1e-5, atol: 1e-5, context: "an Elman network's gradients summed in place")
+    }
+
     @Test func theGeneratedCDoesNotGrowWithTheNumberOfSteps() throws {
         let short = try elmanTrainingStepC(steps: 10, features: 4, units: 8)
         let long = try elmanTrainingStepC(steps: 1000, features: 4, units: 8)
@@ -78,13 +95,20 @@ struct ScanParityTests {
 
 /// The C of an Elman network's loss and its gradients with respect to its three weights.
 private func elmanTrainingStepC(steps: Int, features: Int, units: Int) throws -> String {
+    let (graph, outputs) = try elmanTrainingStep(steps: steps, features: features, units: units)
+    return try Lowering.lower(graph, outputs: outputs).unit.source
+}
+
+/// An Elman network's loss and its gradients with respect to its three weights, from feeds
+/// `x0` (the first state) and `x1` (the sequence).
+private func elmanTrainingStep(steps: Int, features: Int, units: Int) throws -> (Graph, [String: Node]) {
     let graph = Graph()
-    let h0 = try graph.placeholder("h0", shape: [.batch, Dim.size(units)])
-    let xs = try graph.placeholder("xs", shape: [Dim.size(steps), .batch, Dim.size(features)])
+    let h0 = try graph.placeholder("x0", shape: [.batch, Dim.size(units)])
+    let xs = try graph.placeholder("x1", shape: [Dim.size(steps), .batch, Dim.size(features)])
     let w = try graph.variable("w", initialValue: Tensor(shape: [features, units], repeating: Float(0.1)))
     let u = try graph.variable("u", initialValue: Tensor(shape: [units, units], repeating: Float(0.1)))
     let b = try graph.variable("b", initialValue: Tensor(shape: [units], repeating: Float(0)))
     let loss = try sum(elman(h0, xs, w, u, b).outputs[0])
     let grads = try graph.gradients(of: loss, wrt: [w, u, b])
-    return try Lowering.lower(graph, outputs: ["loss": loss, "dw": grads[0], "du": grads[1], "db": grads[2]]).unit.source
+    return (graph, ["loss": loss, "dw": grads[0], "du": grads[1], "db": grads[2]])
 }

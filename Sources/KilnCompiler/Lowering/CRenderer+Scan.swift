@@ -242,7 +242,8 @@ struct ScanLoop {
                     + "\(bytes(stepType, part: part)));\n"
             }
         }
-        for carry in 0..<k {
+        // A carry updated in place (one buffer, LoweredScan.inPlaceCarries) stays where it is.
+        for carry in 0..<k where lowered.carryOffsets[carry].0 != lowered.carryOffsets[carry].1 {
             let c = CSyntax.type(type(carry).dtype)
             out += "        { \(c) *swap = carry\(carry); carry\(carry) = next\(carry); next\(carry) = swap; }\n"
         }

@@ -5,7 +5,10 @@ import KilnGraph
 /// unit), and the workspace the loop uses past the end of the program's arena.
 ///
 /// The workspace holds two sets of carries (the ones a step reads, and the ones it writes,
-/// swapped after each step) and the body's own arena.
+/// swapped after each step) and the body's own arena. A carry that only its own next value
+/// reads, as an operand of the addition that makes it (a weight's gradient summed over the
+/// steps of a backward loop), has one buffer, updated in place: an accumulator of an LSTM's
+/// recurrent kernel is not written to a second 64 KB buffer and read back from it every step.
 public struct LoweredScan {
     /// The loop.
     public let scan: Scan
@@ -15,7 +18,8 @@ public struct LoweredScan {
     public let nested: [NodeID: LoweredScan]
     /// Where the body's loops' workspace starts in the body's arena.
     public let nestedWorkspace: BatchPolynomial
-    /// The byte offsets in the workspace of each carry's two buffers.
+    /// The byte offsets in the workspace of each carry's two buffers (the same offset twice for
+    /// a carry updated in place, ``inPlaceCarries(_:function:)``).
     public let carryOffsets: [(BatchPolynomial, BatchPolynomial)]
     /// The byte offset in the workspace of the body's arena.
     public let bodyArenaOffset: BatchPolynomial
@@ -55,10 +59,45 @@ public struct LoweredScan {
             return start
         }
         let carryTypes = scan.parameterTypes.prefix(scan.carryCount)
-        carryOffsets = carryTypes.map { type in (reserve(type), reserve(type)) }
+        let inPlace = Self.inPlaceCarries(scan, function: function)
+        carryOffsets = carryTypes.enumerated().map { position, type in
+            let first = reserve(type)
+            return (first, inPlace.contains(position) ? first : reserve(type))
+        }
         bodyArenaOffset = end
         workspaceBytes = end + (function.memory?.arenaBytes ?? BatchPolynomial())
         rows = ScanRows(scan)
+    }
+}
+
+extension LoweredScan {
+    /// The carries (by position) whose next value can be written over them: the body's only
+    /// reader of the carry is the addition that makes its next value (the carry as an operand
+    /// of the same type), and no result is the carry itself. Every kernel that computes an
+    /// addition reads each element of its operands before it writes that element of its
+    /// result (a loop, or a product's epilogue), and nothing reads the carry after it.
+    static func inPlaceCarries(_ scan: Scan, function: Function) -> Set<Int> {
+        let nodes = function.nodes
+        var readers = [Set<NodeID>](repeating: [], count: nodes.count)
+        for (index, node) in nodes.enumerated() {
+            for input in node.inputs { readers[input.index].insert(NodeID(index)) }
+        }
+        let results = Set(function.outputs.values)
+        var feeds: [String: NodeID] = [:]
+        for (index, node) in nodes.enumerated() {
+            if case .placeholder(let name, _) = node.op { feeds[name] = NodeID(index) }
+        }
+        var inPlace = Set<Int>()
+        for position in 0..<scan.carryCount {
+            guard case .placeholder(let name, _) = scan.body[scan.parameters[position].index].op,
+                  let carry = feeds[name], !results.contains(carry),
+                  let next = function.outputs[resultName(position)] else { continue }
+            let root = function.aliasRoot(next)
+            guard readers[carry.index] == [root], case .binary(.add) = nodes[root.index].op,
+                  nodes[root.index].type == nodes[carry.index].type else { continue }
+            inPlace.insert(position)
+        }
+        return inPlace
     }
 }
 
