@@ -6,8 +6,8 @@
    and a gate of a recurrent layer's step a run of its units (64 floats of 256 in each of a
    batch's rows): a call to memcpy per run, or a loop the compiler vectorises for long runs,
    costs more than the copy. With AVX-512 a run goes 16 elements at a time, its last part one
-   masked load and store: 4 slices of [32, 256] floats into [32, 64] each take 0.9-1.2 us on a
-   Xeon (Cascade Lake) against 1.4-1.7 us with memcpy per run. Runs longer than
+   masked load and store: the four slices of [32, 256] floats into [32, 64] take 0.9-1.2 us
+   together on a Xeon (Cascade Lake), against 1.4-1.7 us with a memcpy per run. Runs longer than
    KILN_COPY_VECTOR_RUN are left to memcpy. AVX2's masked store is slower than memcpy on a
    Zen 3 (1.41 ms against 0.61-0.80 ms for the windows of 128 grey 28×28 images); there, runs
    of up to 8 elements are copied by a loop of that many moves, written out for each length.
