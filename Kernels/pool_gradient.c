@@ -92,17 +92,6 @@ KILN_TARGET_avx512 KILN_ALWAYS_INLINE static inline __mmask16 keep_lanes(const u
     return (__mmask16)bits;
 }
 
-/* The sums' registers, loaded and stored whole when they are (a load of what a masked store
-   wrote is not forwarded from the store: it waits for the store to reach the cache, and the
-   next pooled pixel reads every sum the last one wrote). */
-KILN_TARGET_avx512 KILN_ALWAYS_INLINE static inline __m512 load_sums(const float *p, __mmask16 lanes) {
-    return lanes == (__mmask16)0xffff ? load_avx512(p) : loadm_avx512(p, lanes);
-}
-KILN_TARGET_avx512 KILN_ALWAYS_INLINE static inline void store_sums(float *p, __mmask16 lanes, __m512 x) {
-    if (lanes == (__mmask16)0xffff) store_avx512(p, x);
-    else storem_avx512(p, lanes, x);
-}
-
 /* Columns [16·first, 16·(first + vecs)) of one pooled pixel, in vecs registers a cell: the
    cells' gradients, then for each float of the windows its products with them, added to the
    sums in y. With cells and vecs constants where it is inlined, every cell's gradients and
@@ -113,38 +102,45 @@ KILN_TARGET_avx512 KILN_ALWAYS_INLINE static inline void pixel_columns(const poo
     const int64_t cols = j->cols, length = j->length;
     const __m512 one = set1_avx512(1.0f);
     __m512 g[KILN_POOLED_CELLS][4];
+    /* Each register's lanes, and whether it has all 16: its loads and stores are then whole
+       (kiln_simd.h's load_part and store_part), because a load of what a masked store wrote
+       is not forwarded from the store: it waits for the store to reach the cache, and the
+       next pooled pixel reads every sum the last one wrote. */
     __mmask16 lanes[4];
+    int whole[4];
     const float *windows[KILN_POOLED_CELLS];
     for (int64_t cell = 0; cell < cells; cell++) windows[cell] = px->windows[cell];
     for (int64_t v = 0; v < vecs; v++) {
         int64_t at = 16 * (first + v), rest = cols - at;
-        lanes[v] = rest >= 16 ? (__mmask16)0xffff : lanes_avx512(rest);
-        __m512 ym = load_sums(px->ym + at, lanes[v]), count = zero_avx512();
+        whole[v] = rest >= 16;
+        lanes[v] = whole[v] ? (__mmask16)0xffff : lanes_avx512(rest);
+        __m512 ym = load_part_avx512(px->ym + at, whole[v], lanes[v]), count = zero_avx512();
         __mmask16 equal[KILN_POOLED_CELLS];
         for (int64_t cell = 0; cell < cells; cell++) {
-            equal[cell] = _mm512_mask_cmp_ps_mask(lanes[v], load_sums(px->maps[cell] + at, lanes[v]), ym, _CMP_EQ_OQ);
+            __m512 cell_map = load_part_avx512(px->maps[cell] + at, whole[v], lanes[v]);
+            equal[cell] = _mm512_mask_cmp_ps_mask(lanes[v], cell_map, ym, _CMP_EQ_OQ);
             count = _mm512_mask_add_ps(count, equal[cell], count, one);
         }
-        __m512 share = div_avx512(load_sums(px->dy + at, lanes[v]), count);
-        __m512 sum = load_sums(bias + at, lanes[v]);
+        __m512 share = div_avx512(load_part_avx512(px->dy + at, whole[v], lanes[v]), count);
+        __m512 sum = load_part_avx512(bias + at, whole[v], lanes[v]);
         for (int64_t cell = 0; cell < cells; cell++) {
             __mmask16 hit = equal[cell];
             if (px->keeps[cell] != NULL) hit &= keep_lanes(px->keeps[cell] + at, rest);
             g[cell][v] = _mm512_maskz_mov_ps(hit, share);
             sum = add_avx512(sum, g[cell][v]);
         }
-        store_sums(bias + at, lanes[v], sum);
+        store_part_avx512(bias + at, whole[v], lanes[v], sum);
     }
     for (int64_t p = 0; p < length; p++) {
         float *row = y + p * cols + 16 * first;
         int64_t offset = offsets[p];
         __m512 a[4];
-        for (int64_t v = 0; v < vecs; v++) a[v] = load_sums(row + 16 * v, lanes[v]);
+        for (int64_t v = 0; v < vecs; v++) a[v] = load_part_avx512(row + 16 * v, whole[v], lanes[v]);
         for (int64_t cell = 0; cell < cells; cell++) {
             __m512 x = set1_avx512(windows[cell][offset]);
             for (int64_t v = 0; v < vecs; v++) a[v] = fma_avx512(x, g[cell][v], a[v]);
         }
-        for (int64_t v = 0; v < vecs; v++) store_sums(row + 16 * v, lanes[v], a[v]);
+        for (int64_t v = 0; v < vecs; v++) store_part_avx512(row + 16 * v, whole[v], lanes[v], a[v]);
     }
 }
 
