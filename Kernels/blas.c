@@ -130,17 +130,72 @@ static int usable(int index) {
     return lib->cblas_sgemm != NULL || lib->dnnl_sgemm != NULL;
 }
 
-/* c = op(a) op(b) + beta c (beta 0 or 1) through one library; sizes are positive. */
-static void library_gemm_beta(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
-                              const float *a, const float *b, float beta, float *c) {
+/* Products of at most this many multiply-adds go to OpenBLAS even when oneDNN is chosen:
+   its call costs a fraction of a microsecond, oneDNN's several times that, and below this
+   size the call is most of the time (`kiln bench gemm`: a tabular step's eight products
+   take 1.2 µs through OpenBLAS, 3.5 µs through oneDNN). */
+#define KILN_SMALL_GEMM 262144
+
+/* c = op(a) op(b) + beta c (beta 0 or 1) through one library on the calling thread (or on
+   oneDNN's), with the leading dimensions given; sizes are positive. */
+static void library_call(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                         int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
     library *lib = &libraries[index];
-    int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
     if (lib->dnnl_sgemm != NULL) {
-        lib->dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, n);
+        lib->dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
     } else {
         lib->cblas_sgemm(101, trans_a ? 112 : 111, trans_b ? 112 : 111, (int)m, (int)n, (int)k, 1.0f,
-                         a, (int)lda, b, (int)ldb, beta, c, (int)n);
+                         a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
     }
+}
+
+/* One part of a product split between the cores: rows [begin, end) of c, or its columns. */
+typedef struct {
+    int index, trans_a, trans_b, by_rows;
+    int64_t m, n, k;
+    const float *a, *b;
+    float beta;
+    float *c;
+} split_job;
+
+static void split_part(int64_t begin, int64_t end, int64_t unused, void *const *args) {
+    (void)unused;
+    const split_job *job = args[0];
+    int64_t lda = job->trans_a ? job->m : job->k, ldb = job->trans_b ? job->k : job->n;
+    if (job->by_rows) {
+        const float *a = job->trans_a ? job->a + begin : job->a + begin * job->k;
+        library_call(job->index, job->trans_a, job->trans_b, end - begin, job->n, job->k, a, lda, job->b, ldb,
+                     job->beta, job->c + begin * job->n, job->n);
+    } else {
+        const float *b = job->trans_b ? job->b + begin * job->k : job->b + begin;
+        library_call(job->index, job->trans_a, job->trans_b, job->m, end - begin, job->k, job->a, lda, b, ldb,
+                     job->beta, job->c + begin, job->n);
+    }
+}
+
+/* Parts of a split product are whole multiples of this many rows or columns (a cache line
+   of floats). */
+#define KILN_SPLIT_GRAIN 16
+
+/* c = op(a) op(b) + beta c (beta 0 or 1) through one library; sizes are positive. OpenBLAS
+   runs on the calling thread (see choose), so a product it runs for kiln_gemm is split between
+   the cores here, along c's rows or, when it has fewer rows than columns, its columns, on
+   libgomp's threads: the ones oneDNN and the parallel loops run on. Two pools of threads, each
+   spinning while it waits, would share two cores: with OpenBLAS's own threads running the
+   products of a 784-256-128-10 training step, it trained at 8-26k samples/s instead of
+   120-160k (2-core AMD EPYC, family 25 model 17). */
+static void library_gemm_beta(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                              const float *a, const float *b, float beta, float *c) {
+    int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
+    int by_rows = m >= n;
+    int64_t extent = by_rows ? m : n;
+    if (index != OPENBLAS || m * n * k <= KILN_SMALL_GEMM || extent < 2 * KILN_SPLIT_GRAIN) {
+        library_call(index, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, n);
+        return;
+    }
+    split_job job = {index, trans_a, trans_b, by_rows, m, n, k, a, b, beta, c};
+    void *args[1] = {&job};
+    kiln_parallel_for_grain(extent, 0, KILN_SPLIT_GRAIN, split_part, args);
 }
 
 /* c = op(a) op(b) through one library. */
@@ -170,11 +225,11 @@ static int named_library(const char *wanted) {
 static void choose(void) {
     const char *wanted = getenv("KILN_GEMM");
     int named = wanted != NULL && *wanted != 0;
-    /* With oneDNN on the large products, OpenBLAS runs only small ones and matrix-vector
-       products, on the calling thread: told before it starts, it starts no worker threads,
-       which would otherwise spin between calls (sched_yield) on the cores oneDNN's threads
-       and the parallel loops need. */
-    if ((!named || strcasecmp(wanted, "onednn") == 0) && usable(ONEDNN)) setenv("OPENBLAS_NUM_THREADS", "1", 0);
+    /* OpenBLAS runs every product on the calling thread: told before it starts, it starts no
+       worker threads, which would otherwise spin between calls (sched_yield) on the cores
+       oneDNN's threads and the parallel loops need. When it runs the large products, they
+       are split between the cores on those threads (library_gemm_beta). */
+    setenv("OPENBLAS_NUM_THREADS", "1", 0);
     if (!usable(OPENBLAS)) {
         snprintf(choice_error, sizeof choice_error, "%s", libraries[OPENBLAS].error);
         return;
@@ -187,8 +242,9 @@ static void choose(void) {
             if (usable(i)) chosen = i;
         }
     }
-    /* The same when OpenBLAS had loaded before (kiln_gemm_library_load). */
-    if (chosen >= 0 && chosen != OPENBLAS) openblas_threads(1);
+    /* The same when OpenBLAS had loaded before (kiln_gemm_library_load), or was told
+       otherwise by OPENBLAS_NUM_THREADS. */
+    if (chosen >= 0) openblas_threads(1);
 }
 
 const char *kiln_blas_load(void) {
@@ -200,12 +256,6 @@ const char *kiln_blas_core_name(void) {
     if (!usable(OPENBLAS) || openblas_corename == NULL) return "unknown";
     return openblas_corename();
 }
-
-/* Products of at most this many multiply-adds go to OpenBLAS even when oneDNN is chosen:
-   its call costs a fraction of a microsecond, oneDNN's several times that, and below this
-   size the call is most of the time (`kiln bench gemm`: a tabular step's eight products
-   take 1.2 µs through OpenBLAS, 3.5 µs through oneDNN). */
-#define KILN_SMALL_GEMM 262144
 
 int64_t kiln_gemm_small_limit(void) { return KILN_SMALL_GEMM; }
 
@@ -263,8 +313,8 @@ int kiln_gemm_library_chosen(void) { return kiln_blas_load() == NULL ? chosen : 
 
 void kiln_gemm_library_all_cores(int index, int all) {
     if (index != OPENBLAS || kiln_blas_load() != NULL) return;
-    /* kiln_gemm's own setting: one thread unless OpenBLAS runs the large products. */
-    openblas_threads(all || chosen == OPENBLAS ? core_count() : 1);
+    /* kiln_gemm's own setting is one thread: it splits OpenBLAS's large products itself. */
+    openblas_threads(all ? core_count() : 1);
 }
 
 /* Handles a product with no elements (nothing to write) or no terms (zeros); 1 if it did. */
@@ -277,6 +327,13 @@ static int empty_product(int64_t m, int64_t n, int64_t k, float *c) {
 
 void kiln_gemm_library_run(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                            const float *a, const float *b, float *c) {
+    if (!usable(index) || empty_product(m, n, k, c)) return;
+    /* The library as it is, on its own threads (kiln_gemm_library_all_cores), unsplit. */
+    library_call(index, trans_a, trans_b, m, n, k, a, trans_a ? m : k, b, trans_b ? k : n, 0.0f, c, n);
+}
+
+void kiln_gemm_through(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                       const float *a, const float *b, float *c) {
     if (!usable(index) || empty_product(m, n, k, c)) return;
     library_gemm(index, trans_a, trans_b, m, n, k, a, b, c);
 }

@@ -41,10 +41,16 @@ const char *kiln_gemm_library_name(int library);
 const char *kiln_gemm_library_load(int library);
 int kiln_gemm_library_chosen(void);
 /* Lets a library use every core (all != 0) or returns it to kiln_gemm's setting: OpenBLAS
-   runs on one thread when oneDNN has the large products (for benchmarks; others unchanged). */
+   runs on one thread, and kiln_gemm splits the large products it runs between the cores
+   itself (for benchmarks; others unchanged). kiln_gemm_library_run runs a product through
+   one library as it is, unsplit. */
 void kiln_gemm_library_all_cores(int library, int all);
 void kiln_gemm_library_run(int library, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                            const float *a, const float *b, float *c);
+/* The product as kiln_gemm runs it through one library: OpenBLAS's large products split
+   between the cores (rows of c, or columns when it has fewer rows), each part on one thread. */
+void kiln_gemm_through(int library, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                       const float *a, const float *b, float *c);
 
 /* c[m,n] = op(a) b[k,n], a [m,k] or transposed ([k,m], trans_a 1), through Kiln's own
    kernel for narrow b or short products (gemm_narrow.c), split between the cores when

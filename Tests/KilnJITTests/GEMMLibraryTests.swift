@@ -53,6 +53,31 @@ struct GEMMLibraryTests {
         }
     }
 
+    @Test("OpenBLAS's large products are split between the cores by rows or by columns, for all four transpositions",
+          arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func splitProductIsCorrect(transposed: (Bool, Bool)) throws {
+        for (m, n, k) in [(203, 150, 97), (67, 301, 97)] {
+            var generator = SeededGenerator(seed: UInt64(m))
+            let a = try Tensor.randomUniform(shape: [m * k], lower: -1, upper: 1, using: &generator).scalars
+            let b = try Tensor.randomUniform(shape: [k * n], lower: -1, upper: 1, using: &generator).scalars
+            var c = [Float](repeating: .nan, count: m * n)
+            kiln_gemm_through(Self.openBLAS, transposed.0 ? 1 : 0, transposed.1 ? 1 : 0, Int64(m), Int64(n), Int64(k), a, b, &c)
+            var worst = 0.0
+            for i in 0..<m {
+                for j in 0..<n {
+                    var expected = 0.0
+                    for p in 0..<k {
+                        let x = transposed.0 ? a[p * m + i] : a[i * k + p], y = transposed.1 ? b[j * k + p] : b[p * n + j]
+                        expected += Double(x) * Double(y)
+                    }
+                    let error = abs(Double(c[i * n + j]) - expected)
+                    worst = error.isNaN ? .infinity : max(worst, error)  // NaN: an element no part wrote
+                }
+            }
+            #expect(worst < 1e-4, "[\(m), \(n), \(k)]: error \(worst)")
+        }
+    }
+
     @Test("Kiln's narrow GEMM is correct for every tile height, panel width and split, with a as stored or transposed",
           arguments: [(1, 1, 1), (5, 7, 3), (23, 16, 9), (25, 17, 1), (97, 33, 40), (50, 48, 20), (131, 64, 288),
                       (7, 65, 5), (61, 130, 30), (1000, 64, 300), (700, 10, 80), (3, 200, 0), (32, 256, 64),
