@@ -182,8 +182,8 @@ static void split_part(int64_t begin, int64_t end, int64_t unused, void *const *
    the cores here, along c's rows or, when it has fewer rows than columns, its columns, on
    libgomp's threads: the ones oneDNN and the parallel loops run on. Two pools of threads, each
    spinning while it waits, would share two cores: with OpenBLAS's own threads running the
-   products of a 784-256-128-10 training step, it trained at 8-26k samples/s instead of
-   120-160k (2-core AMD EPYC, family 25 model 17). */
+   products of a 784-256-128-10 training step, it trained at 11-42k samples/s instead of
+   142-152k (2-core AMD EPYC, family 25 model 17; README.md, "Choosing the GEMM library"). */
 static void library_gemm_beta(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                               const float *a, const float *b, float beta, float *c) {
     int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
