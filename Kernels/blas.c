@@ -4,7 +4,8 @@
    README.md, "Choosing the GEMM library"):
 
      onednn    oneDNN's dnnl_sgemm (Debian libdnnl-dev), OpenMP threads
-     openblas  OpenBLAS's cblas_sgemm (libopenblas-dev), its own threads
+     openblas  OpenBLAS's cblas_sgemm (libopenblas-dev), on one thread; kiln_gemm splits its large
+               products between the cores on libgomp's threads (library_gemm_beta)
      blis      BLIS's cblas_sgemm (libblis-dev)
 
    The first that loads is used, except that small products (KILN_SMALL_GEMM) go to OpenBLAS,
