@@ -150,6 +150,12 @@ static void library_call(int index, int trans_a, int trans_b, int64_t m, int64_t
     }
 }
 
+/* The same with dense operands: leading dimensions those of op(a) [m,k], op(b) [k,n], c [m,n]. */
+static void library_whole(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                          const float *b, float beta, float *c) {
+    library_call(index, trans_a, trans_b, m, n, k, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
+}
+
 /* One part of a product split between the cores: rows [begin, end) of c, or its columns. */
 typedef struct {
     int index, trans_a, trans_b, by_rows;
@@ -187,11 +193,10 @@ static void split_part(int64_t begin, int64_t end, int64_t unused, void *const *
    142-152k (2-core AMD EPYC, family 25 model 17; README.md, "Choosing the GEMM library"). */
 static void library_gemm_beta(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                               const float *a, const float *b, float beta, float *c) {
-    int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
     int by_rows = m >= n;
     int64_t extent = by_rows ? m : n;
     if (index != OPENBLAS || m * n * k <= KILN_SMALL_GEMM || extent < 2 * KILN_SPLIT_GRAIN) {
-        library_call(index, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, n);
+        library_whole(index, trans_a, trans_b, m, n, k, a, b, beta, c);
         return;
     }
     split_job job = {index, trans_a, trans_b, by_rows, m, n, k, a, b, beta, c};
@@ -330,7 +335,7 @@ void kiln_gemm_library_run(int index, int trans_a, int trans_b, int64_t m, int64
                            const float *a, const float *b, float *c) {
     if (!usable(index) || empty_product(m, n, k, c)) return;
     /* The library as it is, on its own threads (kiln_gemm_library_all_cores), unsplit. */
-    library_call(index, trans_a, trans_b, m, n, k, a, trans_a ? m : k, b, trans_b ? k : n, 0.0f, c, n);
+    library_whole(index, trans_a, trans_b, m, n, k, a, b, 0.0f, c);
 }
 
 void kiln_gemm_through(int index, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
