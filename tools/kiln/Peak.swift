@@ -39,20 +39,11 @@ enum Peak {
     }
 
     /// The FLOPs of the matrix products a program of `graph` computing `outputs` (and running
-    /// every assign) runs at batch size `batch` (2 m n k each; the elementwise work is not
-    /// counted, nor are products nothing computed needs, which the compiler drops).
+    /// every assign) runs at batch size `batch`, loops' bodies once per step: those of the
+    /// function the optimizer's rewriting passes make, as the program runs it
+    /// (``Function/matmulFLOPs(batch:)``).
     static func matmulFLOPs(_ graph: Graph, outputs: [String: Node], batch: Int) throws -> Double {
-        let live = try Function(graph: graph, outputs: outputs).liveness
-        var total = 0.0
-        for (node, isLive) in zip(graph.nodes, live) where isLive {
-            guard case .matmul(let transposeA, _) = node.op else { continue }
-            let a = graph.nodes[node.inputs[0].index]
-            let result = node.type.shape.resolved(batch: batch)
-            let left = a.type.shape.resolved(batch: batch)
-            guard result.count >= 2, left.count >= 2 else { continue }
-            let k = transposeA ? left[left.count - 2] : left[left.count - 1]
-            total += 2 * Double(result.reduce(1, *)) * Double(k)
-        }
-        return total
+        let function = try Function(graph: graph, outputs: outputs)
+        return try Pipeline.optimize(function, upTo: "eliminate-dead-code").matmulFLOPs(batch: batch)
     }
 }
