@@ -1,5 +1,6 @@
 /* Indexing by int32 tensors: gather, scatter_add, one_hot; and argmax. Indices are checked. */
 #include "kiln_prelude.h"
+#include "kiln_vectorize.h"
 
 /* Records an index out of range: fault = {code, the index, its position, the bound}. */
 static int index_fault(int64_t *fault, int32_t index, int64_t position, int64_t bound) {
@@ -97,7 +98,7 @@ static float row_maximum(int64_t length, int64_t stride, const float *in) {
 /* Softmax of the `length` values of x at stride `stride` into y at the same places. The
    exponentials are computed into y first (a loop that vectorises when the stride is 1),
    then summed in order, so the result has the bits of the interpreter's one-pass loop. */
-static void softmax_run(int64_t length, int64_t stride, const float *in, float *out, int log_output) {
+KILN_CLONES static void softmax_run(int64_t length, int64_t stride, const float *in, float *out, int log_output) {
     float maximum = row_maximum(length, stride, in), total = 0.0f;
     for (int64_t k = 0; k < length; k++) out[k * stride] = kiln_exp(in[k * stride] - maximum);
     for (int64_t k = 0; k < length; k++) total += out[k * stride];

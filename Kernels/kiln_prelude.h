@@ -275,11 +275,15 @@ static inline int32_t kiln_f32_to_i32(float x) {
     if (x <= -2147483648.0f) return -2147483647 - 1;
     return (int32_t)x;
 }
-static inline float kiln_sigmoid(float x) {
+/* kiln_math.h inlines its functions everywhere (KILN_MATH_INLINE); these two as well. */
+#if !defined(KILN_MATH_INLINE)
+#define KILN_MATH_INLINE static inline
+#endif
+KILN_MATH_INLINE float kiln_sigmoid(float x) {
     float e = kiln_exp(-fabsf(x));
     return x >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
 }
-static inline float kiln_softplus(float x) { return (x > 0 ? x : 0.0f) + kiln_log1p(kiln_exp(-fabsf(x))); }
+KILN_MATH_INLINE float kiln_softplus(float x) { return (x > 0 ? x : 0.0f) + kiln_log1p(kiln_exp(-fabsf(x))); }
 static inline float kiln_relu(float x) { return (x > 0 || x != x) ? x : 0.0f; }
 static inline float kiln_sign(float x) { return x > 0 ? 1.0f : (x < 0 ? -1.0f : x); }
 static inline float kiln_maxf(float a, float b) { return (a != a || b != b) ? (a != a ? a : b) : (a > b ? a : b); }

@@ -101,6 +101,9 @@ typedef struct { __mmask16 lo, hi; } mask_avx512x2;
 KILN_PAIR_OP1(floor) KILN_PAIR_OP1(abs) KILN_PAIR_OP1(negabs)
 KILN_PAIR_OP2(add) KILN_PAIR_OP2(sub) KILN_PAIR_OP2(mul) KILN_PAIR_OP2(div) KILN_PAIR_OP2(min) KILN_PAIR_OP2(max)
 KILN_PAIR_OP2(scale)
+KILN_TARGET_avx512 static inline vec_avx512x2 fma_avx512x2(vec_avx512x2 x, vec_avx512x2 y, vec_avx512x2 z) {
+    return (vec_avx512x2){fma_avx512(x.lo, y.lo, z.lo), fma_avx512(x.hi, y.hi, z.hi)};
+}
 KILN_PAIR_COMPARE(gt) KILN_PAIR_COMPARE(lt) KILN_PAIR_COMPARE(ge) KILN_PAIR_COMPARE(eq)
 KILN_TARGET_avx512 static inline vec_avx512x2 zero_avx512x2(void) { return (vec_avx512x2){zero_avx512(), zero_avx512()}; }
 KILN_TARGET_avx512 static inline vec_avx512x2 set1_avx512x2(float x) { return (vec_avx512x2){set1_avx512(x), set1_avx512(x)}; }

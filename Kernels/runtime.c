@@ -1,6 +1,7 @@
 /* The symbol table the JIT registers with TinyCC, and the prelude's text. */
 #include "kiln_prelude.h"
 #include "include/KilnKernels.h"
+#include "kiln_vectorize.h"
 
 #include <time.h>
 
@@ -20,12 +21,13 @@ int64_t kiln_clock_ns(void) {
 void kiln_profile_add(int64_t *counter, int64_t ns) { __atomic_fetch_add(counter, ns, __ATOMIC_RELAXED); }
 
 /* Kiln's elementary functions for the scalar code TinyCC compiles: the same functions as
-   the vectorised kernels inline (kiln_math.h), so both give the same bits. */
-static float kiln_exp_export(float x) { return kiln_exp(x); }
-static float kiln_log_export(float x) { return kiln_log(x); }
-static float kiln_log1p_export(float x) { return kiln_log1p(x); }
-static float kiln_tanh_export(float x) { return kiln_tanh(x); }
-static float kiln_erf_export(float x) { return kiln_erf(x); }
+   the vectorised kernels inline (kiln_math.h), so both give the same bits. Their clones for
+   CPUs with FMA (KILN_CLONES) run its fused multiply-adds as instructions, not calls of fmaf. */
+KILN_CLONES static float kiln_exp_export(float x) { return kiln_exp(x); }
+KILN_CLONES static float kiln_log_export(float x) { return kiln_log(x); }
+KILN_CLONES static float kiln_log1p_export(float x) { return kiln_log1p(x); }
+KILN_CLONES static float kiln_tanh_export(float x) { return kiln_tanh(x); }
+KILN_CLONES static float kiln_erf_export(float x) { return kiln_erf(x); }
 
 #define SYMBOL(name) {#name, (const void *)&name}
 
