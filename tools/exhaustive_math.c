@@ -3,8 +3,8 @@
    compiler's vectorisation of the scalar functions, in the clone for the CPU), against the
    scalar functions of kiln_math.h, bit for bit, over all 2^32 floats: once as the library runs
    them, and once with denormals flushed to zero, as compiled programs run. MathTests checks a
-   million floats on every test run; this program checks them all (about ten minutes flushed,
-   twenty unflushed, on one core). Compile it with clang, as the package is: it honours
+   million floats on every test run; this program checks them all (about a quarter of an hour
+   a mode on one core of a Zen 4). Compile it with clang, as the package is: it honours
    kiln_math.h's FP_CONTRACT OFF, which GCC ignores.
 
        clang -O2 -IKernels -IKernels/include tools/exhaustive_math.c Kernels/vector.c Kernels/cpu.c \
