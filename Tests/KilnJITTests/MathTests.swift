@@ -13,11 +13,16 @@ struct MathTests {
     /// The C function TinyCC links generated code to, by name.
     static func runtime(_ name: String) throws -> Function { try runtimeFunction(name, as: Function.self) }
 
-    /// About a million floats of every exponent and sign, and the special values.
+    /// About a million floats of every exponent and sign, the special values, and the floats
+    /// where exp, tanh and erf are furthest from double precision (found over all 2^32), so
+    /// the bounds below are checked where they are reached.
     static let arguments: [Float] = {
         var values: [Float] = [0, -0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .leastNormalMagnitude,
                                .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1, -1, 0.625, -0.625,
-                               88.72283935546875, 88.7228, 88.72284, -103.97208, -103.97209, -87.33655]
+                               88.72283935546875, 88.7228, 88.72284, -103.97208, -103.97209, -87.33655,
+                               Float(bitPattern: 0xc0bc_17a1), Float(bitPattern: 0x41d5_d43e),  // exp: -5.878, 26.73
+                               Float(bitPattern: 0x3f20_d8e5), Float(bitPattern: 0xbf20_d8e5),  // tanh: ±0.6283
+                               Float(bitPattern: 0x3f60_44ab), Float(bitPattern: 0xbf60_44ab)]  // erf: ±0.8760
         var bits: UInt32 = 12_345
         while true {
             values.append(Float(bitPattern: bits))
