@@ -23,6 +23,8 @@ float kiln_log(float);
 float kiln_log1p(float);
 float kiln_tanh(float);
 float kiln_erf(float);
+/* kiln_math.h's inlining attribute, which this prelude's own sigmoid and softplus share. */
+#define KILN_MATH_INLINE static inline
 float powf(float, float);
 float sqrtf(float);
 float floorf(float);
@@ -275,10 +277,7 @@ static inline int32_t kiln_f32_to_i32(float x) {
     if (x <= -2147483648.0f) return -2147483647 - 1;
     return (int32_t)x;
 }
-/* kiln_math.h inlines its functions everywhere (KILN_MATH_INLINE); these two as well. */
-#if !defined(KILN_MATH_INLINE)
-#define KILN_MATH_INLINE static inline
-#endif
+/* Inlined everywhere, as kiln_math.h's functions are (KILN_MATH_INLINE). */
 KILN_MATH_INLINE float kiln_sigmoid(float x) {
     float e = kiln_exp(-fabsf(x));
     return x >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
