@@ -2,7 +2,7 @@ import KilnGraph
 
 /// The optimizer: the passes every program goes through, in order.
 ///
-/// merge scans → sink summed products → hoist loop invariants → fold constants → simplify → CSE → sink reshapes → mask extremum gradients → DCE → fuse elementwise → fuse matmul epilogues → fuse windows into matmuls → fuse pooling into products → fuse products into folds → fuse pooling gradients into filter gradients → plan memory
+/// merge scans → sink summed products → sink input products → hoist loop invariants → fold constants → simplify → CSE → sink reshapes → mask extremum gradients → DCE → fuse elementwise → fuse matmul epilogues → fuse windows into matmuls → fuse pooling into products → fuse products into folds → fuse pooling gradients into filter gradients → plan memory
 public enum Pipeline {
     /// A named pass.
     public struct Pass: Sendable {
@@ -16,6 +16,7 @@ public enum Pipeline {
     public static let passes: [Pass] = [
         Pass(name: "merge-scans", run: MergeScans.run),
         Pass(name: "sink-summed-products", run: SinkSummedProducts.run),
+        Pass(name: "sink-input-products", run: SinkInputProducts.run),
         Pass(name: "hoist-loop-invariants", run: HoistLoopInvariants.run),
         Pass(name: "fold-constants", run: FoldConstants.run),
         Pass(name: "simplify-algebra", run: SimplifyAlgebra.run),

@@ -189,6 +189,19 @@ struct PassTests {
         #expect(after.contains("%5 = relu %4 : f32[?,5]  # k0"))
     }
 
+    @Test("of two products added together, the later joins the addition and the earlier is a kernel of its own")
+    func matmulEpilogueTakesOneProductAGroup() throws {
+        let (_, after) = try apply({ FuseMatmulEpilogue.run(FuseElementwise.run($0)) }) { g in
+            let x = try g.placeholder("x", shape: [.batch, 3]), h = try g.placeholder("h", shape: [.batch, 2])
+            let w = try g.placeholder("w", shape: [3, 5]), u = try g.placeholder("u", shape: [2, 5])
+            let b = try g.placeholder("b", shape: [5])
+            return ["z": try matmul(x, w) + b + matmul(h, u)]
+        }
+        #expect(after.contains("%5 = matmul %0, %2 : f32[?,5]  # k0"), "\(after)")
+        #expect(after.contains("%7 = matmul %1, %3 : f32[?,5]  # k1"), "\(after)")
+        #expect(after.contains("%8 = add %6, %7 : f32[?,5]  # k1"), "\(after)")
+    }
+
     @Test func memoryPlanningReusesDeadBuffers() throws {
         let graph = Graph()
         let x = try graph.placeholder("x", shape: [.batch, 8])
@@ -287,9 +300,58 @@ struct PassTests {
         #expect(SinkSummedProducts.run(shared).text == shared.text)
     }
 
+    @Test("an input product computed ahead of a loop moves into it, when the input is the narrower and the kernel small")
+    func sinkInputProducts() throws {
+        /// A loop over 4 steps of `matmul(xs, w)` (`xs` `[4, batch, features]`), and the scan's node.
+        func network(features: Int, units: Int, productIsAnOutput: Bool = false) throws -> (Function, NodeID) {
+            let graph = Graph()
+            let h0 = try graph.placeholder("h0", shape: [.batch, Dim.size(units)])
+            let xs = try graph.placeholder("xs", shape: [4, .batch, Dim.size(features)])
+            let w = try graph.placeholder("w", shape: [Dim.size(features), Dim.size(units)])
+            let u = try graph.placeholder("u", shape: [Dim.size(units), Dim.size(units)])
+            let products = try matmul(xs, w)
+            let body = Graph()
+            let h = try body.placeholder("h", shape: h0.shape), ub = try body.placeholder("u", shape: u.shape)
+            let p = try body.placeholder("p", shape: [.batch, Dim.size(units)])
+            let next = try tanh(p + matmul(h, ub))
+            let loop = try Scan(body: body, carries: [h], steps: [p], invariants: [ub], newCarries: [next], outputs: [next], length: 4)
+            let out = try graph.scan(loop, carries: [h0], sequences: [products], invariants: [u])
+            var outputs = ["y": out.outputs[0]]
+            if productIsAnOutput { outputs["p"] = products }
+            let function = try Function(graph: graph, outputs: outputs)
+            let scan = try #require(function.nodes.indices.first { if case .scan = function.nodes[$0].op { true } else { false } })
+            return (function, NodeID(scan))
+        }
+        let (function, scanID) = try network(features: 2, units: 3)
+        let sunk = EliminateDeadCode.run(SinkInputProducts.run(function))
+        try sunk.graph.verify()
+        let node = try #require(sunk.nodes.first { if case .scan = $0.op { true } else { false } })
+        guard case .scan(let after) = node.op, case .scan(let before) = function.nodes[scanID.index].op else { return }
+        // The sequence is the input itself, the kernel one more invariant, and the step's
+        // product is computed in the body; no product over every step is left outside.
+        #expect(after.sequenceCount == 1 && after.invariantCount == before.invariantCount + 1)
+        guard case .placeholder(let sequence, _) = sunk.nodes[node.inputs[1].index].op,
+              case .placeholder(let kernel, _) = sunk.nodes[node.inputs[3].index].op else {
+            Issue.record("the scan's operands: \(sunk.text)")
+            return
+        }
+        #expect(sequence == "xs" && kernel == "w")
+        #expect(after.body.filter { if case .matmul(false, false) = $0.op { $0.type.shape == [.batch, 3] } else { false } }.count == 2)
+        #expect(!sunk.nodes.contains { if case .matmul = $0.op { true } else { false } }, "\(sunk.text)")
+        #expect(SinkInputProducts.run(sunk).text == sunk.text)
+
+        // Left ahead of the loop: a product something else reads, one narrower than its input
+        // (the loop would read more bytes a step), and one whose kernel is over the limit.
+        for (features, units, shared) in [(2, 3, true), (4, 3, false), (8, SinkInputProducts.kernelLimit / 8 + 1, false)] {
+            let (other, _) = try network(features: features, units: units, productIsAnOutput: shared)
+            #expect(SinkInputProducts.run(other).text == other.text, "\(features) features, \(units) units")
+        }
+    }
+
     @Test func thePipelineRunsEveryPassInOrder() throws {
         #expect(Pipeline.passes.map(\.name) == [
-            "merge-scans", "sink-summed-products", "hoist-loop-invariants", "fold-constants", "simplify-algebra", "eliminate-common-subexpressions",
+            "merge-scans", "sink-summed-products", "sink-input-products", "hoist-loop-invariants", "fold-constants", "simplify-algebra",
+            "eliminate-common-subexpressions",
             "sink-reshapes", "mask-extremum-gradients", "eliminate-dead-code",
             "fuse-elementwise", "fuse-matmul-epilogue", "fuse-windows-into-matmul", "fuse-pooling-into-product", "fuse-product-into-fold",
             "fuse-pooling-gradient-into-filter-gradient", "plan-memory",

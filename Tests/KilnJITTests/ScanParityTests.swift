@@ -22,8 +22,9 @@ let scanParityCases: [ParityCase] = [
         let first = try elman($0[0], $0[1], $0[2], $0[3], $0[4])
         return try elman(first.finalCarries[0], first.outputs[0], $0[5], $0[3], $0[4], reverse: true).outputs[0]
     },
-    // The kernel's gradient is a product summed over the backward loop's per-step outputs,
-    // which the compiler moves into that loop (sink-summed-products).
+    // The compiler moves the input product into the loop (sink-input-products); the kernel's
+    // gradient is a product summed over the backward loop's per-step outputs, which it moves
+    // into that loop (sink-summed-products).
     ParityCase("scan", "a product of the input computed ahead of the loop, per-step outputs", [
         .float([.batch, 3], -1, 1), .float([5, .batch, 2], -1, 1), .float([2, 3], -1, 1), .float([3, 3], -1, 1), .float([3], -0.5, 0.5),
     ]) { try inputProductNetwork($0[0], $0[1], $0[2], $0[3], $0[4]).outputs[0] },
@@ -80,6 +81,32 @@ struct ScanParityTests {
         // Batches of 1 to 37 rows: the loops run whole and on two halves.
         try expectParity(graph, outputs: outputs, inputs: [.float([.batch, 3], -1, 1), .float([5, .batch, 2], -1, 1)],
                          seed: 11, rtol: 1e-5, atol: 1e-5, context: "an Elman network's gradients summed in place")
+    }
+
+    @Test("a loop computes its input product a chunk of steps at a time, the last chunk shorter, in both directions")
+    func computesTheInputProductInChunksOfSteps() throws {
+        for reverse in [false, true] {
+            let graph = Graph()
+            let h0 = try graph.placeholder("x0", shape: [.batch, 3]), xs = try graph.placeholder("x1", shape: [5, .batch, 2])
+            let w = try graph.placeholder("x2", shape: [2, 640]), v = try graph.placeholder("x3", shape: [640, 3])
+            let u = try graph.placeholder("x4", shape: [3, 3])
+            let body = Graph()
+            let h = try body.placeholder("h", shape: [.batch, 3]), p = try body.placeholder("p", shape: [.batch, 640])
+            let vb = try body.placeholder("v", shape: [640, 3]), ub = try body.placeholder("u", shape: [3, 3])
+            let next = try tanh(matmul(p, vb) + matmul(h, ub))
+            let loop = try Scan(body: body, carries: [h], steps: [p], invariants: [vb, ub], newCarries: [next], outputs: [next],
+                                length: 5, reverse: reverse)
+            let out = try graph.scan(loop, carries: [h0], sequences: [matmul(xs, w)], invariants: [v, u])
+            let source = try Lowering.lower(graph, outputs: ["y": out.outputs[0]]).unit.source
+            // The product is moved into the loop, which makes it a chunk at a time: at 18 or 19
+            // rows a part (a batch of 37), 640 columns make two steps a chunk, so 5 steps make
+            // chunks of 2, 2 and 1; at 7 rows, one chunk of every step.
+            #expect(source.contains("kiln_gemm(0, 0, count*rows, 640, 2, steps, "), "\(source)")
+            try expectParity(graph, outputs: ["y": out.outputs[0]], inputs: [
+                .float([.batch, 3], -1, 1), .float([5, .batch, 2], -1, 1), .float([2, 640], -0.1, 0.1), .float([640, 3], -0.1, 0.1),
+                .float([3, 3], -1, 1),
+            ], seed: 21, rtol: 1e-4, atol: 1e-5, context: "an input product in chunks of steps, reverse: \(reverse)")
+        }
     }
 
     @Test func theGeneratedCDoesNotGrowWithTheNumberOfSteps() throws {

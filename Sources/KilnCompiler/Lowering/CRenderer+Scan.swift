@@ -175,6 +175,7 @@ struct ScanLoop {
                 out += "    memcpy(carry\(carry), \(operands[carry])\(rowOffset(type(carry), part: part)), \(bytes(type(carry), part: part)));\n"
             }
         }
+        out += chunkDeclarations(part: part)
         var parameterOf: [String: Int] = [:]
         for (position, parameter) in scan.parameters.enumerated() {
             if case .placeholder(let name, _) = scan.body[parameter.index].op { parameterOf[name] = position }
@@ -183,6 +184,12 @@ struct ScanLoop {
         for slot in lowered.schedule.slots {
             switch slot.kind {
             case .feed(let name):
+                if let chunk = lowered.chunks.firstIndex(where: { $0.name == name }) {
+                    // The step's rows of its chunk of products.
+                    let rows = part == nil ? "n" : "rows"
+                    slotValues.append("(void *)(chunk\(chunk) + (t - low\(chunk))*\(rows)*\(lowered.chunks[chunk].width))")
+                    continue
+                }
                 guard let position = parameterOf[name] else { throw renderer.unhandled(id, "has a body feed \(name) that is no parameter") }
                 if position < k {
                     slotValues.append("carry\(position)")
@@ -221,6 +228,7 @@ struct ScanLoop {
 
         out += "    for (int64_t step = 0; step < \(scan.length); step++) {\n"
         out += "        int64_t t = \(scan.reverse ? "\(scan.length - 1) - step" : "step");\n"
+        out += chunkProducts(part: part)
         out += "        void *slots[\(Swift.max(slotValues.count, 1))];\n"
         for (index, value) in slotValues.enumerated() { out += "        slots[\(index)] = \(value);\n" }
         for carry in 0..<k {
@@ -261,6 +269,45 @@ struct ScanLoop {
                 out += "    memcpy(\(schedule.pointer(final))\(rowOffset(type(carry), part: part)), carry\(carry), "
                     + "\(bytes(type(carry), part: part)));\n"
             }
+        }
+        return out
+    }
+
+    /// Each chunk's buffers, and how many steps a chunk holds: as many as ``ScanChunk/budget``
+    /// bytes of products hold at the loop's rows, at least one and at most every step.
+    private func chunkDeclarations(part: String?) -> String {
+        let rows = part == nil ? "n" : "rows"
+        var out = ""
+        for (index, chunk) in lowered.chunks.enumerated() {
+            out += "    float *chunk\(index) = (float *)(ws + (\(chunk.productsOffset)));\n"
+            if part != nil { out += "    float *gathered\(index) = (float *)(ws + (\(chunk.rowsOffset)));\n" }
+            out += "    int64_t span\(index) = \(rows) > 0 ? \(ScanChunk.budget) / (\(rows)*\(chunk.width * 4)) : 1, low\(index) = 0;\n"
+                + "    span\(index) = span\(index) < 1 ? 1 : span\(index) > \(scan.length) ? \(scan.length) : span\(index);\n"
+        }
+        return out
+    }
+
+    /// At the first step of each chunk, the chunk's products, steps `[low, low + count)` in
+    /// order (the steps to come, counted down in a reverse loop), as one GEMM over their rows;
+    /// a part's rows of those steps are gathered first, as they are not adjacent in the sequence.
+    private func chunkProducts(part: String?) -> String {
+        let rows = part == nil ? "n" : "rows", r0 = part == nil ? "0" : "r0"
+        var out = ""
+        for (index, chunk) in lowered.chunks.enumerated() {
+            let x = operands[chunk.sequence], w = operands[chunk.kernel], f = chunk.depth
+            out += "        if (step % span\(index) == 0) {\n"
+                + "            int64_t count = \(scan.length) - step < span\(index) ? \(scan.length) - step : span\(index);\n"
+                + "            low\(index) = \(scan.reverse ? "t - count + 1" : "t");\n"
+                + "            const float *steps = \(x) + (low\(index)*n + \(r0))*\(f);\n"
+            if part != nil {
+                out += "            if (rows != n) {\n"
+                    + "                for (int64_t j = 0; j < count; j++) "
+                    + "memcpy(gathered\(index) + j*rows*\(f), \(x) + ((low\(index) + j)*n + r0)*\(f), rows*\(f * 4));\n"
+                    + "                steps = gathered\(index);\n"
+                    + "            }\n"
+            }
+            out += "            kiln_gemm(0, 0, count*\(rows), \(chunk.width), \(f), steps, \(w), chunk\(index));\n"
+                + "        }\n"
         }
         return out
     }

@@ -197,7 +197,9 @@ public struct CRenderer {
     /// the assigned values that were not written in place.
     func renderEntry(_ names: [String]) -> String {
         var out = (prefix.isEmpty ? "" : "static ") + "int \(entryName)(uint8_t *arena, int64_t n, void *const *slots, int64_t *fault) {\n"
-        out += bindSlots() + bindArena()
+        let arena = bindArena()
+        // A loop's body whose values all live where the loop keeps them has no arena of its own.
+        out += bindSlots() + (arena.contains("arena") ? arena : "    (void)arena;\n" + arena)
         if schedule.memory.kernels.contains(where: canFault) { out += "    int status;\n" } else { out += "    (void)fault;\n" }
         if profile { out += "    int64_t t0 = kiln_clock_ns(), t1;\n" }
         out += callKernels(names) + copyAssigns()

@@ -27,6 +27,9 @@ public struct LoweredScan {
     public let workspaceBytes: BatchPolynomial
     /// Whether the body keeps the batch's rows apart, and its accumulators (``ScanRows``).
     let rows: ScanRows
+    /// The products of a step's slice of a sequence and an invariant the loop computes a chunk
+    /// of steps at a time (``ScanChunk``).
+    let chunks: [ScanChunk]
     /// Whether the loop may run on two parts of the batch: its kernel then needs twice
     /// ``workspaceBytes``.
     public var splits: Bool { rows.separable }
@@ -39,7 +42,7 @@ public struct LoweredScan {
     /// - Throws: ``KilnError`` if the body does not verify or a pass fails.
     init(_ scan: Scan, switches: DebugSwitches) throws {
         self.scan = scan
-        let body = try scan.bodyGraph()
+        let (body, chunked) = try ScanChunk.chunking(scan)
         var outputs: [String: Node] = [:]
         for (index, result) in scan.results.enumerated() {
             guard let node = body.node(result) else {
@@ -64,6 +67,9 @@ public struct LoweredScan {
             let first = reserve(type)
             return (first, inPlace.contains(position) ? first : reserve(type))
         }
+        var chunks = chunked
+        for index in chunks.indices { end = chunks[index].reserve(from: end) }
+        self.chunks = chunks
         bodyArenaOffset = end
         workspaceBytes = end + (function.memory?.arenaBytes ?? BatchPolynomial())
         rows = ScanRows(scan)

@@ -5,6 +5,10 @@ import KilnGraph
 /// kernel runs the GEMM and then applies the group's loop to its output, while it is still
 /// in cache. A stack of products `aᵀ b` whose one reader sums it over the stack joins that
 /// sum, to run as one GEMM. Runs after ``FuseElementwise``.
+///
+/// A group takes one matmul: of two products added together (a recurrent step's `x_t·W` and
+/// `h·U`), the later one, whose epilogue is the addition, joins the group, and the other is a
+/// kernel of its own whose output the GEMM adds as it stores its sums (`kiln_gemm_add`).
 public enum FuseMatmulEpilogue {
     /// The pass.
     public static func run(_ function: Function) -> Function {
@@ -13,10 +17,11 @@ public enum FuseMatmulEpilogue {
         let consumers = function.consumers
         let results = function.results
         var state = FuseElementwise.State(function)
-        for (index, node) in function.nodes.enumerated() {
+        var joined = Set<Int>()
+        for (index, node) in function.nodes.enumerated().reversed() {
             let readers = consumers[index]
             guard case .matmul = node.op, !results.contains(NodeID(index)),
-                  let group = readers.first.flatMap({ result.groups[$0.index] }),
+                  let group = readers.first.flatMap({ result.groups[$0.index] }), !joined.contains(group),
                   readers.allSatisfy({ result.groups[$0.index] == group && reads(function.nodes[$0.index], node) })
                     || (readers.count == 1 && sumsStack(function.nodes[readers[0].index], of: node, in: function.nodes)
                         && result.groups.filter({ $0 == group }).count == 1),
@@ -24,6 +29,7 @@ public enum FuseMatmulEpilogue {
             else { continue }
             result.groups[index] = group
             state.add(NodeID(index), to: group)
+            joined.insert(group)
         }
         return result
     }
