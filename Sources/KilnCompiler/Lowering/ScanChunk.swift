@@ -9,7 +9,7 @@ import KilnGraph
 /// a fifth of a single-sample prediction). A chunk reuses `W` across its steps too, and its
 /// products stay in the core's cache until their steps read them: as many steps as fit in
 /// ``budget`` bytes of products (at one sample, the whole sequence, as one product ahead of
-/// the loop would; at 32 rows of 256 columns, 8 steps). The body reads the step's rows of the
+/// the loop would; at 32 rows of 256 columns, 4 steps). The body reads the step's rows of the
 /// chunk in place of the product, through a placeholder of its own.
 struct ScanChunk {
     /// The placeholder standing for the step's product in the lowered body.

@@ -10,12 +10,11 @@ import KilnGraph
 /// at batch 64) written to memory and read back a step at a time, and the `c` columns of a
 /// step's slice are wider than the `f` features the loop reads instead. In the loop, the
 /// lowering computes the product a chunk of steps at a time (``ScanChunk``), which the steps
-/// read while it is still in the core's cache; the FLOPs are the same. On a Zen 4 this took
-/// the LSTM's training step from 9.4–9.6k to 10.7–10.8k samples/s (alternating runs of each).
-/// The operand moves when the scan is the product's only reader, the
-/// product is no narrower than its input (`c ≥ f`: the loop then reads fewer bytes a step),
-/// and `w` has at most ``kernelLimit`` elements, so that every step reads it from the core's
-/// cache.
+/// read while it is still in the core's cache; the FLOPs are the same. On a Zen 4 the LSTM's
+/// training step went from a median of 9.3k to 10.4k samples/s (8 and 17 runs, alternated).
+/// The operand moves when the scan is the product's only reader, the product is no narrower
+/// than its input (`c ≥ f`: the loop then reads fewer bytes a step), and `w` has at most
+/// ``kernelLimit`` elements, so that every step reads it from the core's cache.
 public enum SinkInputProducts {
     /// The largest `w` moved into a loop, in elements (128 KB, a quarter of a Zen 3 core's L2
     /// cache, as ``SinkSummedProducts/accumulatorLimit``).
