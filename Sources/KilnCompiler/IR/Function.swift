@@ -98,6 +98,15 @@ public struct Function {
         return result
     }
 
+    /// For each node, how many times it is read: once per operand that names it (a node may
+    /// name it twice), and once more if it is a result.
+    package var readCounts: [Int] {
+        var counts = [Int](repeating: 0, count: nodes.count)
+        for node in nodes { for input in node.inputs { counts[input.index] += 1 } }
+        for id in outputs.values { counts[id.index] += 1 }
+        return counts
+    }
+
     /// The nodes that are results or values written by assigns: they must be kept in memory.
     package var results: Set<NodeID> {
         var ids = Set(outputs.values)

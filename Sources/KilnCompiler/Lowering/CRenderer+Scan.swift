@@ -186,8 +186,7 @@ struct ScanLoop {
             case .feed(let name):
                 if let chunk = lowered.chunks.firstIndex(where: { $0.name == name }) {
                     // The step's rows of its chunk of products.
-                    let rows = part == nil ? "n" : "rows"
-                    slotValues.append("(void *)(chunk\(chunk) + (t - low\(chunk))*\(rows)*\(lowered.chunks[chunk].width))")
+                    slotValues.append("(void *)(chunk\(chunk) + (t - low\(chunk))*\(Self.rows(part))*\(lowered.chunks[chunk].width))")
                     continue
                 }
                 guard let position = parameterOf[name] else { throw renderer.unhandled(id, "has a body feed \(name) that is no parameter") }
@@ -221,7 +220,7 @@ struct ScanLoop {
             switch output.place {
             case .slot(let slot): return "slots[\(slot)]"
             // The body lays out its arena for the rows it was given.
-            case .arena(let offset): return "(body + (\(offset.cExpression(batch: part == nil ? "n" : "rows"))))"
+            case .arena(let offset): return "(body + (\(offset.cExpression(batch: Self.rows(part)))))"
             }
         }
         let isPlaced = Set(placed.map(\.index))
@@ -237,7 +236,7 @@ struct ScanLoop {
                     + "\(bytes(type(carry), part: part)));\n"
             }
         }
-        let call = "\(bodyPrefix)run(body, \(part == nil ? "n" : "rows"), slots, fault)"
+        let call = "\(bodyPrefix)run(body, \(Self.rows(part)), slots, fault)"
         out += part == nil && canFault ? "        int status = \(call);\n        if (status != 0) return status;\n" : "        \(call);\n"
         for carry in 0..<k where !isPlaced.contains(carry) {
             out += "        memcpy(next\(carry), \(try result(carry)), \(bytes(type(carry), part: part)));\n"
@@ -276,7 +275,7 @@ struct ScanLoop {
     /// Each chunk's buffers, and how many steps a chunk holds: as many as ``ScanChunk/budget``
     /// bytes of products hold at the loop's rows, at least one and at most every step.
     private func chunkDeclarations(part: String?) -> String {
-        let rows = part == nil ? "n" : "rows"
+        let rows = Self.rows(part)
         var out = ""
         for (index, chunk) in lowered.chunks.enumerated() {
             out += "    float *chunk\(index) = (float *)(ws + (\(chunk.productsOffset)));\n"
@@ -289,9 +288,9 @@ struct ScanLoop {
 
     /// At the first step of each chunk, the chunk's products, steps `[low, low + count)` in
     /// order (the steps to come, counted down in a reverse loop), as one GEMM over their rows;
-    /// a part's rows of those steps are gathered first, as they are not adjacent in the sequence.
+    /// a part's rows of those steps, not adjacent in the sequence, are sliced out first.
     private func chunkProducts(part: String?) -> String {
-        let rows = part == nil ? "n" : "rows", r0 = part == nil ? "0" : "r0"
+        let rows = Self.rows(part), r0 = part == nil ? "0" : "r0"
         var out = ""
         for (index, chunk) in lowered.chunks.enumerated() {
             let x = operands[chunk.sequence], w = operands[chunk.kernel], f = chunk.depth
@@ -301,8 +300,9 @@ struct ScanLoop {
                 + "            const float *steps = \(x) + (low\(index)*n + \(r0))*\(f);\n"
             if part != nil {
                 out += "            if (rows != n) {\n"
-                    + "                for (int64_t j = 0; j < count; j++) "
-                    + "memcpy(gathered\(index) + j*rows*\(f), \(x) + ((low\(index) + j)*n + r0)*\(f), rows*\(f * 4));\n"
+                    + "                const int64_t shape[3] = {\(scan.length), n, \(f)}, starts[3] = {low\(index), r0, 0}, "
+                    + "sizes[3] = {count, rows, \(f)};\n"
+                    + "                kiln_slice(4, 3, shape, starts, sizes, \(x), gathered\(index));\n"
                     + "                steps = gathered\(index);\n"
                     + "            }\n"
             }
@@ -311,6 +311,9 @@ struct ScanLoop {
         }
         return out
     }
+
+    /// The rows a loop runs: the batch's, or its part's.
+    private static func rows(_ part: String?) -> String { part == nil ? "n" : "rows" }
 
     /// After the parts: each accumulator's final value, the first part's sum plus the second's.
     func sumAccumulators() -> String {

@@ -46,9 +46,7 @@ public enum SinkInputProducts {
     /// For each scan, the input products that can move into its loop.
     static func candidates(_ function: Function) -> [NodeID: [Sink]] {
         let nodes = function.nodes
-        var readers = [Int](repeating: 0, count: nodes.count)
-        for node in nodes { for input in node.inputs { readers[input.index] += 1 } }
-        for id in function.outputs.values { readers[id.index] += 1 }
+        let readers = function.readCounts
         var sinks: [NodeID: [Sink]] = [:]
         for (index, node) in nodes.enumerated() {
             guard case .scan(let scan) = node.op else { continue }

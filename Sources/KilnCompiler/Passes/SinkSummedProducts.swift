@@ -38,9 +38,7 @@ public enum SinkSummedProducts {
     /// The summed products over a scan's stacked outputs that can move into their loop.
     static func candidates(_ function: Function) -> [Sink] {
         let nodes = function.nodes
-        var readers = [Int](repeating: 0, count: nodes.count)
-        for node in nodes { for input in node.inputs { readers[input.index] += 1 } }
-        for id in function.outputs.values { readers[id.index] += 1 }
+        let readers = function.readCounts
         var sinks: [Sink] = []
         for (index, node) in nodes.enumerated() {
             guard case .reduce(.sum, let axes, _) = node.op, axes == [0], node.type.dtype == .float32 else { continue }
