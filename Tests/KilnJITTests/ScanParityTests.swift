@@ -78,6 +78,8 @@ struct ScanParityTests {
         #expect(inPlace.sorted() == ["1", "2", "3"], "\(source)")
         #expect(declarations.count - inPlace.count == 2, "\(source)")
         #expect(source.components(separatedBy: "carry0 = next0;").count == 3 && !source.contains("carry1 = next1;"), "\(source)")
+        // The halves' sums of the three gradients are added by the block primitive.
+        #expect(source.components(separatedBy: "sum0 + i, 1, sum1 + i, 1, ").count == 4, "\(source)")
         // Batches of 1 to 37 rows: the loops run whole and on two halves.
         try expectParity(graph, outputs: outputs, inputs: [.float([.batch, 3], -1, 1), .float([5, .batch, 2], -1, 1)],
                          seed: 11, rtol: 1e-5, atol: 1e-5, context: "an Elman network's gradients summed in place")
@@ -106,6 +108,29 @@ struct ScanParityTests {
                 .float([.batch, 3], -1, 1), .float([5, .batch, 2], -1, 1), .float([2, 640], -0.1, 0.1), .float([640, 3], -0.1, 0.1),
                 .float([3, 3], -1, 1),
             ], seed: 21, rtol: 1e-4, atol: 1e-5, context: "an input product in chunks of steps, reverse: \(reverse)")
+        }
+    }
+
+    @Test("a carry stacked at every step lives in its stack: each step writes the next one there, in both directions")
+    func stackedCarriesLiveInTheirStacks() throws {
+        for reverse in [false, true] {
+            let graph = Graph()
+            let h0 = try graph.placeholder("x0", shape: [.batch, 3]), xs = try graph.placeholder("x1", shape: [4, .batch, 2])
+            let w = try graph.placeholder("x2", shape: [2, 3]), u = try graph.placeholder("x3", shape: [3, 3])
+            let b = try graph.placeholder("x4", shape: [3])
+            let out = try elman(h0, xs, w, u, b, reverse: reverse)
+            let outputs = ["began": out.stepCarries[0], "final": out.finalCarries[0], "y": out.outputs[0]]
+            let source = try Lowering.lower(graph, outputs: outputs).unit.source
+            // Only the first step's carry is copied into the stack; the next step's slice is the
+            // body's new carry (t + 1 forward, t - 1 in reverse), and the last step's goes to the
+            // carry's second buffer, the final carry.
+            #expect(source.contains("if (step == 0) memcpy("), "\(source)")
+            #expect(source.contains(reverse ? "((t - 1)*n + r0)*3" : "((t + 1)*n + r0)*3"), "\(source)")
+            #expect(!source.contains("carry0 = next0; next0 = swap;") && source.contains("    carry0 = next0;\n"), "\(source)")
+            try expectParity(graph, outputs: outputs, inputs: [
+                .float([.batch, 3], -1, 1), .float([4, .batch, 2], -1, 1), .float([2, 3], -1, 1), .float([3, 3], -1, 1),
+                .float([3], -0.5, 0.5),
+            ], seed: 23, rtol: 1e-5, atol: 1e-6, context: "carries in their stack, reverse: \(reverse)")
         }
     }
 

@@ -153,10 +153,25 @@ struct ScanLoop {
         part != nil && Self.batchFirst(type) ? " + r0*\(Self.rowElements(type))" : ""
     }
 
-    /// Where step `t`'s slice (of `type`, one step) starts in its stack, for the part's rows.
-    private func stepOffset(_ type: TensorType, part: String?) -> String {
-        if part != nil, Self.batchFirst(type) { return " + (t*n + r0)*\(Self.rowElements(type))" }
-        return " + t*(\(CSyntax.product(type.shape.dims)))"
+    /// Where step `t`'s slice (of `type`, one step) starts in its stack, for the part's rows;
+    /// `time` names another step.
+    private func stepOffset(_ type: TensorType, part: String?, time: String = "t") -> String {
+        if part != nil, Self.batchFirst(type) { return " + (\(time)*n + r0)*\(Self.rowElements(type))" }
+        return " + \(time)*(\(CSyntax.product(type.shape.dims)))"
+    }
+
+    /// The carries whose every step's value the kernel stacks (the carries each step began
+    /// with, which a backward loop reads), each with the stack it lives in: the body reads the
+    /// step's carry from its slice of the stack and writes the next one into the next step's
+    /// slice, so that no step copies it there. The last step writes into the carry's second
+    /// buffer. Accumulators and carries updated in place keep their one buffer.
+    private var carriesInStacks: [(carry: Int, stack: NodeID)] {
+        let k = scan.carryCount, m = scan.outputCount
+        return (0..<k).compactMap { carry in
+            guard !accumulators.contains(carry), lowered.carryOffsets[carry].0 != lowered.carryOffsets[carry].1,
+                  let stack = written[k + m + carry]?.first else { return nil }
+            return (carry, stack)
+        }
     }
 
     /// The loop over the steps, with the workspace at `ws`; `part` names the part's index for
@@ -225,14 +240,23 @@ struct ScanLoop {
         }
         let isPlaced = Set(placed.map(\.index))
 
+        let inStacks = carriesInStacks, stacked = Set(inStacks.map(\.carry))
         out += "    for (int64_t step = 0; step < \(scan.length); step++) {\n"
         out += "        int64_t t = \(scan.reverse ? "\(scan.length - 1) - step" : "step");\n"
+        for (carry, stack) in inStacks {
+            let c = CSyntax.type(type(carry).dtype), at = schedule.pointer(stack)
+            out += "        if (step > 0) carry\(carry) = \(at)\(stepOffset(type(carry), part: part));\n"
+                + "        next\(carry) = step + 1 < \(scan.length) ? \(at)\(stepOffset(type(carry), part: part, time: scan.reverse ? "(t - 1)" : "(t + 1)"))"
+                + " : (\(c) *)(ws + (\(lowered.carryOffsets[carry].1)));\n"
+        }
         out += chunkProducts(part: part)
         out += "        void *slots[\(Swift.max(slotValues.count, 1))];\n"
         for (index, value) in slotValues.enumerated() { out += "        slots[\(index)] = \(value);\n" }
         for carry in 0..<k {
-            for destination in written[k + m + carry] ?? [] {
-                out += "        memcpy(\(schedule.pointer(destination))\(stepOffset(type(carry), part: part)), carry\(carry), "
+            for (position, destination) in (written[k + m + carry] ?? []).enumerated() {
+                // A carry that lives in its stack is there but at the first step.
+                let guarded = position == 0 && stacked.contains(carry) ? "if (step == 0) " : ""
+                out += "        \(guarded)memcpy(\(schedule.pointer(destination))\(stepOffset(type(carry), part: part)), carry\(carry), "
                     + "\(bytes(type(carry), part: part)));\n"
             }
         }
@@ -249,12 +273,14 @@ struct ScanLoop {
                     + "\(bytes(stepType, part: part)));\n"
             }
         }
-        // A carry updated in place (one buffer, LoweredScan.inPlaceCarries) stays where it is.
-        for carry in 0..<k where lowered.carryOffsets[carry].0 != lowered.carryOffsets[carry].1 {
+        // A carry updated in place (one buffer, LoweredScan.inPlaceCarries) stays where it is;
+        // one that lives in its stack is found there by the next step.
+        for carry in 0..<k where lowered.carryOffsets[carry].0 != lowered.carryOffsets[carry].1 && !stacked.contains(carry) {
             let c = CSyntax.type(type(carry).dtype)
             out += "        { \(c) *swap = carry\(carry); carry\(carry) = next\(carry); next\(carry) = swap; }\n"
         }
         out += "    }\n"
+        for carry in stacked.sorted() { out += "    carry\(carry) = next\(carry);\n" }
         for carry in 0..<k {
             if part != nil && accumulators.contains(carry) {
                 // The part's sum, where sumAccumulators reads it: its first buffer.
@@ -315,7 +341,9 @@ struct ScanLoop {
     /// The rows a loop runs: the batch's, or its part's.
     private static func rows(_ part: String?) -> String { part == nil ? "n" : "rows" }
 
-    /// After the parts: each accumulator's final value, the first part's sum plus the second's.
+    /// After the parts: each accumulator's final value, the first part's sum plus the second's
+    /// (a block primitive's additions, not the scalar loop TinyCC would make of them), or the
+    /// first part's sum when the batch ran whole.
     func sumAccumulators() -> String {
         var out = ""
         for carry in accumulators.sorted() {
@@ -323,9 +351,15 @@ struct ScanLoop {
             let count = CSyntax.product(type(carry).shape.dims)
             for final in written[carry] ?? [] {
                 let p = renderer.schedule.pointer(final)
-                out += "    for (int64_t i = 0; i < \(count); i++) {\n"
-                    + "        \(p)[i] = ((const float *)(workspace + (\(first))))[i]"
-                    + " + (parts > 1 ? ((const float *)(workspace + (\(lowered.workspaceBytes)) + (\(first))))[i] : 0.0f);\n"
+                out += "    {\n"
+                    + "        const float *sum0 = (const float *)(workspace + (\(first)));\n"
+                    + "        const float *sum1 = (const float *)(workspace + (\(lowered.workspaceBytes)) + (\(first)));\n"
+                    + "        if (parts > 1) {\n"
+                    + "            for (int64_t i = 0; i < \(count); i += KILN_BLOCK) "
+                    + "kiln_vec_add(\(count) - i < KILN_BLOCK ? \(count) - i : KILN_BLOCK, sum0 + i, 1, sum1 + i, 1, \(p) + i);\n"
+                    + "        } else {\n"
+                    + "            memcpy(\(p), sum0, \(bytes(type(carry), part: nil)));\n"
+                    + "        }\n"
                     + "    }\n"
             }
         }
