@@ -82,6 +82,9 @@ void kiln_pad(int64_t elem_size, int64_t rank, const int64_t *in_shape, const in
 /* Copies x, viewed as [outer, part], into columns [offset, offset + part) of y, viewed as [outer, total]. */
 void kiln_concat_part(int64_t elem_size, int64_t outer, int64_t part, int64_t total, int64_t offset,
                       const void *x, void *y);
+/* Asks the cache for the bytes at x, which a loop reads a few steps later (a hint: nothing is
+   read or written). */
+void kiln_prefetch(const void *x, int64_t bytes);
 
 /* y = x (shape[rank]) summed (op 0), maximised (1) or minimised (2) over the axes whose
    reduced[axis] is not 0, in x's row-major order with the generated loops' rules (reduce.c);

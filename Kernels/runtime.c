@@ -35,7 +35,7 @@ static const kiln_symbol symbols[] = {
     {"kiln_exp", (const void *)&kiln_exp_export}, {"kiln_log", (const void *)&kiln_log_export},
     {"kiln_log1p", (const void *)&kiln_log1p_export}, {"kiln_tanh", (const void *)&kiln_tanh_export}, {"kiln_erf", (const void *)&kiln_erf_export}, SYMBOL(powf), SYMBOL(sqrtf),
     SYMBOL(floorf), SYMBOL(fabsf), SYMBOL(memcpy), SYMBOL(memset), SYMBOL(cblas_sgemm), SYMBOL(kiln_clock_ns), SYMBOL(kiln_profile_add),
-    SYMBOL(kiln_gemm), SYMBOL(kiln_gemm_add), SYMBOL(kiln_gemm_add_row), SYMBOL(kiln_transpose), SYMBOL(kiln_slice), SYMBOL(kiln_pad),
+    SYMBOL(kiln_gemm), SYMBOL(kiln_gemm_add), SYMBOL(kiln_gemm_add_row), SYMBOL(kiln_transpose), SYMBOL(kiln_slice), SYMBOL(kiln_pad), SYMBOL(kiln_prefetch),
     SYMBOL(kiln_concat_part), SYMBOL(kiln_patches), SYMBOL(kiln_gemm_windows), SYMBOL(kiln_gemm_window_rows), SYMBOL(kiln_gemm_window_pool), SYMBOL(kiln_gemm_windows_t), SYMBOL(kiln_pooled_filter_gradient), SYMBOL(kiln_gemm_fold_windows), SYMBOL(kiln_reduce_f32), SYMBOL(kiln_extremum_gradient), SYMBOL(kiln_fold_patches), SYMBOL(kiln_gather), SYMBOL(kiln_scatter_add_f32),
     SYMBOL(kiln_scatter_add_i32), SYMBOL(kiln_one_hot), SYMBOL(kiln_argmax_f32),
     SYMBOL(kiln_argmax_i32), SYMBOL(kiln_softmax), SYMBOL(kiln_parallel_for), SYMBOL(kiln_parallel_for_grain), SYMBOL(kiln_adam),

@@ -134,6 +134,30 @@ struct ScanParityTests {
         }
     }
 
+    @Test("each step asks the cache for the slices of the sequences the body reads two steps later")
+    func prefetchesTheSequencesTwoStepsAhead() throws {
+        // The backward loop of a training step reads four sequences, counting down: the inputs,
+        // the states each step began and ended with, and the loss's gradient of each step's
+        // output. The forward loop computes its input product in chunks, and reads no sequence
+        // a step.
+        let split = try elmanTrainingStepC(steps: 6, features: 2, units: 3)
+        let prefetches = split.split(separator: "\n").filter { $0.contains("kiln_prefetch(") }
+        #expect(prefetches.count == 4, "\(split)")
+        #expect(prefetches.allSatisfy { $0.contains("if (step + 2 < 6) kiln_prefetch(") && $0.contains("((t - 2)*n + r0)*") }, "\(split)")
+        #expect(prefetches.contains { $0.hasSuffix("((t - 2)*n + r0)*2, rows*8);") }, "the inputs: \(split)")
+
+        // A loop over the whole batch, forward: the step after next's whole slice.
+        let graph = Graph()
+        let c0 = try graph.placeholder("x0", shape: [.batch, 2]), ys = try graph.placeholder("x1", shape: [3, .batch, 2])
+        let body = Graph()
+        let c = try body.placeholder("c", shape: [.batch, 2]), y = try body.placeholder("y", shape: [.batch, 2])
+        let loop = try Scan(body: body, carries: [c], steps: [y], invariants: [], newCarries: [c + y - mean(y, axes: [0], keepDims: true)],
+                            outputs: [], length: 3)
+        let whole = try graph.scan(loop, carries: [c0], sequences: [ys], invariants: [])
+        let source = try Lowering.lower(graph, outputs: ["c": whole.finalCarries[0]]).unit.source
+        #expect(source.contains("if (step + 2 < 3) kiln_prefetch(") && source.contains(" + (t + 2)*(2*n), 8*n);"), "\(source)")
+    }
+
     @Test func theGeneratedCDoesNotGrowWithTheNumberOfSteps() throws {
         let short = try elmanTrainingStepC(steps: 10, features: 4, units: 8)
         let long = try elmanTrainingStepC(steps: 1000, features: 4, units: 8)

@@ -195,7 +195,7 @@ struct ScanLoop {
         for (position, parameter) in scan.parameters.enumerated() {
             if case .placeholder(let name, _) = scan.body[parameter.index].op { parameterOf[name] = position }
         }
-        var slotValues: [String] = []
+        var slotValues: [String] = [], sequencesRead: [Int] = []
         for slot in lowered.schedule.slots {
             switch slot.kind {
             case .feed(let name):
@@ -209,6 +209,7 @@ struct ScanLoop {
                     slotValues.append("carry\(position)")
                 } else if position < k + s {
                     slotValues.append("(void *)(\(operands[position])\(stepOffset(type(position), part: part)))")
+                    sequencesRead.append(position)
                 } else {
                     // An invariant with the batch first (recurrent dropout's masks): the part's rows.
                     let offset = rowOffset(type(position), part: part)
@@ -260,6 +261,7 @@ struct ScanLoop {
                     + "\(bytes(type(carry), part: part)));\n"
             }
         }
+        out += prefetches(of: sequencesRead, part: part)
         let call = "\(bodyPrefix)run(body, \(Self.rows(part)), slots, fault)"
         out += part == nil && canFault ? "        int status = \(call);\n        if (status != 0) return status;\n" : "        \(call);\n"
         for carry in 0..<k where !isPlaced.contains(carry) {
@@ -334,6 +336,23 @@ struct ScanLoop {
             }
             out += "            kiln_gemm(0, 0, count*\(rows), \(chunk.width), \(f), steps, \(w), chunk\(index));\n"
                 + "        }\n"
+        }
+        return out
+    }
+
+    /// Steps ahead whose slices of the sequences a step asks the cache for.
+    static let prefetchSteps = 2
+
+    /// The slices of the sequences at `positions` that the body reads ``prefetchSteps`` steps
+    /// later, asked of the cache now (`kiln_prefetch`): a backward loop reads each step's saved
+    /// values once, and they are out of the caches by then.
+    private func prefetches(of positions: [Int], part: String?) -> String {
+        let ahead = Self.prefetchSteps
+        var out = ""
+        for position in positions {
+            let later = scan.reverse ? "(t - \(ahead))" : "(t + \(ahead))"
+            out += "        if (step + \(ahead) < \(scan.length)) kiln_prefetch(\(operands[position])"
+                + "\(stepOffset(type(position), part: part, time: later)), \(bytes(type(position), part: part)));\n"
         }
         return out
     }
