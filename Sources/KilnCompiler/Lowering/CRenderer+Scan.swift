@@ -16,8 +16,12 @@ extension CRenderer {
         let bodyPrefix = prefix + "s\(id.index)_"
         var placed: [NodeID: Int] = [:]
         if let kernel = schedule.memory.kernels.first(where: { $0.members[0] == id }) {
-            for (position, result) in ScanLoop.placedResults(lowered, written: ScanLoop.written(kernel, nodes)).enumerated() {
+            let results = ScanLoop.placedResults(lowered, written: ScanLoop.written(kernel, nodes))
+            for (position, result) in results.enumerated() {
                 placed[result.root] = lowered.schedule.slots.count + position
+            }
+            for (position, gradient) in ScanLoop.placedGradients(lowered, after: results).enumerated() {
+                placed[gradient.root] = lowered.schedule.slots.count + results.count + position
             }
         }
         let body = CRenderer(lowered.schedule, profile: false, scans: lowered.nested, workspace: lowered.nestedWorkspace,
@@ -82,6 +86,11 @@ struct ScanLoop {
     let written: [Int: [NodeID]]
     /// The results the body writes where the loop keeps them (see ``placedResults(_:written:)``).
     let placed: [(index: Int, root: NodeID)]
+    /// The accumulations' gradients the body writes into their chunk's rows (see
+    /// ``placedGradients(_:after:)``).
+    let placedGradients: [(accumulation: Int, root: NodeID)]
+    /// The carries the loop adds a chunk's products to (``ScanAccumulation``).
+    let accumulated: Set<Int>
     let accumulators: Set<Int>
     /// Whether the loop runs on two halves of the batch.
     let splits: Bool
@@ -100,6 +109,8 @@ struct ScanLoop {
         let written = Self.written(kernel, renderer.nodes)
         self.written = written
         placed = Self.placedResults(lowered, written: written)
+        placedGradients = Self.placedGradients(lowered, after: placed)
+        accumulated = Set(lowered.accumulations.flatMap { $0.terms.map(\.carry) })
         accumulators = lowered.rows.accumulators
         canFault = renderer.canFault(kernel)
         let k = scan.carryCount, m = scan.outputCount
@@ -130,6 +141,23 @@ struct ScanLoop {
         var seen = Set<NodeID>(), placed: [(index: Int, root: NodeID)] = []
         for index in lowered.scan.results.indices where index < k || written[index] != nil {
             guard let id = function.outputs[LoweredScan.resultName(index)] else { continue }
+            let root = function.aliasRoot(id)
+            guard memory.offsets[root] != nil, memory.inPlace[root] == nil, memory.snapshots[root] == nil,
+                  seen.insert(root).inserted else { continue }
+            placed.append((index, root))
+        }
+        return placed
+    }
+
+    /// The gradients of accumulations (``ScanAccumulation``) the body writes straight into
+    /// their step's rows of the chunk, as ``placedResults(_:written:)`` places results: values
+    /// of the body's arena that no placed result already holds.
+    static func placedGradients(_ lowered: LoweredScan, after results: [(index: Int, root: NodeID)])
+        -> [(accumulation: Int, root: NodeID)] {
+        let function = lowered.schedule.function, memory = lowered.schedule.memory
+        var seen = Set(results.map(\.root)), placed: [(accumulation: Int, root: NodeID)] = []
+        for (index, accumulation) in lowered.accumulations.enumerated() {
+            guard let id = function.outputs[accumulation.name] else { continue }
             let root = function.aliasRoot(id)
             guard memory.offsets[root] != nil, memory.inPlace[root] == nil, memory.snapshots[root] == nil,
                   seen.insert(root).inserted else { continue }
@@ -190,7 +218,7 @@ struct ScanLoop {
                 out += "    memcpy(carry\(carry), \(operands[carry])\(rowOffset(type(carry), part: part)), \(bytes(type(carry), part: part)));\n"
             }
         }
-        out += chunkDeclarations(part: part)
+        out += chunkDeclarations(part: part) + accumulationDeclarations(part: part)
         var parameterOf: [String: Int] = [:]
         for (position, parameter) in scan.parameters.enumerated() {
             if case .placeholder(let name, _) = scan.body[parameter.index].op { parameterOf[name] = position }
@@ -227,12 +255,16 @@ struct ScanLoop {
             return "(void *)(\(schedule.pointer(written[index]![0]))\(stepOffset(scan.stepType(ofResult: index), part: part)))"
         }
         for result in placed { slotValues.append(destination(result.index)) }
-        func result(_ index: Int) throws -> String {
-            guard let output = lowered.schedule.outputs.first(where: { $0.name == LoweredScan.resultName(index) }) else {
-                throw renderer.unhandled(id, "has no body result \(index)")
+        for gradient in placedGradients { slotValues.append("(void *)\(gradientRows(gradient.accumulation, part: part))") }
+        func result(_ index: Int) throws -> String { try located(LoweredScan.resultName(index)) }
+        // Where the body leaves its output `name`.
+        func located(_ name: String) throws -> String {
+            guard let output = lowered.schedule.outputs.first(where: { $0.name == name }) else {
+                throw renderer.unhandled(id, "has no body result \(name)")
             }
             let root = lowered.schedule.function.aliasRoot(lowered.schedule.function.outputs[output.name]!)
             if let place = placed.first(where: { $0.root == root }) { return destination(place.index) }
+            if let place = placedGradients.first(where: { $0.root == root }) { return gradientRows(place.accumulation, part: part) }
             switch output.place {
             case .slot(let slot): return "slots[\(slot)]"
             // The body lays out its arena for the rows it was given.
@@ -250,7 +282,7 @@ struct ScanLoop {
                 + "        next\(carry) = step + 1 < \(scan.length) ? \(at)\(stepOffset(type(carry), part: part, time: scan.reverse ? "(t - 1)" : "(t + 1)"))"
                 + " : (\(c) *)(ws + (\(lowered.carryOffsets[carry].1)));\n"
         }
-        out += chunkProducts(part: part)
+        out += chunkProducts(part: part) + accumulationChunks()
         out += "        void *slots[\(Swift.max(slotValues.count, 1))];\n"
         for (index, value) in slotValues.enumerated() { out += "        slots[\(index)] = \(value);\n" }
         for carry in 0..<k {
@@ -264,9 +296,10 @@ struct ScanLoop {
         out += prefetches(of: sequencesRead, part: part)
         let call = "\(bodyPrefix)run(body, \(Self.rows(part)), slots, fault)"
         out += part == nil && canFault ? "        int status = \(call);\n        if (status != 0) return status;\n" : "        \(call);\n"
-        for carry in 0..<k where !isPlaced.contains(carry) {
+        for carry in 0..<k where !isPlaced.contains(carry) && !accumulated.contains(carry) {
             out += "        memcpy(next\(carry), \(try result(carry)), \(bytes(type(carry), part: part)));\n"
         }
+        out += try accumulationSums(part: part, located: located)
         for output in 0..<m {
             let stepType = scan.stepType(ofResult: k + output)
             for (position, destination) in (written[k + output] ?? []).enumerated()
@@ -353,6 +386,80 @@ struct ScanLoop {
             let later = scan.reverse ? "(t - \(ahead))" : "(t + \(ahead))"
             out += "        if (step + \(ahead) < \(scan.length)) kiln_prefetch(\(operands[position])"
                 + "\(stepOffset(type(position), part: part, time: later)), \(bytes(type(position), part: part)));\n"
+        }
+        return out
+    }
+
+    /// Each accumulation's buffers (``ScanAccumulation``): the chunk's rows of its gradient, and
+    /// for a part each term's gathered rows of its sequence; and how many steps a chunk holds,
+    /// as ``chunkDeclarations(part:)`` counts them.
+    private func accumulationDeclarations(part: String?) -> String {
+        let rows = Self.rows(part)
+        var out = ""
+        for (index, accumulation) in lowered.accumulations.enumerated() {
+            out += "    float *grads\(index) = (float *)(ws + (\(accumulation.gradientsOffset)));\n"
+            if part != nil {
+                for (position, term) in accumulation.terms.enumerated() {
+                    out += "    float *xrows\(index)_\(position) = (float *)(ws + (\(term.rowsOffset)));\n"
+                }
+            }
+            out += "    int64_t spanA\(index) = \(rows) > 0 ? \(ScanChunk.budget) / (\(rows)*\(accumulation.width * 4)) : 1, "
+                + "lowA\(index) = 0, countA\(index) = 0;\n"
+                + "    spanA\(index) = spanA\(index) < 1 ? 1 : spanA\(index) > \(scan.length) ? \(scan.length) : spanA\(index);\n"
+        }
+        return out
+    }
+
+    /// At the first step of each accumulation's chunk, its steps: `[low, low + count)`, counted
+    /// down in a reverse loop.
+    private func accumulationChunks() -> String {
+        var out = ""
+        for index in lowered.accumulations.indices {
+            out += "        if (step % spanA\(index) == 0) {\n"
+                + "            countA\(index) = \(scan.length) - step < spanA\(index) ? \(scan.length) - step : spanA\(index);\n"
+                + "            lowA\(index) = \(scan.reverse ? "t - countA\(index) + 1" : "t");\n"
+                + "        }\n"
+        }
+        return out
+    }
+
+    /// Where step `t`'s rows of accumulation `index`'s gradient go in its chunk.
+    private func gradientRows(_ index: Int, part: String?) -> String {
+        "(grads\(index) + (t - lowA\(index))*\(Self.rows(part))*\(lowered.accumulations[index].width))"
+    }
+
+    /// After the body: each gradient the body does not write into its chunk copied there, and
+    /// at the last step of a chunk, each accumulator plus the product of the chunk's rows of its
+    /// sequence, transposed, with those of the gradient (one GEMM over every row of the chunk,
+    /// into the accumulator's one buffer). A part's rows of consecutive steps are not adjacent in
+    /// the sequence, so they are sliced out first. `located` names where the body leaves an
+    /// output.
+    private func accumulationSums(part: String?, located: (String) throws -> String) throws -> String {
+        let rows = Self.rows(part), r0 = part == nil ? "0" : "r0"
+        var out = ""
+        for (index, accumulation) in lowered.accumulations.enumerated() {
+            if !placedGradients.contains(where: { $0.accumulation == index }) {
+                out += "        memcpy(\(gradientRows(index, part: part)), \(try located(accumulation.name)), "
+                    + "\(rows)*\(accumulation.width * 4));\n"
+            }
+            out += "        if (step % spanA\(index) == spanA\(index) - 1 || step == \(scan.length - 1)) {\n"
+            for (position, term) in accumulation.terms.enumerated() {
+                let x = operands[term.sequence], f = term.depth
+                out += "            {\n"
+                    + "                const float *xs = \(x) + (lowA\(index)*n + \(r0))*\(f);\n"
+                if part != nil {
+                    out += "                if (rows != n) {\n"
+                        + "                    const int64_t shape[3] = {\(scan.length), n, \(f)}, starts[3] = {lowA\(index), r0, 0}, "
+                        + "sizes[3] = {countA\(index), rows, \(f)};\n"
+                        + "                    kiln_slice(4, 3, shape, starts, sizes, \(x), xrows\(index)_\(position));\n"
+                        + "                    xs = xrows\(index)_\(position);\n"
+                        + "                }\n"
+                }
+                out += "                kiln_gemm_add(1, 0, \(f), \(accumulation.width), countA\(index)*\(rows), xs, grads\(index), "
+                    + "carry\(term.carry), carry\(term.carry));\n"
+                    + "            }\n"
+            }
+            out += "        }\n"
         }
         return out
     }

@@ -30,6 +30,9 @@ public struct LoweredScan {
     /// The products of a step's slice of a sequence and an invariant the loop computes a chunk
     /// of steps at a time (``ScanChunk``).
     let chunks: [ScanChunk]
+    /// The products summed over the steps that the loop adds up a chunk of steps at a time
+    /// (``ScanAccumulation``); their carries keep one buffer, and the body leaves them alone.
+    let accumulations: [ScanAccumulation]
     /// Whether the loop may run on two parts of the batch: its kernel then needs twice
     /// ``workspaceBytes``.
     public var splits: Bool { rows.separable }
@@ -37,18 +40,29 @@ public struct LoweredScan {
     /// The body's result named for result `index`.
     static func resultName(_ index: Int) -> String { "r\(index)" }
 
-    /// Lowers `scan`'s body through the pipeline.
+    /// Lowers `scan`'s body through the pipeline; `stacked` are the carries whose every step's
+    /// value the program reads.
     ///
     /// - Throws: ``KilnError`` if the body does not verify or a pass fails.
-    init(_ scan: Scan, switches: DebugSwitches) throws {
+    init(_ scan: Scan, stacked: Set<Int> = [], switches: DebugSwitches) throws {
         self.scan = scan
         let (body, chunked) = try ScanChunk.chunking(scan)
+        var accumulations = ScanAccumulation.accumulations(scan, stacked: stacked)
+        let accumulated = Set(accumulations.flatMap { $0.terms.map(\.carry) })
         var outputs: [String: Node] = [:]
         for (index, result) in scan.results.enumerated() {
-            guard let node = body.node(result) else {
+            // An accumulator's next value is the loop's to make: the body returns it unchanged.
+            let node = accumulated.contains(index) ? body.node(scan.parameters[index]) : body.node(result)
+            guard let node else {
                 throw KilnError(.invalidGraph, "scan: result \(result) is not a node of the body")
             }
             outputs[Self.resultName(index)] = node
+        }
+        for accumulation in accumulations {
+            guard let node = body.node(accumulation.gradient) else {
+                throw KilnError(.invalidGraph, "scan: \(accumulation.gradient) is not a node of the body")
+            }
+            outputs[accumulation.name] = node
         }
         var function = try Pipeline.optimize(try Function(graph: body, outputs: outputs), switches: switches)
         (nested, nestedWorkspace) = try Lowering.lowerScans(&function, switches: switches)
@@ -62,7 +76,7 @@ public struct LoweredScan {
             return start
         }
         let carryTypes = scan.parameterTypes.prefix(scan.carryCount)
-        let inPlace = Self.inPlaceCarries(scan, function: function)
+        let inPlace = Self.inPlaceCarries(scan, function: function).union(accumulated)
         carryOffsets = carryTypes.enumerated().map { position, type in
             let first = reserve(type)
             return (first, inPlace.contains(position) ? first : reserve(type))
@@ -70,6 +84,8 @@ public struct LoweredScan {
         var chunks = chunked
         for index in chunks.indices { end = chunks[index].reserve(from: end) }
         self.chunks = chunks
+        for index in accumulations.indices { end = accumulations[index].reserve(from: end) }
+        self.accumulations = accumulations
         bodyArenaOffset = end
         workspaceBytes = end + (function.memory?.arenaBytes ?? BatchPolynomial())
         rows = ScanRows(scan)
@@ -121,7 +137,12 @@ extension Lowering {
         for kernel in memory.kernels {
             let id = kernel.members[0]
             guard case .scan(let scan) = function.nodes[id.index].op else { continue }
-            let lowered = try LoweredScan(scan, switches: switches)
+            // The carries whose every step's value a scan_result reads.
+            let stacked = Set(function.nodes.compactMap { node -> Int? in
+                guard case .scanResult(let index, _) = node.op, node.inputs == [id] else { return nil }
+                return index >= scan.carryCount + scan.outputCount ? index - scan.carryCount - scan.outputCount : nil
+            })
+            let lowered = try LoweredScan(scan, stacked: stacked, switches: switches)
             scans[id] = lowered
             workspace = .maximum(workspace, lowered.splits ? lowered.workspaceBytes + lowered.workspaceBytes : lowered.workspaceBytes)
         }
