@@ -336,13 +336,11 @@ struct ScanLoop {
     /// Each chunk's buffers, and how many steps a chunk holds: as many as ``ScanChunk/budget``
     /// bytes of products hold at the loop's rows, at least one and at most every step.
     private func chunkDeclarations(part: String?) -> String {
-        let rows = Self.rows(part)
         var out = ""
         for (index, chunk) in lowered.chunks.enumerated() {
             out += "    float *chunk\(index) = (float *)(ws + (\(chunk.productsOffset)));\n"
             if part != nil { out += "    float *gathered\(index) = (float *)(ws + (\(chunk.rowsOffset)));\n" }
-            out += "    int64_t span\(index) = \(rows) > 0 ? \(ScanChunk.budget) / (\(rows)*\(chunk.width * 4)) : 1, low\(index) = 0;\n"
-                + "    span\(index) = span\(index) < 1 ? 1 : span\(index) > \(scan.length) ? \(scan.length) : span\(index);\n"
+            out += spanDeclaration("span\(index)", width: chunk.width, part: part, also: "low\(index) = 0")
         }
         return out
     }
@@ -351,22 +349,15 @@ struct ScanLoop {
     /// order (the steps to come, counted down in a reverse loop), as one GEMM over their rows;
     /// a part's rows of those steps, not adjacent in the sequence, are sliced out first.
     private func chunkProducts(part: String?) -> String {
-        let rows = Self.rows(part), r0 = part == nil ? "0" : "r0"
+        let rows = Self.rows(part)
         var out = ""
         for (index, chunk) in lowered.chunks.enumerated() {
             let x = operands[chunk.sequence], w = operands[chunk.kernel], f = chunk.depth
             out += "        if (step % span\(index) == 0) {\n"
                 + "            int64_t count = \(scan.length) - step < span\(index) ? \(scan.length) - step : span\(index);\n"
                 + "            low\(index) = \(scan.reverse ? "t - count + 1" : "t");\n"
-                + "            const float *steps = \(x) + (low\(index)*n + \(r0))*\(f);\n"
-            if part != nil {
-                out += "            if (rows != n) {\n"
-                    + "                const int64_t shape[3] = {\(scan.length), n, \(f)}, starts[3] = {low\(index), r0, 0}, "
-                    + "sizes[3] = {count, rows, \(f)};\n"
-                    + "                kiln_slice(4, 3, shape, starts, sizes, \(x), gathered\(index));\n"
-                    + "                steps = gathered\(index);\n"
-                    + "            }\n"
-            }
+            out += gatherRows("steps", of: x, depth: f, low: "low\(index)", count: "count", into: "gathered\(index)", part: part,
+                              indent: "            ")
             out += "            kiln_gemm(0, 0, count*\(rows), \(chunk.width), \(f), steps, \(w), chunk\(index));\n"
                 + "        }\n"
         }
@@ -394,7 +385,6 @@ struct ScanLoop {
     /// for a part each term's gathered rows of its sequence; and how many steps a chunk holds,
     /// as ``chunkDeclarations(part:)`` counts them.
     private func accumulationDeclarations(part: String?) -> String {
-        let rows = Self.rows(part)
         var out = ""
         for (index, accumulation) in lowered.accumulations.enumerated() {
             out += "    float *grads\(index) = (float *)(ws + (\(accumulation.gradientsOffset)));\n"
@@ -403,9 +393,7 @@ struct ScanLoop {
                     out += "    float *xrows\(index)_\(position) = (float *)(ws + (\(term.rowsOffset)));\n"
                 }
             }
-            out += "    int64_t spanA\(index) = \(rows) > 0 ? \(ScanChunk.budget) / (\(rows)*\(accumulation.width * 4)) : 1, "
-                + "lowA\(index) = 0, countA\(index) = 0;\n"
-                + "    spanA\(index) = spanA\(index) < 1 ? 1 : spanA\(index) > \(scan.length) ? \(scan.length) : spanA\(index);\n"
+            out += spanDeclaration("spanA\(index)", width: accumulation.width, part: part, also: "lowA\(index) = 0, countA\(index) = 0")
         }
         return out
     }
@@ -435,7 +423,7 @@ struct ScanLoop {
     /// the sequence, so they are sliced out first. `located` names where the body leaves an
     /// output.
     private func accumulationSums(part: String?, located: (String) throws -> String) throws -> String {
-        let rows = Self.rows(part), r0 = part == nil ? "0" : "r0"
+        let rows = Self.rows(part)
         var out = ""
         for (index, accumulation) in lowered.accumulations.enumerated() {
             if !placedGradients.contains(where: { $0.accumulation == index }) {
@@ -446,20 +434,39 @@ struct ScanLoop {
             for (position, term) in accumulation.terms.enumerated() {
                 let x = operands[term.sequence], f = term.depth
                 out += "            {\n"
-                    + "                const float *xs = \(x) + (lowA\(index)*n + \(r0))*\(f);\n"
-                if part != nil {
-                    out += "                if (rows != n) {\n"
-                        + "                    const int64_t shape[3] = {\(scan.length), n, \(f)}, starts[3] = {lowA\(index), r0, 0}, "
-                        + "sizes[3] = {countA\(index), rows, \(f)};\n"
-                        + "                    kiln_slice(4, 3, shape, starts, sizes, \(x), xrows\(index)_\(position));\n"
-                        + "                    xs = xrows\(index)_\(position);\n"
-                        + "                }\n"
-                }
+                    + gatherRows("xs", of: x, depth: f, low: "lowA\(index)", count: "countA\(index)", into: "xrows\(index)_\(position)",
+                                 part: part, indent: "                ")
                 out += "                kiln_gemm_add(1, 0, \(f), \(accumulation.width), countA\(index)*\(rows), xs, grads\(index), "
                     + "carry\(term.carry), carry\(term.carry));\n"
                     + "            }\n"
             }
             out += "        }\n"
+        }
+        return out
+    }
+
+    /// `name`, the steps a chunk holds: as many as ``ScanChunk/budget`` bytes of rows `width`
+    /// floats wide hold at the loop's rows, at least one and at most every step; declared with
+    /// the declarations `also`.
+    private func spanDeclaration(_ name: String, width: Int, part: String?, also: String) -> String {
+        let rows = Self.rows(part)
+        return "    int64_t \(name) = \(rows) > 0 ? \(ScanChunk.budget) / (\(rows)*\(width * 4)) : 1, \(also);\n"
+            + "    \(name) = \(name) < 1 ? 1 : \(name) > \(scan.length) ? \(scan.length) : \(name);\n"
+    }
+
+    /// `name`, the loop's rows of steps `[low, low + count)` of sequence `x` (`depth` floats a
+    /// row), one step after the other: in place for the whole batch, sliced into `buffer` for a
+    /// part, whose rows of consecutive steps are not adjacent.
+    private func gatherRows(_ name: String, of x: String, depth: Int, low: String, count: String, into buffer: String, part: String?,
+                            indent: String) -> String {
+        var out = indent + "const float *\(name) = \(x) + (\(low)*n + \(part == nil ? "0" : "r0"))*\(depth);\n"
+        if part != nil {
+            out += indent + "if (rows != n) {\n"
+                + indent + "    const int64_t shape[3] = {\(scan.length), n, \(depth)}, starts[3] = {\(low), r0, 0}, "
+                + "sizes[3] = {\(count), rows, \(depth)};\n"
+                + indent + "    kiln_slice(4, 3, shape, starts, sizes, \(x), \(buffer));\n"
+                + indent + "    \(name) = \(buffer);\n"
+                + indent + "}\n"
         }
         return out
     }
