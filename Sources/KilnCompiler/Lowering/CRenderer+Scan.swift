@@ -39,10 +39,12 @@ extension CRenderer {
     /// The kernel of a scan: copies the initial carries into the workspace, then per step
     /// points the body's slots at the carries, the step's slices of the sequences, the
     /// invariants and the places of the results the body writes itself (the next carries, the
-    /// step's slices of the stacks), runs the body, and copies any other result there. A loop
-    /// whose body keeps the batch's rows apart (``ScanRows``) runs on two halves of the batch
-    /// at once, one per core, each with its own half of the workspace; the halves'
-    /// accumulators are added at the end.
+    /// step's slices of the stacks, the step's rows of a chunk), runs the body, and copies any
+    /// other result there. Products of the input (``ScanChunk``) and products summed over the
+    /// steps (``ScanAccumulation``) are made a chunk of steps at a time. A loop whose body keeps
+    /// the batch's rows apart (``ScanRows``) runs on two halves of the batch at once, one per
+    /// core, each with its own half of the workspace; the halves' accumulators are added at the
+    /// end.
     func renderScan(_ k: Int, _ kernel: KernelSpec) throws -> KernelCode {
         let id = kernel.members[0]
         guard case .scan(let scan) = nodes[id.index].op, let lowered = scans[id] else {
