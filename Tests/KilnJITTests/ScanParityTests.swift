@@ -117,7 +117,7 @@ struct ScanParityTests {
 
     @Test("a product summed over the steps is added a chunk of steps at a time, the last chunk shorter, in both directions")
     func addsSummedProductsInChunksOfSteps() throws {
-        for (reverse, stacked) in [(false, false), (true, false), (false, true)] {
+        for (reverse, stacked, emitted) in [(false, false, false), (true, false, false), (false, true, false), (true, false, true)] {
             let graph = Graph()
             let h0 = try graph.placeholder("x0", shape: [.batch, 3]), xs = try graph.placeholder("x1", shape: [5, .batch, 2])
             let a0 = try graph.placeholder("x2", shape: [2, 640]), v = try graph.placeholder("x3", shape: [3, 640])
@@ -130,12 +130,16 @@ struct ScanParityTests {
             // state's gradient in a backward loop.
             let g = try tanh(matmul(h, vb))
             let loop = try Scan(body: body, carries: [h, a], steps: [x], invariants: [vb, ub],
-                                newCarries: [tanh(matmul(g, ub) + h), a + matmul(x, g, transposeA: true)], outputs: [],
+                                newCarries: [tanh(matmul(g, ub) + h), a + matmul(x, g, transposeA: true)], outputs: emitted ? [g] : [],
                                 length: 5, reverse: reverse)
             let out = try graph.scan(loop, carries: [h0, a0], sequences: [xs], invariants: [v, u])
             var outputs = ["h": out.finalCarries[0], "a": out.finalCarries[1]]
             if stacked { outputs["every a"] = out.stepCarries[1] }
+            // g stacked as a per-step output: the body writes it there, and the loop copies its
+            // rows into the chunk.
+            if emitted { outputs["g"] = out.outputs[0] }
             let source = try Lowering.lower(graph, outputs: outputs).unit.source
+            #expect(source.contains("memcpy((grads0 + (t - lowA0)*rows*640), ") == emitted, "\(source)")
             // At 18 or 19 rows a part (a batch of 37), 640 columns make two steps a chunk, so 5
             // steps make chunks of 2, 2 and 1; at 7 rows and at 1, one chunk of every step. A
             // carry whose every step's value is read is summed a step at a time.
@@ -143,7 +147,8 @@ struct ScanParityTests {
             try expectParity(graph, outputs: outputs, inputs: [
                 .float([.batch, 3], -1, 1), .float([5, .batch, 2], -1, 1), .float([2, 640], -1, 1), .float([3, 640], -0.5, 0.5),
                 .float([640, 3], -0.1, 0.1),
-            ], seed: 29, rtol: 1e-4, atol: 1e-5, context: "a product summed in chunks of steps, reverse: \(reverse), stacked: \(stacked)")
+            ], seed: 29, rtol: 1e-4, atol: 1e-5,
+               context: "a product summed in chunks of steps, reverse: \(reverse), stacked: \(stacked), g emitted: \(emitted)")
         }
     }
 
