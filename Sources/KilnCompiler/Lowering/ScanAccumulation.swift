@@ -5,8 +5,8 @@ import KilnGraph
 /// up a chunk of steps at a time, one GEMM over the chunk's rows, instead of once a step.
 ///
 /// A step's product has only the step's rows to sum (32 at an LSTM's half-batch), so each step
-/// reads and writes the whole accumulator (64 KB for an LSTM(64)'s recurrent kernel) for a
-/// product a sixth of its size. The body writes `g_t` (the step's gradient of the gates) into
+/// reads and writes the whole accumulator (64 KB for an LSTM(64)'s recurrent kernel) to add a
+/// product only 32 rows deep. The body writes `g_t` (the step's gradient of the gates) into
 /// a buffer of the chunk's steps instead, as many as fit in ``ScanChunk/budget`` bytes, and at
 /// the chunk's last step the loop gathers the same steps' rows of `x` and adds `xᵀ·g` over all
 /// of them to the accumulator, in place. The sums are the same products added in another
@@ -45,8 +45,8 @@ struct ScanAccumulation {
 
     /// The accumulations of `scan`, grouped by `g`. A carry qualifies when its next value is
     /// `carry + matmul(x, g, transposeA)` (either order) and nothing else in the body reads
-    /// the carry or that sum, where `x` is a step's `[batch, f]` slice of a float sequence that
-    /// the product reads untransposed, `g` a `[batch, c]` float body value, and the carry is
+    /// the carry or that sum, where `x` is a step's `[batch, f]` slice of a float sequence (the
+    /// product's transposed operand), `g` a `[batch, c]` float body value, and the carry is
     /// not one whose every step's value the program reads (`stacked`).
     static func accumulations(_ scan: Scan, stacked: Set<Int>) -> [ScanAccumulation] {
         let body = scan.body, k = scan.carryCount, s = scan.sequenceCount
