@@ -100,10 +100,13 @@ public struct Function {
 
     /// For each node, how many times it is read: once per operand that names it (a node may
     /// name it twice), and once more if it is a result.
-    package var readCounts: [Int] {
+    package var readCounts: [Int] { Self.readCounts(nodes, results: outputs.values) }
+
+    /// ``readCounts`` of any list of nodes (a loop's body) and its results.
+    package static func readCounts(_ nodes: [NodeDef], results: some Sequence<NodeID>) -> [Int] {
         var counts = [Int](repeating: 0, count: nodes.count)
         for node in nodes { for input in node.inputs { counts[input.index] += 1 } }
-        for id in outputs.values { counts[id.index] += 1 }
+        for id in results { counts[id.index] += 1 }
         return counts
     }
 

@@ -91,8 +91,6 @@ struct ScanLoop {
     /// The accumulations' gradients the body writes into their chunk's rows (see
     /// ``placedGradients(_:after:)``).
     let placedGradients: [(accumulation: Int, root: NodeID)]
-    /// The carries the loop adds a chunk's products to (``ScanAccumulation``).
-    let accumulated: Set<Int>
     let accumulators: Set<Int>
     /// Whether the loop runs on two halves of the batch.
     let splits: Bool
@@ -112,7 +110,6 @@ struct ScanLoop {
         self.written = written
         placed = Self.placedResults(lowered, written: written)
         placedGradients = Self.placedGradients(lowered, after: placed)
-        accumulated = Set(lowered.accumulations.flatMap { $0.terms.map(\.carry) })
         accumulators = lowered.rows.accumulators
         canFault = renderer.canFault(kernel)
         let k = scan.carryCount, m = scan.outputCount
@@ -298,6 +295,8 @@ struct ScanLoop {
         out += prefetches(of: sequencesRead, part: part)
         let call = "\(bodyPrefix)run(body, \(Self.rows(part)), slots, fault)"
         out += part == nil && canFault ? "        int status = \(call);\n        if (status != 0) return status;\n" : "        \(call);\n"
+        // The body returns an accumulator the loop adds to (ScanAccumulation) unchanged.
+        let accumulated = ScanAccumulation.carries(lowered.accumulations)
         for carry in 0..<k where !isPlaced.contains(carry) && !accumulated.contains(carry) {
             out += "        memcpy(next\(carry), \(try result(carry)), \(bytes(type(carry), part: part)));\n"
         }
@@ -374,9 +373,9 @@ struct ScanLoop {
     /// values once, and they are out of the caches by then.
     private func prefetches(of positions: [Int], part: String?) -> String {
         let ahead = Self.prefetchSteps
+        let later = scan.reverse ? "(t - \(ahead))" : "(t + \(ahead))"
         var out = ""
         for position in positions {
-            let later = scan.reverse ? "(t - \(ahead))" : "(t + \(ahead))"
             out += "        if (step + \(ahead) < \(scan.length)) kiln_prefetch(\(operands[position])"
                 + "\(stepOffset(type(position), part: part, time: later)), \(bytes(type(position), part: part)));\n"
         }

@@ -48,7 +48,7 @@ public struct LoweredScan {
         self.scan = scan
         let (body, chunked) = try ScanChunk.chunking(scan)
         var accumulations = ScanAccumulation.accumulations(scan, stacked: stacked)
-        let accumulated = Set(accumulations.flatMap { $0.terms.map(\.carry) })
+        let accumulated = ScanAccumulation.carries(accumulations)
         var outputs: [String: Node] = [:]
         for (index, result) in scan.results.enumerated() {
             // An accumulator's next value is the loop's to make: the body returns it unchanged.
@@ -137,11 +137,9 @@ extension Lowering {
         for kernel in memory.kernels {
             let id = kernel.members[0]
             guard case .scan(let scan) = function.nodes[id.index].op else { continue }
-            // The carries whose every step's value a scan_result reads.
-            let stacked = Set(function.nodes.compactMap { node -> Int? in
-                guard case .scanResult(let index, _) = node.op, node.inputs == [id] else { return nil }
-                return index >= scan.carryCount + scan.outputCount ? index - scan.carryCount - scan.outputCount : nil
-            })
+            // The carries whose every step's value the kernel writes out (results from k + m on).
+            let firstStacked = scan.carryCount + scan.outputCount
+            let stacked = Set(ScanLoop.written(kernel, function.nodes).keys.filter { $0 >= firstStacked }.map { $0 - firstStacked })
             let lowered = try LoweredScan(scan, stacked: stacked, switches: switches)
             scans[id] = lowered
             workspace = .maximum(workspace, lowered.splits ? lowered.workspaceBytes + lowered.workspaceBytes : lowered.workspaceBytes)

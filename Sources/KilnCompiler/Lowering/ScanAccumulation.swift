@@ -32,15 +32,18 @@ struct ScanAccumulation {
     /// The workspace the chunk needs: its rows of `g` (at least one step's, however many rows),
     /// then each term's gathered rows, from `start`; returns the offsets set and the end.
     mutating func reserve(from start: BatchPolynomial) -> BatchPolynomial {
-        func rounded(_ bytes: Int) -> Int { (bytes + 63) / 64 * 64 }
         gradientsOffset = start
-        var end = start + BatchPolynomial([rounded(ScanChunk.budget), rounded(width * 4)])
+        var end = start + ScanChunk.rowsBytes(width: width)
         for index in terms.indices {
             terms[index].rowsOffset = end
-            let depth = terms[index].depth
-            end = end + BatchPolynomial([rounded(ScanChunk.budget / (width * 4) * depth * 4), rounded(depth * 4)])
+            end = end + ScanChunk.gatheredBytes(depth: terms[index].depth, width: width)
         }
         return end
+    }
+
+    /// The carries `accumulations` add to.
+    static func carries(_ accumulations: [ScanAccumulation]) -> Set<Int> {
+        Set(accumulations.flatMap { $0.terms.map(\.carry) })
     }
 
     /// The accumulations of `scan`, grouped by `g`. A carry qualifies when its next value is
@@ -51,9 +54,7 @@ struct ScanAccumulation {
     static func accumulations(_ scan: Scan, stacked: Set<Int>) -> [ScanAccumulation] {
         let body = scan.body, k = scan.carryCount, s = scan.sequenceCount
         let position = Dictionary(uniqueKeysWithValues: scan.parameters.enumerated().map { ($1, $0) })
-        var readers = [Int](repeating: 0, count: body.count)
-        for node in body { for input in node.inputs { readers[input.index] += 1 } }
-        for result in scan.results { readers[result.index] += 1 }
+        let readers = Function.readCounts(body, results: scan.results)
         var groups: [ScanAccumulation] = []
         for carry in 0..<k where !stacked.contains(carry) {
             let parameter = scan.parameters[carry], sum = scan.results[carry]

@@ -29,11 +29,23 @@ struct ScanChunk {
     /// The workspace a chunk needs: its products (at least one step's, however many rows),
     /// then its gathered rows, from `start`; returns the offsets set and the end.
     mutating func reserve(from start: BatchPolynomial) -> BatchPolynomial {
-        func rounded(_ bytes: Int) -> Int { (bytes + 63) / 64 * 64 }
         productsOffset = start
-        rowsOffset = start + BatchPolynomial([rounded(Self.budget), rounded(width * 4)])
-        return rowsOffset + BatchPolynomial([rounded(Self.budget / (width * 4) * depth * 4), rounded(depth * 4)])
+        rowsOffset = start + Self.rowsBytes(width: width)
+        return rowsOffset + Self.gatheredBytes(depth: depth, width: width)
     }
+
+    /// The bytes of a chunk of rows `width` floats wide: ``budget``, or one step's rows when
+    /// they are more (a chunk holds at least one step, however many rows).
+    static func rowsBytes(width: Int) -> BatchPolynomial { BatchPolynomial([rounded(budget), rounded(width * 4)]) }
+
+    /// The bytes of the rows `depth` floats wide of as many steps as a chunk of rows `width`
+    /// floats wide holds: a sequence's rows gathered for those steps.
+    static func gatheredBytes(depth: Int, width: Int) -> BatchPolynomial {
+        BatchPolynomial([rounded(budget / (width * 4) * depth * 4), rounded(depth * 4)])
+    }
+
+    /// `bytes` rounded up to whole cache lines.
+    private static func rounded(_ bytes: Int) -> Int { (bytes + 63) / 64 * 64 }
 
     /// `scan`'s body with each such product replaced by a placeholder, and the chunks. A
     /// product qualifies when it multiplies a step's `[batch, f]` slice of a float sequence by
